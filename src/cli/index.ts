@@ -1,0 +1,121 @@
+/**
+ * The `causeway` command: start, migrate, keys create|list|revoke.
+ * Output meant for scripts (a new key) goes to stdout alone; messages go to stderr.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { systemClock } from '../domain/clock.js';
+import { openDatabase, runMigrations, type Database } from '../db/open.js';
+import { DataDirLockedError } from '../db/lock.js';
+import { findDefaultApplication, listApiKeys, revokeApiKey } from '../db/repos/applications.js';
+import { start, type Role } from '../runtime.js';
+import { createApiKey, ensureDefaultApplication } from '../services/applications.js';
+
+const USAGE = `Usage: causeway <command>
+
+Commands:
+  start [--role api|worker|all]   Run the API and/or the job worker (default: all)
+  migrate                         Apply database migrations and exit
+  keys create --name NAME         Create an API key for the default application; prints only the key
+  keys list                       List API keys (prefix, name, created, revoked)
+  keys revoke ID_OR_PREFIX        Revoke a key
+
+Settings come from the environment: DATABASE_URL (unset: embedded database in CAUSEWAY_DATA_DIR,
+default ./data), PORT (3000), HOST (127.0.0.1), CAUSEWAY_ENCRYPTION_KEY (required with DATABASE_URL).`;
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    await runMigrations(database);
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
+async function cmdStart(config: Config, role: Role) {
+  const running = await start(config, role);
+  const { core } = running;
+  const where = config.databaseUrl ? 'PostgreSQL' : `the embedded database in ${config.dataDir}`;
+  const { application, created } = await ensureDefaultApplication(core.db, systemClock);
+  if (running.url) say(`Causeway is running at ${running.url} (role ${role}, ${where}).`);
+  else say(`Causeway worker is running (${where}).`);
+  if (created) {
+    const key = await createApiKey(core.db, systemClock, application, 'default');
+    say('Created the default sandbox application and its first API key. It is shown only this once, so keep it:');
+    say('');
+    say(`  ${key.key}`);
+    say('');
+    if (running.url) say(`Try it:  curl -H "Authorization: Bearer ${key.key}" ${running.url}/v1/institutions`);
+  } else if (running.url) {
+    say('Create an API key with: npx causeway keys create --name my-key');
+  }
+  if (running.url) say(`API reference: ${running.url}/openapi.json`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping…`);
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    await running.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function cmdKeys(config: Config, sub: string | undefined, args: string[]) {
+  const { values, positionals } = parseArgs({ args, options: { name: { type: 'string' } }, allowPositionals: true });
+  await withDatabase(config, async ({ db }) => {
+    if (sub === 'create') {
+      if (!values.name) throw new UsageError('keys create needs --name NAME');
+      const { application } = await ensureDefaultApplication(db, systemClock);
+      const key = await createApiKey(db, systemClock, application, values.name);
+      process.stdout.write(`${key.key}\n`);
+    } else if (sub === 'list') {
+      const application = await findDefaultApplication(db);
+      const keys = application ? await listApiKeys(db, application.id) : [];
+      if (keys.length === 0) say('No API keys yet. Create one with: npx causeway keys create --name NAME');
+      for (const k of keys) {
+        process.stdout.write(`${k.id}  ${k.prefix}…  ${k.name}  created ${k.createdAt.toISOString()}${k.revokedAt ? `  revoked ${k.revokedAt.toISOString()}` : ''}\n`);
+      }
+    } else if (sub === 'revoke') {
+      const target = positionals[0];
+      if (!target) throw new UsageError('keys revoke needs the key id (key_…) or its shown prefix');
+      const n = await revokeApiKey(db, target, new Date());
+      if (n === 0) throw new UsageError(`No live key matches ${target}. See: npx causeway keys list`);
+      say(`Revoked ${n} key${n === 1 ? '' : 's'}.`);
+    } else {
+      throw new UsageError('keys takes create, list or revoke');
+    }
+  });
+}
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  try {
+    const config = loadConfig();
+    if (command === 'start') {
+      const { values } = parseArgs({ args: argv.slice(1), options: { role: { type: 'string', default: 'all' } } });
+      if (!['api', 'worker', 'all'].includes(values.role!)) throw new UsageError('--role must be api, worker or all');
+      await cmdStart(config, values.role as Role);
+    } else if (command === 'migrate') {
+      await withDatabase(config, async () => say('Migrations applied.'));
+    } else if (command === 'keys') {
+      await cmdKeys(config, sub, rest);
+    } else if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      say(USAGE);
+    } else {
+      throw new UsageError(`Unknown command ${command}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) { say(`${err.message}\n\n${USAGE}`); process.exit(2); }
+    if (err instanceof ConfigError || err instanceof DataDirLockedError) { say(`causeway: ${err.message}`); process.exit(1); }
+    throw err;
+  }
+}

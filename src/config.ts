@@ -1,0 +1,79 @@
+/**
+ * The environment, parsed once against a schema. A bad value stops start-up with a message that
+ * names the variable and says what it should be.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number) => z.coerce.number().int().min(min);
+
+const schema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  CAUSEWAY_DATA_DIR: z.string().min(1).default('./data'),
+  PORT: int(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** The address users' browsers reach Causeway at (consent pages, links). Defaults to http://HOST:PORT. */
+  CAUSEWAY_PUBLIC_URL: z.string().url().optional(),
+  /** 32 bytes, base64: the AES-256-GCM key for secrets at rest. Generated into the data directory when embedded. */
+  CAUSEWAY_ENCRYPTION_KEY: z.string().optional(),
+  CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS: bool.default(false),
+  /** Milliseconds each sandbox provider call takes (the slow institution takes ten times this). */
+  CAUSEWAY_SANDBOX_LATENCY_MS: int(0).default(300),
+  /** Worker slots for connection jobs in one process. */
+  CAUSEWAY_JOB_CONCURRENCY: int(1).max(500).default(16),
+  /** Seconds before a transient provider failure is retried (doubling each time). */
+  CAUSEWAY_RETRY_DELAY_SECONDS: int(0).default(5),
+  CAUSEWAY_RETRY_LIMIT: int(0).max(20).default(3),
+  /** Seconds a job may go without a worker heartbeat before it is handed to another worker. */
+  CAUSEWAY_JOB_HEARTBEAT_SECONDS: int(10).default(30),
+  /** Seconds a user has to answer an MFA prompt. */
+  CAUSEWAY_MFA_TIMEOUT_SECONDS: int(1).default(300),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  databaseUrl: string | null;
+  dataDir: string;
+  port: number;
+  host: string;
+  publicUrl: string | null;
+  encryptionKey: string | null;
+  allowPrivateWebhooks: boolean;
+  sandboxLatencyMs: number;
+  jobConcurrency: number;
+  retryDelaySeconds: number;
+  retryLimit: number;
+  jobHeartbeatSeconds: number;
+  mfaTimeoutSeconds: number;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL ?? null,
+    dataDir: path.resolve(e.CAUSEWAY_DATA_DIR),
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.CAUSEWAY_PUBLIC_URL?.replace(/\/$/, '') ?? null,
+    encryptionKey: e.CAUSEWAY_ENCRYPTION_KEY ?? null,
+    allowPrivateWebhooks: e.CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS,
+    sandboxLatencyMs: e.CAUSEWAY_SANDBOX_LATENCY_MS,
+    jobConcurrency: e.CAUSEWAY_JOB_CONCURRENCY,
+    retryDelaySeconds: e.CAUSEWAY_RETRY_DELAY_SECONDS,
+    retryLimit: e.CAUSEWAY_RETRY_LIMIT,
+    jobHeartbeatSeconds: e.CAUSEWAY_JOB_HEARTBEAT_SECONDS,
+    mfaTimeoutSeconds: e.CAUSEWAY_MFA_TIMEOUT_SECONDS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

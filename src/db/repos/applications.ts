@@ -1,0 +1,52 @@
+/** Applications (tenants) and their API keys. */
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../open.js';
+import { apiKeys, applications } from '../schema.js';
+
+export type ApplicationRow = typeof applications.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export async function insertApplication(db: Db, row: typeof applications.$inferInsert): Promise<ApplicationRow> {
+  const [created] = await db.insert(applications).values(row).returning();
+  return created!;
+}
+
+export async function findDefaultApplication(db: Db): Promise<ApplicationRow | null> {
+  const [row] = await db.select().from(applications).where(eq(applications.isDefault, true)).limit(1);
+  return row ?? null;
+}
+
+export async function findApplication(db: Db, id: string): Promise<ApplicationRow | null> {
+  const [row] = await db.select().from(applications).where(eq(applications.id, id));
+  return row ?? null;
+}
+
+export async function setClockOffset(db: Db, applicationId: string, offsetMs: number): Promise<void> {
+  await db.update(applications).set({ clockOffsetMs: offsetMs }).where(eq(applications.id, applicationId));
+}
+
+export async function insertApiKey(db: Db, row: typeof apiKeys.$inferInsert): Promise<ApiKeyRow> {
+  const [created] = await db.insert(apiKeys).values(row).returning();
+  return created!;
+}
+
+/** The live key with this hash, with its application, for authentication. */
+export async function findActiveKeyByHash(db: Db, hash: string): Promise<{ key: ApiKeyRow; application: ApplicationRow } | null> {
+  const [row] = await db.select({ key: apiKeys, application: applications }).from(apiKeys)
+    .innerJoin(applications, eq(applications.id, apiKeys.applicationId))
+    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)));
+  return row ?? null;
+}
+
+export async function listApiKeys(db: Db, applicationId?: string): Promise<ApiKeyRow[]> {
+  const q = db.select().from(apiKeys);
+  return (applicationId ? q.where(eq(apiKeys.applicationId, applicationId)) : q).orderBy(asc(apiKeys.id));
+}
+
+/** Revokes by id or by the key's shown prefix; answers how many keys were revoked. */
+export async function revokeApiKey(db: Db, idOrPrefix: string, at: Date): Promise<number> {
+  const rows = await db.update(apiKeys).set({ revokedAt: at })
+    .where(and(isNull(apiKeys.revokedAt), sql`(${apiKeys.id} = ${idOrPrefix} or ${apiKeys.prefix} = ${idOrPrefix})`))
+    .returning({ id: apiKeys.id });
+  return rows.length;
+}

@@ -1,0 +1,36 @@
+/** Connections. Status changes go through services/connection-state.ts, which applies the domain machine. */
+import { and, asc, eq, gt } from 'drizzle-orm';
+import type { Db } from '../open.js';
+import { connections } from '../schema.js';
+
+export type ConnectionRow = typeof connections.$inferSelect;
+
+export async function insertConnection(db: Db, row: typeof connections.$inferInsert): Promise<ConnectionRow> {
+  const [created] = await db.insert(connections).values(row).returning();
+  return created!;
+}
+
+export async function findConnection(db: Db, applicationId: string, id: string, opts: { userId?: string; forUpdate?: boolean } = {}): Promise<ConnectionRow | null> {
+  const q = db.select().from(connections).where(and(
+    eq(connections.applicationId, applicationId), eq(connections.id, id),
+    opts.userId ? eq(connections.userId, opts.userId) : undefined,
+  ));
+  const [row] = opts.forUpdate ? await q.for('update') : await q;
+  return row ?? null;
+}
+
+export async function findConnectionByAuthState(db: Db, stateHash: string): Promise<ConnectionRow | null> {
+  const [row] = await db.select().from(connections).where(eq(connections.authStateHash, stateHash));
+  return row ?? null;
+}
+
+export async function listConnections(db: Db, applicationId: string, userId: string, after: string | null, limit: number): Promise<ConnectionRow[]> {
+  return db.select().from(connections)
+    .where(and(eq(connections.applicationId, applicationId), eq(connections.userId, userId), after ? gt(connections.id, after) : undefined))
+    .orderBy(asc(connections.id)).limit(limit);
+}
+
+export async function updateConnection(db: Db, id: string, patch: Partial<typeof connections.$inferInsert>): Promise<ConnectionRow> {
+  const [row] = await db.update(connections).set(patch).where(eq(connections.id, id)).returning();
+  return row!;
+}

@@ -1,0 +1,37 @@
+/** End users of an application. Every query is scoped by application id. */
+import { and, asc, eq, gt } from 'drizzle-orm';
+import type { Db } from '../open.js';
+import { users } from '../schema.js';
+
+export type UserRow = typeof users.$inferSelect;
+
+export async function insertUser(db: Db, row: typeof users.$inferInsert): Promise<UserRow> {
+  const [created] = await db.insert(users).values(row).returning();
+  return created!;
+}
+
+export async function findUser(db: Db, applicationId: string, id: string): Promise<UserRow | null> {
+  const [row] = await db.select().from(users).where(and(eq(users.applicationId, applicationId), eq(users.id, id)));
+  return row ?? null;
+}
+
+export async function findUserByExternalId(db: Db, applicationId: string, externalId: string): Promise<UserRow | null> {
+  const [row] = await db.select().from(users).where(and(eq(users.applicationId, applicationId), eq(users.externalId, externalId)));
+  return row ?? null;
+}
+
+export async function listUsers(db: Db, applicationId: string, after: string | null, limit: number): Promise<UserRow[]> {
+  return db.select().from(users)
+    .where(and(eq(users.applicationId, applicationId), after ? gt(users.id, after) : undefined))
+    .orderBy(asc(users.id)).limit(limit);
+}
+
+export async function updateUser(db: Db, applicationId: string, id: string, patch: Partial<typeof users.$inferInsert>): Promise<UserRow | null> {
+  const [row] = await db.update(users).set(patch).where(and(eq(users.applicationId, applicationId), eq(users.id, id))).returning();
+  return row ?? null;
+}
+
+export async function deleteUser(db: Db, applicationId: string, id: string): Promise<boolean> {
+  const rows = await db.delete(users).where(and(eq(users.applicationId, applicationId), eq(users.id, id))).returning({ id: users.id });
+  return rows.length > 0;
+}

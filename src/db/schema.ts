@@ -1,0 +1,211 @@
+/**
+ * The one Drizzle schema for PGlite and PostgreSQL. Every tenant-owned table carries
+ * `application_id`, and repositories always filter on it: another application's ids answer 404.
+ * Ids are prefixed, time-ordered strings (src/domain/ids.ts), so ordering by id is creation order.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint, boolean, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import type { JobStep } from '../domain/types.js';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const money = (name: string) => bigint(name, { mode: 'number' });
+
+export const applications = pgTable('applications', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** `sandbox` applications use the sandbox provider and may call /v1/sandbox/*. */
+  environment: text('environment').notNull().default('sandbox'),
+  /** Sandbox test clock: how far this application's time is ahead of the wall clock. */
+  clockOffsetMs: bigint('clock_offset_ms', { mode: 'number' }).notNull().default(0),
+  isDefault: boolean('is_default').notNull().default(false),
+  createdAt: ts('created_at').notNull(),
+});
+
+export const apiKeys = pgTable('api_keys', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  /** The first characters of the key, shown in lists so a key can be recognised. */
+  prefix: text('prefix').notNull(),
+  /** SHA-256 of the whole key: keys are long random secrets, so a fast hash is enough. */
+  hash: text('hash').notNull(),
+  createdAt: ts('created_at').notNull(),
+  lastUsedAt: ts('last_used_at'),
+  revokedAt: ts('revoked_at'),
+}, (t) => [uniqueIndex('api_keys_hash_idx').on(t.hash), index('api_keys_app_idx').on(t.applicationId)]);
+
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
+  /** The application's own reference for this user. */
+  externalId: text('external_id'),
+  email: text('email'),
+  name: text('name'),
+  metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
+  /**
+   * Counter for the transactions sync feed. Ingestion bumps it with `UPDATE … RETURNING`, which
+   * locks the user row until commit, so feed positions commit in order for each user.
+   */
+  changeSeq: bigint('change_seq', { mode: 'number' }).notNull().default(0),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+}, (t) => [
+  index('users_app_idx').on(t.applicationId, t.id),
+  uniqueIndex('users_app_external_idx').on(t.applicationId, t.externalId),
+]);
+
+export const connections = pgTable('connections', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
+  userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  institutionId: text('institution_id').notNull(),
+  provider: text('provider').notNull(),
+  method: text('method').notNull(),
+  status: text('status').notNull(),
+  statusReason: text('status_reason'),
+  products: text('products').array().notNull(),
+  /** AES-256-GCM ciphertext of the provider access (credentials or token), with its key version. */
+  accessEnc: text('access_enc'),
+  /** Openbanking: SHA-256 of the `state` sent to the institution, and when that attempt lapses. */
+  authStateHash: text('auth_state_hash'),
+  authExpiresAt: ts('auth_expires_at'),
+  consentGrantedAt: ts('consent_granted_at'),
+  consentExpiresAt: ts('consent_expires_at'),
+  accessExpiresAt: ts('access_expires_at'),
+  pausedUntil: ts('paused_until'),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+  firstSyncedAt: ts('first_synced_at'),
+  lastUsedAt: ts('last_used_at'),
+  lastSuccessfulSyncAt: ts('last_successful_sync_at'),
+  /** Sync state: the last day whose transactions were fully applied. Committed with the data. */
+  transactionsSyncedThrough: date('transactions_synced_through', { mode: 'string' }),
+  /** Refreshes spent today (UTC day in refreshDay): the refresh budget. */
+  refreshDay: date('refresh_day', { mode: 'string' }),
+  refreshesToday: integer('refreshes_today').notNull().default(0),
+  lastRefreshAt: ts('last_refresh_at'),
+}, (t) => [
+  index('connections_user_idx').on(t.applicationId, t.userId, t.id),
+  index('connections_app_idx').on(t.applicationId, t.id),
+]);
+
+export const jobs = pgTable('jobs', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
+  userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  connectionId: text('connection_id').notNull().references(() => connections.id, { onDelete: 'cascade' }),
+  type: text('type').notNull(),
+  trigger: text('trigger').notNull(),
+  status: text('status').notNull(),
+  products: text('products').array().notNull(),
+  steps: jsonb('steps').$type<JobStep[]>().notNull(),
+  /** Why the job failed: a stable code and a sentence. */
+  errorCode: text('error_code'),
+  errorMessage: text('error_message'),
+  /** The encrypted one-time code the user sent for an awaiting_input step. */
+  mfaCodeEnc: text('mfa_code_enc'),
+  mfaPrompt: text('mfa_prompt'),
+  mfaExpiresAt: ts('mfa_expires_at'),
+  attempts: integer('attempts').notNull().default(0),
+  /** Fencing token of the run that owns the job; a superseded run's writes match no row. */
+  runToken: text('run_token'),
+  /** The pg-boss job that delivers this job to a worker. */
+  queueJobId: text('queue_job_id').notNull(),
+  createdAt: ts('created_at').notNull(),
+  startedAt: ts('started_at'),
+  finishedAt: ts('finished_at'),
+  updatedAt: ts('updated_at').notNull(),
+}, (t) => [
+  index('jobs_connection_idx').on(t.connectionId, t.id),
+  index('jobs_app_status_idx').on(t.status, t.createdAt),
+  // One live job per connection, whatever the queue does.
+  uniqueIndex('jobs_one_live_per_connection').on(t.connectionId)
+    .where(sql`status in ('queued', 'running', 'awaiting_input')`),
+]);
+
+export const accounts = pgTable('accounts', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
+  userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  connectionId: text('connection_id').notNull().references(() => connections.id, { onDelete: 'cascade' }),
+  providerAccountId: text('provider_account_id').notNull(),
+  name: text('name').notNull(),
+  type: text('type').notNull(),
+  mask: text('mask').notNull(),
+  currency: text('currency').notNull(),
+  balanceCurrent: money('balance_current').notNull(),
+  balanceAvailable: money('balance_available'),
+  balanceLimit: money('balance_limit'),
+  balancesUpdatedAt: ts('balances_updated_at').notNull(),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+}, (t) => [
+  uniqueIndex('accounts_provider_idx').on(t.connectionId, t.providerAccountId),
+  index('accounts_user_idx').on(t.applicationId, t.userId, t.id),
+]);
+
+export const transactions = pgTable('transactions', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull(),
+  userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  connectionId: text('connection_id').notNull().references(() => connections.id, { onDelete: 'cascade' }),
+  accountId: text('account_id').notNull().references(() => accounts.id, { onDelete: 'cascade' }),
+  /** The provider's current id for this transaction (the posted id once a pending one posts). */
+  providerTransactionId: text('provider_transaction_id').notNull(),
+  /** The provider's id of the pending transaction this one was while pending. */
+  providerPendingId: text('provider_pending_id'),
+  status: text('status').notNull(),
+  amount: money('amount').notNull(),
+  currency: text('currency').notNull(),
+  date: date('date', { mode: 'string' }).notNull(),
+  authorizedDate: date('authorized_date', { mode: 'string' }),
+  description: text('description').notNull(),
+  merchantName: text('merchant_name'),
+  category: text('category'),
+  /** Sync feed positions: when the row was added, and when it last changed (add, modify, remove). */
+  createdSeq: bigint('created_seq', { mode: 'number' }).notNull(),
+  changeSeq: bigint('change_seq', { mode: 'number' }).notNull(),
+  removedAt: ts('removed_at'),
+  createdAt: ts('created_at').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+}, (t) => [
+  uniqueIndex('transactions_provider_idx').on(t.connectionId, t.providerTransactionId),
+  index('transactions_user_date_idx').on(t.applicationId, t.userId, t.date, t.id),
+  index('transactions_account_date_idx').on(t.accountId, t.date),
+  index('transactions_feed_idx').on(t.userId, t.changeSeq),
+]);
+
+export const identities = pgTable('identities', {
+  connectionId: text('connection_id').primaryKey().references(() => connections.id, { onDelete: 'cascade' }),
+  applicationId: text('application_id').notNull(),
+  userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  /** Encrypted JSON of the provider's identity profile: it is PII. */
+  dataEnc: text('data_enc').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+});
+
+/** Every provider call, so an operator can see why a connection broke (ENGINEERING.md habit 4). */
+export const providerCalls = pgTable('provider_calls', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull(),
+  connectionId: text('connection_id').notNull().references(() => connections.id, { onDelete: 'cascade' }),
+  jobId: text('job_id'),
+  operation: text('operation').notNull(),
+  outcome: text('outcome').notNull(),
+  errorCode: text('error_code'),
+  providerCode: text('provider_code'),
+  durationMs: integer('duration_ms').notNull(),
+  createdAt: ts('created_at').notNull(),
+}, (t) => [index('provider_calls_connection_idx').on(t.connectionId, t.id)]);
+
+/** Stored answers for `Idempotency-Key`, replayed for 24 hours. */
+export const idempotencyKeys = pgTable('idempotency_keys', {
+  applicationId: text('application_id').notNull(),
+  key: text('key').notNull(),
+  requestHash: text('request_hash').notNull(),
+  statusCode: integer('status_code'),
+  body: jsonb('body'),
+  createdAt: ts('created_at').notNull(),
+}, (t) => [uniqueIndex('idempotency_keys_pk').on(t.applicationId, t.key)]);

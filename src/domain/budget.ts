@@ -1,0 +1,35 @@
+/**
+ * The refresh budget (PRODUCT.md §2/§3): how many ad hoc refreshes a connection has left today
+ * and when the next is allowed. Days are UTC days of the application's clock.
+ */
+import { isoDay } from './clock.js';
+
+/** PRODUCT.md §3: 20 refreshes a day per connection unless the institution sets less. */
+export const DEFAULT_REFRESHES_PER_DAY = 20;
+
+export interface BudgetState { refreshDay: string | null; refreshesToday: number; lastRefreshAt: Date | null }
+export interface InstitutionLimits { refreshesPerDay: number; minIntervalSeconds: number }
+export interface RefreshBudget { remainingToday: number; nextRefreshAllowedAt: Date }
+
+export function refreshBudget(state: BudgetState, limits: InstitutionLimits, now: Date): RefreshBudget {
+  const perDay = Math.min(DEFAULT_REFRESHES_PER_DAY, limits.refreshesPerDay);
+  const usedToday = state.refreshDay === isoDay(now) ? state.refreshesToday : 0;
+  const remainingToday = Math.max(0, perDay - usedToday);
+  let next = now;
+  if (state.lastRefreshAt && limits.minIntervalSeconds > 0) {
+    const earliest = new Date(state.lastRefreshAt.getTime() + limits.minIntervalSeconds * 1000);
+    if (earliest > next) next = earliest;
+  }
+  if (remainingToday === 0) {
+    const tomorrow = new Date(`${isoDay(now)}T00:00:00Z`);
+    tomorrow.setUTCDate(tomorrow.getUTCDate() + 1);
+    if (tomorrow > next) next = tomorrow;
+  }
+  return { remainingToday, nextRefreshAllowedAt: next };
+}
+
+/** The budget state after spending one refresh now. */
+export function spendRefresh(state: BudgetState, now: Date): BudgetState {
+  const today = isoDay(now);
+  return { refreshDay: today, refreshesToday: (state.refreshDay === today ? state.refreshesToday : 0) + 1, lastRefreshAt: now };
+}

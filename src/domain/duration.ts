@@ -1,0 +1,10 @@
+/** ISO 8601 durations (`P30D`, `PT6H`, `P1DT12H30M`, `P2W`) to milliseconds. Months and years are refused: their length varies. */
+const PATTERN = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
+
+export function parseDuration(text: string): number | null {
+  const m = PATTERN.exec(text);
+  if (!m || text === 'P' || text.endsWith('T')) return null;
+  const [, w, d, h, min, s] = m;
+  const n = (v: string | undefined) => (v ? Number(v) : 0);
+  return ((n(w) * 7 + n(d)) * 86_400 + n(h) * 3600 + n(min) * 60 + n(s)) * 1000;
+}

@@ -1,0 +1,55 @@
+/**
+ * One error type with stable codes (ENGINEERING.md habit 2). Services throw AppError; the HTTP
+ * layer maps each code to a status once (src/http/errors.ts). The catalogue is the API contract:
+ * codes never change meaning.
+ */
+import type { ConnectionAction, ConnectionStatus } from './types.js';
+
+export const ERROR_CATALOGUE = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  unsupported_method: { status: 400, title: 'The institution does not support this connection method' },
+  unsupported_product: { status: 400, title: 'The institution does not offer this product' },
+  credentials_required: { status: 400, title: 'Web connections need credentials' },
+  credentials_not_allowed: { status: 400, title: 'Openbanking connections take no credentials' },
+  invalid_cursor: { status: 400, title: 'The cursor is not valid' },
+  unauthenticated: { status: 401, title: 'A valid API key is required' },
+  sandbox_only: { status: 403, title: 'This call is only available to sandbox applications' },
+  not_found: { status: 404, title: 'Not found' },
+  route_not_found: { status: 404, title: 'No such endpoint' },
+  invalid_state: { status: 409, title: 'The connection is not in a state that allows this' },
+  job_not_awaiting_input: { status: 409, title: 'The job is not waiting for input' },
+  idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
+  authorization_expired: { status: 410, title: 'This authorisation link has expired' },
+  idempotency_key_reused: { status: 422, title: 'This Idempotency-Key was used with a different request' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'Send the body as application/json' },
+  refresh_budget_exhausted: { status: 429, title: 'The refresh budget for this connection is spent' },
+  internal_error: { status: 500, title: 'Something went wrong on our side' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface FieldError {
+  /** Where the bad value is: `body.institutionId`, `query.limit`, … */
+  field: string;
+  message: string;
+}
+
+export interface ErrorDetails {
+  errors?: FieldError[];
+  /** The connection's status (named so because `status` is the HTTP status in RFC 9457). */
+  connectionStatus?: ConnectionStatus;
+  allowedActions?: ConnectionAction[];
+  [key: string]: unknown;
+}
+
+export class AppError extends Error {
+  constructor(readonly code: ErrorCode, message: string, readonly details: ErrorDetails = {}, readonly headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const notFound = (what: string, id: string) =>
+  new AppError('not_found', `No ${what} with id ${id} exists in this application.`);

@@ -1,0 +1,70 @@
+/** The Fastify application: plugins, hooks, routes, error mapping and the OpenAPI document. */
+import Fastify, { type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { AppError } from '../domain/errors.js';
+import type { Core } from '../services/core.js';
+import { registerAuth } from './auth.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { registerIdempotency } from './idempotency.js';
+import { connectionRoutes } from './routes/connections.js';
+import { dataRoutes } from './routes/data.js';
+import { institutionRoutes } from './routes/institutions.js';
+import { jobRoutes } from './routes/jobs.js';
+import { sandboxApiRoutes, sandboxPageRoutes } from './routes/sandbox.js';
+import { userRoutes } from './routes/users.js';
+
+/** Secrets that must never reach a log line, wherever they appear. */
+export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.credentials', '*.code', '*.token', '*.accessEnc'];
+
+export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger === false ? false : { level: core.config.logLevel, redact: LOG_REDACT },
+    bodyLimit: 1024 * 1024,
+    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+
+  // JSON bodies: an empty body with a JSON content type is no body (clients often send the header anyway).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new AppError('malformed_json', 'The body is not valid JSON. Check quotes, commas and brackets.'), undefined);
+    }
+  });
+  await app.register(formbody);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Causeway API', version: '1.0.0', description: 'Connections between your users and their banks: create, refresh, repair, and read what they bring.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key, sk_sandbox_… or sk_live_…' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  registerAuth(app, core);
+  registerIdempotency(app, core);
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send('Causeway is running. API: /v1 (see /openapi.json).\n'));
+  await app.register(sandboxPageRoutes(core));
+  await app.register(async (v1) => {
+    await v1.register(userRoutes(core));
+    await v1.register(institutionRoutes(core));
+    await v1.register(connectionRoutes(core));
+    await v1.register(jobRoutes(core));
+    await v1.register(dataRoutes(core));
+    await v1.register(sandboxApiRoutes(core));
+  }, { prefix: '/v1' });
+  return app;
+}

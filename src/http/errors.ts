@@ -1,0 +1,62 @@
+/**
+ * The one place errors become HTTP: RFC 9457 problem details with a stable `code`. 5xx answers
+ * never carry the internal message (Fastify's default would put SQL in it).
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { AppError, ERROR_CATALOGUE, type ErrorCode, type ErrorDetails, type FieldError } from '../domain/errors.js';
+import { allowedActions, InvalidTransitionError } from '../domain/status.js';
+
+export function problemBody(code: ErrorCode, detail: string, details: ErrorDetails, instance?: string) {
+  const entry = ERROR_CATALOGUE[code];
+  return { type: `urn:causeway:problem:${code}`, title: entry.title, status: entry.status, detail, ...(instance ? { instance } : {}), code, ...details };
+}
+
+export function sendProblem(reply: FastifyReply, err: AppError) {
+  const body = problemBody(err.code, err.message, err.details, reply.request.url.split('?')[0]);
+  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+function fieldErrors(err: FastifyError & { validation: { instancePath?: string; message?: string; params?: unknown }[]; validationContext?: string }): FieldError[] {
+  const context = err.validationContext ?? 'body';
+  return err.validation.map((v) => {
+    const path = (v.instancePath ?? '').split('/').filter(Boolean).join('.');
+    return { field: path ? `${context}.${path}` : context, message: v.message ?? 'is not valid' };
+  });
+}
+
+function toAppError(err: unknown): AppError | null {
+  if (err instanceof AppError) return err;
+  if (err instanceof InvalidTransitionError) {
+    return new AppError('invalid_state', err.message, { connectionStatus: err.from.status, allowedActions: allowedActions(err.from) });
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const errors = fieldErrors(err as never);
+    return new AppError('validation_failed', `Fix these fields: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`, { errors });
+  }
+  const fe = err as FastifyError;
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.');
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('payload_too_large', 'The request body is over the 1 MB limit.');
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new AppError('malformed_json', 'The body is empty but Content-Type says JSON: send a JSON object, or no Content-Type.');
+  if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (fe.statusCode === 400 && err instanceof SyntaxError)) {
+    return new AppError('malformed_json', 'The body is not valid JSON. Check quotes, commas and brackets.');
+  }
+  return null;
+}
+
+export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const app = toAppError(err);
+  if (app) {
+    if (ERROR_CATALOGUE[app.code].status >= 500) request.log.error({ err }, 'request failed');
+    return sendProblem(reply, app);
+  }
+  if (isResponseSerializationError(err)) request.log.error({ err: { message: err.message, cause: err.cause.issues } }, 'response did not match its schema');
+  else request.log.error({ err }, 'request failed');
+  return sendProblem(reply, new AppError('internal_error', `Something went wrong on our side. Retry the request; if it keeps failing, quote request id ${request.id}.`, { requestId: request.id }));
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
+  return sendProblem(reply, new AppError('route_not_found', `There is no ${request.method} ${request.url.split('?')[0]}. The API is described at /openapi.json.`));
+}

@@ -1,0 +1,57 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { createConnection, listUserConnections, presentConnection, refreshAllConnections, refreshConnection, requireConnection } from '../../services/connections.js';
+import type { Core } from '../../services/core.js';
+import { listConnectionJobs } from '../../services/jobs.js';
+import { freshTenant, tenantOf } from '../auth.js';
+import {
+  Connection, ConnectionAndJob, ConnectionParams, CreateConnectionBody, Job, page, pageQuery, problems, RefreshBody, UserParams,
+} from '../schemas.js';
+
+export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
+  const tags = ['connections'];
+  app.post('/users/:userId/connections', {
+    schema: {
+      tags, summary: 'Create a connection',
+      description: 'web: answers 202 with the first job. openbanking: answers 201 with an authorizationUrl to send the user to; the job starts when they approve.',
+      params: UserParams, body: CreateConnectionBody, response: { 201: ConnectionAndJob, 202: ConnectionAndJob, ...problems(400, 401, 404, 409) },
+    },
+  }, async (req, reply) => {
+    const result = await createConnection(core, await freshTenant(core, req), req.params.userId, req.body);
+    return reply.code(result.job ? 202 : 201).send(result);
+  });
+  app.get('/users/:userId/connections', {
+    schema: { tags, summary: "List a user's connections", params: UserParams, querystring: pageQuery, response: { 200: page(Connection), ...problems(400, 401, 404) } },
+  }, async (req) => listUserConnections(core, await freshTenant(core, req), req.params.userId, req.query.cursor ?? null, req.query.limit));
+  app.get('/users/:userId/connections/:connectionId', {
+    schema: { tags, summary: 'Get a connection', params: ConnectionParams, response: { 200: Connection, ...problems(401, 404) } },
+  }, async (req) => {
+    const tenant = await freshTenant(core, req);
+    return presentConnection(core, tenant, await requireConnection(core, tenant, req.params.userId, req.params.connectionId));
+  });
+  app.post('/users/:userId/connections/:connectionId/refresh', {
+    schema: {
+      tags, summary: 'Refresh a connection',
+      description: 'Answers 202 with a new job, or 200 with the job already queued or running for this connection. 429 with Retry-After when the refresh budget is spent.',
+      params: ConnectionParams, body: RefreshBody, response: { 200: ConnectionAndJob, 202: ConnectionAndJob, ...problems(400, 401, 404, 409, 429) },
+    },
+  }, async (req, reply) => {
+    const r = await refreshConnection(core, await freshTenant(core, req), req.params.userId, req.params.connectionId, req.body?.products);
+    return reply.code(r.created ? 202 : 200).send({ connection: r.connection, job: r.job });
+  });
+  app.post('/users/:userId/connections/refresh', {
+    schema: {
+      tags, summary: "Refresh all of a user's connections", params: UserParams, body: RefreshBody,
+      response: {
+        202: z.object({
+          data: z.array(z.object({ connectionId: z.string(), job: Job, created: z.boolean() })),
+          skipped: z.array(z.object({ connectionId: z.string(), code: z.string(), message: z.string() })),
+        }),
+        ...problems(400, 401, 404),
+      },
+    },
+  }, async (req, reply) => reply.code(202).send(await refreshAllConnections(core, await freshTenant(core, req), req.params.userId, req.body?.products)));
+  app.get('/users/:userId/connections/:connectionId/jobs', {
+    schema: { tags: ['jobs'], summary: "A connection's job history, newest first", params: ConnectionParams, querystring: pageQuery, response: { 200: page(Job), ...problems(400, 401, 404) } },
+  }, async (req) => listConnectionJobs(core, tenantOf(req), req.params.userId, req.params.connectionId, req.query.cursor ?? null, req.query.limit));
+};

@@ -1,0 +1,63 @@
+/**
+ * Sandbox-only calls (refused for live applications) and the sandbox institutions' consent page,
+ * where a user approves or denies an openbanking connection.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../../domain/errors.js';
+import { parseDuration } from '../../domain/duration.js';
+import { setClockOffset } from '../../db/repos/applications.js';
+import { completeAuthorization } from '../../services/connections.js';
+import { tenantClock, type Core } from '../../services/core.js';
+import { freshTenant } from '../auth.js';
+import { problems } from '../schemas.js';
+import { consentPage, consentResultPage } from '../pages/consent.js';
+
+const Clock = z.object({ now: z.string(), offsetMs: z.number().int() });
+
+export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
+  const tags = ['sandbox'];
+  app.addHook('preHandler', async (req) => {
+    if (req.tenant?.application.environment !== 'sandbox') throw new AppError('sandbox_only', 'Sandbox calls are refused for live applications; use a sandbox API key.');
+  });
+  app.get('/sandbox/clock', { schema: { tags, summary: "This application's test clock", response: { 200: Clock, ...problems(401, 403) } } }, async (req) => {
+    const tenant = await freshTenant(core, req);
+    return { now: tenantClock(core, tenant.application).now().toISOString(), offsetMs: tenant.application.clockOffsetMs };
+  });
+  app.post('/sandbox/clock', {
+    schema: {
+      tags, summary: "Move this application's test clock forward",
+      description: 'Time moves for the calling application only: its connections, jobs and sandbox data see the new time.',
+      body: z.object({ advanceBy: z.string().max(32).describe('ISO 8601 duration, e.g. P30D or PT6H') }).strict(),
+      response: { 200: Clock, ...problems(400, 401, 403) },
+    },
+  }, async (req) => {
+    const ms = parseDuration(req.body.advanceBy);
+    if (ms === null || ms <= 0) {
+      throw new AppError('validation_failed', 'advanceBy must be a positive ISO 8601 duration in weeks, days, hours, minutes or seconds, such as P30D or PT6H.',
+        { errors: [{ field: 'body.advanceBy', message: 'must be a positive duration like P30D' }] });
+    }
+    const tenant = await freshTenant(core, req);
+    const offsetMs = tenant.application.clockOffsetMs + ms;
+    await setClockOffset(core.db, tenant.application.id, offsetMs);
+    return { now: tenantClock(core, { clockOffsetMs: offsetMs }).now().toISOString(), offsetMs };
+  });
+};
+
+/** The consent page is for end users in a browser: HTML, no API key (the `state` in the URL is the secret). */
+export const sandboxPageRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
+  const params = z.object({ state: z.string().min(10).max(200) });
+  app.get('/sandbox/consent/:state', { schema: { hide: true, params } }, async (req, reply) =>
+    reply.type('text/html; charset=utf-8').send(consentPage(req.params.state)));
+  app.post('/sandbox/consent/:state', {
+    schema: { hide: true, params, body: z.object({ decision: z.enum(['approve', 'deny']), persona: z.string().max(64).default('user_good') }) },
+  }, async (req, reply) => {
+    try {
+      const { connection } = await completeAuthorization(core, req.params.state, { decision: req.body.decision, persona: req.body.persona });
+      return reply.type('text/html; charset=utf-8').send(consentResultPage(req.body.decision === 'approve', connection.id));
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return reply.code(err.code === 'authorization_expired' ? 410 : 404).type('text/html; charset=utf-8').send(consentResultPage(false, null, err.message));
+    }
+  });
+};

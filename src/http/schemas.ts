@@ -1,0 +1,127 @@
+/**
+ * Zod schemas for the API: they validate requests, type the handlers and generate /openapi.json.
+ * Response schemas document what the views in services/views.ts return.
+ */
+import { z } from 'zod';
+import {
+  ACCOUNT_TYPES, CONNECTION_ACTIONS, CONNECTION_STATUSES, JOB_STATUSES, JOB_TRIGGERS, JOB_TYPES, METHODS, PRODUCTS,
+  STATUS_REASONS, STEP_NAMES, STEP_STATUSES, TRANSACTION_STATUSES,
+} from '../domain/types.js';
+
+const id = (prefix: string) => z.string().min(1).max(64).describe(`A ${prefix}_… id`);
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
+  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), 'must be a real calendar date');
+const dateTime = z.string().describe('RFC 3339 date-time');
+
+export const limitQuery = z.coerce.number().int().min(1).max(500).default(50);
+export const pageQuery = z.object({ limit: limitQuery, cursor: z.string().max(512).optional() });
+export const Product = z.enum(PRODUCTS);
+
+export const UserParams = z.object({ userId: id('usr') });
+export const ConnectionParams = z.object({ userId: id('usr'), connectionId: id('con') });
+export const JobParams = z.object({ jobId: id('job') });
+
+export const UserBody = z.object({
+  externalId: z.string().min(1).max(255).nullish().describe("The application's own id for this user"),
+  email: z.email().max(320).nullish(),
+  name: z.string().min(1).max(255).nullish(),
+  metadata: z.record(z.string().max(64), z.string().max(500)).optional(),
+}).strict();
+
+export const User = z.object({
+  id: z.string(), externalId: z.string().nullable(), email: z.string().nullable(), name: z.string().nullable(),
+  metadata: z.record(z.string(), z.string()), createdAt: dateTime, updatedAt: dateTime,
+});
+
+export const Institution = z.object({
+  id: z.string(), name: z.string(), country: z.string(), methods: z.array(z.enum(METHODS)), products: z.array(Product),
+  mfa: z.boolean().describe('Always asks for a one-time code'),
+  limits: z.object({ refreshesPerDay: z.number().int(), minIntervalSeconds: z.number().int() }),
+  health: z.object({ status: z.enum(['operational', 'degraded', 'outage']), since: dateTime.nullable() }),
+});
+
+export const CreateConnectionBody = z.object({
+  institutionId: id('ins'),
+  method: z.enum(METHODS),
+  credentials: z.object({ login: z.string().min(1).max(255), password: z.string().min(1).max(255) }).strict().optional(),
+  products: z.array(Product).min(1).max(PRODUCTS.length).refine((p) => new Set(p).size === p.length, 'must not repeat a product').optional(),
+}).strict();
+
+export const RefreshBody = z.object({
+  products: z.array(Product).min(1).max(PRODUCTS.length).refine((p) => new Set(p).size === p.length, 'must not repeat a product').optional(),
+}).strict().default({});
+
+export const MfaBody = z.object({ code: z.string().min(1).max(32) }).strict();
+
+export const Connection = z.object({
+  id: z.string(), userId: z.string(), institution: z.object({ id: z.string(), name: z.string() }), provider: z.string(),
+  method: z.enum(METHODS), status: z.enum(CONNECTION_STATUSES), statusReason: z.enum(STATUS_REASONS).nullable(),
+  userAction: z.enum(['reconnect', 'wait', 'none']).describe('What the end user should do about statusReason'),
+  allowedActions: z.array(z.enum(CONNECTION_ACTIONS)), products: z.array(z.string()),
+  refreshBudget: z.object({ remainingToday: z.number().int(), nextRefreshAllowedAt: dateTime }),
+  consent: z.object({ grantedAt: dateTime.nullable(), expiresAt: dateTime.nullable() }).nullable(),
+  accessExpiresAt: dateTime.nullable(), pausedUntil: dateTime.nullable(), createdAt: dateTime,
+  firstSyncedAt: dateTime.nullable(), lastUsedAt: dateTime.nullable(), lastSuccessfulSyncAt: dateTime.nullable(),
+});
+
+export const Job = z.object({
+  id: z.string(), connectionId: z.string(), userId: z.string(), type: z.enum(JOB_TYPES), trigger: z.enum(JOB_TRIGGERS),
+  status: z.enum(JOB_STATUSES), products: z.array(z.string()),
+  steps: z.array(z.object({
+    name: z.enum(STEP_NAMES), status: z.enum(STEP_STATUSES), resultCode: z.string().nullable(),
+    startedAt: dateTime.nullable(), finishedAt: dateTime.nullable(),
+  })),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  mfa: z.object({ prompt: z.string(), expiresAt: dateTime.nullable() }).nullable(),
+  attempts: z.number().int(), createdAt: dateTime, startedAt: dateTime.nullable(), finishedAt: dateTime.nullable(),
+});
+
+export const ConnectionAndJob = z.object({ connection: Connection, job: Job.nullable(), authorizationUrl: z.string().nullable().optional() });
+
+export const Account = z.object({
+  id: z.string(), connectionId: z.string(), userId: z.string(), name: z.string(), type: z.enum(ACCOUNT_TYPES), mask: z.string(), currency: z.string(),
+  balances: z.object({
+    current: z.number().int().describe('Minor units; negative when owed'), available: z.number().int().nullable(),
+    limit: z.number().int().nullable(), updatedAt: dateTime,
+  }),
+  createdAt: dateTime, updatedAt: dateTime,
+});
+
+export const Transaction = z.object({
+  id: z.string(), accountId: z.string(), connectionId: z.string(), status: z.enum(TRANSACTION_STATUSES),
+  amount: z.number().int().describe('Minor units; negative is money out'), currency: z.string(), date: z.string(),
+  authorizedDate: z.string().nullable(), description: z.string(), merchantName: z.string().nullable(), category: z.string().nullable(),
+  createdAt: dateTime, updatedAt: dateTime,
+});
+
+export const TransactionsQuery = z.object({
+  accountId: id('acc').optional(), from: isoDate.optional(), to: isoDate.optional(), status: z.enum(TRANSACTION_STATUSES).optional(),
+  limit: limitQuery, cursor: z.string().max(512).optional(),
+}).refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+
+export const SyncQuery = z.object({ cursor: z.string().max(512).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+export const SyncResponse = z.object({
+  added: z.array(Transaction), modified: z.array(Transaction),
+  removed: z.array(z.object({ id: z.string(), accountId: z.string() })),
+  nextCursor: z.string(), hasMore: z.boolean(),
+});
+
+export const Profile = z.object({
+  connectionId: z.string(), updatedAt: dateTime, masked: z.boolean(), names: z.array(z.string()),
+  emails: z.array(z.object({ address: z.string(), primary: z.boolean() })),
+  phones: z.array(z.object({ number: z.string(), type: z.string(), primary: z.boolean() })),
+  addresses: z.array(z.object({ line1: z.string(), city: z.string(), region: z.string(), postalCode: z.string(), country: z.string(), primary: z.boolean() })),
+});
+
+export const Problem = z.object({
+  type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), instance: z.string().optional(), code: z.string(),
+  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  connectionStatus: z.enum(CONNECTION_STATUSES).optional(),
+  allowedActions: z.array(z.enum(CONNECTION_ACTIONS)).optional(),
+}).passthrough().describe('RFC 9457 problem details');
+
+export const page = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
+/** Common error responses, documented on every route that can give them. */
+export const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, Problem]));

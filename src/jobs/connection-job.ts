@@ -1,0 +1,146 @@
+/**
+ * Runs one connection job: its steps in order, each recorded with status, result code and timing.
+ *
+ *   claim (new run token) ─► for each step not yet done:
+ *       in_progress ─► provider call(s) ─► success | skipped | failed | awaiting_input (MFA: stop here)
+ *   transient provider error ─► step back to pending, job queued, throw: pg-boss retries with backoff
+ *   final failure or success ─► job and connection updated in one transaction (status machine)
+ *
+ * A retried or resumed run skips the steps that already succeeded; ingestion is idempotent, so a
+ * run killed half way and run again stores each transaction once.
+ */
+import { randomUUID } from 'node:crypto';
+import { isoDay } from '../domain/clock.js';
+import { transition, type FailureCode } from '../domain/status.js';
+import { REQUIRED_STEPS } from '../domain/steps.js';
+import type { ConnectionStatus, JobStep, Method, StatusReason } from '../domain/types.js';
+import { findApplication } from '../db/repos/applications.js';
+import { findConnection, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
+import { claimJob, findJobById, saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
+import { tenantClock, type Core } from '../services/core.js';
+import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
+import { runStep, type RunState } from './steps.js';
+
+/** An access expiring within this many days puts `access_expiring_soon` on the connection. */
+export const EXPIRING_SOON_DAYS = 7;
+
+interface Attempt { retryCount: number; retryLimit: number }
+
+export async function runConnectionJob(core: Core, jobId: string, attempt: Attempt): Promise<void> {
+  const existing = await findJobById(core.db, jobId);
+  if (!existing || !['queued', 'running'].includes(existing.status)) return; // finished, or waiting for MFA
+  const application = await findApplication(core.db, existing.applicationId);
+  if (!application) return;
+  const clock = tenantClock(core, application);
+  const runToken = randomUUID();
+  const job = await claimJob(core.db, jobId, runToken, clock.now());
+  if (!job) return;
+  const connection = await findConnection(core.db, job.applicationId, job.connectionId);
+  if (!connection || connection.status === 'deleted' || connection.status === 'unlinked') {
+    await finish(core, job, runToken, null, { failure: { code: 'connection_unavailable', message: 'The connection was unlinked or deleted before the job ran.' } });
+    return;
+  }
+  await updateConnection(core.db, connection.id, { lastUsedAt: clock.now() });
+  const state: RunState = {
+    core, clock, job, runToken, connection,
+    link: linkOf(core, connection),
+    runKey: `${job.id}:${job.attempts}`,
+    flags: { newAccounts: false, partialData: false, accessExpiringSoon: false },
+    steps: job.steps,
+  };
+  try {
+    for (const step of job.steps) {
+      if (step.status === 'success' || step.status === 'skipped' || step.status === 'failed') continue;
+      const started = clock.now().toISOString();
+      state.steps = stepsWith(state.steps, step.name, { status: 'in_progress', startedAt: started, finishedAt: null, resultCode: null });
+      await saveRun(core.db, job.id, runToken, { steps: state.steps, updatedAt: clock.now() });
+      try {
+        const outcome = await runStep(state, step.name);
+        if (outcome.kind === 'awaiting_input') return;
+        state.steps = stepsWith(state.steps, step.name, { status: outcome.kind, resultCode: outcome.resultCode, finishedAt: clock.now().toISOString() });
+        await saveRun(core.db, job.id, runToken, { steps: state.steps, updatedAt: clock.now() });
+      } catch (err) {
+        const pe = asProviderError(err);
+        if (!pe) throw err;
+        if (pe.transient && attempt.retryCount < attempt.retryLimit) {
+          state.steps = stepsWith(state.steps, step.name, { status: 'pending', resultCode: `retrying:${pe.code}`, finishedAt: clock.now().toISOString() });
+          await saveRun(core.db, job.id, runToken, { steps: state.steps, status: 'queued', updatedAt: clock.now() });
+          throw pe; // pg-boss schedules the retry with backoff
+        }
+        state.steps = stepsWith(state.steps, step.name, { status: 'failed', resultCode: pe.code, finishedAt: clock.now().toISOString() });
+        if (!REQUIRED_STEPS.has(step.name)) {
+          state.flags.partialData = true;
+          await saveRun(core.db, job.id, runToken, { steps: state.steps, updatedAt: clock.now() });
+          continue;
+        }
+        await finish(core, job, runToken, state, { failure: { code: pe.code, message: pe.message } });
+        return;
+      }
+    }
+    await finish(core, job, runToken, state, {});
+  } catch (err) {
+    if (err instanceof SupersededRunError) return; // another run owns the job now
+    if (err instanceof ProviderError) throw err;
+    // Anything unexpected (a bug, a lost database connection) is retried like a transient error,
+    // and on the last attempt recorded as a provider_error so the connection shows a way forward.
+    core.log.error({ err, jobId }, 'job run failed unexpectedly');
+    if (attempt.retryCount < attempt.retryLimit) {
+      await saveRun(core.db, job.id, runToken, { status: 'queued', updatedAt: clock.now() }).catch(() => {});
+      throw err;
+    }
+    await finish(core, job, runToken, state, { failure: { code: 'provider_error', message: 'The job failed unexpectedly; it can be retried.' } });
+  }
+}
+
+function asProviderError(err: unknown): ProviderError | null {
+  return err instanceof ProviderError ? err : null;
+}
+
+function linkOf(core: Core, c: ConnectionRow): ProviderLink {
+  const access = c.accessEnc ? (JSON.parse(core.cipher.decrypt(c.accessEnc)) as ProviderAccess | { kind: 'grant' }) : null;
+  return {
+    institutionId: c.institutionId,
+    access: access && access.kind !== 'grant' ? access : { kind: 'token', token: '' },
+    firstSyncedAt: c.firstSyncedAt,
+  };
+}
+
+type Ending = { failure?: { code: string; message: string } };
+
+/** Ends the job and moves the connection through the status machine, atomically. */
+export async function finish(core: Core, job: JobRow, runToken: string, state: RunState | null, ending: Ending): Promise<void> {
+  const application = await findApplication(core.db, job.applicationId);
+  const now = tenantClock(core, application!).now();
+  const steps: JobStep[] = (state?.steps ?? job.steps).map((s) =>
+    s.status === 'pending' || s.status === 'in_progress' || s.status === 'awaiting_input'
+      ? { ...s, status: 'skipped', resultCode: ending.failure ? 'not_run' : s.resultCode, finishedAt: now.toISOString() }
+      : s);
+  await core.db.transaction(async (tx) => {
+    await saveRun(tx, job.id, runToken, {
+      status: ending.failure ? 'failed' : 'succeeded', steps, finishedAt: now, updatedAt: now,
+      errorCode: ending.failure?.code ?? null, errorMessage: ending.failure?.message ?? null, mfaCodeEnc: null,
+    });
+    const c = await findConnection(tx, job.applicationId, job.connectionId, { forUpdate: true });
+    if (!c || c.status === 'deleted' || c.status === 'unlinked') return;
+    const st = { status: c.status as ConnectionStatus, reason: c.statusReason as StatusReason | null, method: c.method as Method, everSynced: c.firstSyncedAt !== null };
+    if (ending.failure) {
+      const code = ending.failure.code as FailureCode;
+      const background = job.trigger === 'scheduled' || job.trigger === 'system';
+      const next = ending.failure.code === 'mfa_required'
+        ? transition(st, { type: 'mfa_required_in_background' })
+        : transition(st, { type: 'job_failed', code, userPresent: !background });
+      await updateConnection(tx, c.id, { status: next.status, statusReason: next.reason, updatedAt: now });
+      return;
+    }
+    const expiresAt = c.method === 'openbanking' ? c.consentExpiresAt : c.accessExpiresAt;
+    const expiringSoon = expiresAt !== null && expiresAt.getTime() - now.getTime() < EXPIRING_SOON_DAYS * 86_400_000;
+    const next = transition(st, {
+      type: 'job_succeeded', partialData: state?.flags.partialData, newAccounts: state?.flags.newAccounts, accessExpiringSoon: expiringSoon,
+    });
+    await updateConnection(tx, c.id, {
+      status: next.status, statusReason: next.reason, updatedAt: now, firstSyncedAt: c.firstSyncedAt ?? now, lastSuccessfulSyncAt: now,
+      pausedUntil: null,
+    });
+  });
+}
+

@@ -1,0 +1,90 @@
+/**
+ * Queue wiring on pg-boss, on both databases.
+ *
+ *   jobs table (source of truth) ──enqueue(id)──► pg-boss `connection-job` ──► worker ──► runJob()
+ *        ▲                                              │ transient failure: throw → pg-boss retries
+ *        └── sweeper: queued rows whose delivery was     │ with backoff; killed worker: heartbeat
+ *            lost (crash between commit and send)        ▼ lapses → pg-boss hands it to another
+ *
+ * Causeway's `jobs` row says what a job is and how far it got; pg-boss only delivers it. Each
+ * pg-boss job has the id stored in `jobs.queue_job_id`, so sending it again is a no-op while it
+ * exists: the sweeper can re-send without making duplicates.
+ */
+import { PgBoss, fromPglite, type Job } from 'pg-boss';
+import type { Database } from '../db/open.js';
+
+export const CONNECTION_JOB_QUEUE = 'connection-job';
+export const MFA_TIMEOUT_QUEUE = 'mfa-timeout';
+
+export interface QueueOptions {
+  retryLimit: number;
+  retryDelaySeconds: number;
+  heartbeatSeconds: number;
+  concurrency: number;
+}
+
+export interface ConnectionJobMessage { jobId: string }
+
+export interface JobQueue {
+  boss: PgBoss;
+  enqueue(job: { id: string; queueJobId: string }, startAfter?: Date): Promise<void>;
+  scheduleMfaTimeout(jobId: string, at: Date): Promise<void>;
+  work(handlers: {
+    connectionJob: (msg: ConnectionJobMessage, attempt: { retryCount: number; retryLimit: number }) => Promise<void>;
+    mfaTimeout: (msg: ConnectionJobMessage) => Promise<void>;
+  }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function createQueue(database: Database, opts: QueueOptions): Promise<JobQueue> {
+  const boss = database.kind === 'pglite'
+    ? new PgBoss({ db: fromPglite(database.pglite), backend: 'pglite', useListenNotify: true, superviseIntervalSeconds: 5 })
+    : new PgBoss({ connectionString: database.url, max: 6, useListenNotify: true, superviseIntervalSeconds: 5 });
+  boss.on('error', (err: unknown) => {
+    // pg-boss reports background errors here (a dropped connection during maintenance, …); it retries them itself.
+    process.emitWarning(`queue: ${(err as Error).message}`);
+  });
+  await boss.start();
+  const existing = new Set((await boss.getQueues()).map((q) => q.name));
+  const jobQueue = {
+    policy: 'standard' as const,
+    retryLimit: opts.retryLimit,
+    retryDelay: opts.retryDelaySeconds,
+    retryBackoff: opts.retryDelaySeconds > 0,
+    retryDelayMax: 3600,
+    heartbeatSeconds: opts.heartbeatSeconds,
+    expireInSeconds: 3600,
+    notify: true,
+  };
+  if (existing.has(CONNECTION_JOB_QUEUE)) await boss.updateQueue(CONNECTION_JOB_QUEUE, jobQueue);
+  else await boss.createQueue(CONNECTION_JOB_QUEUE, jobQueue);
+  if (!existing.has(MFA_TIMEOUT_QUEUE)) await boss.createQueue(MFA_TIMEOUT_QUEUE, { retryLimit: 5 });
+
+  const workerIds: string[] = [];
+  return {
+    boss,
+    async enqueue(job, startAfter) {
+      await boss.send(CONNECTION_JOB_QUEUE, { jobId: job.id }, { id: job.queueJobId, ...(startAfter ? { startAfter } : {}) });
+    },
+    async scheduleMfaTimeout(jobId, at) {
+      await boss.send(MFA_TIMEOUT_QUEUE, { jobId }, { startAfter: at });
+    },
+    async work(handlers) {
+      workerIds.push(await boss.work<ConnectionJobMessage>(
+        CONNECTION_JOB_QUEUE,
+        { localConcurrency: opts.concurrency, batchSize: 1, pollingIntervalSeconds: 1 },
+        async (batch) => {
+          for (const job of batch) {
+            await handlers.connectionJob(job.data, { retryCount: job.retryCount, retryLimit: opts.retryLimit });
+          }
+        },
+      ));
+      workerIds.push(await boss.work<ConnectionJobMessage>(MFA_TIMEOUT_QUEUE, { pollingIntervalSeconds: 2 }, async (batch: Job<ConnectionJobMessage>[]) => {
+        for (const job of batch) await handlers.mfaTimeout(job.data);
+      }));
+    },
+    async stop() {
+      await boss.stop({ graceful: true, timeout: 10_000 });
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/** What each job step does. Every provider call goes through `call`, which journals it. */
+import { addDays, isoDay, type Clock } from '../domain/clock.js';
+import { newId } from '../domain/ids.js';
+import { planTransactions, type IncomingTransaction } from '../domain/matching.js';
+import type { StepName } from '../domain/types.js';
+import { updateConnection, type ConnectionRow } from '../db/repos/connections.js';
+import {
+  accountIdsByProviderId, applyTransactionPlan, listConnectionAccounts, loadStoredWindow, oldestLivePendingDate,
+  setSyncedThrough, upsertAccounts, upsertIdentity,
+} from '../db/repos/data.js';
+import { assertRunOwnsJob, saveRun, stepsWith, type JobRow } from '../db/repos/jobs.js';
+import { providerCalls } from '../db/schema.js';
+import { ProviderError, type ProviderCallContext, type ProviderLink } from '../providers/types.js';
+import type { Core } from '../services/core.js';
+
+/** History fetched on the first sync (PRODUCT.md §5: twelve months). */
+export const INITIAL_HISTORY_DAYS = 365;
+/** Later syncs re-read this many days before the last synced day, to catch late changes and removals. */
+export const RESYNC_OVERLAP_DAYS = 30;
+
+export interface RunState {
+  core: Core;
+  clock: Clock;
+  job: JobRow;
+  runToken: string;
+  connection: ConnectionRow;
+  link: ProviderLink;
+  runKey: string;
+  flags: { newAccounts: boolean; partialData: boolean; accessExpiringSoon: boolean };
+  steps: JobRow['steps'];
+}
+
+export type StepOutcome = { kind: 'success' | 'skipped'; resultCode: string } | { kind: 'awaiting_input' };
+
+async function call<T>(s: RunState, operation: string, fn: (ctx: ProviderCallContext) => Promise<T>): Promise<T> {
+  const startedAt = Date.now();
+  let outcome = 'ok';
+  let error: ProviderError | null = null;
+  try {
+    return await fn({ now: s.clock.now(), runKey: s.runKey });
+  } catch (err) {
+    outcome = 'error';
+    error = err instanceof ProviderError ? err : null;
+    throw err;
+  } finally {
+    await s.core.db.insert(providerCalls).values({
+      id: newId('call'), applicationId: s.job.applicationId, connectionId: s.job.connectionId, jobId: s.job.id, operation, outcome,
+      errorCode: error?.code ?? (outcome === 'ok' ? null : 'unexpected'), providerCode: error?.providerCode ?? null,
+      durationMs: Date.now() - startedAt, createdAt: s.clock.now(),
+    });
+  }
+}
+
+const ok = (resultCode = 'ok'): StepOutcome => ({ kind: 'success', resultCode });
+
+export async function runStep(s: RunState, name: StepName): Promise<StepOutcome> {
+  switch (name) {
+    case 'verify-credentials': return verifyCredentials(s);
+    case 'authorize': return authorize(s);
+    case 'retrieve-accounts': return retrieveAccounts(s);
+    case 'retrieve-transactions': return retrieveTransactions(s);
+    case 'retrieve-identity': return retrieveIdentity(s);
+    case 'retrieve-investments':
+    case 'enrich':
+      return { kind: 'skipped', resultCode: 'not_supported' };
+  }
+}
+
+async function verifyCredentials(s: RunState): Promise<StepOutcome> {
+  const { core, job } = s;
+  const mfaCode = job.mfaCodeEnc ? core.cipher.decrypt(job.mfaCodeEnc) : null;
+  const outcome = await call(s, 'verifyCredentials', (ctx) => core.provider.verifyCredentials(s.link, mfaCode, ctx));
+  if (outcome.kind === 'verified') {
+    s.connection = await updateConnection(core.db, s.connection.id, { accessExpiresAt: outcome.accessExpiresAt });
+    if (mfaCode) await saveRun(core.db, job.id, s.runToken, { mfaCodeEnc: null });
+    return ok();
+  }
+  if (job.trigger === 'scheduled' || job.trigger === 'system') {
+    // Nobody is there to type a code: the connection needs the user (reconnect_required / mfa_required).
+    throw new ProviderError('mfa_required', 'The institution asked for a one-time code during a background refresh.', false, 'mfa_required');
+  }
+  const now = s.clock.now();
+  const expiresAt = new Date(now.getTime() + core.config.mfaTimeoutSeconds * 1000);
+  s.steps = stepsWith(s.steps, 'verify-credentials', { status: 'awaiting_input', resultCode: 'mfa_required' });
+  await core.db.transaction(async (tx) => {
+    await saveRun(tx, job.id, s.runToken, { status: 'awaiting_input', steps: s.steps, mfaPrompt: outcome.prompt, mfaExpiresAt: expiresAt, updatedAt: now });
+    if (s.connection.status === 'pending') await updateConnection(tx, s.connection.id, { statusReason: 'awaiting_mfa', updatedAt: now });
+  });
+  await core.queue.scheduleMfaTimeout(job.id, new Date(Date.now() + core.config.mfaTimeoutSeconds * 1000));
+  return { kind: 'awaiting_input' };
+}
+
+async function authorize(s: RunState): Promise<StepOutcome> {
+  const { core } = s;
+  const access = s.connection.accessEnc ? JSON.parse(core.cipher.decrypt(s.connection.accessEnc)) as { kind: string; params?: Record<string, string> } : null;
+  if (access?.kind !== 'grant' || !access.params) return ok('already_authorized'); // a resumed run exchanged it already
+  const params = access.params;
+  const grant = await call(s, 'completeAuthorization', (ctx) => core.provider.completeAuthorization({ institutionId: s.connection.institutionId, params }, ctx));
+  const tokenAccess = { kind: 'token' as const, token: grant.token };
+  s.connection = await updateConnection(core.db, s.connection.id, {
+    accessEnc: core.cipher.encrypt(JSON.stringify(tokenAccess)), consentGrantedAt: grant.grantedAt, consentExpiresAt: grant.expiresAt,
+  });
+  s.link = { ...s.link, access: tokenAccess };
+  return ok();
+}
+
+async function retrieveAccounts(s: RunState): Promise<StepOutcome> {
+  const { core, connection } = s;
+  const fetched = await call(s, 'fetchAccounts', (ctx) => core.provider.fetchAccounts(s.link, ctx));
+  const known = new Set((await listConnectionAccounts(core.db, connection.id)).map((a) => a.providerAccountId));
+  // After the first sync, accounts the user did not share before wait for a repair (new_accounts_available).
+  const addNew = connection.firstSyncedAt === null || s.job.type === 'repair';
+  const toStore = fetched.filter((a) => addNew || known.has(a.id));
+  s.flags.newAccounts = toStore.length < fetched.length;
+  const now = s.clock.now();
+  await upsertAccounts(core.db, toStore.map((a) => ({
+    id: newId('acc', now.getTime()), applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id,
+    providerAccountId: a.id, name: a.name, type: a.type, mask: a.mask, currency: a.currency,
+    balanceCurrent: a.balances.current, balanceAvailable: a.balances.available, balanceLimit: a.balances.limit,
+    balancesUpdatedAt: now, createdAt: now, updatedAt: now,
+  })));
+  return ok(s.flags.newAccounts ? 'new_accounts_available' : 'ok');
+}
+
+async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
+  const { core, connection } = s;
+  const today = isoDay(s.clock.now());
+  const since = connection.transactionsSyncedThrough
+    ? addDays(connection.transactionsSyncedThrough, -RESYNC_OVERLAP_DAYS)
+    : addDays(today, -INITIAL_HISTORY_DAYS);
+  // A pending transaction older than the overlap must be in the window, or its posting could not be matched.
+  const oldestPending = await oldestLivePendingDate(core.db, connection.id);
+  const from = oldestPending && oldestPending < since ? oldestPending : since;
+  const fetched = await call(s, 'fetchTransactions', (ctx) => core.provider.fetchTransactions(s.link, { from, to: today }, ctx));
+  const accountIds = await accountIdsByProviderId(core.db, connection.id, [...new Set(fetched.map((t) => t.accountId))]);
+  const incoming: IncomingTransaction[] = [];
+  for (const t of fetched) {
+    const accountId = accountIds.get(t.accountId);
+    if (!accountId) continue; // an account not (yet) shared through this connection
+    incoming.push({
+      providerId: t.id, accountId, status: t.status, amount: t.amount, currency: t.currency, date: t.date, authorizedDate: t.authorizedDate,
+      description: t.description, merchantName: t.merchantName, category: t.category, pendingProviderId: t.pendingTransactionId,
+    });
+  }
+  await core.db.transaction(async (tx) => {
+    await assertRunOwnsJob(tx, s.job.id, s.runToken);
+    const stored = await loadStoredWindow(tx, connection.id, from);
+    const plan = planTransactions(stored, incoming, { from, to: today });
+    await applyTransactionPlan(tx, { applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id, now: s.clock.now() }, plan);
+    await setSyncedThrough(tx, connection.id, today);
+  });
+  return ok();
+}
+
+async function retrieveIdentity(s: RunState): Promise<StepOutcome> {
+  const { core, connection } = s;
+  const identity = await call(s, 'fetchIdentity', (ctx) => core.provider.fetchIdentity(s.link, ctx));
+  await upsertIdentity(core.db, {
+    connectionId: connection.id, applicationId: connection.applicationId, userId: connection.userId,
+    dataEnc: core.cipher.encrypt(JSON.stringify(identity)), updatedAt: s.clock.now(),
+  });
+  return ok();
+}

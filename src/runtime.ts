@@ -1,0 +1,108 @@
+/**
+ * The composition root: builds the core from the configuration and starts the roles a process
+ * plays (`api`, `worker`, or both). Everything else receives its dependencies from here.
+ */
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { openDatabase, runMigrations, type Database } from './db/open.js';
+import { findStaleQueuedJobs } from './db/repos/jobs.js';
+import { buildApp, LOG_REDACT } from './http/app.js';
+import { runConnectionJob } from './jobs/connection-job.js';
+import { createQueue } from './jobs/queue.js';
+import { createSandboxProvider } from './providers/sandbox/index.js';
+import type { Provider } from './providers/types.js';
+import type { Core } from './services/core.js';
+import { createCipher, resolveEncryptionKey } from './services/crypto.js';
+import { expireMfa } from './services/jobs.js';
+
+export type Role = 'api' | 'worker' | 'all';
+
+export interface CoreOverrides {
+  clock?: Clock;
+  provider?: Provider;
+  database?: Database;
+  /** Tests pass a quiet logger. */
+  logLevel?: Config['logLevel'];
+}
+
+export async function createCore(config: Config, overrides: CoreOverrides = {}): Promise<Core> {
+  const log = pino({ level: overrides.logLevel ?? config.logLevel, redact: LOG_REDACT });
+  const database = overrides.database ?? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await runMigrations(database);
+    const key = resolveEncryptionKey({ envKey: config.encryptionKey, dataDir: config.dataDir, embedded: database.kind === 'pglite' });
+    const queue = await createQueue(database, {
+      retryLimit: config.retryLimit, retryDelaySeconds: config.retryDelaySeconds,
+      heartbeatSeconds: config.jobHeartbeatSeconds, concurrency: config.jobConcurrency,
+    });
+    const core: Core = {
+      config, database, db: database.db, cipher: createCipher(key), log, queue, listeningUrl: null,
+      provider: overrides.provider ?? createSandboxProvider({ latencyMs: config.sandboxLatencyMs }),
+      clock: overrides.clock ?? systemClock,
+      publicUrl: () => config.publicUrl ?? core.listeningUrl ?? `http://${config.host}:${config.port}`,
+    };
+    return core;
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
+/** Delivery lost between a commit and its send (a crash) is found here and sent again. */
+const SWEEP_INTERVAL_MS = 30_000;
+const SWEEP_AGE_MS = 30_000;
+
+export async function startWorker(core: Core): Promise<() => Promise<void>> {
+  await core.queue.work({
+    connectionJob: (msg, attempt) => runConnectionJob(core, msg.jobId, attempt),
+    mfaTimeout: (msg) => expireMfa(core, msg.jobId),
+  });
+  const sweep = async () => {
+    const stale = await findStaleQueuedJobs(core.db, new Date(core.clock.now().getTime() - SWEEP_AGE_MS), 500);
+    for (const job of stale) await core.queue.enqueue(job);
+  };
+  await sweep().catch((err) => core.log.warn({ err }, 'sweep failed'));
+  const timer = setInterval(() => { sweep().catch((err) => core.log.warn({ err }, 'sweep failed')); }, SWEEP_INTERVAL_MS);
+  timer.unref();
+  return async () => clearInterval(timer);
+}
+
+export interface Running {
+  core: Core;
+  app: FastifyInstance | null;
+  url: string | null;
+  stop(): Promise<void>;
+}
+
+export async function start(config: Config, role: Role, overrides: CoreOverrides = {}): Promise<Running> {
+  const core = await createCore(config, overrides);
+  let app: FastifyInstance | null = null;
+  let stopWorker: (() => Promise<void>) | null = null;
+  let url: string | null = null;
+  try {
+    if (role !== 'api') stopWorker = await startWorker(core);
+    if (role !== 'worker') {
+      app = await buildApp(core);
+      url = await app.listen({ port: config.port, host: config.host });
+      core.listeningUrl = url;
+    }
+  } catch (err) {
+    await core.queue.stop().catch(() => {});
+    await core.database.close();
+    throw err;
+  }
+  let stopped = false;
+  return {
+    core, app, url,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (app) await app.close();
+      if (stopWorker) await stopWorker();
+      await core.queue.stop();
+      await core.database.close();
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/** Applications and API keys: the default sandbox application, key creation, authentication. */
+import { newId } from '../domain/ids.js';
+import { findActiveKeyByHash, findDefaultApplication, insertApiKey, insertApplication, listApiKeys, revokeApiKey, type ApplicationRow } from '../db/repos/applications.js';
+import type { Db } from '../db/open.js';
+import type { Clock } from '../domain/clock.js';
+import { randomToken, sha256 } from './crypto.js';
+
+/** The shown part of a key: enough to recognise it in a list, far too little to use it. */
+const PREFIX_LENGTH = 15;
+
+export async function ensureDefaultApplication(db: Db, clock: Clock): Promise<{ application: ApplicationRow; created: boolean }> {
+  const existing = await findDefaultApplication(db);
+  if (existing) return { application: existing, created: false };
+  const application = await insertApplication(db, {
+    id: newId('app'), name: 'Default sandbox application', environment: 'sandbox', isDefault: true, createdAt: clock.now(),
+  });
+  return { application, created: true };
+}
+
+/** Creates a key and answers it in full: this is the only time it is ever shown. */
+export async function createApiKey(db: Db, clock: Clock, application: ApplicationRow, name: string): Promise<{ id: string; key: string; prefix: string }> {
+  const key = `sk_${application.environment === 'sandbox' ? 'sandbox' : 'live'}_${randomToken(24)}`;
+  const row = await insertApiKey(db, {
+    id: newId('key'), applicationId: application.id, name, prefix: key.slice(0, PREFIX_LENGTH), hash: sha256(key), createdAt: clock.now(),
+  });
+  return { id: row.id, key, prefix: row.prefix };
+}
+
+export async function authenticate(db: Db, presented: string): Promise<ApplicationRow | null> {
+  if (!/^sk_(sandbox|live)_[A-Za-z0-9_-]{20,}$/.test(presented)) return null;
+  const found = await findActiveKeyByHash(db, sha256(presented));
+  return found?.application ?? null;
+}
+
+export { listApiKeys, revokeApiKey };

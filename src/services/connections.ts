@@ -1,0 +1,201 @@
+/**
+ * Connection use cases: create (web and openbanking), read, refresh, and the openbanking
+ * authorisation round trip. Jobs are created here and run by src/jobs/connection-job.ts.
+ */
+import { newId } from '../domain/ids.js';
+import { refreshBudget, spendRefresh } from '../domain/budget.js';
+import { AppError, notFound } from '../domain/errors.js';
+import { allowedActions, transition } from '../domain/status.js';
+import { planSteps } from '../domain/steps.js';
+import type { ConnectionStatus, JobTrigger, JobType, Method, Product, StatusReason } from '../domain/types.js';
+import { findConnection, findConnectionByAuthState, insertConnection, listConnections, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
+import { findLiveJob, insertJobUnlessLive } from '../db/repos/jobs.js';
+import { findUser } from '../db/repos/users.js';
+import type { Db } from '../db/open.js';
+import type { ProviderAccess } from '../providers/types.js';
+import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
+import { randomToken, sha256 } from './crypto.js';
+import { connectionView, jobView } from './views.js';
+import { findApplication } from '../db/repos/applications.js';
+
+/** How long a user has to finish an openbanking authorisation (PRODUCT.md §2). */
+export const AUTHORIZATION_WINDOW_MS = 24 * 3600_000;
+
+export interface CreateConnectionInput {
+  institutionId: string;
+  method: Method;
+  credentials?: { login: string; password: string };
+  products?: Product[];
+}
+
+async function requireUser(core: Core, tenant: Tenant, userId: string) {
+  const user = await findUser(core.db, tenant.application.id, userId);
+  if (!user) throw notFound('user', userId);
+  return user;
+}
+
+export async function requireConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, db: Db = core.db, forUpdate = false) {
+  await requireUser(core, tenant, userId);
+  const c = await findConnection(db, tenant.application.id, connectionId, { userId, forUpdate });
+  if (!c) throw notFound('connection', connectionId);
+  return c;
+}
+
+export function presentConnection(core: Core, tenant: Tenant, c: ConnectionRow) {
+  return connectionView(c, findInstitution(core, c.institutionId), tenantClock(core, tenant.application).now());
+}
+
+function newJobRow(c: ConnectionRow, type: JobType, trigger: JobTrigger, products: Product[], now: Date) {
+  return {
+    id: newId('job', now.getTime()), applicationId: c.applicationId, userId: c.userId, connectionId: c.id, type, trigger,
+    status: 'queued', products, steps: planSteps(type, c.method as Method, products), queueJobId: crypto.randomUUID(),
+    createdAt: now, updatedAt: now,
+  } as const;
+}
+
+export async function createConnection(core: Core, tenant: Tenant, userId: string, input: CreateConnectionInput) {
+  await requireUser(core, tenant, userId);
+  const now = tenantClock(core, tenant.application).now();
+  const institution = findInstitution(core, input.institutionId);
+  if (!institution) throw notFound('institution', input.institutionId);
+  if (!institution.methods.includes(input.method)) {
+    throw new AppError('unsupported_method', `${institution.name} supports ${institution.methods.join(' and ')}, not ${input.method}.`,
+      { errors: [{ field: 'body.method', message: `must be one of: ${institution.methods.join(', ')}` }] });
+  }
+  const products = input.products ?? institution.products.filter((p) => p !== 'investments');
+  const unsupported = products.filter((p) => !institution.products.includes(p));
+  if (unsupported.length > 0) {
+    throw new AppError('unsupported_product', `${institution.name} does not offer ${unsupported.join(', ')}.`,
+      { errors: [{ field: 'body.products', message: `supported: ${institution.products.join(', ')}` }] });
+  }
+  const withAccounts = products.includes('accounts') ? products : (['accounts', ...products] as Product[]);
+  const base = {
+    id: newId('con', now.getTime()), applicationId: tenant.application.id, userId, institutionId: institution.id,
+    provider: core.provider.id, method: input.method, products: withAccounts, createdAt: now, updatedAt: now,
+  };
+  if (input.method === 'web') {
+    if (!input.credentials) {
+      throw new AppError('credentials_required', 'Send credentials { login, password } to create a web connection.',
+        { errors: [{ field: 'body.credentials', message: 'required for method web' }] });
+    }
+    const access: ProviderAccess = { kind: 'web', ...input.credentials };
+    const { connection, job } = await core.db.transaction(async (tx) => {
+      const connection = await insertConnection(tx, { ...base, status: 'pending', statusReason: null, accessEnc: core.cipher.encrypt(JSON.stringify(access)) });
+      const { job } = await insertJobUnlessLive(tx, newJobRow(connection, 'create', 'api', withAccounts, now));
+      return { connection, job };
+    });
+    await core.queue.enqueue(job);
+    return { connection: presentConnection(core, tenant, connection), job: jobView(job), authorizationUrl: null };
+  }
+  if (input.credentials) {
+    throw new AppError('credentials_not_allowed', 'Openbanking connections are authorised at the institution; do not send credentials.',
+      { errors: [{ field: 'body.credentials', message: 'not allowed for method openbanking' }] });
+  }
+  const state = randomToken();
+  const connection = await insertConnection(core.db, {
+    ...base, status: 'pre_init', statusReason: null, authStateHash: sha256(state), authExpiresAt: new Date(now.getTime() + AUTHORIZATION_WINDOW_MS),
+  });
+  const authorizationUrl = core.provider.authorizationUrl({ institutionId: institution.id, state, publicUrl: core.publicUrl() });
+  return { connection: presentConnection(core, tenant, connection), job: null, authorizationUrl };
+}
+
+export async function listUserConnections(core: Core, tenant: Tenant, userId: string, after: string | null, limit: number) {
+  await requireUser(core, tenant, userId);
+  const rows = await listConnections(core.db, tenant.application.id, userId, after, limit + 1);
+  return { data: rows.slice(0, limit).map((c) => presentConnection(core, tenant, c)), nextCursor: rows.length > limit ? rows[limit - 1]!.id : null };
+}
+
+function invalidState(c: ConnectionRow, action: string) {
+  const status = c.status as ConnectionStatus;
+  const actions = allowedActions({ status, reason: c.statusReason as StatusReason | null });
+  return new AppError('invalid_state', `A connection that is ${status} cannot ${action}. Allowed now: ${actions.length ? actions.join(', ') : 'nothing'}.`,
+    { connectionStatus: status, allowedActions: actions });
+}
+
+/**
+ * Starts a refresh, or answers the job already in flight for the connection (created: false).
+ * Ad hoc refreshes spend the refresh budget; a spent budget answers 429 with when to come back.
+ */
+export async function refreshConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, products: Product[] | undefined, trigger: JobTrigger = 'api') {
+  const now = tenantClock(core, tenant.application).now();
+  const result = await core.db.transaction(async (tx) => {
+    const c = await requireConnection(core, tenant, userId, connectionId, tx, true);
+    const live = await findLiveJob(tx, c.id);
+    if (live) return { connection: c, job: live, created: false };
+    if (!allowedActions({ status: c.status as ConnectionStatus, reason: c.statusReason as StatusReason | null }).includes('refresh')) throw invalidState(c, 'be refreshed');
+    const wanted = products ?? (c.products as Product[]);
+    const notLinked = wanted.filter((p) => !c.products.includes(p));
+    if (notLinked.length > 0) {
+      throw new AppError('unsupported_product', `This connection was not linked for ${notLinked.join(', ')}; add products first.`,
+        { errors: [{ field: 'body.products', message: `the connection has: ${c.products.join(', ')}` }] });
+    }
+    const institution = findInstitution(core, c.institutionId);
+    const budgetState = { refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt };
+    const budget = refreshBudget(budgetState, institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 }, now);
+    if (budget.remainingToday === 0 || budget.nextRefreshAllowedAt > now) {
+      const retryAfter = Math.max(1, Math.ceil((budget.nextRefreshAllowedAt.getTime() - now.getTime()) / 1000));
+      throw new AppError('refresh_budget_exhausted',
+        `This connection may be refreshed again at ${budget.nextRefreshAllowedAt.toISOString()} (${budget.remainingToday} left today). Background refreshes keep it fresh meanwhile.`,
+        { refreshBudget: { remainingToday: budget.remainingToday, nextRefreshAllowedAt: budget.nextRefreshAllowedAt.toISOString() } },
+        { 'retry-after': String(retryAfter) });
+    }
+    const withAccounts = wanted.includes('accounts') ? wanted : (['accounts', ...wanted] as Product[]);
+    const { job, created } = await insertJobUnlessLive(tx, newJobRow(c, 'refresh', trigger, withAccounts, now));
+    const spent = spendRefresh(budgetState, now);
+    const connection = created ? await updateConnection(tx, c.id, { ...spent, updatedAt: now }) : c;
+    return { connection, job, created };
+  });
+  if (result.created) await core.queue.enqueue(result.job);
+  return { connection: presentConnection(core, tenant, result.connection), job: jobView(result.job), created: result.created };
+}
+
+/** Refreshes every connection of the user that may be refreshed now; reports the others. */
+export async function refreshAllConnections(core: Core, tenant: Tenant, userId: string, products: Product[] | undefined) {
+  await requireUser(core, tenant, userId);
+  const all = await listConnections(core.db, tenant.application.id, userId, null, 1000);
+  const started: { connectionId: string; job: ReturnType<typeof jobView>; created: boolean }[] = [];
+  const skipped: { connectionId: string; code: string; message: string }[] = [];
+  for (const c of all) {
+    try {
+      const wanted = products?.filter((p) => c.products.includes(p));
+      const r = await refreshConnection(core, tenant, userId, c.id, wanted);
+      started.push({ connectionId: c.id, job: r.job, created: r.created });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      skipped.push({ connectionId: c.id, code: err.code, message: err.message });
+    }
+  }
+  return { data: started, skipped };
+}
+
+/**
+ * The user came back from the institution's consent page. Approval starts the first retrieval
+ * (the `authorize` step exchanges the grant); denial fails the connection with a reason.
+ */
+export async function completeAuthorization(core: Core, state: string, params: Record<string, string>) {
+  const c = await findConnectionByAuthState(core.db, sha256(state));
+  if (!c) throw new AppError('not_found', 'This authorisation link is not valid. Start the connection again from the app.');
+  const application = await findApplication(core.db, c.applicationId);
+  const now = tenantClock(core, application!).now();
+  if (c.authExpiresAt && c.authExpiresAt < now) {
+    throw new AppError('authorization_expired', 'This authorisation link has expired. Start again from the app to get a new one.');
+  }
+  const st = { status: c.status as ConnectionStatus, reason: c.statusReason as StatusReason | null, method: 'openbanking' as const, everSynced: c.firstSyncedAt !== null };
+  if (params.decision !== 'approve') {
+    const next = transition(st, { type: 'authorization_denied' });
+    const connection = await updateConnection(core.db, c.id, { status: next.status, statusReason: next.reason, authStateHash: null, authExpiresAt: null, updatedAt: now });
+    return { connection, job: null };
+  }
+  const next = transition(st, { type: 'authorization_granted' });
+  const grantAccess = { kind: 'grant', params } as const;
+  const { connection, job } = await core.db.transaction(async (tx) => {
+    const connection = await updateConnection(tx, c.id, {
+      status: next.status, statusReason: next.reason, authStateHash: null, authExpiresAt: null,
+      accessEnc: core.cipher.encrypt(JSON.stringify(grantAccess)), updatedAt: now,
+    });
+    const { job } = await insertJobUnlessLive(tx, newJobRow(connection, c.firstSyncedAt ? 'repair' : 'create', 'user', connection.products as Product[], now));
+    return { connection, job };
+  });
+  await core.queue.enqueue(job);
+  return { connection, job };
+}

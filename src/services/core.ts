@@ -1,0 +1,41 @@
+/**
+ * The services' shared dependencies, built once per process. Services are plain functions of
+ * (core, tenant, input); they never import HTTP.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { offsetClock, type Clock } from '../domain/clock.js';
+import type { Database, Db } from '../db/open.js';
+import type { ApplicationRow } from '../db/repos/applications.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { Provider, ProviderInstitution } from '../providers/types.js';
+import type { Cipher } from './crypto.js';
+
+export interface Core {
+  config: Config;
+  database: Database;
+  db: Db;
+  cipher: Cipher;
+  provider: Provider;
+  clock: Clock;
+  queue: JobQueue;
+  log: Logger;
+  /** The address the HTTP server listens on, once it does. */
+  listeningUrl: string | null;
+  /** Where browsers reach this server (consent pages): CAUSEWAY_PUBLIC_URL, else the listening address. */
+  publicUrl(): string;
+}
+
+/** The calling application, as authenticated. */
+export interface Tenant {
+  application: ApplicationRow;
+}
+
+/** The application's clock: the wall clock plus its sandbox test-clock offset. */
+export function tenantClock(core: Core, application: Pick<ApplicationRow, 'clockOffsetMs'>): Clock {
+  return offsetClock(core.clock, application.clockOffsetMs);
+}
+
+export function findInstitution(core: Core, id: string): ProviderInstitution | null {
+  return core.provider.institutions().find((i) => i.id === id) ?? null;
+}

@@ -1,0 +1,88 @@
+/** Reading what connections brought: accounts, transactions, the sync feed and the identity profile. */
+import { AppError, notFound } from '../domain/errors.js';
+import { findAccount, findIdentity, listChangesSince, listTransactions, listUserAccounts } from '../db/repos/data.js';
+import { findUser } from '../db/repos/users.js';
+import type { ProviderIdentity } from '../providers/types.js';
+import type { Core, Tenant } from './core.js';
+import { requireConnection } from './connections.js';
+import { accountView, profileView, transactionView } from './views.js';
+
+async function requireUser(core: Core, tenant: Tenant, userId: string) {
+  if (!(await findUser(core.db, tenant.application.id, userId))) throw notFound('user', userId);
+}
+
+export async function listAccounts(core: Core, tenant: Tenant, userId: string, connectionId?: string) {
+  await requireUser(core, tenant, userId);
+  const rows = await listUserAccounts(core.db, tenant.application.id, userId);
+  return { data: rows.filter((a) => !connectionId || a.connectionId === connectionId).map(accountView), nextCursor: null };
+}
+
+export async function getAccount(core: Core, tenant: Tenant, userId: string, accountId: string) {
+  await requireUser(core, tenant, userId);
+  const row = await findAccount(core.db, tenant.application.id, userId, accountId);
+  if (!row) throw notFound('account', accountId);
+  return accountView(row);
+}
+
+function encodeCursor(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function decodeCursor<T>(cursor: string, check: (v: unknown) => v is T): T {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (check(value)) return value;
+  } catch { /* fall through */ }
+  throw new AppError('invalid_cursor', 'The cursor is not one this API gave out. Use nextCursor from a previous page, or leave it out to start again.',
+    { errors: [{ field: 'query.cursor', message: 'not a cursor returned by this endpoint' }] });
+}
+
+const isPageCursor = (v: unknown): v is { d: string; i: string } =>
+  typeof v === 'object' && v !== null && typeof (v as { d: unknown }).d === 'string' && typeof (v as { i: unknown }).i === 'string';
+const isFeedCursor = (v: unknown): v is { s: number } =>
+  typeof v === 'object' && v !== null && Number.isInteger((v as { s: unknown }).s) && (v as { s: number }).s >= 0;
+
+export interface TransactionQuery { accountId?: string; from?: string; to?: string; status?: 'pending' | 'posted'; cursor?: string; limit: number }
+
+/** Newest first; removed transactions are not listed (the sync feed reports them). */
+export async function listUserTransactions(core: Core, tenant: Tenant, userId: string, q: TransactionQuery) {
+  await requireUser(core, tenant, userId);
+  const after = q.cursor ? decodeCursor(q.cursor, isPageCursor) : undefined;
+  const rows = await listTransactions(core.db, tenant.application.id, userId, {
+    accountId: q.accountId, from: q.from, to: q.to, status: q.status, after: after ? { date: after.d, id: after.i } : undefined, limit: q.limit + 1,
+  });
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return { data: page.map(transactionView), nextCursor: rows.length > q.limit && last ? encodeCursor({ d: last.date, i: last.id }) : null };
+}
+
+/**
+ * Changes since a cursor, Plaid-style: `added` (new since the cursor), `modified`, `removed`
+ * (ids only). A transaction both added and removed since the cursor is not reported at all.
+ */
+export async function syncTransactions(core: Core, tenant: Tenant, userId: string, cursor: string | undefined, limit: number) {
+  await requireUser(core, tenant, userId);
+  const since = cursor ? decodeCursor(cursor, isFeedCursor).s : 0;
+  const rows = await listChangesSince(core.db, tenant.application.id, userId, since, limit + 1);
+  const page = rows.slice(0, limit);
+  const added = [];
+  const modified = [];
+  const removed = [];
+  for (const t of page) {
+    const isNew = t.createdSeq > since;
+    if (t.removedAt) {
+      if (!isNew) removed.push({ id: t.id, accountId: t.accountId });
+    } else if (isNew) added.push(transactionView(t));
+    else modified.push(transactionView(t));
+  }
+  const position = page.length > 0 ? page[page.length - 1]!.changeSeq : since;
+  return { added, modified, removed, nextCursor: encodeCursor({ s: position }), hasMore: rows.length > limit };
+}
+
+export async function getProfile(core: Core, tenant: Tenant, userId: string, connectionId: string, unmasked: boolean) {
+  await requireConnection(core, tenant, userId, connectionId);
+  const row = await findIdentity(core.db, tenant.application.id, connectionId);
+  if (!row) throw new AppError('not_found', `Connection ${connectionId} has no identity profile yet: link it with the identity product and wait for its job to finish.`);
+  const identity = JSON.parse(core.cipher.decrypt(row.dataEnc)) as ProviderIdentity;
+  return { connectionId, updatedAt: row.updatedAt.toISOString(), ...profileView(identity, { masked: !unmasked }) };
+}
