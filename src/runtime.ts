@@ -36,7 +36,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     const queue = await createQueue(database, {
       retryLimit: config.retryLimit, retryDelaySeconds: config.retryDelaySeconds,
       heartbeatSeconds: config.jobHeartbeatSeconds, concurrency: config.jobConcurrency,
-    });
+    }, (err) => log.warn({ err: { message: err.message } }, 'queue error'));
     const core: Core = {
       config, database, db: database.db, cipher: createCipher(key), log, queue, listeningUrl: null,
       provider: overrides.provider ?? createSandboxProvider({ latencyMs: config.sandboxLatencyMs }),

@@ -49,7 +49,7 @@ export const CreateConnectionBody = z.object({
 
 export const RefreshBody = z.object({
   products: z.array(Product).min(1).max(PRODUCTS.length).refine((p) => new Set(p).size === p.length, 'must not repeat a product').optional(),
-}).strict().default({});
+}).strict().nullish().describe('Optional: send no body to refresh every product of the connection');
 
 export const MfaBody = z.object({ code: z.string().min(1).max(32) }).strict();
 

@@ -36,22 +36,29 @@ export interface JobQueue {
   stop(): Promise<void>;
 }
 
-export async function createQueue(database: Database, opts: QueueOptions): Promise<JobQueue> {
+export async function createQueue(database: Database, opts: QueueOptions, onError: (err: Error) => void): Promise<JobQueue> {
   const boss = database.kind === 'pglite'
     ? new PgBoss({ db: fromPglite(database.pglite), backend: 'pglite', useListenNotify: true, superviseIntervalSeconds: 5 })
     : new PgBoss({ connectionString: database.url, max: 6, useListenNotify: true, superviseIntervalSeconds: 5 });
-  boss.on('error', (err: unknown) => {
-    // pg-boss reports background errors here (a dropped connection during maintenance, …); it retries them itself.
-    process.emitWarning(`queue: ${(err as Error).message}`);
-  });
+  // pg-boss reports background errors here (a dropped connection during maintenance, …); it retries them itself.
+  boss.on('error', (err: unknown) => onError(err as Error));
   await boss.start();
+  try {
+    return await setUp(boss, opts);
+  } catch (err) {
+    await boss.stop({ graceful: false, close: false }).catch(() => {});
+    throw err;
+  }
+}
+
+async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
   const existing = new Set((await boss.getQueues()).map((q) => q.name));
   const jobQueue = {
     policy: 'standard' as const,
     retryLimit: opts.retryLimit,
     retryDelay: opts.retryDelaySeconds,
-    retryBackoff: opts.retryDelaySeconds > 0,
-    retryDelayMax: 3600,
+    // Backoff doubles the delay each retry, capped at an hour; with no delay (tests) retry at once.
+    ...(opts.retryDelaySeconds > 0 ? { retryBackoff: true, retryDelayMax: 3600 } : { retryBackoff: false }),
     heartbeatSeconds: opts.heartbeatSeconds,
     expireInSeconds: 3600,
     notify: true,

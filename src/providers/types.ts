@@ -86,6 +86,8 @@ export interface ProviderIdentity {
 export const PROVIDER_ERROR_CODES = [
   'invalid_credentials', 'account_locked', 'mfa_failed', 'institution_unavailable', 'provider_error',
   'rate_limited', 'consent_expired', 'consent_revoked', 'user_action_required', 'authorization_denied',
+  // Raised by Causeway itself when an institution wants a one-time code and nobody is there to give it.
+  'mfa_required',
 ] as const;
 export type ProviderErrorCode = (typeof PROVIDER_ERROR_CODES)[number];
 

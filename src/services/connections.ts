@@ -28,14 +28,15 @@ export interface CreateConnectionInput {
   products?: Product[];
 }
 
-async function requireUser(core: Core, tenant: Tenant, userId: string) {
-  const user = await findUser(core.db, tenant.application.id, userId);
+/** `db` is the transaction when there is one: on PGlite a query outside it would wait for it forever. */
+async function requireUser(core: Core, tenant: Tenant, userId: string, db: Db = core.db) {
+  const user = await findUser(db, tenant.application.id, userId);
   if (!user) throw notFound('user', userId);
   return user;
 }
 
 export async function requireConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, db: Db = core.db, forUpdate = false) {
-  await requireUser(core, tenant, userId);
+  await requireUser(core, tenant, userId, db);
   const c = await findConnection(db, tenant.application.id, connectionId, { userId, forUpdate });
   if (!c) throw notFound('connection', connectionId);
   return c;

@@ -1,4 +1,5 @@
 /** Reading jobs, answering MFA prompts, and expiring prompts nobody answered. */
+import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../domain/errors.js';
 import { findJob, findJobById, listJobsForConnection, updateJob } from '../db/repos/jobs.js';
 import { finish } from '../jobs/connection-job.js';
@@ -32,7 +33,10 @@ export async function answerMfa(core: Core, tenant: Tenant, jobId: string, code:
     throw new AppError('job_not_awaiting_input', 'The time to answer this MFA prompt has run out; the job has failed. Start a new refresh or repair.', { jobStatus: 'failed' });
   }
   const steps = job.steps.map((s) => (s.status === 'awaiting_input' ? { ...s, status: 'pending' as const, resultCode: null } : s));
-  const updated = await updateJob(core.db, job.id, { status: 'queued', steps, mfaCodeEnc: core.cipher.encrypt(code), mfaPrompt: null, mfaExpiresAt: null, updatedAt: now }, 'awaiting_input');
+  // A new delivery needs a new queue id: the first one is spent, and re-sending it would be a no-op.
+  const updated = await updateJob(core.db, job.id, {
+    status: 'queued', steps, mfaCodeEnc: core.cipher.encrypt(code), mfaPrompt: null, mfaExpiresAt: null, queueJobId: randomUUID(), updatedAt: now,
+  }, 'awaiting_input');
   if (!updated) throw new AppError('job_not_awaiting_input', `Job ${jobId} is no longer awaiting input.`);
   await core.queue.enqueue(updated);
   return jobView(updated);

@@ -7,8 +7,8 @@ import { page, pageQuery, problems, User, UserBody, UserParams } from '../schema
 
 export const userRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
   const tags = ['users'];
-  app.post('/users', { schema: { tags, summary: 'Create a user', body: UserBody.default({}), response: { 201: User, ...problems(400, 401) } } },
-    async (req, reply) => reply.code(201).send(await createUser(core, tenantOf(req), req.body)));
+  app.post('/users', { schema: { tags, summary: 'Create a user', body: UserBody.nullish(), response: { 201: User, ...problems(400, 401) } } },
+    async (req, reply) => reply.code(201).send(await createUser(core, tenantOf(req), req.body ?? {})));
   app.get('/users', { schema: { tags, summary: 'List users', querystring: pageQuery, response: { 200: page(User), ...problems(400, 401) } } },
     async (req) => listAllUsers(core, tenantOf(req), req.query.cursor ?? null, req.query.limit));
   app.get('/users/:userId', { schema: { tags, summary: 'Get a user', params: UserParams, response: { 200: User, ...problems(401, 404) } } },

@@ -1,0 +1,193 @@
+/**
+ * The ledger plays a persona forward from ANCHOR_DAY, one day at a time, posting every entry on
+ * its posting day. Entries that move money between accounts (salary, rent, repayments, interest,
+ * sweeps to savings) depend on balances, so they are decided here in order; each day's result
+ * depends only on earlier days, so history never changes as the clock moves forward.
+ * Balances are therefore, by construction, anchorBalance + the sum of what has posted.
+ */
+import type { Category } from './catalogue.js';
+import { civilOf, isLastDayOfMonth, monthIndexOf } from './calendar.js';
+import { ANCHOR_DAY, priceLevel, type AccountSpec, type Persona, type Role } from './persona.js';
+import { hashString } from './random.js';
+import { spendingFor, type Entry } from './spending.js';
+
+export interface LedgerSnapshot {
+  throughDay: number;
+  /** Posted (ledger) balance of each account (by index) at the end of throughDay. */
+  balances: number[];
+  /** Sum of the amounts still pending at the end of throughDay, cancelled ones included. */
+  pending: number[];
+  /** Every entry authorised in [collectFrom, throughDay], in generation order. */
+  entries: Entry[];
+}
+
+const PAY_CYCLE = 14;
+const ROUND_TRANSFER = 10_000; // sweeps move whole hundreds of dollars, as people do
+
+
+function isPayday(p: Persona, day: number): boolean {
+  return ((day % PAY_CYCLE) + PAY_CYCLE) % PAY_CYCLE === p.payPhase;
+}
+
+class Day {
+  readonly entries: Entry[] = [];
+  constructor(readonly day: number) {}
+
+  /** An entry that posts on the day (transfers, credits, direct debits). */
+  add(account: AccountSpec, key: string, amount: number, description: string, category: Category, merchantName: string | null = null): void {
+    this.entries.push({
+      account: account.index, key, authDay: this.day, postDay: this.day, amount, pendingPhase: false,
+      cancelled: false, description, merchantName, category,
+    });
+  }
+
+  /** Both legs of a movement between two of the persona's accounts. */
+  transfer(from: AccountSpec, to: AccountSpec, key: string, amount: number, outText: string, inText: string, category: Category): Entry[] {
+    this.add(from, key, -amount, outText, category);
+    this.add(to, key, amount, inText, category);
+    return this.entries.slice(-2);
+  }
+}
+
+function findRole(p: Persona, role: Role): AccountSpec | null {
+  return p.accounts.find((a) => a.role === role) ?? null;
+}
+
+function required(p: Persona, role: Role): AccountSpec {
+  const a = findRole(p, role);
+  if (!a) throw new Error(`sandbox persona ${p.seed} has no ${role} account`);
+  return a;
+}
+
+/**
+ * Plays `p` forward to the end of `throughDay`, keeping the entries authorised from `collectFrom`
+ * on. `onDayEnd` sees every day's closing balances (tests use it to check years of drift cheaply).
+ */
+export function runLedger(
+  p: Persona, throughDay: number, collectFrom = Number.POSITIVE_INFINITY,
+  onDayEnd?: (day: number, balances: readonly number[]) => void,
+): LedgerSnapshot {
+  const accounts = p.accounts;
+  const balances = accounts.map((a) => a.anchorBalance);
+  const hashes = accounts.map((a) => hashString(a.id));
+  const everyday = required(p, 'everyday');
+  const savings = required(p, 'savings');
+  const card = required(p, 'card');
+  const loans = accounts.filter((a) => a.role === 'mortgage' || a.role === 'loan');
+  const goal = findRole(p, 'goal');
+  const buckets = new Map<number, Entry[]>();
+  const collected: Entry[] = [];
+  const bal = (a: AccountSpec): number => balances[a.index] ?? 0;
+
+  // Card statements: what posted last calendar month is repaid in full this month.
+  let month = monthIndexOf(civilOf(ANCHOR_DAY));
+  let cardThisMonth = 0;
+  let cardLastMonth = 0;
+
+  const post = (e: Entry): void => {
+    balances[e.account] = (balances[e.account] ?? 0) + e.amount;
+    if (e.account === card.index && e.pendingPhase) cardThisMonth += e.amount; // purchases and refunds, not repayments
+  };
+
+  for (let day = ANCHOR_DAY + 1; day <= throughDay; day++) {
+    const c = civilOf(day);
+    const m = monthIndexOf(c);
+    if (m !== month) {
+      cardLastMonth = m === month + 1 ? cardThisMonth : 0;
+      cardThisMonth = 0;
+      month = m;
+    }
+    const today = new Day(day);
+    const monthEnd = isLastDayOfMonth(day);
+
+    if (isPayday(p, day)) {
+      today.add(everyday, 'salary', Math.round(p.salary * priceLevel(c.year, c.month)), `SALARY ${p.employer.toUpperCase()}`, 'income', p.employer);
+    }
+    if (p.rent && c.day === p.rent.dayOfMonth) {
+      today.add(everyday, 'rent', -p.rent.amount, `DIRECT DEBIT ${p.rent.agent.toUpperCase()} RENT`, 'rent', p.rent.agent);
+    }
+    for (const loan of loans) {
+      const owed = -bal(loan);
+      const draw = loan.drawdown;
+      if (owed <= 0 && draw && day >= draw.firstDay && (day - draw.firstDay) % draw.everyDays === 0) {
+        // A new loan (the next car) once the previous one is repaid: no effect on other accounts.
+        today.add(loan, 'drawdown', -draw.amount, 'LOAN DRAWDOWN', 'loan_disbursement');
+      }
+      if (owed > 0 && c.day === loan.dayOfMonth) {
+        const what = loan.role === 'mortgage' ? 'HOME LOAN' : 'LOAN';
+        today.transfer(everyday, loan, `repay_${loan.role}`, Math.min(loan.monthlyAmount, owed),
+          `${what} REPAYMENT ${loan.mask}`, 'REPAYMENT - THANK YOU', 'loan_payment');
+      }
+      if (owed > 0 && monthEnd) {
+        today.add(loan, 'interest', -Math.round((owed * loan.annualRate) / 12), 'INTEREST CHARGED', 'interest');
+      }
+    }
+    if (c.day === p.cardRepayDay && cardLastMonth < 0) {
+      today.transfer(everyday, card, 'card_repay', -cardLastMonth, `PAYMENT TO ${card.name.toUpperCase()} ${card.mask}`,
+        'PAYMENT RECEIVED - THANK YOU', 'credit_card_payment');
+    }
+    for (const deposit of goal ? [savings, goal] : [savings]) {
+      if (monthEnd && bal(deposit) > 0) {
+        today.add(deposit, 'interest', Math.round((bal(deposit) * deposit.annualRate) / 12), 'CREDIT INTEREST', 'interest');
+      }
+    }
+    if (goal && c.day === goal.dayOfMonth) {
+      today.add(goal, 'deposit', goal.monthlyAmount, 'TRANSFER FROM EXTERNAL ACCOUNT', 'transfer');
+    }
+    for (const account of accounts) today.entries.push(...spendingFor(p, account, hashes[account.index] ?? 0, day, c));
+
+    for (const e of today.entries) {
+      if (e.postDay === day) post(e);
+      else {
+        const bucket = buckets.get(e.postDay);
+        if (bucket) bucket.push(e);
+        else buckets.set(e.postDay, [e]);
+      }
+    }
+    const due = buckets.get(day);
+    if (due) {
+      for (const e of due) if (!e.cancelled) post(e);
+      buckets.delete(day);
+    }
+
+    // Sweeps run after everything else has posted, on the day's final balance.
+    const sweep = sweepAmount(day, bal(everyday), bal(savings), cardLastMonth, cardThisMonth);
+    if (sweep !== 0) {
+      const [from, to] = sweep > 0 ? [everyday, savings] : [savings, everyday];
+      const legs = today.transfer(from, to, 'sweep', Math.abs(sweep), `TRANSFER TO ${to.name.toUpperCase()} ${to.mask}`,
+        `TRANSFER FROM ${from.name.toUpperCase()} ${from.mask}`, 'transfer');
+      for (const e of legs) post(e);
+    }
+    if (day >= collectFrom) collected.push(...today.entries);
+    onDayEnd?.(day, balances);
+  }
+
+  const pending = accounts.map(() => 0);
+  for (const [postDay, entries] of buckets) {
+    if (postDay <= throughDay) continue;
+    for (const e of entries) pending[e.account] = (pending[e.account] ?? 0) + e.amount;
+  }
+  return { throughDay, balances, pending, entries: collected };
+
+  /**
+   * What to move from everyday to savings (positive) or back (negative) tonight. On paydays the
+   * everyday account keeps a buffer plus the next fortnight's known bills and the rest is saved;
+   * on other days savings only tops it up if it went below zero (automatic overdraft cover).
+   */
+  function sweepAmount(day: number, everydayBal: number, savingsBal: number, lastMonthCard: number, thisMonthCard: number): number {
+    const topUp = (need: number): number =>
+      -Math.min(Math.ceil(need / ROUND_TRANSFER) * ROUND_TRANSFER, Math.floor(Math.max(0, savingsBal) / ROUND_TRANSFER) * ROUND_TRANSFER);
+    if (!isPayday(p, day)) return everydayBal >= 0 ? 0 : topUp(p.sweepFloor - everydayBal);
+    const month = civilOf(day).month;
+    let keep = p.sweepTarget;
+    for (let d = day + 1; d <= day + PAY_CYCLE; d++) {
+      const c = civilOf(d);
+      if (p.rent && c.day === p.rent.dayOfMonth) keep += p.rent.amount;
+      for (const loan of loans) if (c.day === loan.dayOfMonth) keep += Math.min(loan.monthlyAmount, Math.max(0, -bal(loan)));
+      // The card repayment is last month's statement; if it falls next month, this month's spend so far.
+      if (c.day === p.cardRepayDay) keep -= c.month === month ? lastMonthCard : thisMonthCard;
+    }
+    if (everydayBal > keep + 20_000) return Math.floor((everydayBal - keep) / ROUND_TRANSFER) * ROUND_TRANSFER;
+    return everydayBal >= keep ? 0 : topUp(keep - everydayBal);
+  }
+}
