@@ -79,7 +79,11 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
     async work(handlers) {
       workerIds.push(await boss.work<ConnectionJobMessage>(
         CONNECTION_JOB_QUEUE,
-        { localConcurrency: opts.concurrency, batchSize: 1, pollingIntervalSeconds: 1 },
+        {
+          localConcurrency: opts.concurrency, batchSize: 1,
+          // NOTIFY wakes workers for new jobs, but not for retries coming due: poll for those every second.
+          pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1,
+        },
         async (batch) => {
           for (const job of batch) {
             await handlers.connectionJob(job.data, { retryCount: job.retryCount, retryLimit: opts.retryLimit });
