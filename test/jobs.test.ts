@@ -1,0 +1,123 @@
+/** Job machinery: MFA timeout, recovery of a lost delivery, refresh-all, secrets at rest and in logs. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { eq, sql } from 'drizzle-orm';
+import { connections, jobs } from '../src/db/schema.js';
+import { LOG_REDACT } from '../src/http/app.js';
+import { startWorker } from '../src/runtime.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+
+async function rows(t: TestApp, query: ReturnType<typeof sql>): Promise<any[]> {
+  return (await t.core.db.execute(query)).rows as any[];
+}
+
+describe('MFA window', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ config: { mfaTimeoutSeconds: 1 } }); });
+  after(async () => { await t.close(); });
+
+  it('fails the step with mfa_timeout when nobody answers in time', async () => {
+    const userId = await t.createUser();
+    const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_mfa', password: 'pass_good' } });
+    const waiting = await t.waitForJob(res.body.job.id, (j) => j.status === 'awaiting_input');
+    assert.ok(Date.parse(waiting.mfa.expiresAt) - Date.parse(waiting.steps[0].startedAt) <= 1500);
+    const done = await t.waitForJob(res.body.job.id, (j) => j.status === 'failed', 15_000);
+    assert.deepEqual([done.steps[0].status, done.steps[0].resultCode, done.error.code], ['failed', 'mfa_timeout', 'mfa_timeout']);
+    const con = (await t.api('GET', `/v1/users/${userId}/connections/${res.body.connection.id}`)).body;
+    assert.deepEqual([con.status, con.statusReason], ['failed', 'mfa_timeout']);
+    const late = await t.api('POST', `/v1/jobs/${res.body.job.id}/mfa`, { code: '1234' });
+    assert.equal(late.status, 409);
+  });
+});
+
+describe('lost deliveries', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ worker: false }); });
+  after(async () => { await t.close(); });
+
+  it('a queued job whose queue message was lost is sent again when a worker starts, and runs once', async () => {
+    const userId = await t.createUser();
+    const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
+    const jobId = res.body.job.id;
+    // Simulate a crash between the commit and the send: the queue never got the message.
+    await t.core.db.execute(sql`delete from pgboss.job where name = 'connection-job'`);
+    await t.core.db.update(jobs).set({ updatedAt: new Date(Date.now() - 120_000) }).where(eq(jobs.id, jobId));
+    const stop = await startWorker(t.core);
+    try {
+      const done = await t.waitForJob(jobId);
+      assert.equal(done.status, 'succeeded');
+      assert.equal(done.attempts, 1);
+    } finally {
+      await stop();
+    }
+  });
+});
+
+describe('refresh all, secrets', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp(); });
+  after(async () => { await t.close(); });
+
+  it('refreshes every connection of a user that may be refreshed and reports the others', async () => {
+    const userId = await t.createUser();
+    const good = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
+    const bad = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_universal', method: 'web', credentials: { login: 'user_good', password: 'nope' } });
+    await t.waitForJob(good.body.job.id);
+    await t.waitForJob(bad.body.job.id);
+    const all = await t.api('POST', `/v1/users/${userId}/connections/refresh`);
+    assert.equal(all.status, 202);
+    assert.deepEqual(all.body.data.map((d: any) => d.connectionId), [good.body.connection.id]);
+    assert.deepEqual(all.body.skipped.map((s: any) => [s.connectionId, s.code]), [[bad.body.connection.id, 'invalid_state']]);
+    assert.equal((await t.waitForJob(all.body.data[0].job.id)).status, 'succeeded');
+  });
+
+  it('keeps credentials, tokens and profiles encrypted at rest', async () => {
+    const userId = await t.createUser();
+    const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'secret_login', password: 'pass_good' } });
+    await t.waitForJob(res.body.job.id);
+    const [row] = await t.core.db.select().from(connections).where(eq(connections.id, res.body.connection.id));
+    assert.ok(row!.accessEnc && row!.accessEnc.startsWith('v1.'));
+    const dump = JSON.stringify(await rows(t, sql`select c.access_enc, i.data_enc from connections c join identities i on i.connection_id = c.id where c.id = ${res.body.connection.id}`));
+    assert.doesNotMatch(dump, /secret_login|pass_good|@/);
+  });
+
+  it('a cancelled pending transaction disappears from the list and appears in the feed as removed', async () => {
+    // The sandbox cancels about one pending transaction in twenty: sixteen users make a removal near certain.
+    const users: { userId: string; connectionId: string; cursor: string; pending: string[] }[] = [];
+    for (let i = 0; i < 16; i++) {
+      const userId = await t.createUser();
+      const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: `removal_${i}`, password: 'pass_good' } });
+      await t.waitForJob(res.body.job.id);
+      let feed = (await t.api('GET', `/v1/users/${userId}/transactions/sync?limit=500`)).body;
+      while (feed.hasMore) feed = (await t.api('GET', `/v1/users/${userId}/transactions/sync?limit=500&cursor=${feed.nextCursor}`)).body;
+      const pending = (await t.api('GET', `/v1/users/${userId}/transactions?status=pending&limit=500`)).body.data.map((x: any) => x.id);
+      users.push({ userId, connectionId: res.body.connection.id, cursor: feed.nextCursor, pending });
+    }
+    await t.api('POST', '/v1/sandbox/clock', { advanceBy: 'P10D' });
+    let removedSeen = 0;
+    for (const u of users) {
+      const r = await t.api('POST', `/v1/users/${u.userId}/connections/${u.connectionId}/refresh`);
+      assert.equal((await t.waitForJob(r.body.job.id)).status, 'succeeded');
+      const listed = new Set((await t.api('GET', `/v1/users/${u.userId}/transactions?limit=500&from=2000-01-01`)).body.data.map((x: any) => x.id));
+      const feed = (await t.api('GET', `/v1/users/${u.userId}/transactions/sync?limit=500&cursor=${u.cursor}`)).body;
+      for (const removed of feed.removed) {
+        assert.ok(u.pending.includes(removed.id), 'only pending transactions are cancelled');
+        assert.ok(!listed.has(removed.id), 'a removed transaction is not listed');
+        removedSeen++;
+      }
+      for (const id of u.pending) {
+        if (!listed.has(id)) assert.ok(feed.removed.some((x: any) => x.id === id), `${id} left the list, so the feed says removed`);
+      }
+    }
+    assert.ok(removedSeen > 0, 'at least one cancelled pending transaction was removed');
+  });
+
+  it('redacts secrets from log lines', () => {
+    let out = '';
+    const log = pino({ redact: LOG_REDACT }, new Writable({ write(chunk, _enc, cb) { out += chunk; cb(); } }));
+    log.info({ req: { headers: { authorization: 'Bearer sk_sandbox_abc' } }, body: { credentials: { login: 'l', password: 'pass_good' } }, job: { code: '1234' } }, 'x');
+    assert.doesNotMatch(out, /sk_sandbox_abc|pass_good|1234/);
+  });
+});
