@@ -153,6 +153,14 @@ describe('users and idempotency', () => {
     assertProblem(await t.api('GET', `/v1/users/${ids[0]}`), 404, 'not_found');
   });
 
+  it('answers 409 when an externalId is already taken, on create and on update', async () => {
+    const ext = `dup-${Date.now()}`;
+    assert.equal((await t.api('POST', '/v1/users', { externalId: ext })).status, 201);
+    assertProblem(await t.api('POST', '/v1/users', { externalId: ext }), 409, 'external_id_taken');
+    const other = await t.createUser();
+    assertProblem(await t.api('PATCH', `/v1/users/${other}`, { externalId: ext }), 409, 'external_id_taken');
+  });
+
   it('replays the first answer for a repeated Idempotency-Key and refuses it for another request', async () => {
     const key = `idem-${Date.now()}`;
     const a = await t.api('POST', '/v1/users', { name: 'Once' }, { 'idempotency-key': key });

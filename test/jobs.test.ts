@@ -10,7 +10,7 @@ import { startWorker } from '../src/runtime.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 async function rows(t: TestApp, query: ReturnType<typeof sql>): Promise<any[]> {
-  return (await t.core.db.execute(query)).rows as any[];
+  return ((await t.core.db.execute(query)) as unknown as { rows: any[] }).rows;
 }
 
 describe('MFA window', () => {

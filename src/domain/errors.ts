@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   not_found: { status: 404, title: 'Not found' },
   route_not_found: { status: 404, title: 'No such endpoint' },
   invalid_state: { status: 409, title: 'The connection is not in a state that allows this' },
+  external_id_taken: { status: 409, title: 'Another user already has this externalId' },
   job_not_awaiting_input: { status: 409, title: 'The job is not waiting for input' },
   idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
   authorization_expired: { status: 410, title: 'This authorisation link has expired' },

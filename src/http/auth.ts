@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import { authenticate } from '../services/applications.js';
 import type { Core, Tenant } from '../services/core.js';
-import { findApplication } from '../db/repos/applications.js';
 
 declare module 'fastify' {
   interface FastifyRequest { tenant: Tenant | null }
@@ -25,11 +24,4 @@ export function registerAuth(app: FastifyInstance, core: Core) {
 export function tenantOf(request: FastifyRequest): Tenant {
   if (!request.tenant) throw new AppError('unauthenticated', 'This endpoint needs an API key.');
   return request.tenant;
-}
-
-/** Re-reads the application so a test-clock move made by an earlier request is seen. */
-export async function freshTenant(core: Core, request: FastifyRequest): Promise<Tenant> {
-  const t = tenantOf(request);
-  const application = await findApplication(core.db, t.application.id);
-  return { application: application ?? t.application };
 }

@@ -10,7 +10,7 @@ import { planSteps } from '../domain/steps.js';
 import type { ConnectionStatus, JobTrigger, JobType, Method, Product, StatusReason } from '../domain/types.js';
 import { findConnection, findConnectionByAuthState, insertConnection, listConnections, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { findLiveJob, insertJobUnlessLive } from '../db/repos/jobs.js';
-import { findUser } from '../db/repos/users.js';
+import { requireUser } from './users.js';
 import type { Db } from '../db/open.js';
 import type { ProviderAccess } from '../providers/types.js';
 import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
@@ -26,13 +26,6 @@ export interface CreateConnectionInput {
   method: Method;
   credentials?: { login: string; password: string };
   products?: Product[];
-}
-
-/** `db` is the transaction when there is one: on PGlite a query outside it would wait for it forever. */
-async function requireUser(core: Core, tenant: Tenant, userId: string, db: Db = core.db) {
-  const user = await findUser(db, tenant.application.id, userId);
-  if (!user) throw notFound('user', userId);
-  return user;
 }
 
 export async function requireConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, db: Db = core.db, forUpdate = false) {

@@ -1,15 +1,11 @@
 /** Reading what connections brought: accounts, transactions, the sync feed and the identity profile. */
 import { AppError, notFound } from '../domain/errors.js';
 import { findAccount, findIdentity, listChangesSince, listTransactions, listUserAccounts } from '../db/repos/data.js';
-import { findUser } from '../db/repos/users.js';
+import { requireUser } from './users.js';
 import type { ProviderIdentity } from '../providers/types.js';
 import type { Core, Tenant } from './core.js';
 import { requireConnection } from './connections.js';
 import { accountView, profileView, transactionView } from './views.js';
-
-async function requireUser(core: Core, tenant: Tenant, userId: string) {
-  if (!(await findUser(core.db, tenant.application.id, userId))) throw notFound('user', userId);
-}
 
 export async function listAccounts(core: Core, tenant: Tenant, userId: string, connectionId?: string) {
   await requireUser(core, tenant, userId);

@@ -1,25 +1,47 @@
 /** End users of an application. */
 import { newId } from '../domain/ids.js';
-import { notFound } from '../domain/errors.js';
+import { AppError, notFound } from '../domain/errors.js';
 import { deleteUser as deleteUserRow, findUser, insertUser, listUsers, updateUser as updateUserRow } from '../db/repos/users.js';
+import type { Db } from '../db/open.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { userView } from './views.js';
+
+/** The user, or 404. `db` is the transaction when there is one: on PGlite a query outside it would wait for it forever. */
+export async function requireUser(core: Core, tenant: Tenant, userId: string, db: Db = core.db) {
+  const user = await findUser(db, tenant.application.id, userId);
+  if (!user) throw notFound('user', userId);
+  return user;
+}
 
 export interface UserInput { externalId?: string | null; email?: string | null; name?: string | null; metadata?: Record<string, string> }
 
 export async function createUser(core: Core, tenant: Tenant, input: UserInput) {
   const now = tenantClock(core, tenant.application).now();
-  const user = await insertUser(core.db, {
-    id: newId('usr', now.getTime()), applicationId: tenant.application.id, externalId: input.externalId ?? null,
-    email: input.email ?? null, name: input.name ?? null, metadata: input.metadata ?? {}, createdAt: now, updatedAt: now,
-  });
-  return userView(user);
+  try {
+    const user = await insertUser(core.db, {
+      id: newId('usr', now.getTime()), applicationId: tenant.application.id, externalId: input.externalId ?? null,
+      email: input.email ?? null, name: input.name ?? null, metadata: input.metadata ?? {}, createdAt: now, updatedAt: now,
+    });
+    return userView(user);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw externalIdTaken(input.externalId);
+    throw err;
+  }
 }
 
 export async function getUser(core: Core, tenant: Tenant, userId: string) {
-  const user = await findUser(core.db, tenant.application.id, userId);
-  if (!user) throw notFound('user', userId);
-  return userView(user);
+  return userView(await requireUser(core, tenant, userId));
+}
+
+/** PostgreSQL's unique_violation, as both drivers report it (Drizzle wraps the driver error). */
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e?.code === '23505' || e?.cause?.code === '23505';
+}
+
+function externalIdTaken(externalId: string | null | undefined) {
+  return new AppError('external_id_taken', `Another user of this application already has externalId ${externalId}. Fetch that user instead, or use another externalId.`,
+    { errors: [{ field: 'body.externalId', message: 'already used by another user' }] });
 }
 
 export async function listAllUsers(core: Core, tenant: Tenant, cursor: string | null, limit: number) {
@@ -29,9 +51,14 @@ export async function listAllUsers(core: Core, tenant: Tenant, cursor: string | 
 
 export async function updateUser(core: Core, tenant: Tenant, userId: string, patch: UserInput) {
   const now = tenantClock(core, tenant.application).now();
-  const user = await updateUserRow(core.db, tenant.application.id, userId, { ...patch, updatedAt: now });
-  if (!user) throw notFound('user', userId);
-  return userView(user);
+  try {
+    const user = await updateUserRow(core.db, tenant.application.id, userId, { ...patch, updatedAt: now });
+    if (!user) throw notFound('user', userId);
+    return userView(user);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw externalIdTaken(patch.externalId);
+    throw err;
+  }
 }
 
 /** Deletes the user and, by cascade, every connection, job, account, transaction and profile. */

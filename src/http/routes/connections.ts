@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { createConnection, listUserConnections, presentConnection, refreshAllConnections, refreshConnection, requireConnection } from '../../services/connections.js';
 import type { Core } from '../../services/core.js';
 import { listConnectionJobs } from '../../services/jobs.js';
-import { freshTenant, tenantOf } from '../auth.js';
+import { tenantOf } from '../auth.js';
 import {
   Connection, ConnectionAndJob, ConnectionParams, CreateConnectionBody, Job, page, pageQuery, problems, RefreshBody, UserParams,
 } from '../schemas.js';
@@ -17,16 +17,16 @@ export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
       params: UserParams, body: CreateConnectionBody, response: { 201: ConnectionAndJob, 202: ConnectionAndJob, ...problems(400, 401, 404, 409) },
     },
   }, async (req, reply) => {
-    const result = await createConnection(core, await freshTenant(core, req), req.params.userId, req.body);
+    const result = await createConnection(core, tenantOf(req), req.params.userId, req.body);
     return reply.code(result.job ? 202 : 201).send(result);
   });
   app.get('/users/:userId/connections', {
     schema: { tags, summary: "List a user's connections", params: UserParams, querystring: pageQuery, response: { 200: page(Connection), ...problems(400, 401, 404) } },
-  }, async (req) => listUserConnections(core, await freshTenant(core, req), req.params.userId, req.query.cursor ?? null, req.query.limit));
+  }, async (req) => listUserConnections(core, tenantOf(req), req.params.userId, req.query.cursor ?? null, req.query.limit));
   app.get('/users/:userId/connections/:connectionId', {
     schema: { tags, summary: 'Get a connection', params: ConnectionParams, response: { 200: Connection, ...problems(401, 404) } },
   }, async (req) => {
-    const tenant = await freshTenant(core, req);
+    const tenant = tenantOf(req);
     return presentConnection(core, tenant, await requireConnection(core, tenant, req.params.userId, req.params.connectionId));
   });
   app.post('/users/:userId/connections/:connectionId/refresh', {
@@ -36,7 +36,7 @@ export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
       params: ConnectionParams, body: RefreshBody, response: { 200: ConnectionAndJob, 202: ConnectionAndJob, ...problems(400, 401, 404, 409, 429) },
     },
   }, async (req, reply) => {
-    const r = await refreshConnection(core, await freshTenant(core, req), req.params.userId, req.params.connectionId, req.body?.products);
+    const r = await refreshConnection(core, tenantOf(req), req.params.userId, req.params.connectionId, req.body?.products);
     return reply.code(r.created ? 202 : 200).send({ connection: r.connection, job: r.job });
   });
   app.post('/users/:userId/connections/refresh', {
@@ -50,7 +50,7 @@ export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
         ...problems(400, 401, 404),
       },
     },
-  }, async (req, reply) => reply.code(202).send(await refreshAllConnections(core, await freshTenant(core, req), req.params.userId, req.body?.products)));
+  }, async (req, reply) => reply.code(202).send(await refreshAllConnections(core, tenantOf(req), req.params.userId, req.body?.products)));
   app.get('/users/:userId/connections/:connectionId/jobs', {
     schema: { tags: ['jobs'], summary: "A connection's job history, newest first", params: ConnectionParams, querystring: pageQuery, response: { 200: page(Job), ...problems(400, 401, 404) } },
   }, async (req) => listConnectionJobs(core, tenantOf(req), req.params.userId, req.params.connectionId, req.query.cursor ?? null, req.query.limit));

@@ -9,7 +9,7 @@ import { parseDuration } from '../../domain/duration.js';
 import { setClockOffset } from '../../db/repos/applications.js';
 import { completeAuthorization } from '../../services/connections.js';
 import { tenantClock, type Core } from '../../services/core.js';
-import { freshTenant } from '../auth.js';
+import { tenantOf } from '../auth.js';
 import { problems } from '../schemas.js';
 import { consentPage, consentResultPage } from '../pages/consent.js';
 
@@ -21,7 +21,7 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
     if (req.tenant?.application.environment !== 'sandbox') throw new AppError('sandbox_only', 'Sandbox calls are refused for live applications; use a sandbox API key.');
   });
   app.get('/sandbox/clock', { schema: { tags, summary: "This application's test clock", response: { 200: Clock, ...problems(401, 403) } } }, async (req) => {
-    const tenant = await freshTenant(core, req);
+    const tenant = tenantOf(req);
     return { now: tenantClock(core, tenant.application).now().toISOString(), offsetMs: tenant.application.clockOffsetMs };
   });
   app.post('/sandbox/clock', {
@@ -37,7 +37,7 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
       throw new AppError('validation_failed', 'advanceBy must be a positive ISO 8601 duration in weeks, days, hours, minutes or seconds, such as P30D or PT6H.',
         { errors: [{ field: 'body.advanceBy', message: 'must be a positive duration like P30D' }] });
     }
-    const tenant = await freshTenant(core, req);
+    const tenant = tenantOf(req);
     const offsetMs = tenant.application.clockOffsetMs + ms;
     await setClockOffset(core.db, tenant.application.id, offsetMs);
     return { now: tenantClock(core, { clockOffsetMs: offsetMs }).now().toISOString(), offsetMs };
