@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { eq, sql } from 'drizzle-orm';
 import { connections, jobs } from '../src/db/schema.js';
-import { LOG_REDACT } from '../src/http/app.js';
+import { LOG_REDACT, requestForLog } from '../src/http/app.js';
 import { startWorker } from '../src/runtime.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
@@ -119,5 +119,6 @@ describe('refresh all, secrets', () => {
     const log = pino({ redact: LOG_REDACT }, new Writable({ write(chunk, _enc, cb) { out += chunk; cb(); } }));
     log.info({ req: { headers: { authorization: 'Bearer sk_sandbox_abc' } }, body: { credentials: { login: 'l', password: 'pass_good' } }, job: { code: '1234' } }, 'x');
     assert.doesNotMatch(out, /sk_sandbox_abc|pass_good|1234/);
+    assert.equal(requestForLog({ method: 'GET', url: '/sandbox/consent/s3cr3t-state?x=1', ip: '127.0.0.1' }).url, '/sandbox/consent/[redacted]?x=1');
   });
 });

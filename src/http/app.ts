@@ -18,9 +18,14 @@ import { userRoutes } from './routes/users.js';
 /** Secrets that must never reach a log line, wherever they appear. */
 export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.credentials', '*.code', '*.token', '*.accessEnc'];
 
+/** Request lines for the log, with the consent page's one-time `state` taken out of the URL. */
+export function requestForLog(req: { method: string; url: string; id?: string; ip?: string }) {
+  return { method: req.method, url: req.url.replace(/\/sandbox\/consent\/[^/?#]+/, '/sandbox/consent/[redacted]'), remoteAddress: req.ip };
+}
+
 export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger === false ? false : { level: core.config.logLevel, redact: LOG_REDACT },
+    logger: opts.logger === false ? false : { level: core.config.logLevel, redact: LOG_REDACT, serializers: { req: requestForLog } },
     bodyLimit: 1024 * 1024,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
   }).withTypeProvider<ZodTypeProvider>();
