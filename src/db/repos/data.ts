@@ -68,6 +68,17 @@ function cols<T>(rows: T[], pick: (r: T) => unknown) {
   return sql.param(rows.map(pick));
 }
 
+/** The rows as one `unnest(...) as v(...)` source: one array parameter per column, any number of rows. */
+function unnestRows(chunk: { id: string; t: IncomingTransaction; seq: number }[]) {
+  return sql`unnest(${cols(chunk, (r) => r.id)}::text[], ${cols(chunk, (r) => r.t.accountId)}::text[],
+        ${cols(chunk, (r) => r.t.providerId)}::text[], ${cols(chunk, (r) => r.t.pendingProviderId)}::text[],
+        ${cols(chunk, (r) => r.t.status)}::text[], ${cols(chunk, (r) => r.t.amount)}::int8[], ${cols(chunk, (r) => r.t.currency)}::text[],
+        ${cols(chunk, (r) => r.t.date)}::date[], ${cols(chunk, (r) => r.t.authorizedDate)}::date[],
+        ${cols(chunk, (r) => r.t.description)}::text[], ${cols(chunk, (r) => r.t.merchantName)}::text[],
+        ${cols(chunk, (r) => r.t.category)}::text[], ${cols(chunk, (r) => r.seq)}::int8[])
+        as v(id, account_id, pid, ppid, status, amount, currency, date, adate, description, merchant, category, seq)`;
+}
+
 export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: TransactionPlan): Promise<void> {
   const total = plan.inserts.length + plan.updates.length + plan.removals.length;
   if (total === 0) return;
@@ -81,13 +92,7 @@ export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: Tran
         created_seq, change_seq, created_at, updated_at)
       select v.id, ${ctx.applicationId}, ${ctx.userId}, ${ctx.connectionId}, v.account_id, v.pid, v.ppid, v.status,
         v.amount, v.currency, v.date, v.adate, v.description, v.merchant, v.category, v.seq, v.seq, ${now}::timestamptz, ${now}::timestamptz
-      from unnest(${cols(chunk, (r) => r.id)}::text[], ${cols(chunk, (r) => r.t.accountId)}::text[],
-        ${cols(chunk, (r) => r.t.providerId)}::text[], ${cols(chunk, (r) => r.t.pendingProviderId)}::text[],
-        ${cols(chunk, (r) => r.t.status)}::text[], ${cols(chunk, (r) => r.t.amount)}::int8[], ${cols(chunk, (r) => r.t.currency)}::text[],
-        ${cols(chunk, (r) => r.t.date)}::date[], ${cols(chunk, (r) => r.t.authorizedDate)}::date[],
-        ${cols(chunk, (r) => r.t.description)}::text[], ${cols(chunk, (r) => r.t.merchantName)}::text[],
-        ${cols(chunk, (r) => r.t.category)}::text[], ${cols(chunk, (r) => r.seq)}::int8[])
-        as v(id, account_id, pid, ppid, status, amount, currency, date, adate, description, merchant, category, seq)
+      from ${unnestRows(chunk)}
       on conflict (connection_id, provider_transaction_id) do nothing`);
   }
   for (let i = 0; i < plan.updates.length; i += BATCH) {
@@ -97,13 +102,7 @@ export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: Tran
         status = v.status, amount = v.amount, currency = v.currency, date = v.date, authorized_date = v.adate,
         description = v.description, merchant_name = v.merchant, category = v.category, change_seq = v.seq,
         removed_at = null, updated_at = ${now}::timestamptz
-      from unnest(${cols(chunk, (r) => r.id)}::text[], ${cols(chunk, (r) => r.t.accountId)}::text[],
-        ${cols(chunk, (r) => r.t.providerId)}::text[], ${cols(chunk, (r) => r.t.pendingProviderId)}::text[],
-        ${cols(chunk, (r) => r.t.status)}::text[], ${cols(chunk, (r) => r.t.amount)}::int8[], ${cols(chunk, (r) => r.t.currency)}::text[],
-        ${cols(chunk, (r) => r.t.date)}::date[], ${cols(chunk, (r) => r.t.authorizedDate)}::date[],
-        ${cols(chunk, (r) => r.t.description)}::text[], ${cols(chunk, (r) => r.t.merchantName)}::text[],
-        ${cols(chunk, (r) => r.t.category)}::text[], ${cols(chunk, (r) => r.seq)}::int8[])
-        as v(id, account_id, pid, ppid, status, amount, currency, date, adate, description, merchant, category, seq)
+      from ${unnestRows(chunk)}
       where x.id = v.id and x.connection_id = ${ctx.connectionId}`);
   }
   if (plan.removals.length > 0) {
