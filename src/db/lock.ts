@@ -1,6 +1,8 @@
 /**
  * PGlite takes no lock on its data directory, and a second process writing the same files would
- * corrupt it. Causeway holds `causeway.lock` (O_EXCL create, our pid inside) for as long as it runs.
+ * corrupt it. Causeway holds `causeway.lock` (created with O_EXCL) for as long as it runs. The lock
+ * names the holder by pid and, on Linux, the process start time, so a pid reused by an unrelated
+ * process after a crash or a reboot is recognised as a stale lock.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,41 +18,63 @@ export class DataDirLockedError extends Error {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** The kernel's start time of a process (clock ticks since boot), or null where /proc is absent. */
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22; the command name (field 2) may contain spaces, so count from its closing parenthesis.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function identity(pid: number): string {
+  return `${pid}:${startTimeOf(pid) ?? ''}`;
+}
+
+function holderIsAlive(content: string): boolean {
+  const [pidText, started = ''] = content.split(':');
+  const pid = Number.parseInt(pidText ?? '', 10);
+  if (!Number.isFinite(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  // Alive: the same process only if it started when the lock was taken (where that can be told).
+  const now = startTimeOf(pid);
+  return started === '' || now === null || now === started;
 }
 
 /** Takes the lock or throws DataDirLockedError; returns the release function. */
 export function lockDataDir(dataDir: string): () => void {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'causeway.lock');
+  const me = identity(process.pid);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeSync(fd, String(process.pid));
+      fs.writeSync(fd, me);
       fs.closeSync(fd);
       let released = false;
       const release = () => {
         if (released) return;
         released = true;
         try {
-          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
+          if (fs.readFileSync(file, 'utf8') === me) fs.unlinkSync(file);
         } catch { /* already gone */ }
       };
       process.once('exit', release);
       return release;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-      if (Number.isFinite(pid) && pid !== process.pid && isAlive(pid)) throw new DataDirLockedError(dataDir, pid);
+      const content = fs.readFileSync(file, 'utf8');
+      const pid = Number.parseInt(content, 10);
+      if (content !== me && holderIsAlive(content)) throw new DataDirLockedError(dataDir, pid);
       // The holder died without cleaning up (kill -9, power loss): the lock is stale.
       fs.rmSync(file, { force: true });
     }
   }
-  throw new Error(`Could not take the lock on ${dataDir}`);
+  throw new Error(`Could not take the lock on ${dataDir}: another process took it at the same moment`);
 }

@@ -16,6 +16,12 @@ import type { Database } from '../db/open.js';
 export const CONNECTION_JOB_QUEUE = 'connection-job';
 export const MFA_TIMEOUT_QUEUE = 'mfa-timeout';
 
+/**
+ * pg-boss fails a job whose heartbeat lapsed only on its monitor pass (default every 60 s): every
+ * 5 s, a killed worker's job goes back to the queue within the heartbeat plus 5 s.
+ */
+const BOSS_TIMING = { useListenNotify: true, superviseIntervalSeconds: 5, monitorIntervalSeconds: 5 } as const;
+
 export interface QueueOptions {
   retryLimit: number;
   retryDelaySeconds: number;
@@ -38,8 +44,8 @@ export interface JobQueue {
 
 export async function createQueue(database: Database, opts: QueueOptions, onError: (err: Error) => void): Promise<JobQueue> {
   const boss = database.kind === 'pglite'
-    ? new PgBoss({ db: fromPglite(database.pglite), backend: 'pglite', useListenNotify: true, superviseIntervalSeconds: 5 })
-    : new PgBoss({ connectionString: database.url, max: 6, useListenNotify: true, superviseIntervalSeconds: 5 });
+    ? new PgBoss({ db: fromPglite(database.pglite), backend: 'pglite', ...BOSS_TIMING })
+    : new PgBoss({ connectionString: database.url, max: 6, ...BOSS_TIMING });
   // pg-boss reports background errors here (a dropped connection during maintenance, …); it retries them itself.
   boss.on('error', (err: unknown) => onError(err as Error));
   await boss.start();
@@ -63,8 +69,13 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
     expireInSeconds: 3600,
     notify: true,
   };
-  if (existing.has(CONNECTION_JOB_QUEUE)) await boss.updateQueue(CONNECTION_JOB_QUEUE, jobQueue);
-  else await boss.createQueue(CONNECTION_JOB_QUEUE, jobQueue);
+  if (existing.has(CONNECTION_JOB_QUEUE)) {
+    // pg-boss refuses `policy` in an update even when unchanged; the rest follows the configuration.
+    const { policy: _policy, ...settings } = jobQueue;
+    await boss.updateQueue(CONNECTION_JOB_QUEUE, settings);
+  } else {
+    await boss.createQueue(CONNECTION_JOB_QUEUE, jobQueue);
+  }
   if (!existing.has(MFA_TIMEOUT_QUEUE)) await boss.createQueue(MFA_TIMEOUT_QUEUE, { retryLimit: 5 });
 
   const workerIds: string[] = [];

@@ -101,7 +101,11 @@ export function spawnCauseway(args: string[], env: Record<string, string>): Spaw
     child, exited,
     stdout: () => out,
     stderr: () => err,
-    waitExit: (ms) => Promise.race([exited, sleep(ms).then(() => null)]),
+    waitExit: (ms) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<null>((r) => { timer = setTimeout(() => r(null), ms); });
+      return Promise.race([exited, timeout]).finally(() => clearTimeout(timer));
+    },
   };
 }
 

@@ -63,8 +63,11 @@ describe('small pieces', () => {
     fs.writeFileSync(path.join(dir, 'causeway.lock'), String(process.ppid));
     assert.throws(() => lockDataDir(dir), DataDirLockedError);
     fs.writeFileSync(path.join(dir, 'causeway.lock'), '999999999');
+    lockDataDir(dir)();
+    // A live pid that started at another time is not the holder: the pid was reused.
+    fs.writeFileSync(path.join(dir, 'causeway.lock'), `${process.ppid}:1`);
     const release = lockDataDir(dir);
-    assert.equal(fs.readFileSync(path.join(dir, 'causeway.lock'), 'utf8'), String(process.pid));
+    assert.match(fs.readFileSync(path.join(dir, 'causeway.lock'), 'utf8'), new RegExp(`^${process.pid}:\\d+$`));
     release();
     assert.ok(!fs.existsSync(path.join(dir, 'causeway.lock')));
   });
