@@ -41,9 +41,11 @@ describe('lost deliveries', () => {
     const userId = await t.createUser();
     const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
     const jobId = res.body.job.id;
-    // Simulate a crash between the commit and the send: the queue never got the message.
+    // Simulate a crash between the commit and the send: the queue never got the message. The
+    // application's test clock is a day ahead, as a sandbox app's may be: the sweep must see past it.
     await t.core.db.execute(sql`delete from pgboss.job where name = 'connection-job'`);
-    await t.core.db.update(jobs).set({ updatedAt: new Date(Date.now() - 120_000) }).where(eq(jobs.id, jobId));
+    await t.core.db.execute(sql`update applications set clock_offset_ms = 86400000`);
+    await t.core.db.update(jobs).set({ updatedAt: new Date(Date.now() + 86_400_000 - 120_000) }).where(eq(jobs.id, jobId));
     const stop = await startWorker(t.core);
     try {
       const done = await t.waitForJob(jobId);

@@ -5,7 +5,7 @@
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import { LIVE_JOB_STATUSES, type JobStep } from '../../domain/types.js';
 import type { Db } from '../open.js';
-import { jobs } from '../schema.js';
+import { applications, jobs } from '../schema.js';
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -80,9 +80,15 @@ export async function updateJob(db: Db, id: string, patch: Partial<typeof jobs.$
   return row ?? null;
 }
 
-/** Queued jobs whose delivery may have been lost (a crash between commit and send). */
+/**
+ * Queued jobs whose delivery may have been lost (a crash between commit and send). `olderThan` is
+ * wall-clock time; job times are on their application's (sandbox test) clock, so the offset is undone.
+ */
 export async function findStaleQueuedJobs(db: Db, olderThan: Date, limit: number): Promise<JobRow[]> {
-  return db.select().from(jobs).where(and(eq(jobs.status, 'queued'), lt(jobs.updatedAt, olderThan))).limit(limit);
+  const rows = await db.select({ job: jobs }).from(jobs).innerJoin(applications, eq(applications.id, jobs.applicationId))
+    .where(and(eq(jobs.status, 'queued'), sql`${jobs.updatedAt} - ${applications.clockOffsetMs} * interval '1 millisecond' < ${olderThan}`))
+    .limit(limit);
+  return rows.map((r) => r.job);
 }
 
 export function stepsWith(steps: JobStep[], name: JobStep['name'], patch: Partial<JobStep>): JobStep[] {
