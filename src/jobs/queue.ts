@@ -88,19 +88,25 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
       await boss.send(MFA_TIMEOUT_QUEUE, { jobId }, { startAfter: at });
     },
     async work(handlers) {
-      workerIds.push(await boss.work<ConnectionJobMessage>(
-        CONNECTION_JOB_QUEUE,
-        {
-          localConcurrency: opts.concurrency, batchSize: 1,
+      // One pg-boss worker per slot. A pg-boss worker sleeps a whole poll interval after each job
+      // unless woken, which would cap a slot at one job a second; each slot wakes itself after a job,
+      // so while there is work it fetches again at once, and when the queue is empty it polls.
+      for (let slot = 0; slot < opts.concurrency; slot++) {
+        const id: string = await boss.work<ConnectionJobMessage>(CONNECTION_JOB_QUEUE, {
+          localConcurrency: 1, batchSize: 1,
           // NOTIFY wakes workers for new jobs, but not for retries coming due: poll for those every second.
           pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1,
-        },
-        async (batch) => {
-          for (const job of batch) {
-            await handlers.connectionJob(job.data, { retryCount: job.retryCount, retryLimit: opts.retryLimit });
+        }, async (batch) => {
+          try {
+            for (const job of batch) {
+              await handlers.connectionJob(job.data, { retryCount: job.retryCount, retryLimit: opts.retryLimit });
+            }
+          } finally {
+            boss.notifyWorker(id);
           }
-        },
-      ));
+        });
+        workerIds.push(id);
+      }
       workerIds.push(await boss.work<ConnectionJobMessage>(MFA_TIMEOUT_QUEUE, { pollingIntervalSeconds: 2 }, async (batch: Job<ConnectionJobMessage>[]) => {
         for (const job of batch) await handlers.mfaTimeout(job.data);
       }));
