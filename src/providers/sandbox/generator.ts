@@ -42,8 +42,33 @@ function toAccount(a: AccountSpec, snap: LedgerSnapshot): ProviderAccount {
   };
 }
 
+/**
+ * Replaying a persona from the anchor takes milliseconds of CPU, and a refresh asks for the same
+ * day's ledger twice (accounts, then transactions): recent replays are kept, collecting the
+ * entries of the last COLLECT_DAYS so a later transactions call reuses an accounts call's replay.
+ * Snapshots are shared, so callers only read them.
+ */
+const CACHE_SIZE = 128;
+const COLLECT_DAYS = 400;
+const replays = new Map<string, { collectFrom: number; snap: LedgerSnapshot }>();
+
+function ledger(p: Persona, throughDay: number, collectFrom = Number.POSITIVE_INFINITY): LedgerSnapshot {
+  const key = `${p.seed}|${throughDay}`;
+  const hit = replays.get(key);
+  if (hit && hit.collectFrom <= collectFrom) {
+    replays.delete(key); // refresh its place: the Map's order is the LRU order
+    replays.set(key, hit);
+    return hit.snap;
+  }
+  const from = Math.min(collectFrom, throughDay - COLLECT_DAYS);
+  const snap = runLedger(p, throughDay, from);
+  replays.set(key, { collectFrom: from, snap });
+  if (replays.size > CACHE_SIZE) replays.delete(replays.keys().next().value!);
+  return snap;
+}
+
 export function generateAccounts(p: Persona, now: Date, opts: GenerateOptions): ProviderAccount[] {
-  const snap = runLedger(p, dayOf(now));
+  const snap = ledger(p, dayOf(now));
   return visibleAccounts(p, opts).map((a) => toAccount(a, snap));
 }
 
@@ -93,7 +118,7 @@ export function generateTransactions(p: Persona, range: DayRange, now: Date, opt
   if (last < from) return [];
   const visible = new Set(visibleAccounts(p, opts).map((a) => a.index));
   // Entries authorised up to maxPostDelay days before `from` may post inside the range.
-  const snap = runLedger(p, last, from - p.maxPostDelay);
+  const snap = ledger(p, last, from - p.maxPostDelay);
   const rows: { t: ProviderTransaction; account: number; order: number }[] = [];
   snap.entries.forEach((e, order) => {
     const account = p.accounts[e.account];
@@ -116,7 +141,7 @@ export function postedBalanceOn(p: Persona, accountId: string, date: string): nu
   if (day === null) throw new RangeError(`invalid date ${date}`);
   const account = p.accounts.find((a) => a.id === accountId);
   if (!account) throw new RangeError(`unknown sandbox account ${accountId}`);
-  return runLedger(p, day).balances[account.index] ?? 0;
+  return ledger(p, day).balances[account.index] ?? 0;
 }
 
 /** The balance each account had at the end of ANCHOR_DATE, before any generated history. */
