@@ -18,6 +18,7 @@ import { findApplication } from '../db/repos/applications.js';
 import { findConnection, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { claimJob, findJobById, saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
 import { tenantClock, type Core } from '../services/core.js';
+import type { Clock } from '../domain/clock.js';
 import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
 import { runStep, type RunState } from './steps.js';
 
@@ -37,7 +38,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
   if (!job) return;
   const connection = await findConnection(core.db, job.applicationId, job.connectionId);
   if (!connection || connection.status === 'deleted' || connection.status === 'unlinked') {
-    await finish(core, job, runToken, null, { failure: { code: 'connection_unavailable', message: 'The connection was unlinked or deleted before the job ran.' } });
+    await finish(core, clock, job, runToken, null, { failure: { code: 'connection_unavailable', message: 'The connection was unlinked or deleted before the job ran.' } });
     return;
   }
   await updateConnection(core.db, connection.id, { lastUsedAt: clock.now() });
@@ -57,8 +58,9 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       try {
         const outcome = await runStep(state, step.name);
         if (outcome.kind === 'awaiting_input') return;
+        // Saved with the next step's start (or by finish): one write per step, not two. A crash
+        // before that write runs this step again, which is safe: every step is idempotent.
         state.steps = stepsWith(state.steps, step.name, { status: outcome.kind, resultCode: outcome.resultCode, finishedAt: clock.now().toISOString() });
-        await saveRun(core.db, job.id, runToken, { steps: state.steps, updatedAt: clock.now() });
       } catch (err) {
         const pe = asProviderError(err);
         if (!pe) throw err;
@@ -73,11 +75,11 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
           await saveRun(core.db, job.id, runToken, { steps: state.steps, updatedAt: clock.now() });
           continue;
         }
-        await finish(core, job, runToken, state, { failure: { code: pe.code, message: pe.message } });
+        await finish(core, clock, job, runToken, state, { failure: { code: pe.code, message: pe.message } });
         return;
       }
     }
-    await finish(core, job, runToken, state, {});
+    await finish(core, clock, job, runToken, state, {});
   } catch (err) {
     if (err instanceof SupersededRunError) return; // another run owns the job now
     if (err instanceof ProviderError) throw err;
@@ -88,7 +90,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       await saveRun(core.db, job.id, runToken, { status: 'queued', updatedAt: clock.now() }).catch(() => {});
       throw err;
     }
-    await finish(core, job, runToken, state, { failure: { code: 'provider_error', message: 'The job failed unexpectedly; it can be retried.' } });
+    await finish(core, clock, job, runToken, state, { failure: { code: 'provider_error', message: 'The job failed unexpectedly; it can be retried.' } });
   }
 }
 
@@ -108,9 +110,8 @@ function linkOf(core: Core, c: ConnectionRow): ProviderLink {
 type Ending = { failure?: { code: string; message: string } };
 
 /** Ends the job and moves the connection through the status machine, atomically. */
-export async function finish(core: Core, job: JobRow, runToken: string, state: RunState | null, ending: Ending): Promise<void> {
-  const application = await findApplication(core.db, job.applicationId);
-  const now = tenantClock(core, application!).now();
+export async function finish(core: Core, clock: Clock, job: JobRow, runToken: string, state: RunState | null, ending: Ending): Promise<void> {
+  const now = clock.now();
   const steps: JobStep[] = (state?.steps ?? job.steps).map((s) =>
     s.status === 'pending' || s.status === 'in_progress' || s.status === 'awaiting_input'
       ? { ...s, status: 'skipped', resultCode: ending.failure ? 'not_run' : s.resultCode, finishedAt: now.toISOString() }

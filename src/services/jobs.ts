@@ -50,5 +50,5 @@ export async function expireMfa(core: Core, jobId: string): Promise<void> {
   const now = tenantClock(core, application!).now();
   if (job.mfaExpiresAt && job.mfaExpiresAt > now) return;
   const steps = job.steps.map((s) => (s.status === 'awaiting_input' ? { ...s, status: 'failed' as const, resultCode: 'mfa_timeout', finishedAt: now.toISOString() } : s));
-  await finish(core, { ...job, steps }, job.runToken, null, { failure: { code: 'mfa_timeout', message: 'Nobody answered the MFA prompt in time.' } });
+  await finish(core, tenantClock(core, application!), { ...job, steps }, job.runToken, null, { failure: { code: 'mfa_timeout', message: 'Nobody answered the MFA prompt in time.' } });
 }
