@@ -1,0 +1,99 @@
+/** The printed tables: each figure beside its raw floor, then where each job's time went. */
+import type { WindowResult } from './measure.js';
+import type { JobProfile } from './profile.js';
+import type { SuiteResult } from './suite.js';
+
+/** The floors the project set for PostgreSQL. */
+export const TARGET_COPY_RATIO = 0.3;
+export const TARGET_REFRESH_JOBS_PER_SEC = 100;
+
+const num = (n: number | null | undefined, unit = '') =>
+  n === null || n === undefined || Number.isNaN(n) ? '–' : `${n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1)}${unit}`;
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
+
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`.trimEnd();
+  return [line(head), `  ${widths.map((w) => '-'.repeat(w)).join('  ')}`, ...rows.map(line)];
+}
+
+export function renderSuite(r: SuiteResult): string[] {
+  const copy = r.copy?.rowsPerSec;
+  const copyCell = `COPY ${num(copy)} rows/s`;
+  const rows: string[][] = [];
+  const n = r.options.connections;
+  if (r.initialSync) rows.push([`initial sync, ${n} connections (sandbox)`, num(r.initialSync.txnPerSec, ' txn/s'), copyCell, ratio(r.initialSync.txnPerSec, copy)]);
+  if (r.initialSyncPrecomputed) {
+    const s = r.initialSyncPrecomputed;
+    rows.push([`initial sync, ${n} connections (precomputed provider)`, num(s.txnPerSec, ' txn/s'), copyCell, ratio(s.txnPerSec, copy)]);
+  }
+  for (const w of r.ingestionCore?.byWidth ?? []) {
+    rows.push([`ingestion core alone, ${w.width} at a time`, num(w.txnPerSec, ' txn/s'), copyCell, ratio(w.txnPerSec, copy)]);
+  }
+  if (r.copy) rows.push([`COPY, one per connection (${n} COPYs)`, num(r.copy.perConnectionRowsPerSec, ' rows/s'), copyCell, ratio(r.copy.perConnectionRowsPerSec, copy)]);
+  if (r.ingestionCore) {
+    const ic = r.ingestionCore;
+    rows.push(['sandbox answering a create job (no database)', num(ic.sandboxTxnPerSec, ' txn/s'), `${ic.sandboxMsPerConnection} ms CPU a connection`, '']);
+  }
+  for (const round of r.rounds) {
+    const c = round.jobConcurrency;
+    const floor = round.noop?.jobsPerSec;
+    const floorCell = round.noop ? (floor ? `no-op ${num(floor)} jobs/s` : `no-op stalled (${round.noop.completed}/${round.noop.jobs} in ${round.noop.seconds} s)`) : '';
+    if (round.refresh) rows.push([`refresh, jobConcurrency ${c} (sandbox)`, num(round.refresh.jobsPerSec, ' jobs/s'), floorCell, ratio(round.refresh.jobsPerSec, floor)]);
+    if (round.refreshPrecomputed) {
+      rows.push([`refresh, jobConcurrency ${c} (precomputed provider)`, num(round.refreshPrecomputed.jobsPerSec, ' jobs/s'), floorCell, ratio(round.refreshPrecomputed.jobsPerSec, floor)]);
+    }
+    if (round.noopBatched) rows.push([`pg-boss alone: no-op batches of 100, localConcurrency ${c}`, num(round.noopBatched.jobsPerSec, ' jobs/s'), '', '']);
+  }
+  if (r.readLatency) {
+    const l = r.readLatency;
+    rows.push([`GET …/transactions?limit=50, ${l.requests} in a row`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms`, `${num(l.requestsPerSec)} req/s`, '']);
+  }
+  if (r.memory) {
+    const m = r.memory;
+    rows.push(['resident memory (RSS) after the sync, after GC', `${m.afterSyncMb} MB`, `JS heap ${m.heapAfterSyncMb} MB`, '']);
+    rows.push(['resident memory (RSS), peak / end of suite', `${m.peakMb} / ${m.endMb} MB`, 'incl. bench data', '']);
+  }
+  return [
+    `${r.db}: ${r.version}; code ${r.code}; ${n} connections; suite ${r.seconds} s`,
+    ...table(['measure', 'value', 'raw floor', 'ratio'], rows),
+    '',
+    `  where the time goes (${r.db})`,
+    ...table(['phase', 'seconds', 'loop busy', 'node CPU', 'machine CPU', 'SQL/job app+boss', 'wait p50', 'run p50', 'steps ms: verify/accounts/txns/identity'], timeRows(r)),
+  ];
+}
+
+function timeRow(name: string, w: WindowResult, p: JobProfile, app: number | null, other: number | null): string[] {
+  const s = p.stepMsMean;
+  return [
+    name, w.seconds.toFixed(1), w.eventLoopBusy.toFixed(2), w.processCpu.toFixed(2), w.machineCpu?.toFixed(2) ?? '–',
+    app === null ? '–' : `${app}+${other}`, `${p.queueWaitMsP50} ms`, `${p.runMsP50} ms`,
+    [s['verify-credentials'], s['retrieve-accounts'], s['retrieve-transactions'], s['retrieve-identity']].map((x) => (x === undefined ? '–' : Math.round(x))).join('/'),
+  ];
+}
+
+function timeRows(r: SuiteResult): string[][] {
+  const rows: string[][] = [];
+  if (r.initialSync) rows.push(timeRow('initial sync (sandbox)', r.initialSync.window, r.initialSync.profile, r.initialSync.appQueriesPerJob, r.initialSync.otherQueriesPerJob));
+  const p = r.initialSyncPrecomputed;
+  if (p) rows.push(timeRow('initial sync (precomputed)', p.window, p.profile, p.appQueriesPerJob, p.otherQueriesPerJob));
+  for (const round of r.rounds) {
+    for (const [label, x] of [['sandbox', round.refresh], ['precomputed', round.refreshPrecomputed]] as const) {
+      if (x) rows.push(timeRow(`refresh c=${round.jobConcurrency} (${label})`, x.window, x.profile, x.appQueriesPerJob, x.otherQueriesPerJob));
+    }
+  }
+  return rows;
+}
+
+export function targets(results: SuiteResult[]): string[] {
+  const pg = results.find((r) => r.db === 'postgres');
+  if (!pg) return ['Targets are set for PostgreSQL: run with --db postgres or both to check them.'];
+  const copy = pg.copy?.rowsPerSec;
+  const sync = pg.initialSync?.txnPerSec;
+  const best = Math.max(0, ...pg.rounds.map((r) => r.refresh?.jobsPerSec ?? 0));
+  const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+  return [
+    `Target on PostgreSQL, initial-sync ingestion >= ${TARGET_COPY_RATIO}× COPY: ${ratio(sync, copy)} (${num(sync)} vs ${num(copy)} rows/s): ${met(!!sync && !!copy && sync / copy >= TARGET_COPY_RATIO)}`,
+    `Target on PostgreSQL, refresh >= ${TARGET_REFRESH_JOBS_PER_SEC} jobs/s: best ${num(best)} jobs/s: ${met(best >= TARGET_REFRESH_JOBS_PER_SEC)}`,
+  ];
+}
