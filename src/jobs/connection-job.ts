@@ -14,13 +14,12 @@ import { isoDay } from '../domain/clock.js';
 import { transition, type FailureCode } from '../domain/status.js';
 import { REQUIRED_STEPS } from '../domain/steps.js';
 import type { ConnectionStatus, JobStep, Method, StatusReason } from '../domain/types.js';
-import { findApplication } from '../db/repos/applications.js';
 import { findConnection, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
-import { claimJob, findJobById, saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
+import { claimJob, findJobWithApplication, saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
 import { tenantClock, type Core } from '../services/core.js';
 import type { Clock } from '../domain/clock.js';
 import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
-import { runStep, type RunState } from './steps.js';
+import { flushJournal, runStep, type RunState } from './steps.js';
 
 /** An access expiring within this many days puts `access_expiring_soon` on the connection. */
 export const EXPIRING_SOON_DAYS = 7;
@@ -28,11 +27,9 @@ export const EXPIRING_SOON_DAYS = 7;
 interface Attempt { retryCount: number; retryLimit: number }
 
 export async function runConnectionJob(core: Core, jobId: string, attempt: Attempt): Promise<void> {
-  const existing = await findJobById(core.db, jobId);
-  if (!existing || !['queued', 'running'].includes(existing.status)) return; // finished, or waiting for MFA
-  const application = await findApplication(core.db, existing.applicationId);
-  if (!application) return;
-  const clock = tenantClock(core, application);
+  const found = await findJobWithApplication(core.db, jobId);
+  if (!found || !['queued', 'running'].includes(found.job.status)) return; // finished, or waiting for MFA
+  const clock = tenantClock(core, found.application);
   const runToken = randomUUID();
   const job = await claimJob(core.db, jobId, runToken, clock.now());
   if (!job) return;
@@ -48,7 +45,17 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
     runKey: `${job.id}:${job.attempts}`,
     flags: { newAccounts: false, partialData: false, accessExpiringSoon: false },
     steps: job.steps,
+    calls: [],
   };
+  try {
+    await runSteps(core, clock, job, runToken, state, attempt);
+  } finally {
+    await flushJournal(state).catch((err) => core.log.warn({ err, jobId }, 'provider call journal not written'));
+  }
+}
+
+async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string, state: RunState, attempt: Attempt): Promise<void> {
+  const jobId = job.id;
   try {
     for (const step of job.steps) {
       if (step.status === 'success' || step.status === 'skipped' || step.status === 'failed') continue;

@@ -28,6 +28,15 @@ export interface RunState {
   runKey: string;
   flags: { newAccounts: boolean; partialData: boolean; accessExpiringSoon: boolean };
   steps: JobRow['steps'];
+  /** Provider calls of this run, written to the journal together when the run ends (flushJournal). */
+  calls: (typeof providerCalls.$inferInsert)[];
+}
+
+/** Writes the run's provider calls in one statement. */
+export async function flushJournal(s: RunState): Promise<void> {
+  if (s.calls.length === 0) return;
+  const calls = s.calls.splice(0);
+  await s.core.db.insert(providerCalls).values(calls);
 }
 
 export type StepOutcome = { kind: 'success' | 'skipped'; resultCode: string } | { kind: 'awaiting_input' };
@@ -43,7 +52,7 @@ async function call<T>(s: RunState, operation: string, fn: (ctx: ProviderCallCon
     error = err instanceof ProviderError ? err : null;
     throw err;
   } finally {
-    await s.core.db.insert(providerCalls).values({
+    s.calls.push({
       id: newId('call'), applicationId: s.job.applicationId, connectionId: s.job.connectionId, jobId: s.job.id, operation, outcome,
       errorCode: error?.code ?? (outcome === 'ok' ? null : 'unexpected'), providerCode: error?.providerCode ?? null,
       durationMs: Date.now() - startedAt, createdAt: s.clock.now(),

@@ -29,10 +29,10 @@ export interface CreateConnectionInput {
 }
 
 export async function requireConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, db: Db = core.db, forUpdate = false) {
-  await requireUser(core, tenant, userId, db);
   const c = await findConnection(db, tenant.application.id, connectionId, { userId, forUpdate });
-  if (!c) throw notFound('connection', connectionId);
-  return c;
+  if (c) return c;
+  await requireUser(core, tenant, userId, db); // only to say which of the two ids is unknown
+  throw notFound('connection', connectionId);
 }
 
 export function presentConnection(core: Core, tenant: Tenant, c: ConnectionRow) {

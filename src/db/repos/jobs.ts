@@ -34,6 +34,13 @@ export async function findJob(db: Db, applicationId: string, id: string): Promis
   return row ?? null;
 }
 
+/** A job with its application (for the application's clock), in one query. */
+export async function findJobWithApplication(db: Db, id: string) {
+  const [row] = await db.select({ job: jobs, application: applications }).from(jobs)
+    .innerJoin(applications, eq(applications.id, jobs.applicationId)).where(eq(jobs.id, id));
+  return row ?? null;
+}
+
 export async function findJobById(db: Db, id: string): Promise<JobRow | null> {
   const [row] = await db.select().from(jobs).where(eq(jobs.id, id));
   return row ?? null;
