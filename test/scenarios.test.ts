@@ -116,19 +116,22 @@ describe('magic credentials', () => {
   });
 
   it('user_flaky: transient failures are retried and the job still succeeds', async () => {
-    // The sandbox decides per run key (job id and attempt); keep linking until a first run fails.
+    // The sandbox decides per run key (job id and attempt); keep linking until a retried job succeeds.
     let retried: any = null;
-    for (let i = 0; i < 30 && !retried; i++) {
+    for (let i = 0; i < 40 && !retried; i++) {
       const { userId, connectionId, jobId } = await link('user_flaky');
       const job = await t.waitForJob(jobId);
       const con = await getConnection(userId, connectionId);
       if (job.status === 'succeeded') assert.equal(con.status, 'active');
-      else assert.deepEqual([con.status, con.statusReason], ['failed', 'institution_unavailable']);
+      else {
+        // Every attempt failed (about one job in eighty): all four were made, and the reason says so.
+        assert.equal(job.attempts, 4);
+        assert.deepEqual([con.status, con.statusReason], ['failed', 'institution_unavailable']);
+      }
       assert.equal(job.attempts > 1, flakyRunFails(`${jobId}:1`), 'a retry happens exactly when the first run fails');
-      if (job.attempts > 1) retried = job;
+      if (job.attempts > 1 && job.status === 'succeeded') retried = job;
     }
-    assert.ok(retried, 'one of thirty first runs failed');
-    assert.equal(retried.status, 'succeeded');
+    assert.ok(retried, 'a job whose first run failed succeeded on a retry');
   });
 
   it('user_new_accounts: the next refresh finds a new account and says so, without adding it', async () => {
