@@ -10,7 +10,6 @@
  * run killed half way and run again stores each transaction once.
  */
 import { randomUUID } from 'node:crypto';
-import { isoDay } from '../domain/clock.js';
 import { transition, type FailureCode } from '../domain/status.js';
 import { REQUIRED_STEPS } from '../domain/steps.js';
 import type { ConnectionStatus, JobStep, Method, StatusReason } from '../domain/types.js';
@@ -43,7 +42,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
     core, clock, job, runToken, connection,
     link: linkOf(core, connection),
     runKey: `${job.id}:${job.attempts}`,
-    flags: { newAccounts: false, partialData: false, accessExpiringSoon: false },
+    flags: { newAccounts: false, partialData: false },
     steps: job.steps,
     calls: [],
   };

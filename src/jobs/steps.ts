@@ -26,7 +26,7 @@ export interface RunState {
   connection: ConnectionRow;
   link: ProviderLink;
   runKey: string;
-  flags: { newAccounts: boolean; partialData: boolean; accessExpiringSoon: boolean };
+  flags: { newAccounts: boolean; partialData: boolean };
   steps: JobRow['steps'];
   /** Provider calls of this run, written to the journal together when the run ends (flushJournal). */
   calls: (typeof providerCalls.$inferInsert)[];

@@ -1,6 +1,6 @@
 /** Applications and API keys: the default sandbox application, key creation, authentication. */
 import { newId } from '../domain/ids.js';
-import { findActiveKeyByHash, findDefaultApplication, insertApiKey, insertApplication, listApiKeys, revokeApiKey, type ApplicationRow } from '../db/repos/applications.js';
+import { findActiveKeyByHash, findDefaultApplication, insertApiKey, insertApplication, type ApplicationRow } from '../db/repos/applications.js';
 import type { Db } from '../db/open.js';
 import type { Clock } from '../domain/clock.js';
 import { randomToken, sha256 } from './crypto.js';
@@ -32,4 +32,3 @@ export async function authenticate(db: Db, presented: string): Promise<Applicati
   return found?.application ?? null;
 }
 
-export { listApiKeys, revokeApiKey };
