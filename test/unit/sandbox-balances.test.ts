@@ -92,7 +92,7 @@ describe('sandbox balances agree with transactions', () => {
     for (const login of ['user_good', 'user_flaky', 'jane.citizen', 'user_new_accounts']) {
       for (const institution of SANDBOX_INSTITUTIONS) {
         const p = buildPersona(institution, login);
-        runLedger(p, dayFromCivil(2030, 12, 31), Number.POSITIVE_INFINITY, (day, balances) => {
+        runLedger(p, dayFromCivil(2030, 12, 31), Number.POSITIVE_INFINITY, { onDayEnd: (day, balances) => {
           p.accounts.forEach((a, i) => {
             const b = balances[i] ?? 0;
             const where = `${login}@${institution.id} ${a.role} on ${isoOf(day)}: ${b}`;
@@ -100,7 +100,7 @@ describe('sandbox balances agree with transactions', () => {
             if (a.type === 'credit_card') assert.ok(b <= 100_000 && b > -(a.limit ?? 0), where);
             if (a.type === 'loan' || a.type === 'mortgage') assert.ok(b <= 0, where);
           });
-        });
+        } });
       }
     }
   });
@@ -134,5 +134,32 @@ describe('sandbox identity', () => {
     const here = await provider.fetchIdentity(link('user_good', 'ins_sandbox_universal'), ctx());
     assert.deepEqual(await provider.fetchIdentity(link('user_good', 'ins_sandbox_web'), ctx()), here);
     assert.notDeepEqual(await provider.fetchIdentity(link('someone_else'), ctx()), here);
+  });
+});
+
+describe('ledger caches', () => {
+  it('give exactly what a full replay from the anchor gives, day after day', async () => {
+    const { clearLedgerCaches } = await import('../../src/providers/sandbox/generator.js');
+    const { createSandboxProvider } = await import('../../src/providers/sandbox/index.js');
+    const provider = createSandboxProvider({ latencyMs: 0 });
+    for (const [institutionId, login] of [['ins_sandbox_web', 'user_good'], ['ins_sandbox_nolink', 'cache_check'], ['ins_sandbox_universal', 'user_new_accounts']] as const) {
+      const link = { institutionId, access: { kind: 'web' as const, login, password: 'pass_good' }, firstSyncedAt: new Date('2026-01-01T00:00:00Z') };
+      const cachedRuns: unknown[] = [];
+      const freshRuns: unknown[] = [];
+      for (let d = 0; d < 70; d += 3) {
+        const now = new Date(Date.parse('2026-05-03T10:00:00Z') + d * 86_400_000);
+        const range = { from: new Date(now.getTime() - 40 * 86_400_000).toISOString().slice(0, 10), to: now.toISOString().slice(0, 10) };
+        const ctx = { now, runKey: 'r' };
+        cachedRuns.push([await provider.fetchAccounts(link, ctx), await provider.fetchTransactions(link, range, ctx)]);
+      }
+      for (let d = 0; d < 70; d += 3) {
+        clearLedgerCaches();
+        const now = new Date(Date.parse('2026-05-03T10:00:00Z') + d * 86_400_000);
+        const range = { from: new Date(now.getTime() - 40 * 86_400_000).toISOString().slice(0, 10), to: now.toISOString().slice(0, 10) };
+        const ctx = { now, runKey: 'r' };
+        freshRuns.push([await provider.fetchAccounts(link, ctx), await provider.fetchTransactions(link, range, ctx)]);
+      }
+      assert.deepEqual(cachedRuns, freshRuns, `${login}@${institutionId}`);
+    }
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { ProviderAccount, ProviderTransaction } from '../types.js';
 import { civilOf, dayFromCivil, dayOf, isoOf, parseIsoDay } from './calendar.js';
-import { runLedger, type LedgerSnapshot } from './ledger.js';
+import { runLedger, type LedgerCheckpoint, type LedgerSnapshot } from './ledger.js';
 import { ANCHOR_DAY, type AccountSpec, type Persona } from './persona.js';
 import { hashHex } from './random.js';
 import type { Entry } from './spending.js';
@@ -43,28 +43,62 @@ function toAccount(a: AccountSpec, snap: LedgerSnapshot): ProviderAccount {
 }
 
 /**
- * Replaying a persona from the anchor takes milliseconds of CPU, and a refresh asks for the same
- * day's ledger twice (accounts, then transactions): recent replays are kept, collecting the
- * entries of the last COLLECT_DAYS so a later transactions call reuses an accounts call's replay.
+ * Replaying a persona from the anchor takes milliseconds of CPU. Two caches make it cheap:
+ * - recent replays, so a sync's accounts and transactions calls share one (collecting the entries
+ *   of the last COLLECT_DAYS on a first sync, REFRESH_COLLECT_DAYS later, so the transactions call
+ *   can reuse the accounts call's);
+ * - per-persona checkpoints of the ledger's state every CHECKPOINT_EVERY days, so a later replay
+ *   (the next refresh, a day later) resumes from the last checkpoint instead of from the anchor.
+ * Both hold only derived data: results are identical with or without them (a unit test checks).
  * Snapshots are shared, so callers only read them.
  */
 const CACHE_SIZE = 128;
 const COLLECT_DAYS = 400;
+const REFRESH_COLLECT_DAYS = 64;
+const CHECKPOINT_PERSONAS = 512;
+const KEEP_BEHIND_DAYS = 128;
 const replays = new Map<string, { collectFrom: number; snap: LedgerSnapshot }>();
+const checkpoints = new Map<string, LedgerCheckpoint[]>();
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value); // a Map keeps insertion order: the first key is the least recently used
+  if (map.size > max) map.delete(map.keys().next().value!);
+}
+
+/** The latest checkpoint strictly before `beforeDay` (entries after it are replayed and collected). */
+function checkpointBefore(seed: string, beforeDay: number): LedgerCheckpoint | undefined {
+  const list = checkpoints.get(seed);
+  if (!list) return undefined;
+  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.day < beforeDay) return list[i];
+  return undefined;
+}
 
 function ledger(p: Persona, throughDay: number, collectFrom = Number.POSITIVE_INFINITY): LedgerSnapshot {
   const key = `${p.seed}|${throughDay}`;
   const hit = replays.get(key);
   if (hit && hit.collectFrom <= collectFrom) {
-    replays.delete(key); // refresh its place: the Map's order is the LRU order
-    replays.set(key, hit);
+    remember(replays, key, hit, CACHE_SIZE);
     return hit.snap;
   }
-  const from = Math.min(collectFrom, throughDay - COLLECT_DAYS);
-  const snap = runLedger(p, throughDay, from);
-  replays.set(key, { collectFrom: from, snap });
-  if (replays.size > CACHE_SIZE) replays.delete(replays.keys().next().value!);
+  // A first sync reads a year of transactions; later refreshes read about a month (plus pending).
+  const known = checkpoints.get(p.seed) ?? [];
+  const from = Math.min(collectFrom, throughDay - (known.length > 0 ? REFRESH_COLLECT_DAYS : COLLECT_DAYS));
+  const snap = runLedger(p, throughDay, from, {
+    from: checkpointBefore(p.seed, Math.min(from, throughDay + 1)),
+    onCheckpoint: (c) => { if (!known.some((k) => k.day === c.day)) known.push(c); },
+  });
+  // Time only moves forward: keep the checkpoints a later replay can start from (about 16 a persona).
+  const kept = known.filter((c) => c.day >= from - KEEP_BEHIND_DAYS).sort((a, b) => a.day - b.day);
+  remember(checkpoints, p.seed, kept, CHECKPOINT_PERSONAS);
+  remember(replays, key, { collectFrom: from, snap }, CACHE_SIZE);
   return snap;
+}
+
+/** Test hook: forget every cached replay and checkpoint. */
+export function clearLedgerCaches(): void {
+  replays.clear();
+  checkpoints.clear();
 }
 
 export function generateAccounts(p: Persona, now: Date, opts: GenerateOptions): ProviderAccount[] {
