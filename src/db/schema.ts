@@ -198,7 +198,11 @@ export const providerCalls = pgTable('provider_calls', {
   providerCode: text('provider_code'),
   durationMs: integer('duration_ms').notNull(),
   createdAt: ts('created_at').notNull(),
-}, (t) => [index('provider_calls_connection_idx').on(t.connectionId, t.id)]);
+}, (t) => [
+  index('provider_calls_connection_idx').on(t.connectionId, t.id),
+  // Institution health reads the last minutes of calls: without this it would scan the whole journal.
+  index('provider_calls_created_idx').on(t.createdAt),
+]);
 
 /** Stored answers for `Idempotency-Key`, replayed for 24 hours. */
 export const idempotencyKeys = pgTable('idempotency_keys', {
