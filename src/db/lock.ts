@@ -3,6 +3,8 @@
  * corrupt it. Causeway holds `causeway.lock` (created with O_EXCL) for as long as it runs. The lock
  * names the holder by pid and, on Linux, the process start time, so a pid reused by an unrelated
  * process after a crash or a reboot is recognised as a stale lock.
+ * Known gap: two processes starting in the same instant over a stale lock can both remove it and
+ * both take it; stale locks come from crashes, so this needs a crash and a double start at once.
  */
 import fs from 'node:fs';
 import path from 'node:path';
