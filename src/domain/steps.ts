@@ -10,6 +10,11 @@ const PRODUCT_STEPS: [Product, StepName][] = [
 /** Steps whose failure fails the job; the rest are best-effort and give `partial_data`. */
 export const REQUIRED_STEPS: ReadonlySet<StepName> = new Set(['verify-credentials', 'authorize', 'retrieve-accounts', 'retrieve-transactions']);
 
+/** Accounts come with every link and every refresh: every other product hangs off them. */
+export function withAccountsProduct(products: readonly Product[]): Product[] {
+  return products.includes('accounts') ? [...products] : ['accounts', ...products];
+}
+
 export function planSteps(type: JobType, method: Method, products: readonly Product[]): JobStep[] {
   const names: StepName[] = [];
   if (method === 'web') names.push('verify-credentials');

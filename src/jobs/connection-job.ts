@@ -12,8 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import { transition, type FailureCode } from '../domain/status.js';
 import { REQUIRED_STEPS } from '../domain/steps.js';
-import type { ConnectionStatus, JobStep, Method, StatusReason } from '../domain/types.js';
-import { findConnection, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
+import type { JobStep } from '../domain/types.js';
+import { findConnection, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { claimJob, findJobWithApplication, saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
 import { tenantClock, type Core } from '../services/core.js';
 import type { Clock } from '../domain/clock.js';
@@ -129,7 +129,7 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     });
     const c = await findConnection(tx, job.applicationId, job.connectionId, { forUpdate: true });
     if (!c || c.status === 'deleted' || c.status === 'unlinked') return;
-    const st = { status: c.status as ConnectionStatus, reason: c.statusReason as StatusReason | null, method: c.method as Method, everSynced: c.firstSyncedAt !== null };
+    const st = stateOf(c);
     if (ending.failure) {
       const code = ending.failure.code as FailureCode;
       const background = job.trigger === 'scheduled' || job.trigger === 'system';

@@ -6,9 +6,9 @@ import { newId } from '../domain/ids.js';
 import { refreshBudget, spendRefresh } from '../domain/budget.js';
 import { AppError, notFound } from '../domain/errors.js';
 import { allowedActions, transition } from '../domain/status.js';
-import { planSteps } from '../domain/steps.js';
-import type { ConnectionStatus, JobTrigger, JobType, Method, Product, StatusReason } from '../domain/types.js';
-import { findConnection, findConnectionByAuthState, insertConnection, listConnections, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
+import { planSteps, withAccountsProduct } from '../domain/steps.js';
+import type { JobTrigger, JobType, Method, Product } from '../domain/types.js';
+import { findConnection, findConnectionByAuthState, insertConnection, listConnections, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { findLiveJob, insertJobUnlessLive } from '../db/repos/jobs.js';
 import { requireUser } from './users.js';
 import type { Db } from '../db/open.js';
@@ -62,7 +62,7 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
     throw new AppError('unsupported_product', `${institution.name} does not offer ${unsupported.join(', ')}.`,
       { errors: [{ field: 'body.products', message: `supported: ${institution.products.join(', ')}` }] });
   }
-  const withAccounts = products.includes('accounts') ? products : (['accounts', ...products] as Product[]);
+  const withAccounts = withAccountsProduct(products);
   const base = {
     id: newId('con', now.getTime()), applicationId: tenant.application.id, userId, institutionId: institution.id,
     provider: core.provider.id, method: input.method, products: withAccounts, createdAt: now, updatedAt: now,
@@ -100,8 +100,8 @@ export async function listUserConnections(core: Core, tenant: Tenant, userId: st
 }
 
 function invalidState(c: ConnectionRow, action: string) {
-  const status = c.status as ConnectionStatus;
-  const actions = allowedActions({ status, reason: c.statusReason as StatusReason | null });
+  const { status } = stateOf(c);
+  const actions = allowedActions(stateOf(c));
   return new AppError('invalid_state', `A connection that is ${status} cannot ${action}. Allowed now: ${actions.length ? actions.join(', ') : 'nothing'}.`,
     { connectionStatus: status, allowedActions: actions });
 }
@@ -116,7 +116,7 @@ export async function refreshConnection(core: Core, tenant: Tenant, userId: stri
     const c = await requireConnection(core, tenant, userId, connectionId, tx, true);
     const live = await findLiveJob(tx, c.id);
     if (live) return { connection: c, job: live, created: false };
-    if (!allowedActions({ status: c.status as ConnectionStatus, reason: c.statusReason as StatusReason | null }).includes('refresh')) throw invalidState(c, 'be refreshed');
+    if (!allowedActions(stateOf(c)).includes('refresh')) throw invalidState(c, 'be refreshed');
     const wanted = products ?? (c.products as Product[]);
     const notLinked = wanted.filter((p) => !c.products.includes(p));
     if (notLinked.length > 0) {
@@ -133,8 +133,7 @@ export async function refreshConnection(core: Core, tenant: Tenant, userId: stri
         { refreshBudget: { remainingToday: budget.remainingToday, nextRefreshAllowedAt: budget.nextRefreshAllowedAt.toISOString() } },
         { 'retry-after': String(retryAfter) });
     }
-    const withAccounts = wanted.includes('accounts') ? wanted : (['accounts', ...wanted] as Product[]);
-    const { job, created } = await insertJobUnlessLive(tx, newJobRow(c, 'refresh', trigger, withAccounts, now));
+    const { job, created } = await insertJobUnlessLive(tx, newJobRow(c, 'refresh', trigger, withAccountsProduct(wanted), now));
     const spent = spendRefresh(budgetState, now);
     const connection = created ? await updateConnection(tx, c.id, { ...spent, updatedAt: now }) : c;
     return { connection, job, created };
@@ -174,7 +173,7 @@ export async function completeAuthorization(core: Core, state: string, params: R
   if (c.authExpiresAt && c.authExpiresAt < now) {
     throw new AppError('authorization_expired', 'This authorisation link has expired. Start again from the app to get a new one.');
   }
-  const st = { status: c.status as ConnectionStatus, reason: c.statusReason as StatusReason | null, method: 'openbanking' as const, everSynced: c.firstSyncedAt !== null };
+  const st = stateOf(c);
   if (params.decision !== 'approve') {
     const next = transition(st, { type: 'authorization_denied' });
     const connection = await updateConnection(core.db, c.id, { status: next.status, statusReason: next.reason, authStateHash: null, authExpiresAt: null, updatedAt: now });

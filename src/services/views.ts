@@ -1,8 +1,8 @@
 /** What the API shows of each row. One place, so every route answers the same shape. */
 import { refreshBudget } from '../domain/budget.js';
 import { allowedActions, userActionFor } from '../domain/status.js';
-import type { AccountType, ConnectionStatus, JobStatus, JobStep, JobTrigger, JobType, Method, StatusReason, TransactionStatus } from '../domain/types.js';
-import type { ConnectionRow } from '../db/repos/connections.js';
+import type { AccountType, JobStatus, JobStep, JobTrigger, JobType, TransactionStatus } from '../domain/types.js';
+import { stateOf, type ConnectionRow } from '../db/repos/connections.js';
 import type { AccountRow, TransactionRow } from '../db/repos/data.js';
 import type { JobRow } from '../db/repos/jobs.js';
 import type { UserRow } from '../db/repos/users.js';
@@ -19,8 +19,7 @@ export function userView(u: UserRow) {
 }
 
 export function connectionView(c: ConnectionRow, institution: ProviderInstitution | null, now: Date) {
-  const status = c.status as ConnectionStatus;
-  const reason = c.statusReason as StatusReason | null;
+  const { status, reason, method } = stateOf(c);
   const limits = institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 };
   const budget = refreshBudget({ refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt }, limits, now);
   return {
@@ -28,7 +27,7 @@ export function connectionView(c: ConnectionRow, institution: ProviderInstitutio
     userId: c.userId,
     institution: { id: c.institutionId, name: institution?.name ?? c.institutionId },
     provider: c.provider,
-    method: c.method as Method,
+    method,
     status,
     statusReason: reason,
     userAction: userActionFor(reason),

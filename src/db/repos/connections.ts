@@ -1,9 +1,16 @@
-/** Connections. Status changes go through services/connection-state.ts, which applies the domain machine. */
+/** Connections. Status changes are decided by the domain machine (domain/status.ts); `stateOf` reads a row for it. */
 import { and, asc, eq, gt } from 'drizzle-orm';
+import type { ConnectionState } from '../../domain/status.js';
+import type { ConnectionStatus, Method, StatusReason } from '../../domain/types.js';
 import type { Db } from '../open.js';
 import { connections } from '../schema.js';
 
 export type ConnectionRow = typeof connections.$inferSelect;
+
+/** The row as the status machine sees it. */
+export function stateOf(c: ConnectionRow): ConnectionState {
+  return { status: c.status as ConnectionStatus, reason: c.statusReason as StatusReason | null, method: c.method as Method, everSynced: c.firstSyncedAt !== null };
+}
 
 export async function insertConnection(db: Db, row: typeof connections.$inferInsert): Promise<ConnectionRow> {
   const [created] = await db.insert(connections).values(row).returning();
