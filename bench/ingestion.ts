@@ -5,15 +5,15 @@
  *                   (`width` API clients at once), run by the real worker through pg-boss. Timed
  *                   from the first create to the last job succeeded; txn/s = rows stored / seconds.
  *   ingestionCore : the same database work without the job machinery: per connection, one
- *                   transaction of loadStoredWindow → planTransactions → applyTransactionPlan →
- *                   setSyncedThrough (as steps.ts does), on data fetched from the sandbox beforehand.
+ *                   loadStoredWindow → planTransactions → applyTransactionPlan (as steps.ts does),
+ *                   on data fetched from the sandbox beforehand.
  */
 import { sql } from 'drizzle-orm';
 import { addDays, isoDay } from '../src/domain/clock.js';
 import { newId } from '../src/domain/ids.js';
 import { planTransactions, type IncomingTransaction } from '../src/domain/matching.js';
 import { insertConnection } from '../src/db/repos/connections.js';
-import { accountIdsByProviderId, applyTransactionPlan, loadStoredWindow, setSyncedThrough, upsertAccounts } from '../src/db/repos/data.js';
+import { applyTransactionPlan, loadStoredWindow, upsertAccounts } from '../src/db/repos/data.js';
 import { createConnection } from '../src/services/connections.js';
 import type { Core, Tenant } from '../src/services/core.js';
 import { createUser } from '../src/services/users.js';
@@ -114,12 +114,12 @@ async function prepare(core: Core, tenant: Tenant, k: number, tag: string): Prom
     const accounts = await core.provider.fetchAccounts(link, ctx);
     const fetched = await core.provider.fetchTransactions(link, { from, to: today }, ctx);
     fetchMs += performance.now() - t;
-    await upsertAccounts(core.db, accounts.map((a) => ({
+    const stored = await upsertAccounts(core.db, accounts.map((a) => ({
       id: newId('acc'), applicationId: tenant.application.id, userId: user.id, connectionId: c.id, providerAccountId: a.id, name: a.name,
       type: a.type, mask: a.mask, currency: a.currency, balanceCurrent: a.balances.current, balanceAvailable: a.balances.available,
       balanceLimit: a.balances.limit, balancesUpdatedAt: now, createdAt: now, updatedAt: now,
     })));
-    const ids = await accountIdsByProviderId(core.db, c.id, accounts.map((a) => a.id));
+    const ids = new Map(stored.map((a) => [a.providerAccountId, a.id]));
     const incoming = fetched.filter((f) => ids.has(f.accountId)).map((f) => ({
       providerId: f.id, accountId: ids.get(f.accountId)!, status: f.status, amount: f.amount, currency: f.currency, date: f.date,
       authorizedDate: f.authorizedDate, description: f.description, merchantName: f.merchantName, category: f.category, pendingProviderId: f.pendingTransactionId,
@@ -142,12 +142,11 @@ export async function ingestionCore(core: Core, tenant: Tenant, k: number, width
     fetched += count;
     const end = startWindow();
     await inParallel(prepared, width, async (p) => {
-      await core.db.transaction(async (tx) => {
-        const stored = await loadStoredWindow(tx, p.connectionId, from);
-        const plan = planTransactions(stored, p.incoming, { from, to: today });
-        await applyTransactionPlan(tx, { applicationId: tenant.application.id, userId: p.userId, connectionId: p.connectionId, now: core.clock.now() }, plan);
-        await setSyncedThrough(tx, p.connectionId, today);
-      });
+      const stored = await loadStoredWindow(core.db, p.connectionId, from);
+      const plan = planTransactions(stored, p.incoming, { from, to: today });
+      await applyTransactionPlan(core.db, {
+        applicationId: tenant.application.id, userId: p.userId, connectionId: p.connectionId, now: core.clock.now(), syncedThrough: today, run: null,
+      }, plan);
     });
     const w = end();
     result.byWidth.push({ width, transactions: count, txnPerSec: round(count / w.seconds), seconds: round(w.seconds, 2), eventLoopBusy: w.eventLoopBusy });

@@ -9,8 +9,9 @@
  */
 import { addDays, isoDay } from '../src/domain/clock.js';
 import { findConnection } from '../src/db/repos/connections.js';
-import { oldestLivePendingDate } from '../src/db/repos/data.js';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../src/db/open.js';
+import { transactions } from '../src/db/schema.js';
 import { RESYNC_OVERLAP_DAYS, INITIAL_HISTORY_DAYS } from '../src/jobs/steps.js';
 import type { Provider, ProviderAccount, ProviderLink, ProviderTransaction } from '../src/providers/types.js';
 
@@ -73,4 +74,11 @@ export function precomputed(base: Provider): Precomputed & {
       }
     },
   };
+}
+
+/** As the run reads it at its start (db/repos/jobs.ts findJobForRun). */
+async function oldestLivePendingDate(db: Db, connectionId: string): Promise<string | null> {
+  const [row] = await db.select({ d: sql<string | null>`min(${transactions.date})::text` }).from(transactions)
+    .where(and(eq(transactions.connectionId, connectionId), eq(transactions.status, 'pending'), isNull(transactions.removedAt)));
+  return row?.d ?? null;
 }

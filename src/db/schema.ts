@@ -175,6 +175,9 @@ export const transactions = pgTable('transactions', {
   index('transactions_user_date_idx').on(t.applicationId, t.userId, t.date, t.id),
   index('transactions_account_date_idx').on(t.accountId, t.date),
   index('transactions_feed_idx').on(t.userId, t.changeSeq),
+  // A refresh reads only its window of a connection's history, and its live pending rows.
+  index('transactions_connection_date_idx').on(t.connectionId, t.date),
+  index('transactions_live_pending_idx').on(t.connectionId, t.date).where(sql`${t.status} = 'pending' and ${t.removedAt} is null`),
 ]);
 
 export const identities = pgTable('identities', {

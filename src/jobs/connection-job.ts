@@ -14,7 +14,7 @@ import { transition, type FailureCode } from '../domain/status.js';
 import { REQUIRED_STEPS } from '../domain/steps.js';
 import type { JobStep } from '../domain/types.js';
 import { findConnection, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
-import { claimJob, findJobWithApplication, saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
+import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
 import { tenantClock, type Core } from '../services/core.js';
 import type { Clock } from '../domain/clock.js';
 import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
@@ -26,18 +26,20 @@ export const EXPIRING_SOON_DAYS = 7;
 interface Attempt { retryCount: number; retryLimit: number }
 
 export async function runConnectionJob(core: Core, jobId: string, attempt: Attempt): Promise<void> {
-  const found = await findJobWithApplication(core.db, jobId);
+  const found = await findJobForRun(core.db, jobId);
   if (!found || !['queued', 'running'].includes(found.job.status)) return; // finished, or waiting for MFA
   const clock = tenantClock(core, found.application);
   const runToken = randomUUID();
-  const job = await claimJob(core.db, jobId, runToken, clock.now());
+  const now = clock.now();
+  const usable = found.connection.status !== 'deleted' && found.connection.status !== 'unlinked';
+  // The claim writes the first step's start too: one statement, not two.
+  const job = await claimJob(core.db, jobId, found.connection.id, runToken, usable ? startFirstStep(found.job.steps, now) : found.job.steps, now);
   if (!job) return;
-  const connection = await findConnection(core.db, job.applicationId, job.connectionId);
-  if (!connection || connection.status === 'deleted' || connection.status === 'unlinked') {
+  if (!usable) {
     await finish(core, clock, job, runToken, null, { failure: { code: 'connection_unavailable', message: 'The connection was unlinked or deleted before the job ran.' } });
     return;
   }
-  await updateConnection(core.db, connection.id, { lastUsedAt: clock.now() });
+  const connection = { ...found.connection, lastUsedAt: now };
   const state: RunState = {
     core, clock, job, runToken, connection,
     link: linkOf(core, connection),
@@ -45,6 +47,8 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
     flags: { newAccounts: false, partialData: false },
     steps: job.steps,
     calls: [],
+    accounts: found.accounts,
+    oldestPending: found.oldestPending,
   };
   try {
     await runSteps(core, clock, job, runToken, state, attempt);
@@ -53,14 +57,25 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
   }
 }
 
+const isDone = (s: JobStep) => s.status === 'success' || s.status === 'skipped' || s.status === 'failed';
+
+/** The steps with the first one still to do marked in_progress. */
+function startFirstStep(steps: JobStep[], now: Date): JobStep[] {
+  const next = steps.find((s) => !isDone(s));
+  return next ? stepsWith(steps, next.name, { status: 'in_progress', startedAt: now.toISOString(), finishedAt: null, resultCode: null }) : steps;
+}
+
 async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string, state: RunState, attempt: Attempt): Promise<void> {
   const jobId = job.id;
   try {
+    let startSaved = true; // the claim wrote the first step's start
     for (const step of job.steps) {
-      if (step.status === 'success' || step.status === 'skipped' || step.status === 'failed') continue;
-      const started = clock.now().toISOString();
-      state.steps = stepsWith(state.steps, step.name, { status: 'in_progress', startedAt: started, finishedAt: null, resultCode: null });
-      await saveRun(core.db, job.id, runToken, { steps: state.steps, updatedAt: clock.now() });
+      if (isDone(step)) continue;
+      if (!startSaved) {
+        state.steps = stepsWith(state.steps, step.name, { status: 'in_progress', startedAt: clock.now().toISOString(), finishedAt: null, resultCode: null });
+        await saveSteps(core.db, job.id, runToken, state.steps, clock.now());
+      }
+      startSaved = false;
       try {
         const outcome = await runStep(state, step.name);
         if (outcome.kind === 'awaiting_input') return;
@@ -115,39 +130,58 @@ function linkOf(core: Core, c: ConnectionRow): ProviderLink {
 
 type Ending = { failure?: { code: string; message: string } };
 
-/** Ends the job and moves the connection through the status machine, atomically. */
+/**
+ * Ends the job and moves the connection through the status machine, atomically. A run that knows
+ * its connection does it in one statement when the connection has not changed since the run
+ * read it; otherwise (or without a run) it locks the connection and decides again.
+ */
 export async function finish(core: Core, clock: Clock, job: JobRow, runToken: string, state: RunState | null, ending: Ending): Promise<void> {
   const now = clock.now();
   const steps: JobStep[] = (state?.steps ?? job.steps).map((s) =>
     s.status === 'pending' || s.status === 'in_progress' || s.status === 'awaiting_input'
       ? { ...s, status: 'skipped', resultCode: ending.failure ? 'not_run' : s.resultCode, finishedAt: now.toISOString() }
       : s);
-  await core.db.transaction(async (tx) => {
-    await saveRun(tx, job.id, runToken, {
-      status: ending.failure ? 'failed' : 'succeeded', steps, finishedAt: now, updatedAt: now,
-      errorCode: ending.failure?.code ?? null, errorMessage: ending.failure?.message ?? null, mfaCodeEnc: null,
+  const jobPatch = {
+    status: ending.failure ? 'failed' : 'succeeded', steps, finishedAt: now, updatedAt: now,
+    errorCode: ending.failure?.code ?? null, errorMessage: ending.failure?.message ?? null, mfaCodeEnc: null,
+  };
+  if (state) {
+    const c = state.connection;
+    const st = stateOf(c);
+    const calls = state.calls.splice(0);
+    const ended = await endRunIfUnchanged(core.db, {
+      jobId: job.id, runToken, job: jobPatch, connectionId: c.id, calls,
+      expected: { status: st.status, statusReason: st.reason, everSynced: st.everSynced },
+      connection: connectionPatch(c, job, state, ending, now),
     });
+    if (ended) return;
+  }
+  await core.db.transaction(async (tx) => {
+    await saveRun(tx, job.id, runToken, jobPatch);
     const c = await findConnection(tx, job.applicationId, job.connectionId, { forUpdate: true });
     if (!c || c.status === 'deleted' || c.status === 'unlinked') return;
-    const st = stateOf(c);
-    if (ending.failure) {
-      const code = ending.failure.code as FailureCode;
-      const background = job.trigger === 'scheduled' || job.trigger === 'system';
-      const next = ending.failure.code === 'mfa_required'
-        ? transition(st, { type: 'mfa_required_in_background' })
-        : transition(st, { type: 'job_failed', code, userPresent: !background });
-      await updateConnection(tx, c.id, { status: next.status, statusReason: next.reason, updatedAt: now });
-      return;
-    }
-    const expiresAt = c.method === 'openbanking' ? c.consentExpiresAt : c.accessExpiresAt;
-    const expiringSoon = expiresAt !== null && expiresAt.getTime() - now.getTime() < EXPIRING_SOON_DAYS * 86_400_000;
-    const next = transition(st, {
-      type: 'job_succeeded', partialData: state?.flags.partialData, newAccounts: state?.flags.newAccounts, accessExpiringSoon: expiringSoon,
-    });
-    await updateConnection(tx, c.id, {
-      status: next.status, statusReason: next.reason, updatedAt: now, firstSyncedAt: c.firstSyncedAt ?? now, lastSuccessfulSyncAt: now,
-      pausedUntil: null,
-    });
+    await updateConnection(tx, c.id, connectionPatch(c, job, state, ending, now));
   });
 }
 
+/** The connection's next status (and sync times) when a job ends, from the status machine. */
+function connectionPatch(c: ConnectionRow, job: JobRow, state: RunState | null, ending: Ending, now: Date) {
+  const st = stateOf(c);
+  if (ending.failure) {
+    const code = ending.failure.code as FailureCode;
+    const background = job.trigger === 'scheduled' || job.trigger === 'system';
+    const next = ending.failure.code === 'mfa_required'
+      ? transition(st, { type: 'mfa_required_in_background' })
+      : transition(st, { type: 'job_failed', code, userPresent: !background });
+    return { status: next.status, statusReason: next.reason, updatedAt: now };
+  }
+  const expiresAt = c.method === 'openbanking' ? c.consentExpiresAt : c.accessExpiresAt;
+  const expiringSoon = expiresAt !== null && expiresAt.getTime() - now.getTime() < EXPIRING_SOON_DAYS * 86_400_000;
+  const next = transition(st, {
+    type: 'job_succeeded', partialData: state?.flags.partialData, newAccounts: state?.flags.newAccounts, accessExpiringSoon: expiringSoon,
+  });
+  return {
+    status: next.status, statusReason: next.reason, updatedAt: now, firstSyncedAt: c.firstSyncedAt ?? now, lastSuccessfulSyncAt: now,
+    pausedUntil: null,
+  };
+}

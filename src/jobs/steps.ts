@@ -4,11 +4,8 @@ import { newId } from '../domain/ids.js';
 import { planTransactions, type IncomingTransaction } from '../domain/matching.js';
 import type { StepName } from '../domain/types.js';
 import { updateConnection, type ConnectionRow } from '../db/repos/connections.js';
-import {
-  accountIdsByProviderId, applyTransactionPlan, listConnectionAccounts, loadStoredWindow, oldestLivePendingDate,
-  setSyncedThrough, upsertAccounts, upsertIdentity,
-} from '../db/repos/data.js';
-import { assertRunOwnsJob, saveRun, stepsWith, type JobRow } from '../db/repos/jobs.js';
+import { applyTransactionPlan, loadStoredWindow, upsertAccounts, upsertIdentity } from '../db/repos/data.js';
+import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
 import { providerCalls } from '../db/schema.js';
 import { ProviderError, type ProviderCallContext, type ProviderLink } from '../providers/types.js';
 import type { Core } from '../services/core.js';
@@ -30,6 +27,10 @@ export interface RunState {
   steps: JobRow['steps'];
   /** Provider calls of this run, written to the journal together when the run ends (flushJournal). */
   calls: (typeof providerCalls.$inferInsert)[];
+  /** The connection's accounts, provider account id → account id: read at the start, kept up to date by retrieve-accounts. */
+  accounts: Map<string, string>;
+  /** The date of the connection's oldest live pending transaction, read at the start. */
+  oldestPending: string | null;
 }
 
 /** Writes the run's provider calls in one statement. */
@@ -80,7 +81,9 @@ async function verifyCredentials(s: RunState): Promise<StepOutcome> {
   const mfaCode = job.mfaCodeEnc ? core.cipher.decrypt(job.mfaCodeEnc) : null;
   const outcome = await call(s, 'verifyCredentials', (ctx) => core.provider.verifyCredentials(s.link, mfaCode, ctx));
   if (outcome.kind === 'verified') {
-    s.connection = await updateConnection(core.db, s.connection.id, { accessExpiresAt: outcome.accessExpiresAt });
+    if (outcome.accessExpiresAt?.getTime() !== s.connection.accessExpiresAt?.getTime()) {
+      s.connection = await updateConnection(core.db, s.connection.id, { accessExpiresAt: outcome.accessExpiresAt });
+    }
     if (mfaCode) await saveRun(core.db, job.id, s.runToken, { mfaCodeEnc: null });
     return ok();
   }
@@ -116,18 +119,18 @@ async function authorize(s: RunState): Promise<StepOutcome> {
 async function retrieveAccounts(s: RunState): Promise<StepOutcome> {
   const { core, connection } = s;
   const fetched = await call(s, 'fetchAccounts', (ctx) => core.provider.fetchAccounts(s.link, ctx));
-  const known = new Set((await listConnectionAccounts(core.db, connection.id)).map((a) => a.providerAccountId));
   // After the first sync, accounts the user did not share before wait for a repair (new_accounts_available).
   const addNew = connection.firstSyncedAt === null || s.job.type === 'repair';
-  const toStore = fetched.filter((a) => addNew || known.has(a.id));
+  const toStore = fetched.filter((a) => addNew || s.accounts.has(a.id));
   s.flags.newAccounts = toStore.length < fetched.length;
   const now = s.clock.now();
-  await upsertAccounts(core.db, toStore.map((a) => ({
+  const stored = await upsertAccounts(core.db, toStore.map((a) => ({
     id: newId('acc', now.getTime()), applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id,
     providerAccountId: a.id, name: a.name, type: a.type, mask: a.mask, currency: a.currency,
     balanceCurrent: a.balances.current, balanceAvailable: a.balances.available, balanceLimit: a.balances.limit,
     balancesUpdatedAt: now, createdAt: now, updatedAt: now,
   })));
+  for (const a of stored) s.accounts.set(a.providerAccountId, a.id);
   return ok(s.flags.newAccounts ? 'new_accounts_available' : 'ok');
 }
 
@@ -138,26 +141,24 @@ async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
     ? addDays(connection.transactionsSyncedThrough, -RESYNC_OVERLAP_DAYS)
     : addDays(today, -INITIAL_HISTORY_DAYS);
   // A pending transaction older than the overlap must be in the window, or its posting could not be matched.
-  const oldestPending = await oldestLivePendingDate(core.db, connection.id);
-  const from = oldestPending && oldestPending < since ? oldestPending : since;
+  const from = s.oldestPending && s.oldestPending < since ? s.oldestPending : since;
   const fetched = await call(s, 'fetchTransactions', (ctx) => core.provider.fetchTransactions(s.link, { from, to: today }, ctx));
-  const accountIds = await accountIdsByProviderId(core.db, connection.id, [...new Set(fetched.map((t) => t.accountId))]);
   const incoming: IncomingTransaction[] = [];
   for (const t of fetched) {
-    const accountId = accountIds.get(t.accountId);
+    const accountId = s.accounts.get(t.accountId);
     if (!accountId) continue; // an account not (yet) shared through this connection
     incoming.push({
       providerId: t.id, accountId, status: t.status, amount: t.amount, currency: t.currency, date: t.date, authorizedDate: t.authorizedDate,
       description: t.description, merchantName: t.merchantName, category: t.category, pendingProviderId: t.pendingTransactionId,
     });
   }
-  await core.db.transaction(async (tx) => {
-    await assertRunOwnsJob(tx, s.job.id, s.runToken);
-    const stored = await loadStoredWindow(tx, connection.id, from);
-    const plan = planTransactions(stored, incoming, { from, to: today });
-    await applyTransactionPlan(tx, { applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id, now: s.clock.now() }, plan);
-    await setSyncedThrough(tx, connection.id, today);
-  });
+  const stored = await loadStoredWindow(core.db, connection.id, from);
+  const plan = planTransactions(stored, incoming, { from, to: today });
+  const applied = await applyTransactionPlan(core.db, {
+    applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id, now: s.clock.now(),
+    syncedThrough: today, run: { jobId: s.job.id, runToken: s.runToken },
+  }, plan);
+  if (!applied) throw new SupersededRunError(s.job.id);
   return ok();
 }
 

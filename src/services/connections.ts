@@ -8,8 +8,10 @@ import { AppError, notFound } from '../domain/errors.js';
 import { allowedActions, transition } from '../domain/status.js';
 import { planSteps, withAccountsProduct } from '../domain/steps.js';
 import type { JobTrigger, JobType, Method, Product } from '../domain/types.js';
-import { findConnection, findConnectionByAuthState, insertConnection, listConnections, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
-import { findLiveJob, insertJobUnlessLive } from '../db/repos/jobs.js';
+import {
+  findConnection, findConnectionByAuthState, insertConnection, listConnections, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow,
+} from '../db/repos/connections.js';
+import { insertJobUnlessLive, insertJobUpdatingConnection, LiveJobRaceError } from '../db/repos/jobs.js';
 import { requireUser } from './users.js';
 import type { Db } from '../db/open.js';
 import type { ProviderAccess } from '../providers/types.js';
@@ -28,9 +30,12 @@ export interface CreateConnectionInput {
   products?: Product[];
 }
 
-export async function requireConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, db: Db = core.db, forUpdate = false) {
-  const c = await findConnection(db, tenant.application.id, connectionId, { userId, forUpdate });
-  if (c) return c;
+export async function requireConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, db: Db = core.db) {
+  const c = await findConnection(db, tenant.application.id, connectionId, { userId });
+  return c ?? connectionNotFound(core, tenant, userId, connectionId, db);
+}
+
+async function connectionNotFound(core: Core, tenant: Tenant, userId: string, connectionId: string, db: Db): Promise<never> {
   await requireUser(core, tenant, userId, db); // only to say which of the two ids is unknown
   throw notFound('connection', connectionId);
 }
@@ -112,10 +117,21 @@ function invalidState(c: ConnectionRow, action: string) {
  */
 export async function refreshConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, products: Product[] | undefined, trigger: JobTrigger = 'api') {
   const now = tenantClock(core, tenant.application).now();
-  const result = await core.db.transaction(async (tx) => {
-    const c = await requireConnection(core, tenant, userId, connectionId, tx, true);
-    const live = await findLiveJob(tx, c.id);
-    if (live) return { connection: c, job: live, created: false };
+  const start = () => startRefresh(core, tenant, userId, connectionId, products, trigger, now);
+  const result = await start().catch((err: unknown) => {
+    if (err instanceof LiveJobRaceError) return start(); // the second read sees the live job
+    throw err;
+  });
+  if (result.created) await core.queue.enqueue(result.job);
+  return { connection: presentConnection(core, tenant, result.connection), job: jobView(result.job), created: result.created };
+}
+
+function startRefresh(core: Core, tenant: Tenant, userId: string, connectionId: string, products: Product[] | undefined, trigger: JobTrigger, now: Date) {
+  return core.db.transaction(async (tx) => {
+    const found = await lockConnectionWithLiveJob(tx, tenant.application.id, connectionId, userId);
+    if (!found) return connectionNotFound(core, tenant, userId, connectionId, tx);
+    const c = found.connection;
+    if (found.live) return { connection: c, job: found.live, created: false };
     if (!allowedActions(stateOf(c)).includes('refresh')) throw invalidState(c, 'be refreshed');
     const wanted = products ?? (c.products as Product[]);
     const notLinked = wanted.filter((p) => !c.products.includes(p));
@@ -133,13 +149,10 @@ export async function refreshConnection(core: Core, tenant: Tenant, userId: stri
         { refreshBudget: { remainingToday: budget.remainingToday, nextRefreshAllowedAt: budget.nextRefreshAllowedAt.toISOString() } },
         { 'retry-after': String(retryAfter) });
     }
-    const { job, created } = await insertJobUnlessLive(tx, newJobRow(c, 'refresh', trigger, withAccountsProduct(wanted), now));
-    const spent = spendRefresh(budgetState, now);
-    const connection = created ? await updateConnection(tx, c.id, { ...spent, updatedAt: now }) : c;
-    return { connection, job, created };
+    const patch = { ...spendRefresh(budgetState, now), updatedAt: now };
+    const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'refresh', trigger, withAccountsProduct(wanted), now), patch);
+    return { connection: { ...c, ...patch }, job, created: true };
   });
-  if (result.created) await core.queue.enqueue(result.job);
-  return { connection: presentConnection(core, tenant, result.connection), job: jobView(result.job), created: result.created };
 }
 
 /** Refreshes every connection of the user that may be refreshed now; reports the others. */

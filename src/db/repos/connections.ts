@@ -1,9 +1,10 @@
 /** Connections. Status changes are decided by the domain machine (domain/status.ts); `stateOf` reads a row for it. */
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import type { ConnectionState } from '../../domain/status.js';
-import type { ConnectionStatus, Method, StatusReason } from '../../domain/types.js';
+import { LIVE_JOB_STATUSES, type ConnectionStatus, type Method, type StatusReason } from '../../domain/types.js';
 import type { Db } from '../open.js';
-import { connections } from '../schema.js';
+import { connections, jobs } from '../schema.js';
+import type { JobRow } from './jobs.js';
 
 export type ConnectionRow = typeof connections.$inferSelect;
 
@@ -23,6 +24,15 @@ export async function findConnection(db: Db, applicationId: string, id: string, 
     opts.userId ? eq(connections.userId, opts.userId) : undefined,
   ));
   const [row] = opts.forUpdate ? await q.for('update') : await q;
+  return row ?? null;
+}
+
+/** The connection with its live job if it has one, locked for the rest of the transaction. */
+export async function lockConnectionWithLiveJob(db: Db, applicationId: string, id: string, userId: string): Promise<{ connection: ConnectionRow; live: JobRow | null } | null> {
+  const [row] = await db.select({ connection: connections, live: jobs }).from(connections)
+    .leftJoin(jobs, and(eq(jobs.connectionId, connections.id), inArray(jobs.status, [...LIVE_JOB_STATUSES])))
+    .where(and(eq(connections.applicationId, applicationId), eq(connections.id, id), eq(connections.userId, userId)))
+    .for('update', { of: connections });
   return row ?? null;
 }
 

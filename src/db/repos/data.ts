@@ -1,27 +1,26 @@
 /**
  * Accounts, transactions and identity: ingestion (bulk, idempotent, keyed by provider ids) and reads.
  *
- * Ingestion of one connection's transactions runs in ONE database transaction:
- *   lock job row (fence) → read stored window → plan (domain/matching) → bump the user's feed
- *   counter → insert/update/remove → advance the connection's sync state → commit.
- * A crash anywhere before commit leaves nothing; a re-run re-plans against what did commit.
+ * Ingestion of one connection's transactions is two statements:
+ *   read the stored window → plan (domain/matching) → apply the plan in ONE statement (fence on
+ *   the job's run token, feed positions, insert/update/remove, the connection's sync state).
+ * The run's claim of the job comes first, and a superseded run's apply writes nothing, so the
+ * window read is never stale. A crash leaves the last apply whole or absent; a re-run re-plans.
  */
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { newId } from '../../domain/ids.js';
 import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '../../domain/matching.js';
 import type { Db } from '../open.js';
-import { accounts, connections, identities, transactions, users } from '../schema.js';
+import { preparedPer } from '../prepared.js';
+import { accounts, identities, transactions } from '../schema.js';
 
 export type AccountRow = typeof accounts.$inferSelect;
 export type TransactionRow = typeof transactions.$inferSelect;
 
-export async function listConnectionAccounts(db: Db, connectionId: string): Promise<AccountRow[]> {
-  return db.select().from(accounts).where(eq(accounts.connectionId, connectionId)).orderBy(asc(accounts.id));
-}
-
-export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert)[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.insert(accounts).values(rows).onConflictDoUpdate({
+/** Inserts new accounts and refreshes known ones (keyed by provider account id); answers every stored id. */
+export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert)[]): Promise<{ id: string; providerAccountId: string }[]> {
+  if (rows.length === 0) return [];
+  return db.insert(accounts).values(rows).onConflictDoUpdate({
     target: [accounts.connectionId, accounts.providerAccountId],
     set: {
       name: sql`excluded.name`, type: sql`excluded.type`, mask: sql`excluded.mask`, currency: sql`excluded.currency`,
@@ -29,7 +28,7 @@ export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert
       balanceLimit: sql`excluded.balance_limit`, balancesUpdatedAt: sql`excluded.balances_updated_at`,
       updatedAt: sql`excluded.updated_at`,
     },
-  });
+  }).returning({ id: accounts.id, providerAccountId: accounts.providerAccountId });
 }
 
 export async function listUserAccounts(db: Db, applicationId: string, userId: string): Promise<AccountRow[]> {
@@ -43,10 +42,7 @@ export async function findAccount(db: Db, applicationId: string, userId: string,
 
 /** Stored transactions of a connection dated on or after `from`, plus every live pending one (they may post later). */
 export async function loadStoredWindow(db: Db, connectionId: string, from: string): Promise<StoredTransaction[]> {
-  const rows = await db.select().from(transactions).where(and(
-    eq(transactions.connectionId, connectionId),
-    or(gte(transactions.date, from), and(eq(transactions.status, 'pending'), isNull(transactions.removedAt))),
-  ));
+  const rows = await storedWindow(db).execute({ connectionId, from });
   return rows.map((r) => ({
     id: r.id, providerId: r.providerTransactionId, accountId: r.accountId, status: r.status as StoredTransaction['status'],
     amount: r.amount, currency: r.currency, date: r.date, authorizedDate: r.authorizedDate, description: r.description,
@@ -54,68 +50,82 @@ export async function loadStoredWindow(db: Db, connectionId: string, from: strin
   }));
 }
 
-export interface ApplyContext { applicationId: string; userId: string; connectionId: string; now: Date }
+const storedWindow = preparedPer((db) => db.select().from(transactions).where(and(
+  eq(transactions.connectionId, sql.placeholder('connectionId')),
+  or(gte(transactions.date, sql.placeholder('from')), and(eq(transactions.status, 'pending'), isNull(transactions.removedAt))),
+)).prepare('causeway_stored_window'));
 
-/** Reserves `count` feed positions for the user; the row lock orders concurrent ingestions. */
-async function reserveSeq(db: Db, userId: string, count: number): Promise<number> {
-  const [row] = await db.update(users).set({ changeSeq: sql`${users.changeSeq} + ${count}` }).where(eq(users.id, userId)).returning({ seq: users.changeSeq });
-  return row!.seq - count;
+export interface ApplyContext {
+  applicationId: string;
+  userId: string;
+  connectionId: string;
+  now: Date;
+  /** The day the connection's transactions are now synced through. */
+  syncedThrough: string;
+  /** The job run doing the ingestion: nothing is written unless it still owns the job. */
+  run: { jobId: string; runToken: string } | null;
 }
-
-const BATCH = 2000;
 
 function cols<T>(rows: T[], pick: (r: T) => unknown) {
   return sql.param(rows.map(pick));
 }
 
-/** The rows as one `unnest(...) as v(...)` source: one array parameter per column, any number of rows. */
-function unnestRows(chunk: { id: string; t: IncomingTransaction; seq: number }[]) {
-  return sql`unnest(${cols(chunk, (r) => r.id)}::text[], ${cols(chunk, (r) => r.t.accountId)}::text[],
-        ${cols(chunk, (r) => r.t.providerId)}::text[], ${cols(chunk, (r) => r.t.pendingProviderId)}::text[],
-        ${cols(chunk, (r) => r.t.status)}::text[], ${cols(chunk, (r) => r.t.amount)}::int8[], ${cols(chunk, (r) => r.t.currency)}::text[],
-        ${cols(chunk, (r) => r.t.date)}::date[], ${cols(chunk, (r) => r.t.authorizedDate)}::date[],
-        ${cols(chunk, (r) => r.t.description)}::text[], ${cols(chunk, (r) => r.t.merchantName)}::text[],
-        ${cols(chunk, (r) => r.t.category)}::text[], ${cols(chunk, (r) => r.seq)}::int8[])
-        as v(id, account_id, pid, ppid, status, amount, currency, date, adate, description, merchant, category, seq)`;
+/** Transactions as one `unnest(...) with ordinality as v(...)` source: one array parameter per column, any number of rows. */
+function unnestRows(rows: { id: string; t: IncomingTransaction }[]) {
+  return sql`unnest(${cols(rows, (r) => r.id)}::text[], ${cols(rows, (r) => r.t.accountId)}::text[],
+        ${cols(rows, (r) => r.t.providerId)}::text[], ${cols(rows, (r) => r.t.pendingProviderId)}::text[],
+        ${cols(rows, (r) => r.t.status)}::text[], ${cols(rows, (r) => r.t.amount)}::int8[], ${cols(rows, (r) => r.t.currency)}::text[],
+        ${cols(rows, (r) => r.t.date)}::date[], ${cols(rows, (r) => r.t.authorizedDate)}::date[],
+        ${cols(rows, (r) => r.t.description)}::text[], ${cols(rows, (r) => r.t.merchantName)}::text[],
+        ${cols(rows, (r) => r.t.category)}::text[])
+        with ordinality as v(id, account_id, pid, ppid, status, amount, currency, date, adate, description, merchant, category, ord)`;
 }
 
-export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: TransactionPlan): Promise<void> {
-  const total = plan.inserts.length + plan.updates.length + plan.removals.length;
-  if (total === 0) return;
-  let seq = await reserveSeq(db, ctx.userId, total);
+/**
+ * Applies a plan in ONE statement, so it needs no transaction of its own: checks that the run
+ * still owns its job (locking the job row, so a superseded run cannot write at the same time),
+ * reserves the plan's feed positions on the user's counter (the row lock orders concurrent
+ * ingestions of one user), inserts, updates and removes, and advances the connection's
+ * `transactionsSyncedThrough`. Answers false, having written nothing, when the run was superseded.
+ */
+export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: TransactionPlan): Promise<boolean> {
+  const nIns = plan.inserts.length;
+  const nUpd = plan.updates.length;
+  const total = nIns + nUpd + plan.removals.length;
   const now = ctx.now.toISOString();
-  for (let i = 0; i < plan.inserts.length; i += BATCH) {
-    const chunk = plan.inserts.slice(i, i + BATCH).map((t) => ({ t, id: newId('txn'), seq: ++seq }));
-    await db.execute(sql`
+  const owned = ctx.run
+    ? sql`select id from jobs where id = ${ctx.run.jobId} and run_token = ${ctx.run.runToken} for update`
+    : sql`select 1`;
+  const result = (await db.execute(sql`
+    with owned as (${owned}),
+    seq as (
+      update users set change_seq = change_seq + ${total} where id = ${ctx.userId} and ${total} > 0 and exists (select 1 from owned)
+      returning change_seq - ${total} as base),
+    ins as (
       insert into transactions (id, application_id, user_id, connection_id, account_id, provider_transaction_id,
         provider_pending_id, status, amount, currency, date, authorized_date, description, merchant_name, category,
         created_seq, change_seq, created_at, updated_at)
       select v.id, ${ctx.applicationId}, ${ctx.userId}, ${ctx.connectionId}, v.account_id, v.pid, v.ppid, v.status,
-        v.amount, v.currency, v.date, v.adate, v.description, v.merchant, v.category, v.seq, v.seq, ${now}::timestamptz, ${now}::timestamptz
-      from ${unnestRows(chunk)}
-      on conflict (connection_id, provider_transaction_id) do nothing`);
-  }
-  for (let i = 0; i < plan.updates.length; i += BATCH) {
-    const chunk = plan.updates.slice(i, i + BATCH).map((u) => ({ id: u.id, t: u.next, seq: ++seq }));
-    await db.execute(sql`
+        v.amount, v.currency, v.date, v.adate, v.description, v.merchant, v.category, seq.base + v.ord, seq.base + v.ord,
+        ${now}::timestamptz, ${now}::timestamptz
+      from ${unnestRows(plan.inserts.map((t) => ({ id: newId('txn'), t })))} cross join seq
+      on conflict (connection_id, provider_transaction_id) do nothing),
+    upd as (
       update transactions as x set account_id = v.account_id, provider_transaction_id = v.pid, provider_pending_id = v.ppid,
         status = v.status, amount = v.amount, currency = v.currency, date = v.date, authorized_date = v.adate,
-        description = v.description, merchant_name = v.merchant, category = v.category, change_seq = v.seq,
+        description = v.description, merchant_name = v.merchant, category = v.category, change_seq = seq.base + ${nIns} + v.ord,
         removed_at = null, updated_at = ${now}::timestamptz
-      from ${unnestRows(chunk)}
-      where x.id = v.id and x.connection_id = ${ctx.connectionId}`);
-  }
-  if (plan.removals.length > 0) {
-    const chunk = plan.removals.map((id) => ({ id, seq: ++seq }));
-    await db.execute(sql`
-      update transactions as x set removed_at = ${now}::timestamptz, change_seq = v.seq, updated_at = ${now}::timestamptz
-      from unnest(${cols(chunk, (r) => r.id)}::text[], ${cols(chunk, (r) => r.seq)}::int8[]) as v(id, seq)
-      where x.id = v.id and x.connection_id = ${ctx.connectionId}`);
-  }
-}
-
-export async function setSyncedThrough(db: Db, connectionId: string, day: string): Promise<void> {
-  await db.update(connections).set({ transactionsSyncedThrough: day }).where(eq(connections.id, connectionId));
+      from ${unnestRows(plan.updates.map((u) => ({ id: u.id, t: u.next })))} cross join seq
+      where x.id = v.id and x.connection_id = ${ctx.connectionId}),
+    rem as (
+      update transactions as x set removed_at = ${now}::timestamptz, change_seq = seq.base + ${nIns + nUpd} + v.ord, updated_at = ${now}::timestamptz
+      from unnest(${sql.param(plan.removals)}::text[]) with ordinality as v(id, ord) cross join seq
+      where x.id = v.id and x.connection_id = ${ctx.connectionId}),
+    mark as (
+      update connections set transactions_synced_through = ${ctx.syncedThrough}
+      where id = ${ctx.connectionId} and exists (select 1 from owned))
+    select count(*)::int as owned from owned`)) as { rows: { owned: number }[] };
+  return Number(result.rows[0]?.owned) > 0;
 }
 
 export interface TransactionFilter {
@@ -152,25 +162,18 @@ export async function countTransactions(db: Db, connectionId: string): Promise<n
 }
 
 export async function upsertIdentity(db: Db, row: typeof identities.$inferInsert): Promise<void> {
-  await db.insert(identities).values(row).onConflictDoUpdate({
-    target: identities.connectionId, set: { dataEnc: sql`excluded.data_enc`, updatedAt: sql`excluded.updated_at` },
-  });
+  await identityUpsert(db).execute(row);
 }
+
+const identityUpsert = preparedPer((db) => db.insert(identities).values({
+  connectionId: sql.placeholder('connectionId'), applicationId: sql.placeholder('applicationId'), userId: sql.placeholder('userId'),
+  dataEnc: sql.placeholder('dataEnc'), updatedAt: sql.placeholder('updatedAt'),
+}).onConflictDoUpdate({
+  target: identities.connectionId, set: { dataEnc: sql`excluded.data_enc`, updatedAt: sql`excluded.updated_at` },
+}).prepare('causeway_upsert_identity'));
 
 export async function findIdentity(db: Db, applicationId: string, connectionId: string) {
   const [row] = await db.select().from(identities).where(and(eq(identities.applicationId, applicationId), eq(identities.connectionId, connectionId)));
   return row ?? null;
 }
 
-export async function accountIdsByProviderId(db: Db, connectionId: string, providerIds: string[]): Promise<Map<string, string>> {
-  if (providerIds.length === 0) return new Map();
-  const rows = await db.select({ id: accounts.id, pid: accounts.providerAccountId }).from(accounts)
-    .where(and(eq(accounts.connectionId, connectionId), inArray(accounts.providerAccountId, providerIds)));
-  return new Map(rows.map((r) => [r.pid, r.id]));
-}
-
-export async function oldestLivePendingDate(db: Db, connectionId: string): Promise<string | null> {
-  const [row] = await db.select({ d: sql<string | null>`min(${transactions.date})` }).from(transactions)
-    .where(and(eq(transactions.connectionId, connectionId), eq(transactions.status, 'pending'), isNull(transactions.removedAt)));
-  return row?.d ?? null;
-}

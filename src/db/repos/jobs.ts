@@ -2,10 +2,11 @@
  * Jobs and their steps. `run_token` fences a run: every write of a run names its token, so a run
  * that was superseded (its worker presumed dead and the job handed to another) writes nothing.
  */
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, notInArray, sql } from 'drizzle-orm';
 import { LIVE_JOB_STATUSES, type JobStep } from '../../domain/types.js';
 import type { Db } from '../open.js';
-import { applications, jobs } from '../schema.js';
+import { preparedPer } from '../prepared.js';
+import { accounts, applications, connections, jobs, providerCalls, transactions } from '../schema.js';
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -29,17 +30,57 @@ export async function insertJobUnlessLive(db: Db, row: typeof jobs.$inferInsert)
   return { job: live, created: false };
 }
 
+/** A live job was committed for the connection after the caller's read: retry the transaction, it will see it. */
+export class LiveJobRaceError extends Error {
+  constructor(connectionId: string) {
+    super(`Connection ${connectionId} got a live job after it was read`);
+    this.name = 'LiveJobRaceError';
+  }
+}
+
+/**
+ * Inserts a job for a connection the caller holds locked and has seen without a live job, and
+ * updates that connection in the same statement. Throws LiveJobRaceError (the caller rolls back
+ * and retries) when a live job exists after all: a lock taken by waiting returns the row as it is
+ * now, but the rest of that statement (the live-job read) saw the database from before the wait.
+ */
+export async function insertJobUpdatingConnection(db: Db, row: typeof jobs.$inferInsert, patch: Partial<typeof connections.$inferInsert>): Promise<JobRow> {
+  const touch = db.$with('touch', { id: connections.id }).as(sql`${db.update(connections).set(patch)
+    .where(eq(connections.id, row.connectionId)).returning({ id: connections.id }).getSQL()}`);
+  const [job] = await db.with(touch).insert(jobs).values(row)
+    .onConflictDoNothing({ target: jobs.connectionId, where: sql`status in ('queued', 'running', 'awaiting_input')` })
+    .returning();
+  if (!job) throw new LiveJobRaceError(row.connectionId);
+  return job;
+}
+
 export async function findJob(db: Db, applicationId: string, id: string): Promise<JobRow | null> {
   const [row] = await db.select().from(jobs).where(and(eq(jobs.applicationId, applicationId), eq(jobs.id, id)));
   return row ?? null;
 }
 
-/** A job with its application (for the application's clock), in one query. */
-export async function findJobWithApplication(db: Db, id: string) {
-  const [row] = await db.select({ job: jobs, application: applications }).from(jobs)
-    .innerJoin(applications, eq(applications.id, jobs.applicationId)).where(eq(jobs.id, id));
-  return row ?? null;
+/**
+ * Everything a run starts from, in one round trip: the job, its application (for the clock), its
+ * connection, the connection's accounts (provider id → id) and the date of its oldest live
+ * pending transaction (the refresh window must reach back to it).
+ */
+export async function findJobForRun(db: Db, id: string) {
+  const [row] = await jobForRun(db).execute({ id });
+  if (!row) return null;
+  return { ...row, accounts: new Map((row.accounts ?? []).map((a) => [a.pid, a.id])) };
 }
+
+const jobForRun = preparedPer((db) => db.select({
+  job: jobs, application: applications, connection: connections,
+  accounts: sql<{ id: string; pid: string }[] | null>`(select json_agg(json_build_object('id', a.id, 'pid', a.provider_account_id))
+    from ${accounts} a where a.connection_id = ${jobs.connectionId})`,
+  oldestPending: sql<string | null>`(select min(t.date)::text from ${transactions} t
+    where t.connection_id = ${jobs.connectionId} and t.status = 'pending' and t.removed_at is null)`,
+}).from(jobs)
+  .innerJoin(applications, eq(applications.id, jobs.applicationId))
+  .innerJoin(connections, eq(connections.id, jobs.connectionId))
+  .where(eq(jobs.id, sql.placeholder('id')))
+  .prepare('causeway_job_for_run'));
 
 export async function findJobById(db: Db, id: string): Promise<JobRow | null> {
   const [row] = await db.select().from(jobs).where(eq(jobs.id, id));
@@ -52,14 +93,26 @@ export async function listJobsForConnection(db: Db, connectionId: string, before
     .orderBy(desc(jobs.id)).limit(limit);
 }
 
-/** Takes ownership of a queued (or orphaned running) job for a new run. */
-export async function claimJob(db: Db, id: string, runToken: string, now: Date): Promise<JobRow | null> {
-  const [row] = await db.update(jobs).set({
-    status: 'running', runToken, attempts: sql`${jobs.attempts} + 1`,
-    startedAt: sql`coalesce(${jobs.startedAt}, ${now})`, updatedAt: now,
-  }).where(and(eq(jobs.id, id), inArray(jobs.status, ['queued', 'running']))).returning();
+/**
+ * Takes ownership of a queued (or orphaned running) job for a new run, writing the steps as the
+ * run starts them, and stamps the connection's `lastUsedAt` in the same statement.
+ */
+export async function claimJob(db: Db, id: string, connectionId: string, runToken: string, steps: JobStep[], now: Date): Promise<JobRow | null> {
+  const [row] = await claim(db).execute({ id, connectionId, runToken, steps: JSON.stringify(steps), now: now.toISOString() });
   return row ?? null;
 }
+
+const claim = preparedPer((db) => {
+  const claimable = and(eq(jobs.id, sql.placeholder('id')), inArray(jobs.status, ['queued', 'running']));
+  const touch = db.$with('touch', { id: connections.id }).as(sql`${db.update(connections).set({ lastUsedAt: sql`${sql.placeholder('now')}::timestamptz` })
+    .where(and(eq(connections.id, sql.placeholder('connectionId')), notInArray(connections.status, ['deleted', 'unlinked']),
+      sql`exists (select 1 from ${jobs} where ${claimable})`))
+    .returning({ id: connections.id }).getSQL()}`);
+  return db.with(touch).update(jobs).set({
+    status: 'running', runToken: sql`${sql.placeholder('runToken')}`, steps: sql`${sql.placeholder('steps')}::jsonb`, attempts: sql`${jobs.attempts} + 1`,
+    startedAt: sql`coalesce(${jobs.startedAt}, ${sql.placeholder('now')}::timestamptz)`, updatedAt: sql`${sql.placeholder('now')}::timestamptz`,
+  }).where(claimable).returning().prepare('causeway_claim_job');
+});
 
 export class SupersededRunError extends Error {
   constructor(jobId: string) {
@@ -69,16 +122,52 @@ export class SupersededRunError extends Error {
 }
 
 /** Writes a run's view of the job; throws SupersededRunError when the run no longer owns it. */
-export async function saveRun(db: Db, id: string, runToken: string, patch: Partial<typeof jobs.$inferInsert>): Promise<JobRow> {
-  const [row] = await db.update(jobs).set(patch).where(and(eq(jobs.id, id), eq(jobs.runToken, runToken))).returning();
+/** Saves a run's steps (the common write: one step done, the next started). Throws SupersededRunError. */
+export async function saveSteps(db: Db, id: string, runToken: string, steps: JobStep[], now: Date): Promise<void> {
+  const [row] = await stepsSave(db).execute({ id, runToken, steps: JSON.stringify(steps), now: now.toISOString() });
   if (!row) throw new SupersededRunError(id);
-  return row;
 }
 
-/** Locks the job row for the rest of a transaction if this run still owns it. */
-export async function assertRunOwnsJob(db: Db, id: string, runToken: string): Promise<void> {
-  const [row] = await db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.id, id), eq(jobs.runToken, runToken))).for('update');
+const stepsSave = preparedPer((db) => db.update(jobs).set({ steps: sql`${sql.placeholder('steps')}::jsonb`, updatedAt: sql`${sql.placeholder('now')}::timestamptz` })
+  .where(and(eq(jobs.id, sql.placeholder('id')), eq(jobs.runToken, sql.placeholder('runToken')))).returning({ id: jobs.id })
+  .prepare('causeway_save_steps'));
+
+export async function saveRun(db: Db, id: string, runToken: string, patch: Partial<typeof jobs.$inferInsert>): Promise<void> {
+  const [row] = await db.update(jobs).set(patch).where(and(eq(jobs.id, id), eq(jobs.runToken, runToken))).returning({ id: jobs.id });
   if (!row) throw new SupersededRunError(id);
+}
+
+export interface RunEnding {
+  jobId: string;
+  runToken: string;
+  job: Partial<typeof jobs.$inferInsert>;
+  connectionId: string;
+  /** The connection state the caller's status transition started from. */
+  expected: { status: string; statusReason: string | null; everSynced: boolean };
+  connection: Partial<typeof connections.$inferInsert>;
+  /** Provider calls of the run: journalled by the same statement whatever else it does. */
+  calls: (typeof providerCalls.$inferInsert)[];
+}
+
+/**
+ * Ends a run in one statement when nothing moved under it: locks the job if the run still owns
+ * it, updates the connection only if it is still in the state the transition started from, and
+ * writes the job only if the connection was written. Answers false when neither was written (the
+ * run was superseded, or the connection changed meanwhile); the caller then takes the locking path.
+ */
+export async function endRunIfUnchanged(db: Db, e: RunEnding): Promise<boolean> {
+  const owned = db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.id, e.jobId), eq(jobs.runToken, e.runToken))).for('update');
+  const conn = db.update(connections).set(e.connection).where(and(
+    eq(connections.id, e.connectionId), eq(connections.status, e.expected.status),
+    e.expected.statusReason === null ? isNull(connections.statusReason) : eq(connections.statusReason, e.expected.statusReason),
+    e.expected.everSynced ? isNotNull(connections.firstSyncedAt) : isNull(connections.firstSyncedAt),
+    sql`exists (select 1 from owned)`,
+  )).returning({ id: connections.id });
+  const job = db.update(jobs).set(e.job).where(and(eq(jobs.id, e.jobId), sql`exists (select 1 from conn)`)).returning({ id: jobs.id });
+  const journal = e.calls.length > 0 ? sql`, journal as (${db.insert(providerCalls).values(e.calls).getSQL()})` : sql``;
+  const result = (await db.execute(sql`with owned as (${owned.getSQL()}), conn as (${conn.getSQL()}), job as (${job.getSQL()})${journal}
+    select count(*)::int as n from job`)) as { rows: { n: number }[] };
+  return Number(result.rows[0]?.n) === 1;
 }
 
 export async function updateJob(db: Db, id: string, patch: Partial<typeof jobs.$inferInsert>, whereStatus?: string): Promise<JobRow | null> {

@@ -1,0 +1,2 @@
+CREATE INDEX "transactions_connection_date_idx" ON "transactions" USING btree ("connection_id","date");--> statement-breakpoint
+CREATE INDEX "transactions_live_pending_idx" ON "transactions" USING btree ("connection_id","date") WHERE "transactions"."status" = 'pending' and "transactions"."removed_at" is null;
