@@ -1,0 +1,98 @@
+/**
+ * Run fencing: a job run that was superseded (its worker presumed dead and the job claimed by a
+ * new run) writes nothing, and a run that ends after its connection changed under it does not
+ * overwrite that change.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { eq } from 'drizzle-orm';
+import { applyTransactionPlan, upsertAccounts } from '../src/db/repos/data.js';
+import { claimJob, endRunIfUnchanged, findJobForRun, saveSteps, SupersededRunError } from '../src/db/repos/jobs.js';
+import { connections, jobs, providerCalls, transactions, users } from '../src/db/schema.js';
+import { systemClock } from '../src/domain/clock.js';
+import type { IncomingTransaction } from '../src/domain/matching.js';
+import { finish } from '../src/jobs/connection-job.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+
+describe('run fencing', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ worker: false }); }); // runs are driven by hand
+  after(async () => { await t.close(); });
+
+  /** A web connection whose create job is queued, and one of its accounts. */
+  async function queuedJob() {
+    const userId = await t.createUser();
+    const res = await t.api('POST', `/v1/users/${userId}/connections`, {
+      institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' },
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    return { userId, connectionId: res.body.connection.id as string, jobId: res.body.job.id as string };
+  }
+
+  const row = (accountId: string): IncomingTransaction => ({
+    providerId: 'ptx_1', accountId, status: 'posted', amount: -1250, currency: 'AUD', date: '2026-11-20', authorizedDate: null,
+    description: 'Coffee', merchantName: null, category: null, pendingProviderId: null,
+  });
+
+  it('a superseded run can neither ingest, save its steps nor end the job; the run that took over can', async () => {
+    const { userId, connectionId, jobId } = await queuedJob();
+    const db = t.core.db;
+    const now = systemClock.now();
+    const found = (await findJobForRun(db, jobId))!;
+    assert.ok(await claimJob(db, jobId, connectionId, 'run-a', found.job.steps, now));
+    assert.ok(await claimJob(db, jobId, connectionId, 'run-b', found.job.steps, now)); // run a's worker was presumed dead
+    const [account] = await upsertAccounts(db, [{
+      id: 'acc_fence', applicationId: found.application.id, userId, connectionId, providerAccountId: 'pacc_1', name: 'Everyday',
+      type: 'depository', mask: '0001', currency: 'AUD', balanceCurrent: 0, balancesUpdatedAt: now, createdAt: now, updatedAt: now,
+    }]);
+    const plan = { inserts: [row(account!.id)], updates: [], removals: [] };
+    const ctx = (runToken: string) => ({
+      applicationId: found.application.id, userId, connectionId, now, syncedThrough: '2026-11-20', run: { jobId, runToken },
+    });
+    const seqBefore = (await db.select({ s: users.changeSeq }).from(users).where(eq(users.id, userId)))[0]!.s;
+
+    assert.equal(await applyTransactionPlan(db, ctx('run-a'), plan), false);
+    assert.equal((await db.select().from(transactions).where(eq(transactions.connectionId, connectionId))).length, 0);
+    assert.equal((await db.select({ s: users.changeSeq }).from(users).where(eq(users.id, userId)))[0]!.s, seqBefore);
+    assert.equal((await db.select().from(connections).where(eq(connections.id, connectionId)))[0]!.transactionsSyncedThrough, null);
+    await assert.rejects(saveSteps(db, jobId, 'run-a', found.job.steps, now), SupersededRunError);
+    const ended = await endRunIfUnchanged(db, {
+      jobId, runToken: 'run-a', job: { status: 'succeeded', finishedAt: now }, connectionId,
+      expected: { status: 'pending', statusReason: null, everSynced: false }, connection: { status: 'active', updatedAt: now }, calls: [],
+    });
+    assert.equal(ended, false);
+    assert.equal((await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]!.status, 'running');
+    assert.equal((await db.select().from(connections).where(eq(connections.id, connectionId)))[0]!.status, 'pending');
+
+    assert.equal(await applyTransactionPlan(db, ctx('run-b'), plan), true);
+    const stored = await db.select().from(transactions).where(eq(transactions.connectionId, connectionId));
+    assert.deepEqual(stored.map((r) => [r.providerTransactionId, r.amount, r.createdSeq]), [['ptx_1', -1250, seqBefore + 1]]);
+    assert.equal((await db.select({ s: users.changeSeq }).from(users).where(eq(users.id, userId)))[0]!.s, seqBefore + 1);
+    assert.equal((await db.select().from(connections).where(eq(connections.id, connectionId)))[0]!.transactionsSyncedThrough, '2026-11-20');
+  });
+
+  it('a run that ends after its connection was unlinked ends the job and leaves the connection unlinked', async () => {
+    const { connectionId, jobId } = await queuedJob();
+    const db = t.core.db;
+    const now = systemClock.now();
+    const found = (await findJobForRun(db, jobId))!;
+    const job = (await claimJob(db, jobId, connectionId, 'run-c', found.job.steps, now))!;
+    await db.update(connections).set({ status: 'unlinked', statusReason: null, updatedAt: now }).where(eq(connections.id, connectionId));
+    const call = {
+      id: 'call_fence', applicationId: found.application.id, connectionId, jobId, operation: 'fetchAccounts', outcome: 'ok',
+      errorCode: null, providerCode: null, durationMs: 3, createdAt: now,
+    };
+    // As the run saw it: still pending. The one-statement ending refuses, writing only the journal.
+    const ended = await endRunIfUnchanged(db, {
+      jobId, runToken: 'run-c', job: { status: 'succeeded', finishedAt: now }, connectionId, calls: [call],
+      expected: { status: 'pending', statusReason: null, everSynced: false }, connection: { status: 'active', updatedAt: now },
+    });
+    assert.equal(ended, false);
+    assert.equal((await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]!.status, 'running');
+    assert.equal((await db.select().from(providerCalls).where(eq(providerCalls.jobId, jobId))).length, 1);
+    // finish then takes the locking path and decides again on the connection as it is now.
+    await finish(t.core, systemClock, job, 'run-c', null, {});
+    assert.equal((await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]!.status, 'succeeded');
+    assert.equal((await db.select().from(connections).where(eq(connections.id, connectionId)))[0]!.status, 'unlinked');
+  });
+});
