@@ -208,9 +208,7 @@ export function runLedger(
    * on other days savings only tops it up if it went below zero (automatic overdraft cover).
    */
   function sweepAmount(day: number, everydayBal: number, savingsBal: number, lastMonthCard: number, thisMonthCard: number): number {
-    const topUp = (need: number): number =>
-      -Math.min(Math.ceil(need / ROUND_TRANSFER) * ROUND_TRANSFER, Math.floor(Math.max(0, savingsBal) / ROUND_TRANSFER) * ROUND_TRANSFER);
-    if (!isPayday(p, day)) return everydayBal >= 0 ? 0 : topUp(p.sweepFloor - everydayBal);
+    if (!isPayday(p, day)) return everydayBal >= 0 ? 0 : topUp(p.sweepFloor - everydayBal, savingsBal);
     const month = civilOf(day).month;
     let keep = p.sweepTarget;
     for (let d = day + 1; d <= day + PAY_CYCLE; d++) {
@@ -221,6 +219,11 @@ export function runLedger(
       if (c.day === p.cardRepayDay) keep -= c.month === month ? lastMonthCard : thisMonthCard;
     }
     if (everydayBal > keep + 20_000) return Math.floor((everydayBal - keep) / ROUND_TRANSFER) * ROUND_TRANSFER;
-    return everydayBal >= keep ? 0 : topUp(keep - everydayBal);
+    return everydayBal >= keep ? 0 : topUp(keep - everydayBal, savingsBal);
   }
+}
+
+/** What savings can move back to cover `need` (negative: towards everyday), in whole ROUND_TRANSFERs. A plain function: a closure here was made every simulated day. */
+function topUp(need: number, savingsBal: number): number {
+  return -Math.min(Math.ceil(need / ROUND_TRANSFER) * ROUND_TRANSFER, Math.floor(Math.max(0, savingsBal) / ROUND_TRANSFER) * ROUND_TRANSFER);
 }

@@ -35,9 +35,12 @@ export const CANCEL_RATE = 0.05;
 /** Most authorisations post within two days; a few take up to five. */
 const DELAY_WEIGHTS = [35, 30, 20, 10, 5];
 
+/** Delay choices for each maxDelay, built once: postingDelay runs for every simulated purchase. */
+const DELAY_CHOICES = DELAY_WEIGHTS.map((_, n) => DELAY_WEIGHTS.slice(0, n + 1).map((w, i) => [i + 1, w] as const));
+const SUBURB_WEIGHTS = [[0, 6], [1, 3], [2, 1]] as const;
+
 export function postingDelay(rng: Rng, maxDelay: number): number {
-  const choices = DELAY_WEIGHTS.slice(0, maxDelay).map((w, i) => [i + 1, w] as const);
-  return rng.weighted(choices);
+  return rng.weighted(DELAY_CHOICES[Math.min(maxDelay, DELAY_WEIGHTS.length) - 1] ?? DELAY_CHOICES[0]!);
 }
 
 class DayBuilder {
@@ -59,13 +62,10 @@ class DayBuilder {
     let description = merchant.label;
     if (merchant.local) {
       // Mostly the home suburb, sometimes nearby, like a real person's statement.
-      description += ` ${at(this.persona.suburbLabels, rng.weighted([[0, 6], [1, 3], [2, 1]] as const))}`;
+      description += ` ${at(this.persona.suburbLabels, rng.weighted(SUBURB_WEIGHTS))}`;
     }
     const delay = postingDelay(rng, this.persona.maxPostDelay);
-    this.push({
-      postDay: this.day + delay, amount, pendingPhase: true, cancelled: rng.chance(CANCEL_RATE),
-      description: description + suffix, merchantName: merchant.name, category: merchant.category,
-    });
+    this.push(this.day + delay, amount, true, rng.chance(CANCEL_RATE), description + suffix, merchant.name, merchant.category);
   }
 
   /** A visit to one of `merchants`, spending within the merchant's usual range (skewed low when `skew`). */
@@ -88,11 +88,18 @@ class DayBuilder {
 
   /** An entry that posts on the day it happens (direct debits, ATM withdrawals). */
   posted(amount: number, description: string, merchantName: string | null, category: Category | null): void {
-    this.push({ postDay: this.day, amount, pendingPhase: false, cancelled: false, description, merchantName, category });
+    this.push(this.day, amount, false, false, description, merchantName, category);
   }
 
-  private push(fields: Omit<Entry, 'account' | 'key' | 'authDay'>): void {
-    this.entries.push({ account: this.account.index, key: `s${this.entries.length}`, authDay: this.day, ...fields });
+  // Positional, not an object spread: it runs for every simulated entry.
+  private push(
+    postDay: number, amount: number, pendingPhase: boolean, cancelled: boolean,
+    description: string, merchantName: string | null, category: Category | null,
+  ): void {
+    this.entries.push({
+      account: this.account.index, key: `s${this.entries.length}`, authDay: this.day,
+      postDay, amount, pendingPhase, cancelled, description, merchantName, category,
+    });
   }
 }
 
