@@ -10,6 +10,9 @@ import { accounts, applications, connections, jobs, providerCalls, transactions 
 
 export type JobRow = typeof jobs.$inferSelect;
 
+/** The conflict target of `jobs_one_live_per_connection`: one queued, running or awaiting_input job per connection. */
+const ONE_LIVE_JOB = { target: jobs.connectionId, where: sql`status in ('queued', 'running', 'awaiting_input')` };
+
 export async function findLiveJob(db: Db, connectionId: string): Promise<JobRow | null> {
   const [row] = await db.select().from(jobs)
     .where(and(eq(jobs.connectionId, connectionId), inArray(jobs.status, [...LIVE_JOB_STATUSES])));
@@ -22,7 +25,7 @@ export async function findLiveJob(db: Db, connectionId: string): Promise<JobRow 
  */
 export async function insertJobUnlessLive(db: Db, row: typeof jobs.$inferInsert): Promise<{ job: JobRow; created: boolean }> {
   const inserted = await db.insert(jobs).values(row)
-    .onConflictDoNothing({ target: jobs.connectionId, where: sql`status in ('queued', 'running', 'awaiting_input')` })
+    .onConflictDoNothing(ONE_LIVE_JOB)
     .returning();
   if (inserted[0]) return { job: inserted[0], created: true };
   const live = await findLiveJob(db, row.connectionId);
@@ -48,7 +51,7 @@ export async function insertJobUpdatingConnection(db: Db, row: typeof jobs.$infe
   const touch = db.$with('touch', { id: connections.id }).as(sql`${db.update(connections).set(patch)
     .where(eq(connections.id, row.connectionId)).returning({ id: connections.id }).getSQL()}`);
   const [job] = await db.with(touch).insert(jobs).values(row)
-    .onConflictDoNothing({ target: jobs.connectionId, where: sql`status in ('queued', 'running', 'awaiting_input')` })
+    .onConflictDoNothing(ONE_LIVE_JOB)
     .returning();
   if (!job) throw new LiveJobRaceError(row.connectionId);
   return job;
