@@ -118,7 +118,7 @@ async function prepare(core: Core, tenant: Tenant, k: number, tag: string): Prom
       id: newId('acc'), applicationId: tenant.application.id, userId: user.id, connectionId: c.id, providerAccountId: a.id, name: a.name,
       type: a.type, mask: a.mask, currency: a.currency, balanceCurrent: a.balances.current, balanceAvailable: a.balances.available,
       balanceLimit: a.balances.limit, balancesUpdatedAt: now, createdAt: now, updatedAt: now,
-    })));
+    })), null);
     const ids = new Map(stored.map((a) => [a.providerAccountId, a.id]));
     const incoming = fetched.filter((f) => ids.has(f.accountId)).map((f) => ({
       providerId: f.id, accountId: ids.get(f.accountId)!, status: f.status, amount: f.amount, currency: f.currency, date: f.date,

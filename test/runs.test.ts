@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
 import { applyTransactionPlan, upsertAccounts } from '../src/db/repos/data.js';
 import { claimJob, endRunIfUnchanged, findJobForRun, saveSteps, SupersededRunError } from '../src/db/repos/jobs.js';
-import { connections, jobs, providerCalls, transactions, users } from '../src/db/schema.js';
+import { accounts, connections, jobs, providerCalls, transactions, users } from '../src/db/schema.js';
 import { systemClock } from '../src/domain/clock.js';
 import type { IncomingTransaction } from '../src/domain/matching.js';
 import { finish } from '../src/jobs/connection-job.js';
@@ -34,17 +34,20 @@ describe('run fencing', () => {
     description: 'Coffee', merchantName: null, category: null, pendingProviderId: null,
   });
 
-  it('a superseded run can neither ingest, save its steps nor end the job; the run that took over can', async () => {
+  it('a superseded run can neither store accounts, ingest, save its steps nor end the job; the run that took over can', async () => {
     const { userId, connectionId, jobId } = await queuedJob();
     const db = t.core.db;
     const now = systemClock.now();
     const found = (await findJobForRun(db, jobId))!;
     assert.ok(await claimJob(db, jobId, connectionId, 'run-a', found.job.steps, now));
     assert.ok(await claimJob(db, jobId, connectionId, 'run-b', found.job.steps, now)); // run a's worker was presumed dead
-    const [account] = await upsertAccounts(db, [{
+    const accountRow = {
       id: 'acc_fence', applicationId: found.application.id, userId, connectionId, providerAccountId: 'pacc_1', name: 'Everyday',
       type: 'depository', mask: '0001', currency: 'AUD', balanceCurrent: 0, balancesUpdatedAt: now, createdAt: now, updatedAt: now,
-    }]);
+    };
+    await assert.rejects(upsertAccounts(db, [accountRow], { jobId, runToken: 'run-a' }), SupersededRunError);
+    assert.equal((await db.select().from(accounts).where(eq(accounts.connectionId, connectionId))).length, 0);
+    const [account] = await upsertAccounts(db, [accountRow], { jobId, runToken: 'run-b' });
     const plan = { inserts: [row(account!.id)], updates: [], removals: [] };
     const ctx = (runToken: string) => ({
       applicationId: found.application.id, userId, connectionId, now, syncedThrough: '2026-11-20', run: { jobId, runToken },

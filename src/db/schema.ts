@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint, boolean, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { JobStep } from '../domain/types.js';
+import type { DeletionOperation, JobStep } from '../domain/types.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const money = (name: string) => bigint(name, { mode: 'number' });
@@ -216,3 +216,24 @@ export const idempotencyKeys = pgTable('idempotency_keys', {
   body: jsonb('body'),
   createdAt: ts('created_at').notNull(),
 }, (t) => [uniqueIndex('idempotency_keys_pk').on(t.applicationId, t.key)]);
+
+/**
+ * Evidence of a deletion (PRODUCT.md §3 purge, delete user): what was deleted, how many rows,
+ * when and who asked. No foreign keys to the user or connection: the record outlives them.
+ */
+export const deletions = pgTable('deletions', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
+  userId: text('user_id').notNull(),
+  connectionId: text('connection_id'),
+  operation: text('operation').$type<DeletionOperation>().notNull(),
+  /** Rows deleted, by kind: accounts, transactions, identities (and connections, jobs for a user). */
+  counts: jsonb('counts').$type<Record<string, number>>().notNull(),
+  /** `api_key:<id>` for an API call, `system` otherwise. */
+  requestedBy: text('requested_by').notNull(),
+  createdAt: ts('created_at').notNull(),
+}, (t) => [
+  index('deletions_app_idx').on(t.applicationId, t.id),
+  index('deletions_connection_idx').on(t.connectionId),
+  index('deletions_user_idx').on(t.userId),
+]);

@@ -41,9 +41,14 @@ export type StatusReason = (typeof STATUS_REASONS)[number];
 export const CONNECTION_ACTIONS = ['refresh', 'repair', 'update_products', 'purge', 'unlink', 'delete'] as const;
 export type ConnectionAction = (typeof CONNECTION_ACTIONS)[number];
 
-export const JOB_STATUSES = ['queued', 'running', 'awaiting_input', 'succeeded', 'failed'] as const;
+/** `cancelled`: stopped by an operation that took the connection away (purge, unlink, delete). */
+export const JOB_STATUSES = ['queued', 'running', 'awaiting_input', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const LIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'awaiting_input'];
+
+/** What a deletion record records (PRODUCT.md §3). */
+export const DELETION_OPERATIONS = ['purge', 'delete_connection', 'delete_user'] as const;
+export type DeletionOperation = (typeof DELETION_OPERATIONS)[number];
 
 export const JOB_TYPES = ['create', 'refresh', 'repair', 'update_products', 'import'] as const;
 export type JobType = (typeof JOB_TYPES)[number];

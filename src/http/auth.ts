@@ -15,9 +15,9 @@ export function registerAuth(app: FastifyInstance, core: Core) {
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new AppError('unauthenticated', 'Send your API key as Authorization: Bearer sk_… . Create one with `npx causeway keys create --name NAME`.');
-    const application = await authenticate(core.db, match[1]!);
-    if (!application) throw new AppError('unauthenticated', 'This API key is not valid or has been revoked. Create a new one with `npx causeway keys create --name NAME`.');
-    request.tenant = { application };
+    const tenant = await authenticate(core.db, match[1]!);
+    if (!tenant) throw new AppError('unauthenticated', 'This API key is not valid or has been revoked. Create a new one with `npx causeway keys create --name NAME`.');
+    request.tenant = tenant;
   });
 }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import {
-  ACCOUNT_TYPES, CONNECTION_ACTIONS, CONNECTION_STATUSES, JOB_STATUSES, JOB_TRIGGERS, JOB_TYPES, METHODS, PRODUCTS,
+  ACCOUNT_TYPES, CONNECTION_ACTIONS, DELETION_OPERATIONS, CONNECTION_STATUSES, JOB_STATUSES, JOB_TRIGGERS, JOB_TYPES, METHODS, PRODUCTS,
   STATUS_REASONS, STEP_NAMES, STEP_STATUSES, TRANSACTION_STATUSES,
 } from '../domain/types.js';
 
@@ -120,6 +120,18 @@ export const Problem = z.object({
   connectionStatus: z.enum(CONNECTION_STATUSES).optional(),
   allowedActions: z.array(z.enum(CONNECTION_ACTIONS)).optional(),
 }).passthrough().describe('RFC 9457 problem details');
+
+export const Deletion = z.object({
+  id: z.string(), userId: z.string(), connectionId: z.string().nullable(),
+  operation: z.enum(DELETION_OPERATIONS),
+  counts: z.record(z.string(), z.number().int()).describe('Rows deleted, by kind'),
+  requestedBy: z.string().describe('api_key:<id> for an API call, system otherwise'), createdAt: z.string(),
+}).describe('Evidence of a deletion: what, how many rows, when, who asked');
+export const DeletionParams = z.object({ deletionId: id('del') });
+export const DeletionsQuery = pageQuery.extend({ userId: id('usr').optional(), connectionId: id('con').optional() });
+export const DeleteConnectionQuery = z.object({
+  data: z.enum(['keep', 'purge']).default('keep').describe('keep (default): the data stays readable; purge: deleted in the same call'),
+});
 
 export const page = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
 

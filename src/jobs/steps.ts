@@ -61,6 +61,8 @@ async function call<T>(s: RunState, operation: string, fn: (ctx: ProviderCallCon
   }
 }
 
+const fenceOf = (s: RunState) => ({ jobId: s.job.id, runToken: s.runToken });
+
 const ok = (resultCode = 'ok'): StepOutcome => ({ kind: 'success', resultCode });
 
 export async function runStep(s: RunState, name: StepName): Promise<StepOutcome> {
@@ -120,7 +122,8 @@ async function retrieveAccounts(s: RunState): Promise<StepOutcome> {
   const { core, connection } = s;
   const fetched = await call(s, 'fetchAccounts', (ctx) => core.provider.fetchAccounts(s.link, ctx));
   // After the first sync, accounts the user did not share before wait for a repair (new_accounts_available).
-  const addNew = connection.firstSyncedAt === null || s.job.type === 'repair';
+  // A connection whose data was purged has no accounts left: its next sync fetches them all again.
+  const addNew = connection.firstSyncedAt === null || s.job.type === 'repair' || s.accounts.size === 0;
   const toStore = fetched.filter((a) => addNew || s.accounts.has(a.id));
   s.flags.newAccounts = toStore.length < fetched.length;
   const now = s.clock.now();
@@ -129,7 +132,7 @@ async function retrieveAccounts(s: RunState): Promise<StepOutcome> {
     providerAccountId: a.id, name: a.name, type: a.type, mask: a.mask, currency: a.currency,
     balanceCurrent: a.balances.current, balanceAvailable: a.balances.available, balanceLimit: a.balances.limit,
     balancesUpdatedAt: now, createdAt: now, updatedAt: now,
-  })));
+  })), fenceOf(s));
   for (const a of stored) s.accounts.set(a.providerAccountId, a.id);
   return ok(s.flags.newAccounts ? 'new_accounts_available' : 'ok');
 }
@@ -156,7 +159,7 @@ async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
   const plan = planTransactions(stored, incoming, { from, to: today });
   const applied = await applyTransactionPlan(core.db, {
     applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id, now: s.clock.now(),
-    syncedThrough: today, run: { jobId: s.job.id, runToken: s.runToken },
+    syncedThrough: today, run: fenceOf(s),
   }, plan);
   if (!applied) throw new SupersededRunError(s.job.id);
   return ok();
@@ -168,6 +171,6 @@ async function retrieveIdentity(s: RunState): Promise<StepOutcome> {
   await upsertIdentity(core.db, {
     connectionId: connection.id, applicationId: connection.applicationId, userId: connection.userId,
     dataEnc: core.cipher.encrypt(JSON.stringify(identity)), updatedAt: s.clock.now(),
-  });
+  }, fenceOf(s));
   return ok();
 }

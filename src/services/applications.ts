@@ -26,9 +26,10 @@ export async function createApiKey(db: Db, clock: Clock, application: Applicatio
   return { id: row.id, key, prefix: row.prefix };
 }
 
-export async function authenticate(db: Db, presented: string): Promise<ApplicationRow | null> {
+/** The application (and the key's id, as the actor) an API key belongs to, or null. */
+export async function authenticate(db: Db, presented: string): Promise<{ application: ApplicationRow; actor: string } | null> {
   if (!/^sk_(sandbox|live)_[A-Za-z0-9_-]{20,}$/.test(presented)) return null;
   const found = await findActiveKeyByHash(db, sha256(presented));
-  return found?.application ?? null;
+  return found ? { application: found.application, actor: `api_key:${found.key.id}` } : null;
 }
 

@@ -35,7 +35,7 @@ export async function requireConnection(core: Core, tenant: Tenant, userId: stri
   return c ?? connectionNotFound(core, tenant, userId, connectionId, db);
 }
 
-async function connectionNotFound(core: Core, tenant: Tenant, userId: string, connectionId: string, db: Db): Promise<never> {
+export async function connectionNotFound(core: Core, tenant: Tenant, userId: string, connectionId: string, db: Db): Promise<never> {
   await requireUser(core, tenant, userId, db); // only to say which of the two ids is unknown
   throw notFound('connection', connectionId);
 }

@@ -29,6 +29,8 @@ export interface Core {
 /** The calling application, as authenticated. */
 export interface Tenant {
   application: ApplicationRow;
+  /** Who is asking, for records such as deletions: `api_key:<id>`. Absent for the system itself. */
+  actor?: string;
 }
 
 /** The application's clock: the wall clock plus its sandbox test-clock offset. */

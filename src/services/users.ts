@@ -1,7 +1,7 @@
 /** End users of an application. */
 import { newId } from '../domain/ids.js';
 import { AppError, notFound } from '../domain/errors.js';
-import { deleteUser as deleteUserRow, findUser, insertUser, listUsers, updateUser as updateUserRow } from '../db/repos/users.js';
+import { findUser, insertUser, listUsers, updateUser as updateUserRow } from '../db/repos/users.js';
 import type { Db } from '../db/open.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { userView } from './views.js';
@@ -59,9 +59,4 @@ export async function updateUser(core: Core, tenant: Tenant, userId: string, pat
     if (isUniqueViolation(err)) throw externalIdTaken(patch.externalId);
     throw err;
   }
-}
-
-/** Deletes the user and, by cascade, every connection, job, account, transaction and profile. */
-export async function deleteUser(core: Core, tenant: Tenant, userId: string) {
-  if (!(await deleteUserRow(core.db, tenant.application.id, userId))) throw notFound('user', userId);
 }

@@ -12,23 +12,48 @@ import { newId } from '../../domain/ids.js';
 import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '../../domain/matching.js';
 import type { Db } from '../open.js';
 import { preparedPer } from '../prepared.js';
+import { SupersededRunError } from './jobs.js';
 import { accounts, identities, transactions } from '../schema.js';
 
 export type AccountRow = typeof accounts.$inferSelect;
 export type TransactionRow = typeof transactions.$inferSelect;
 
-/** Inserts new accounts and refreshes known ones (keyed by provider account id); answers every stored id. */
-export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert)[]): Promise<{ id: string; providerAccountId: string }[]> {
+/** The job run doing a write: nothing is written unless it still owns the job (jobs.run_token). */
+export interface RunFence { jobId: string; runToken: string }
+
+/** `owned` for a CTE: the job row, locked, if the run still owns it; one row regardless when there is no run. */
+function ownedBy(run: RunFence | null) {
+  return run ? sql`select id from jobs where id = ${run.jobId} and run_token = ${run.runToken} for update` : sql`select 1`;
+}
+
+/**
+ * Inserts new accounts and refreshes known ones (keyed by provider account id); answers every
+ * stored id. Fenced like the ingestion: a superseded run (a purge or a delete took its job) writes
+ * nothing and gets SupersededRunError.
+ */
+export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert)[], run: RunFence | null): Promise<{ id: string; providerAccountId: string }[]> {
   if (rows.length === 0) return [];
-  return db.insert(accounts).values(rows).onConflictDoUpdate({
-    target: [accounts.connectionId, accounts.providerAccountId],
-    set: {
-      name: sql`excluded.name`, type: sql`excluded.type`, mask: sql`excluded.mask`, currency: sql`excluded.currency`,
-      balanceCurrent: sql`excluded.balance_current`, balanceAvailable: sql`excluded.balance_available`,
-      balanceLimit: sql`excluded.balance_limit`, balancesUpdatedAt: sql`excluded.balances_updated_at`,
-      updatedAt: sql`excluded.updated_at`,
-    },
-  }).returning({ id: accounts.id, providerAccountId: accounts.providerAccountId });
+  const col = (pick: (r: typeof accounts.$inferInsert) => unknown) => sql.param(rows.map(pick));
+  const result = (await db.execute(sql`
+    with owned as (${ownedBy(run)})
+    insert into accounts (id, application_id, user_id, connection_id, provider_account_id, name, type, mask, currency,
+      balance_current, balance_available, balance_limit, balances_updated_at, created_at, updated_at)
+    select v.id, v.application_id, v.user_id, v.connection_id, v.pid, v.name, v.type, v.mask, v.currency,
+      v.cur, v.avail, v.lim, v.at, v.at, v.at
+    from unnest(${col((r) => r.id)}::text[], ${col((r) => r.applicationId)}::text[], ${col((r) => r.userId)}::text[],
+      ${col((r) => r.connectionId)}::text[], ${col((r) => r.providerAccountId)}::text[], ${col((r) => r.name)}::text[],
+      ${col((r) => r.type)}::text[], ${col((r) => r.mask)}::text[], ${col((r) => r.currency)}::text[],
+      ${col((r) => r.balanceCurrent)}::int8[], ${col((r) => r.balanceAvailable ?? null)}::int8[], ${col((r) => r.balanceLimit ?? null)}::int8[],
+      ${col((r) => r.updatedAt.toISOString())}::timestamptz[])
+      as v(id, application_id, user_id, connection_id, pid, name, type, mask, currency, cur, avail, lim, at)
+    where exists (select 1 from owned)
+    on conflict (connection_id, provider_account_id) do update set name = excluded.name, type = excluded.type,
+      mask = excluded.mask, currency = excluded.currency, balance_current = excluded.balance_current,
+      balance_available = excluded.balance_available, balance_limit = excluded.balance_limit,
+      balances_updated_at = excluded.balances_updated_at, updated_at = excluded.updated_at
+    returning id, provider_account_id`)) as { rows: { id: string; provider_account_id: string }[] };
+  if (result.rows.length === 0 && run) throw new SupersededRunError(run.jobId);
+  return result.rows.map((r) => ({ id: r.id, providerAccountId: r.provider_account_id }));
 }
 
 export async function listUserAccounts(db: Db, applicationId: string, userId: string): Promise<AccountRow[]> {
@@ -63,7 +88,7 @@ export interface ApplyContext {
   /** The day the connection's transactions are now synced through. */
   syncedThrough: string;
   /** The job run doing the ingestion: nothing is written unless it still owns the job. */
-  run: { jobId: string; runToken: string } | null;
+  run: RunFence | null;
 }
 
 function cols<T>(rows: T[], pick: (r: T) => unknown) {
@@ -93,11 +118,8 @@ export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: Tran
   const nUpd = plan.updates.length;
   const total = nIns + nUpd + plan.removals.length;
   const now = ctx.now.toISOString();
-  const owned = ctx.run
-    ? sql`select id from jobs where id = ${ctx.run.jobId} and run_token = ${ctx.run.runToken} for update`
-    : sql`select 1`;
   const result = (await db.execute(sql`
-    with owned as (${owned}),
+    with owned as (${ownedBy(ctx.run)}),
     seq as (
       update users set change_seq = change_seq + ${total} where id = ${ctx.userId} and ${total} > 0 and exists (select 1 from owned)
       returning change_seq - ${total} as base),
@@ -161,16 +183,17 @@ export async function countTransactions(db: Db, connectionId: string): Promise<n
   return row!.n;
 }
 
-export async function upsertIdentity(db: Db, row: typeof identities.$inferInsert): Promise<void> {
-  await identityUpsert(db).execute(row);
+/** Stores the connection's identity profile (encrypted by the caller); fenced like upsertAccounts. */
+export async function upsertIdentity(db: Db, row: typeof identities.$inferInsert, run: RunFence | null): Promise<void> {
+  const result = (await db.execute(sql`
+    with owned as (${ownedBy(run)})
+    insert into identities (connection_id, application_id, user_id, data_enc, updated_at)
+    select ${row.connectionId}, ${row.applicationId}, ${row.userId}, ${row.dataEnc}, ${row.updatedAt.toISOString()}::timestamptz
+    where exists (select 1 from owned)
+    on conflict (connection_id) do update set data_enc = excluded.data_enc, updated_at = excluded.updated_at
+    returning connection_id`)) as { rows: unknown[] };
+  if (result.rows.length === 0 && run) throw new SupersededRunError(run.jobId);
 }
-
-const identityUpsert = preparedPer((db) => db.insert(identities).values({
-  connectionId: sql.placeholder('connectionId'), applicationId: sql.placeholder('applicationId'), userId: sql.placeholder('userId'),
-  dataEnc: sql.placeholder('dataEnc'), updatedAt: sql.placeholder('updatedAt'),
-}).onConflictDoUpdate({
-  target: identities.connectionId, set: { dataEnc: sql`excluded.data_enc`, updatedAt: sql`excluded.updated_at` },
-}).prepare('causeway_upsert_identity'));
 
 export async function findIdentity(db: Db, applicationId: string, connectionId: string) {
   const [row] = await db.select().from(identities).where(and(eq(identities.applicationId, applicationId), eq(identities.connectionId, connectionId)));

@@ -57,6 +57,26 @@ export async function insertJobUpdatingConnection(db: Db, row: typeof jobs.$infe
   return job;
 }
 
+/**
+ * Cancels the connection's live job, if any, for an operation that takes the connection away from
+ * it (purge, unlink, delete): the job ends `cancelled` and loses its run token, so the run still
+ * working on it writes nothing more. Waits for a write the run has in flight (its fence holds the
+ * job row). Answers the job as it was.
+ */
+export async function cancelLiveJob(db: Db, connectionId: string, now: Date, reason: string): Promise<JobRow | null> {
+  const [live] = await db.select().from(jobs)
+    .where(and(eq(jobs.connectionId, connectionId), inArray(jobs.status, [...LIVE_JOB_STATUSES]))).for('update');
+  if (!live) return null;
+  const steps = live.steps.map((s) => (s.status === 'pending' || s.status === 'in_progress' || s.status === 'awaiting_input'
+    ? { ...s, status: 'skipped' as const, resultCode: 'cancelled', finishedAt: now.toISOString() }
+    : s));
+  await db.update(jobs).set({
+    status: 'cancelled', steps, runToken: null, mfaCodeEnc: null, mfaPrompt: null, mfaExpiresAt: null,
+    errorCode: 'cancelled', errorMessage: reason, finishedAt: now, updatedAt: now,
+  }).where(eq(jobs.id, live.id));
+  return live;
+}
+
 export async function findJob(db: Db, applicationId: string, id: string): Promise<JobRow | null> {
   const [row] = await db.select().from(jobs).where(and(eq(jobs.applicationId, applicationId), eq(jobs.id, id)));
   return row ?? null;

@@ -10,8 +10,9 @@ export async function insertUser(db: Db, row: typeof users.$inferInsert): Promis
   return created!;
 }
 
-export async function findUser(db: Db, applicationId: string, id: string): Promise<UserRow | null> {
-  const [row] = await db.select().from(users).where(and(eq(users.applicationId, applicationId), eq(users.id, id)));
+export async function findUser(db: Db, applicationId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<UserRow | null> {
+  const q = db.select().from(users).where(and(eq(users.applicationId, applicationId), eq(users.id, id)));
+  const [row] = opts.forUpdate ? await q.for('update') : await q;
   return row ?? null;
 }
 
@@ -29,9 +30,4 @@ export async function listUsers(db: Db, applicationId: string, after: string | n
 export async function updateUser(db: Db, applicationId: string, id: string, patch: Partial<typeof users.$inferInsert>): Promise<UserRow | null> {
   const [row] = await db.update(users).set(patch).where(and(eq(users.applicationId, applicationId), eq(users.id, id))).returning();
   return row ?? null;
-}
-
-export async function deleteUser(db: Db, applicationId: string, id: string): Promise<boolean> {
-  const rows = await db.delete(users).where(and(eq(users.applicationId, applicationId), eq(users.id, id))).returning({ id: users.id });
-  return rows.length > 0;
 }

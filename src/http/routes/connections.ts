@@ -4,8 +4,10 @@ import { createConnection, listUserConnections, presentConnection, refreshAllCon
 import type { Core } from '../../services/core.js';
 import { listConnectionJobs } from '../../services/jobs.js';
 import { tenantOf } from '../auth.js';
+import { deleteConnection, getDeletion, listDeletionRecords, purgeConnection, unlinkConnection } from '../../services/lifecycle.js';
 import {
-  Connection, ConnectionAndJob, ConnectionParams, CreateConnectionBody, Job, page, pageQuery, problems, RefreshBody, UserParams,
+  Connection, ConnectionAndJob, ConnectionParams, CreateConnectionBody, DeleteConnectionQuery, Deletion, DeletionParams, DeletionsQuery, Job, page,
+  pageQuery, problems, RefreshBody, UserParams,
 } from '../schemas.js';
 
 export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
@@ -54,4 +56,32 @@ export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
   app.get('/users/:userId/connections/:connectionId/jobs', {
     schema: { tags: ['jobs'], summary: "A connection's job history, newest first", params: ConnectionParams, querystring: pageQuery, response: { 200: page(Job), ...problems(400, 401, 404) } },
   }, async (req) => listConnectionJobs(core, tenantOf(req), req.params.userId, req.params.connectionId, req.query.cursor ?? null, req.query.limit));
+  app.post('/users/:userId/connections/:connectionId/purge', {
+    schema: {
+      tags, summary: "Purge a connection's data",
+      description: 'Deletes every account, transaction and identity profile that came through the connection, atomically, and answers the deletion record. The connection stays; its next sync fetches the data again. 409 on a deleted connection.',
+      params: ConnectionParams, response: { 200: z.object({ connection: Connection, deletion: Deletion, job: Job.nullable() }), ...problems(401, 404, 409) },
+    },
+  }, async (req) => purgeConnection(core, tenantOf(req), req.params.userId, req.params.connectionId));
+  app.post('/users/:userId/connections/:connectionId/unlink', {
+    schema: {
+      tags, summary: 'Unlink a connection',
+      description: 'unlinked: provider access revoked, no more refreshes; the data stays readable. Repair relinks it. Allowed from active, degraded and reconnect_required.',
+      params: ConnectionParams, response: { 200: z.object({ connection: Connection, cancelledJobId: z.string().nullable() }), ...problems(401, 404, 409) },
+    },
+  }, async (req) => unlinkConnection(core, tenantOf(req), req.params.userId, req.params.connectionId));
+  app.delete('/users/:userId/connections/:connectionId', {
+    schema: {
+      tags, summary: 'Delete a connection',
+      description: 'Irreversible: deleted, access revoked, never refreshed, repaired or purged again. data=keep (default) leaves the data readable; data=purge deletes it in the same transaction and answers the deletion record.',
+      params: ConnectionParams, querystring: DeleteConnectionQuery,
+      response: { 200: z.object({ connection: Connection, deletion: Deletion.nullable() }), ...problems(400, 401, 404, 409) },
+    },
+  }, async (req) => deleteConnection(core, tenantOf(req), req.params.userId, req.params.connectionId, req.query.data));
+  app.get('/deletions', {
+    schema: { tags: ['deletions'], summary: 'Deletion records, newest first', querystring: DeletionsQuery, response: { 200: page(Deletion), ...problems(400, 401) } },
+  }, async (req) => listDeletionRecords(core, tenantOf(req), { userId: req.query.userId, connectionId: req.query.connectionId, cursor: req.query.cursor ?? null, limit: req.query.limit }));
+  app.get('/deletions/:deletionId', {
+    schema: { tags: ['deletions'], summary: 'A deletion record', params: DeletionParams, response: { 200: Deletion, ...problems(401, 404) } },
+  }, async (req) => getDeletion(core, tenantOf(req), req.params.deletionId));
 };

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Core } from '../../services/core.js';
-import { createUser, deleteUser, getUser, listAllUsers, updateUser } from '../../services/users.js';
+import { deleteUserEverywhere } from '../../services/lifecycle.js';
+import { createUser, getUser, listAllUsers, updateUser } from '../../services/users.js';
 import { tenantOf } from '../auth.js';
-import { page, pageQuery, problems, User, UserBody, UserParams } from '../schemas.js';
+import { Deletion, page, pageQuery, problems, User, UserBody, UserParams } from '../schemas.js';
 
 export const userRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
   const tags = ['users'];
@@ -16,9 +17,10 @@ export const userRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => 
   app.patch('/users/:userId', { schema: { tags, summary: 'Update a user', params: UserParams, body: UserBody, response: { 200: User, ...problems(400, 401, 404) } } },
     async (req) => updateUser(core, tenantOf(req), req.params.userId, req.body));
   app.delete('/users/:userId', {
-    schema: { tags, summary: 'Delete a user with every connection and all their data', params: UserParams, response: { 204: z.null(), ...problems(401, 404) } },
-  }, async (req, reply) => {
-    await deleteUser(core, tenantOf(req), req.params.userId);
-    return reply.code(204).send(null);
-  });
+    schema: {
+      tags, summary: 'Delete a user with every connection and all their data',
+      description: "Revokes each connection's access and answers the deletion record (also at GET /v1/deletions/{id}).",
+      params: UserParams, response: { 200: z.object({ id: z.string(), deleted: z.literal(true), deletion: Deletion }), ...problems(401, 404) },
+    },
+  }, async (req) => ({ id: req.params.userId, deleted: true as const, deletion: await deleteUserEverywhere(core, tenantOf(req), req.params.userId) }));
 };

@@ -1,0 +1,189 @@
+/**
+ * Operations that take a connection away from its data or from the institution (PRODUCT.md §3):
+ * purge, unlink, delete (keep or purge the data), and deleting a user.
+ *
+ * Each runs in one transaction that locks the connection, checks the status machine, and cancels
+ * the live job first (jobs.ts cancelLiveJob): a job run still working writes nothing after that,
+ * and a write it already had in flight commits before the rows are deleted. So a purge or delete
+ * racing a refresh never leaves data behind. Access at the provider is revoked after the commit,
+ * best effort: Causeway has already dropped the credentials.
+ */
+import { newId } from '../domain/ids.js';
+import { AppError, notFound } from '../domain/errors.js';
+import { allowedActions, transition } from '../domain/status.js';
+import type { ConnectionAction, JobTrigger, JobType, Method, Product } from '../domain/types.js';
+import { findConnection, listConnections, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
+import { deleteConnectionData, deleteUserAndData, findDeletion, insertDeletion, listDeletions, type DeletionRow } from '../db/repos/deletions.js';
+import { cancelLiveJob, insertJobUnlessLive, type JobRow } from '../db/repos/jobs.js';
+import { findUser } from '../db/repos/users.js';
+import { providerCalls } from '../db/schema.js';
+import type { Db } from '../db/open.js';
+import { planSteps } from '../domain/steps.js';
+import type { ProviderAccess, ProviderLink } from '../providers/types.js';
+import { connectionNotFound, presentConnection } from './connections.js';
+import { tenantClock, type Core, type Tenant } from './core.js';
+import { jobView } from './views.js';
+
+function refused(c: ConnectionRow, action: ConnectionAction, verb: string) {
+  const st = stateOf(c);
+  const actions = allowedActions(st);
+  if (actions.includes(action)) return null;
+  return new AppError('invalid_state', `A connection that is ${st.status} cannot ${verb}. Allowed now: ${actions.length ? actions.join(', ') : 'nothing'}.`,
+    { connectionStatus: st.status, allowedActions: actions });
+}
+
+/** Locks the caller's connection for the transaction, or answers 404 for it (or for the user). */
+async function lockConnection(core: Core, tenant: Tenant, tx: Db, userId: string, connectionId: string): Promise<ConnectionRow> {
+  const c = await findConnection(tx, tenant.application.id, connectionId, { userId, forUpdate: true });
+  return c ?? connectionNotFound(core, tenant, userId, connectionId, tx);
+}
+
+function deletionView(d: DeletionRow) {
+  return {
+    id: d.id, userId: d.userId, connectionId: d.connectionId, operation: d.operation, counts: d.counts,
+    requestedBy: d.requestedBy, createdAt: d.createdAt.toISOString(),
+  };
+}
+
+/** The link as the provider needs it to revoke access, read before the credentials are dropped. */
+function linkOf(core: Core, c: ConnectionRow): ProviderLink | null {
+  if (!c.accessEnc) return null;
+  const access = JSON.parse(core.cipher.decrypt(c.accessEnc)) as ProviderAccess | { kind: 'grant' };
+  if (access.kind === 'grant') return null; // never exchanged: nothing to revoke
+  return { institutionId: c.institutionId, access, firstSyncedAt: c.firstSyncedAt };
+}
+
+/** Revokes access at the provider after the commit; the outcome goes to the provider-call journal while the connection exists. */
+async function revokeAtProvider(core: Core, c: ConnectionRow, link: ProviderLink | null, now: Date, journal = true): Promise<void> {
+  if (!link) return;
+  const started = Date.now();
+  let outcome = 'ok';
+  let errorCode: string | null = null;
+  try {
+    await core.provider.revoke(link, { now, runKey: `revoke:${c.id}` });
+  } catch (err) {
+    outcome = 'error';
+    errorCode = (err as { code?: string }).code ?? 'unexpected';
+    core.log.warn({ err, connectionId: c.id }, 'revoking access at the provider failed; the credentials are dropped anyway');
+  }
+  if (!journal) return;
+  await core.db.insert(providerCalls).values({
+    id: newId('call'), applicationId: c.applicationId, connectionId: c.id, jobId: null, operation: 'revoke', outcome, errorCode,
+    providerCode: null, durationMs: Date.now() - started, createdAt: now,
+  }).catch((err) => core.log.warn({ err, connectionId: c.id }, 'provider call journal not written'));
+}
+
+/**
+ * Purge: deletes every account, transaction and identity profile that came through the connection
+ * and records it. The connection stays, in its status; its next sync fetches the history again. A
+ * first sync that was running is cancelled and started again from nothing.
+ */
+export async function purgeConnection(core: Core, tenant: Tenant, userId: string, connectionId: string) {
+  const now = tenantClock(core, tenant.application).now();
+  const { connection, deletion, restarted } = await core.db.transaction(async (tx) => {
+    const c = await lockConnection(core, tenant, tx, userId, connectionId);
+    const no = refused(c, 'purge', 'be purged');
+    if (no) throw no;
+    const cancelled = await cancelLiveJob(tx, c.id, now, 'The connection was purged while this job ran.');
+    const deletion = await purgeInside(tx, tenant, c, now, 'purge');
+    const connection = await updateConnection(tx, c.id, { transactionsSyncedThrough: null, updatedAt: now });
+    // A first sync has no other way to finish: run it again, from nothing.
+    const restarted = cancelled && c.firstSyncedAt === null ? await restartJob(tx, connection, cancelled, now) : null;
+    return { connection, deletion, restarted };
+  });
+  if (restarted) await core.queue.enqueue(restarted);
+  return { connection: presentConnection(core, tenant, connection), deletion: deletionView(deletion), job: restarted ? jobView(restarted) : null };
+}
+
+async function purgeInside(tx: Db, tenant: Tenant, c: ConnectionRow, now: Date, operation: 'purge' | 'delete_connection') {
+  const counts = await deleteConnectionData(tx, c.id);
+  return insertDeletion(tx, {
+    id: newId('del', now.getTime()), applicationId: c.applicationId, userId: c.userId, connectionId: c.id, operation, counts,
+    requestedBy: tenant.actor ?? 'system', createdAt: now,
+  });
+}
+
+async function restartJob(tx: Db, c: ConnectionRow, was: JobRow, now: Date): Promise<JobRow> {
+  const { job } = await insertJobUnlessLive(tx, {
+    id: newId('job', now.getTime()), applicationId: c.applicationId, userId: c.userId, connectionId: c.id, type: was.type,
+    trigger: was.trigger as JobTrigger, status: 'queued', products: was.products,
+    steps: planSteps(was.type as JobType, c.method as Method, was.products as Product[]), queueJobId: crypto.randomUUID(),
+    createdAt: now, updatedAt: now,
+  });
+  return job;
+}
+
+/** Unlink: no more syncing, provider access revoked, data kept and readable; repair relinks. */
+export async function unlinkConnection(core: Core, tenant: Tenant, userId: string, connectionId: string) {
+  const now = tenantClock(core, tenant.application).now();
+  const { connection, link, cancelled } = await core.db.transaction(async (tx) => {
+    const c = await lockConnection(core, tenant, tx, userId, connectionId);
+    const no = refused(c, 'unlink', 'be unlinked');
+    if (no) throw no;
+    const cancelled = await cancelLiveJob(tx, c.id, now, 'The connection was unlinked while this job ran.');
+    const next = transition(stateOf(c), { type: 'unlinked' });
+    const link = linkOf(core, c);
+    const connection = await updateConnection(tx, c.id, { status: next.status, statusReason: next.reason, accessEnc: null, pausedUntil: null, updatedAt: now });
+    return { connection, link, cancelled };
+  });
+  await revokeAtProvider(core, connection, link, now);
+  return { connection: presentConnection(core, tenant, connection), cancelledJobId: cancelled?.id ?? null };
+}
+
+/**
+ * Delete: `deleted` for good, access revoked, never refreshed, repaired or purged again. `keep`
+ * (the default, as Basiq) leaves the data readable; `purge` deletes it in the same transaction.
+ */
+export async function deleteConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, data: 'keep' | 'purge') {
+  const now = tenantClock(core, tenant.application).now();
+  const { connection, link, deletion } = await core.db.transaction(async (tx) => {
+    const c = await lockConnection(core, tenant, tx, userId, connectionId);
+    const no = refused(c, 'delete', 'be deleted');
+    if (no) throw no;
+    await cancelLiveJob(tx, c.id, now, 'The connection was deleted while this job ran.');
+    const deletion = data === 'purge' ? await purgeInside(tx, tenant, c, now, 'delete_connection') : null;
+    const next = transition(stateOf(c), { type: 'deleted' });
+    const link = linkOf(core, c);
+    const connection = await updateConnection(tx, c.id, {
+      status: next.status, statusReason: next.reason, accessEnc: null, authStateHash: null, pausedUntil: null, updatedAt: now,
+      ...(deletion ? { transactionsSyncedThrough: null } : {}),
+    });
+    return { connection, link, deletion };
+  });
+  await revokeAtProvider(core, connection, link, now);
+  return { connection: presentConnection(core, tenant, connection), deletion: deletion ? deletionView(deletion) : null };
+}
+
+/** Deletes the user, every connection and all their data, with a deletion record; revokes each connection's access. */
+export async function deleteUserEverywhere(core: Core, tenant: Tenant, userId: string) {
+  const now = tenantClock(core, tenant.application).now();
+  const { deletion, links } = await core.db.transaction(async (tx) => {
+    const user = await findUser(tx, tenant.application.id, userId, { forUpdate: true });
+    if (!user) throw notFound('user', userId);
+    const all = await listConnections(tx, tenant.application.id, userId, null, 100_000);
+    const links: { c: ConnectionRow; link: ProviderLink | null }[] = [];
+    for (const c of all) {
+      await cancelLiveJob(tx, c.id, now, 'The user was deleted while this job ran.');
+      if (c.status !== 'deleted') links.push({ c, link: linkOf(core, c) });
+    }
+    const counts = await deleteUserAndData(tx, tenant.application.id, userId);
+    const deletion = await insertDeletion(tx, {
+      id: newId('del', now.getTime()), applicationId: tenant.application.id, userId, connectionId: null, operation: 'delete_user', counts,
+      requestedBy: tenant.actor ?? 'system', createdAt: now,
+    });
+    return { deletion, links };
+  });
+  for (const { c, link } of links) await revokeAtProvider(core, c, link, now, false); // the journal went with the user
+  return deletionView(deletion);
+}
+
+export async function getDeletion(core: Core, tenant: Tenant, id: string) {
+  const d = await findDeletion(core.db, tenant.application.id, id);
+  if (!d) throw notFound('deletion', id);
+  return deletionView(d);
+}
+
+export async function listDeletionRecords(core: Core, tenant: Tenant, f: { userId?: string; connectionId?: string; cursor: string | null; limit: number }) {
+  const rows = await listDeletions(core.db, tenant.application.id, { ...f, before: f.cursor, limit: f.limit + 1 });
+  return { data: rows.slice(0, f.limit).map(deletionView), nextCursor: rows.length > f.limit ? rows[f.limit - 1]!.id : null };
+}
