@@ -20,6 +20,8 @@ export const ERROR_CATALOGUE = {
   invalid_state: { status: 409, title: 'The connection is not in a state that allows this' },
   external_id_taken: { status: 409, title: 'Another user already has this externalId' },
   job_not_awaiting_input: { status: 409, title: 'The job is not waiting for input' },
+  job_in_progress: { status: 409, title: 'A job is already running for this connection' },
+  products_already_linked: { status: 409, title: 'The connection already has these products' },
   idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
   authorization_expired: { status: 410, title: 'This authorisation link has expired' },
   idempotency_key_reused: { status: 422, title: 'This Idempotency-Key was used with a different request' },

@@ -113,8 +113,8 @@ export function transition(s: ConnectionState, e: ConnectionEvent): Next {
     case 'authorization_denied':
       if (s.method !== 'openbanking') throw invalid();
       if (st === 'pre_init') return { status: 'failed', reason: 'authorization_denied' };
-      // A denied renewal leaves a connection that still has consent as it was.
-      if (LIVE.has(st)) return { status: st, reason: s.reason };
+      // A denied renewal (or relink) leaves the connection as it was.
+      if (LIVE.has(st) || st === 'unlinked') return { status: st, reason: s.reason };
       throw invalid();
     case 'authorization_abandoned':
       if (s.method !== 'openbanking' || st !== 'pre_init') throw invalid();

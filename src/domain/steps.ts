@@ -8,7 +8,13 @@ const PRODUCT_STEPS: [Product, StepName][] = [
 ];
 
 /** Steps whose failure fails the job; the rest are best-effort and give `partial_data`. */
-export const REQUIRED_STEPS: ReadonlySet<StepName> = new Set(['verify-credentials', 'authorize', 'retrieve-accounts', 'retrieve-transactions']);
+const REQUIRED_STEPS: ReadonlySet<StepName> = new Set(['verify-credentials', 'authorize', 'retrieve-accounts', 'retrieve-transactions']);
+
+/** Whether a failed step fails the job. Products added to a connection are fetched best-effort: only access and accounts are required then. */
+export function isRequiredStep(type: JobType, step: StepName): boolean {
+  if (type === 'update_products') return step === 'verify-credentials' || step === 'authorize' || step === 'retrieve-accounts';
+  return REQUIRED_STEPS.has(step);
+}
 
 /** Accounts come with every link and every refresh: every other product hangs off them. */
 export function withAccountsProduct(products: readonly Product[]): Product[] {

@@ -51,6 +51,13 @@ export const RefreshBody = z.object({
   products: z.array(Product).min(1).max(PRODUCTS.length).refine((p) => new Set(p).size === p.length, 'must not repeat a product').optional(),
 }).strict().nullish().describe('Optional: send no body to refresh every product of the connection');
 
+export const RepairBody = z.object({
+  credentials: z.object({ login: z.string().min(1).max(255), password: z.string().min(1).max(255) }).strict().optional()
+    .describe('web: the new credentials. openbanking: omit; the answer carries a new authorizationUrl'),
+}).strict().nullish();
+export const ProductsBody = z.object({
+  products: z.array(Product).min(1).max(PRODUCTS.length).refine((p) => new Set(p).size === p.length, 'must not repeat a product'),
+}).strict();
 export const MfaBody = z.object({ code: z.string().min(1).max(32) }).strict();
 
 export const Connection = z.object({

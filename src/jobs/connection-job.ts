@@ -11,8 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { transition, type FailureCode } from '../domain/status.js';
-import { REQUIRED_STEPS } from '../domain/steps.js';
-import type { JobStep } from '../domain/types.js';
+import { isRequiredStep } from '../domain/steps.js';
+import type { JobStep, JobType } from '../domain/types.js';
 import { findConnection, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
 import { tenantClock, type Core } from '../services/core.js';
@@ -91,7 +91,7 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
           throw pe; // pg-boss schedules the retry with backoff
         }
         state.steps = stepsWith(state.steps, step.name, { status: 'failed', resultCode: pe.code, finishedAt: clock.now().toISOString() });
-        if (!REQUIRED_STEPS.has(step.name)) {
+        if (!isRequiredStep(job.type as JobType, step.name)) {
           state.flags.partialData = true;
           await saveRun(core.db, job.id, runToken, { steps: state.steps, updatedAt: clock.now() });
           continue;

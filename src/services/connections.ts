@@ -44,7 +44,7 @@ export function presentConnection(core: Core, tenant: Tenant, c: ConnectionRow) 
   return connectionView(c, findInstitution(core, c.institutionId), tenantClock(core, tenant.application).now());
 }
 
-function newJobRow(c: ConnectionRow, type: JobType, trigger: JobTrigger, products: Product[], now: Date) {
+export function newJobRow(c: ConnectionRow, type: JobType, trigger: JobTrigger, products: Product[], now: Date) {
   return {
     id: newId('job', now.getTime()), applicationId: c.applicationId, userId: c.userId, connectionId: c.id, type, trigger,
     status: 'queued', products, steps: planSteps(type, c.method as Method, products), queueJobId: crypto.randomUUID(),

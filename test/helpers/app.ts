@@ -10,6 +10,7 @@ import { buildApp } from '../../src/http/app.js';
 import { createCore, startWorker } from '../../src/runtime.js';
 import { createApiKey, ensureDefaultApplication } from '../../src/services/applications.js';
 import type { Core } from '../../src/services/core.js';
+import type { Provider } from '../../src/providers/types.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { createTestDatabase } from './db.js';
 
@@ -35,10 +36,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   };
 }
 
-export async function startTestApp(opts: { config?: Partial<Config>; worker?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(opts: { config?: Partial<Config>; worker?: boolean; provider?: Provider } = {}): Promise<TestApp> {
   const { database, drop } = await createTestDatabase();
   const config = testConfig(opts.config);
-  const core = await createCore(config, { database, logLevel: 'silent' });
+  const core = await createCore(config, { database, logLevel: 'silent', provider: opts.provider });
   const stopWorker = opts.worker === false ? null : await startWorker(core);
   const app = await buildApp(core, { logger: false });
   await app.ready();

@@ -29,6 +29,7 @@ const TABLE: Row[] = [
   S('active', { type: 'authorization_denied' }, 'active', 'access_expiring_soon', { method: 'openbanking', reason: 'access_expiring_soon', everSynced: true }),
   S('reconnect_required', { type: 'authorization_denied' }, 'reconnect_required', 'consent_expired', { method: 'openbanking', reason: 'consent_expired', everSynced: true }),
   S('degraded', { type: 'authorization_denied' }, 'degraded', 'provider_error', { method: 'openbanking', reason: 'provider_error', everSynced: true }),
+  S('unlinked', { type: 'authorization_denied' }, 'unlinked', 'unlinked_by_app', { method: 'openbanking', reason: 'unlinked_by_app', everSynced: true }),
   S('pre_init', { type: 'authorization_abandoned' }, 'failed', 'authorization_abandoned', { method: 'openbanking' }),
   // first retrieval
   S('pending', { type: 'job_succeeded' }, 'active', null),

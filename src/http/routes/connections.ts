@@ -5,9 +5,10 @@ import type { Core } from '../../services/core.js';
 import { listConnectionJobs } from '../../services/jobs.js';
 import { tenantOf } from '../auth.js';
 import { deleteConnection, getDeletion, listDeletionRecords, purgeConnection, unlinkConnection } from '../../services/lifecycle.js';
+import { repairConnection, updateProducts } from '../../services/repair.js';
 import {
   Connection, ConnectionAndJob, ConnectionParams, CreateConnectionBody, DeleteConnectionQuery, Deletion, DeletionParams, DeletionsQuery, Job, page,
-  pageQuery, problems, RefreshBody, UserParams,
+  pageQuery, problems, ProductsBody, RefreshBody, RepairBody, UserParams,
 } from '../schemas.js';
 
 export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
@@ -84,4 +85,24 @@ export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
   app.get('/deletions/:deletionId', {
     schema: { tags: ['deletions'], summary: 'A deletion record', params: DeletionParams, response: { 200: Deletion, ...problems(401, 404) } },
   }, async (req) => getDeletion(core, tenantOf(req), req.params.deletionId));
+  app.post('/users/:userId/connections/:connectionId/repair', {
+    schema: {
+      tags, summary: 'Repair a connection',
+      description: 'Same connection, same account ids. web: new credentials, 202 with the repair job. openbanking: 200 with a new authorizationUrl; the job starts when the user approves and renews the consent. 409 while another job runs.',
+      params: ConnectionParams, body: RepairBody, response: { 200: ConnectionAndJob, 202: ConnectionAndJob, ...problems(400, 401, 404, 409) },
+    },
+  }, async (req, reply) => {
+    const r = await repairConnection(core, tenantOf(req), req.params.userId, req.params.connectionId, req.body ?? {});
+    return reply.code(r.job ? 202 : 200).send(r);
+  });
+  app.post('/users/:userId/connections/:connectionId/products', {
+    schema: {
+      tags, summary: 'Add products to a connection',
+      description: 'On an active or degraded connection, 202 with a job that fetches them best-effort (a product that fails gives active + partial_data). Otherwise 200: the next sync fetches them.',
+      params: ConnectionParams, body: ProductsBody, response: { 200: ConnectionAndJob, 202: ConnectionAndJob, ...problems(400, 401, 404, 409) },
+    },
+  }, async (req, reply) => {
+    const r = await updateProducts(core, tenantOf(req), req.params.userId, req.params.connectionId, req.body.products);
+    return reply.code(r.job ? 202 : 200).send(r);
+  });
 };

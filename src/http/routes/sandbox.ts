@@ -10,7 +10,8 @@ import { setClockOffset } from '../../db/repos/applications.js';
 import { completeAuthorization } from '../../services/connections.js';
 import { tenantClock, type Core } from '../../services/core.js';
 import { tenantOf } from '../auth.js';
-import { problems } from '../schemas.js';
+import { Connection, problems } from '../schemas.js';
+import { SIMULATED_EVENTS, simulateEvent } from '../../services/sandbox.js';
 import { consentPage, consentResultPage } from '../pages/consent.js';
 
 const Clock = z.object({ now: z.string(), offsetMs: z.number().int() });
@@ -42,6 +43,15 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
     await setClockOffset(core.db, tenant.application.id, offsetMs);
     return { now: tenantClock(core, { clockOffsetMs: offsetMs }).now().toISOString(), offsetMs };
   });
+  app.post('/sandbox/connections/:connectionId/simulate', {
+    schema: {
+      tags, summary: 'Simulate an event on a connection',
+      description: 'login_required (reconnect_required / invalid_credentials), consent_expiring, consent_expired, consent_revoked (openbanking), new_accounts (active / new_accounts_available). 409 when the status does not allow the event.',
+      params: z.object({ connectionId: z.string().min(1).max(64) }),
+      body: z.object({ event: z.enum(SIMULATED_EVENTS) }).strict(),
+      response: { 200: Connection, ...problems(400, 401, 403, 404, 409) },
+    },
+  }, async (req) => simulateEvent(core, tenantOf(req), req.params.connectionId, req.body.event));
 };
 
 /** The consent page is for end users in a browser: HTML, no API key (the `state` in the URL is the secret). */

@@ -1,0 +1,122 @@
+/**
+ * Repair and update products (PRODUCT.md §3): the same connection, the same account ids, never a
+ * second connection and never history fetched twice.
+ *
+ *   repair, web          new credentials ─► pending ─► repair job ─► active (new accounts added)
+ *   repair, openbanking  a new authorisation URL; approval ─► init ─► repair job (renews consent)
+ *                        ─► active. A connection that never synced (pre_init, failed) is resumed.
+ *   update products      products added; on active/degraded a job fetches them best-effort
+ *                        (a product that fails gives active + partial_data)
+ */
+import { AppError } from '../domain/errors.js';
+import { allowedActions, transition } from '../domain/status.js';
+import { withAccountsProduct } from '../domain/steps.js';
+import type { ConnectionAction, Product } from '../domain/types.js';
+import { lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
+import { insertJobUpdatingConnection, LiveJobRaceError, type JobRow } from '../db/repos/jobs.js';
+import type { Db } from '../db/open.js';
+import type { ProviderAccess } from '../providers/types.js';
+import { AUTHORIZATION_WINDOW_MS, connectionNotFound, newJobRow, presentConnection } from './connections.js';
+import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
+import { randomToken, sha256 } from './crypto.js';
+import { jobView } from './views.js';
+
+type Outcome = { connection: ConnectionRow; job: JobRow | null; authorizationUrl: string | null };
+
+/** Locks the connection, checks the action is allowed and no job is in flight. */
+async function lockFor(core: Core, tenant: Tenant, tx: Db, userId: string, connectionId: string, action: ConnectionAction, verb: string) {
+  const found = await lockConnectionWithLiveJob(tx, tenant.application.id, connectionId, userId);
+  if (!found) return connectionNotFound(core, tenant, userId, connectionId, tx);
+  const c = found.connection;
+  const st = stateOf(c);
+  const actions = allowedActions(st);
+  if (!actions.includes(action)) {
+    throw new AppError('invalid_state', `A connection that is ${st.status} cannot ${verb}. Allowed now: ${actions.length ? actions.join(', ') : 'nothing'}.`,
+      { connectionStatus: st.status, allowedActions: actions });
+  }
+  if (found.live) {
+    throw new AppError('job_in_progress', `Job ${found.live.id} is ${found.live.status} for this connection; wait for it to finish (GET /v1/jobs/${found.live.id}), then try again.`,
+      { jobId: found.live.id });
+  }
+  return c;
+}
+
+/** Runs a transaction that inserts a job, once more if a live job appeared meanwhile (it then answers 409). */
+async function withRaceRetry<T>(fn: () => Promise<T>): Promise<T> {
+  return fn().catch((err: unknown) => {
+    if (err instanceof LiveJobRaceError) return fn();
+    throw err;
+  });
+}
+
+async function finishOutcome(core: Core, tenant: Tenant, o: Outcome) {
+  if (o.job) await core.queue.enqueue(o.job);
+  return { connection: presentConnection(core, tenant, o.connection), job: o.job ? jobView(o.job) : null, authorizationUrl: o.authorizationUrl };
+}
+
+export interface RepairInput { credentials?: { login: string; password: string } }
+
+export async function repairConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, input: RepairInput) {
+  const now = tenantClock(core, tenant.application).now();
+  const outcome = await withRaceRetry(() => core.db.transaction(async (tx): Promise<Outcome> => {
+    const c = await lockFor(core, tenant, tx, userId, connectionId, 'repair', 'be repaired');
+    const st = stateOf(c);
+    if (c.method === 'web') {
+      if (!input.credentials) {
+        throw new AppError('credentials_required', 'Send the new credentials { login, password } to repair a web connection.',
+          { errors: [{ field: 'body.credentials', message: 'required for method web' }] });
+      }
+      const next = transition(st, { type: 'repair_started' });
+      const access: ProviderAccess = { kind: 'web', ...input.credentials };
+      const patch = {
+        status: next.status, statusReason: next.reason, accessEnc: core.cipher.encrypt(JSON.stringify(access)), pausedUntil: null, updatedAt: now,
+      };
+      const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'repair', 'api', withAccountsProduct(c.products as Product[]), now), patch);
+      return { connection: { ...c, ...patch }, job, authorizationUrl: null };
+    }
+    if (input.credentials) {
+      throw new AppError('credentials_not_allowed', 'Openbanking connections are repaired at the institution; do not send credentials.',
+        { errors: [{ field: 'body.credentials', message: 'not allowed for method openbanking' }] });
+    }
+    // A new authorisation. A connection that never synced is resumed (pre_init); one that did keeps
+    // its status, and its data, until the user approves.
+    const next = st.everSynced ? { status: st.status, reason: st.reason } : transition(st, { type: 'authorization_started' });
+    const state = randomToken();
+    const connection = await updateConnection(tx, c.id, {
+      status: next.status, statusReason: next.reason, authStateHash: sha256(state), authExpiresAt: new Date(now.getTime() + AUTHORIZATION_WINDOW_MS),
+      updatedAt: now,
+    });
+    const authorizationUrl = core.provider.authorizationUrl({ institutionId: c.institutionId, state, publicUrl: core.publicUrl() });
+    return { connection, job: null, authorizationUrl };
+  }));
+  return finishOutcome(core, tenant, outcome);
+}
+
+/**
+ * Adds products to a connection. On an active or degraded connection a job fetches them (and the
+ * accounts) best-effort; otherwise they are fetched by the connection's next sync.
+ */
+export async function updateProducts(core: Core, tenant: Tenant, userId: string, connectionId: string, products: Product[]) {
+  const now = tenantClock(core, tenant.application).now();
+  const outcome = await withRaceRetry(() => core.db.transaction(async (tx): Promise<Outcome> => {
+    const c = await lockFor(core, tenant, tx, userId, connectionId, 'update_products', 'take new products');
+    const institution = findInstitution(core, c.institutionId);
+    const unsupported = products.filter((p) => !institution?.products.includes(p));
+    if (unsupported.length > 0) {
+      throw new AppError('unsupported_product', `${institution?.name ?? c.institutionId} does not offer ${unsupported.join(', ')}.`,
+        { errors: [{ field: 'body.products', message: `supported: ${institution?.products.join(', ') ?? 'none'}` }] });
+    }
+    const added = products.filter((p) => !c.products.includes(p));
+    if (added.length === 0) {
+      throw new AppError('products_already_linked', `The connection already has ${products.join(', ')}. Refresh it to fetch them again.`,
+        { errors: [{ field: 'body.products', message: `the connection has: ${c.products.join(', ')}` }] });
+    }
+    const patch = { products: [...c.products, ...added], updatedAt: now };
+    if (c.status !== 'active' && c.status !== 'degraded') {
+      return { connection: await updateConnection(tx, c.id, patch), job: null, authorizationUrl: null };
+    }
+    const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'update_products', 'api', withAccountsProduct(added), now), patch);
+    return { connection: { ...c, ...patch }, job, authorizationUrl: null };
+  }));
+  return finishOutcome(core, tenant, outcome);
+}
