@@ -16,6 +16,7 @@ import type { Provider } from './providers/types.js';
 import type { Core } from './services/core.js';
 import { createCipher, resolveEncryptionKey } from './services/crypto.js';
 import { expireMfa } from './services/jobs.js';
+import { applyDueRules } from './services/due.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -50,7 +51,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   }
 }
 
-/** Delivery lost between a commit and its send (a crash) is found here and sent again. */
+/** Delivery lost between a commit and its send (a crash) is found here and sent again; time-based rules (services/due.ts) run here too. */
 const SWEEP_INTERVAL_MS = 30_000;
 const SWEEP_AGE_MS = 30_000;
 
@@ -62,6 +63,7 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
   const sweep = async () => {
     const stale = await findStaleQueuedJobs(core.db, new Date(core.clock.now().getTime() - SWEEP_AGE_MS), 500);
     for (const job of stale) await core.queue.enqueue(job);
+    await applyDueRules(core);
   };
   await sweep().catch((err) => core.log.warn({ err }, 'sweep failed'));
   const timer = setInterval(() => { sweep().catch((err) => core.log.warn({ err }, 'sweep failed')); }, SWEEP_INTERVAL_MS);

@@ -20,6 +20,10 @@ export const applications = pgTable('applications', {
   /** Sandbox test clock: how far this application's time is ahead of the wall clock. */
   clockOffsetMs: bigint('clock_offset_ms', { mode: 'number' }).notNull().default(0),
   isDefault: boolean('is_default').notNull().default(false),
+  /** What happens to a connection's data when its consent ends (expires or is revoked): `keep` or `purge`. */
+  consentEndData: text('consent_end_data').$type<'keep' | 'purge'>().notNull().default('keep'),
+  /** Sandbox control: institutions this application has put in a simulated outage. */
+  sandboxOutages: text('sandbox_outages').array().notNull().default(sql`'{}'::text[]`),
   createdAt: ts('created_at').notNull(),
 });
 
@@ -68,6 +72,8 @@ export const connections = pgTable('connections', {
   products: text('products').array().notNull(),
   /** AES-256-GCM ciphertext of the provider access (credentials or token), with its key version. */
   accessEnc: text('access_enc'),
+  /** Web: keyed hash of (institution, login), to notice two live connections with the same credentials. */
+  loginHash: text('login_hash'),
   /** Openbanking: SHA-256 of the `state` sent to the institution, and when that attempt lapses. */
   authStateHash: text('auth_state_hash'),
   authExpiresAt: ts('auth_expires_at'),
@@ -236,4 +242,28 @@ export const deletions = pgTable('deletions', {
   index('deletions_app_idx').on(t.applicationId, t.id),
   index('deletions_connection_idx').on(t.connectionId),
   index('deletions_user_idx').on(t.userId),
+]);
+
+/**
+ * Immutable records of what happened (PRODUCT.md §4), written in the same transaction as the change
+ * they record. Status changes are written by the `connections_status_event` trigger (migration
+ * 0004): every path that changes a connection's status or reason, the one-statement job ending
+ * included, records it without having to remember to. Everything else is written by the services
+ * (db/repos/events.ts). `created_at` is on the application's clock; `seq` orders events written in
+ * the same millisecond.
+ */
+export const events = pgTable('events', {
+  id: text('id').primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
+  userId: text('user_id').notNull(),
+  connectionId: text('connection_id'),
+  type: text('type').notNull(),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  /** `api_key:<id>`, `system`, or null when a job or the institution caused it. */
+  actor: text('actor'),
+  createdAt: ts('created_at').notNull(),
+}, (t) => [
+  index('events_connection_idx').on(t.connectionId, t.createdAt, t.seq),
+  index('events_app_idx').on(t.applicationId, t.createdAt, t.seq),
 ]);

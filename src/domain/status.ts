@@ -12,6 +12,9 @@
  */
 import type { ConnectionAction, ConnectionStatus, Method, StatusReason } from './types.js';
 
+/** An access or consent ending within this many days puts `access_expiring_soon` on the connection. */
+export const EXPIRING_SOON_DAYS = 7;
+
 export interface ConnectionState {
   status: ConnectionStatus;
   reason: StatusReason | null;

@@ -24,7 +24,7 @@ export function withAccountsProduct(products: readonly Product[]): Product[] {
 export function planSteps(type: JobType, method: Method, products: readonly Product[]): JobStep[] {
   const names: StepName[] = [];
   if (method === 'web') names.push('verify-credentials');
-  else if (type === 'create' || type === 'repair') names.push('authorize');
+  else if (type === 'create' || type === 'repair' || type === 'import') names.push('authorize');
   // Accounts come first whatever was asked: every other product hangs off them.
   names.push('retrieve-accounts');
   for (const [product, step] of PRODUCT_STEPS) if (products.includes(product)) names.push(step);

@@ -144,3 +144,24 @@ export const page = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.arra
 
 /** Common error responses, documented on every route that can give them. */
 export const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, Problem]));
+
+const TimelineBase = { id: z.string(), at: dateTime, type: z.string(), actor: z.string().nullable().describe('api_key:<id>, system, or null when a job or the institution caused it') };
+export const TimelineEntry = z.discriminatedUnion('kind', [
+  z.object({
+    ...TimelineBase, kind: z.literal('status_change'),
+    from: z.enum(CONNECTION_STATUSES).nullable().describe('null when the connection was created'), to: z.enum(CONNECTION_STATUSES),
+    reason: z.enum(STATUS_REASONS).nullable(), previousReason: z.enum(STATUS_REASONS).nullable(),
+  }),
+  z.object({ ...TimelineBase, kind: z.literal('consent'), grantedAt: dateTime.nullable(), expiresAt: dateTime.nullable() }),
+  z.object({ ...TimelineBase, kind: z.literal('operation'), data: z.record(z.string(), z.unknown()) }),
+  z.object({ ...TimelineBase, kind: z.literal('job'), job: Job }),
+]).describe('status_change (connection.created, connection.status_changed), consent (consent.granted|expiring|expired|revoked), operation (connection.purged, …), job');
+export const TimelineQuery = pageQuery.extend({
+  order: z.enum(['desc', 'asc']).default('desc').describe('desc (default): newest first; asc: from the connection\'s creation'),
+});
+
+export const ImportConnectionBody = z.object({
+  institutionId: id('ins'),
+  accessToken: z.string().min(1).max(2048).describe("The provider's access token for an existing link (for the sandbox: a token it issued, as a Plaid access token would be)"),
+  products: z.array(Product).min(1).max(PRODUCTS.length).refine((p) => new Set(p).size === p.length, 'must not repeat a product').optional(),
+}).strict();

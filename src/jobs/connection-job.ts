@@ -10,7 +10,7 @@
  * run killed half way and run again stores each transaction once.
  */
 import { randomUUID } from 'node:crypto';
-import { transition, type FailureCode } from '../domain/status.js';
+import { EXPIRING_SOON_DAYS, transition, type FailureCode } from '../domain/status.js';
 import { isRequiredStep } from '../domain/steps.js';
 import type { JobStep, JobType } from '../domain/types.js';
 import { findConnection, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
@@ -20,9 +20,6 @@ import type { Clock } from '../domain/clock.js';
 import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
 import { flushJournal, runStep, type RunState } from './steps.js';
 
-/** An access expiring within this many days puts `access_expiring_soon` on the connection. */
-export const EXPIRING_SOON_DAYS = 7;
-
 interface Attempt { retryCount: number; retryLimit: number }
 
 export async function runConnectionJob(core: Core, jobId: string, attempt: Attempt): Promise<void> {
@@ -31,6 +28,8 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
   const clock = tenantClock(core, found.application);
   const runToken = randomUUID();
   const now = clock.now();
+  // Waiting out a duplicate-credentials pause: services/due.ts sends the job again when it ends.
+  if (found.connection.pausedUntil && found.connection.pausedUntil > now) return;
   const usable = found.connection.status !== 'deleted' && found.connection.status !== 'unlinked';
   // The claim writes the first step's start too: one statement, not two.
   const job = await claimJob(core.db, jobId, found.connection.id, runToken, usable ? startFirstStep(found.job.steps, now) : found.job.steps, now);
@@ -44,6 +43,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
     core, clock, job, runToken, connection,
     link: linkOf(core, connection),
     runKey: `${job.id}:${job.attempts}`,
+    simulatedOutage: found.application.sandboxOutages.includes(connection.institutionId),
     flags: { newAccounts: false, partialData: false },
     steps: job.steps,
     calls: [],

@@ -7,7 +7,8 @@ import { updateConnection, type ConnectionRow } from '../db/repos/connections.js
 import { applyTransactionPlan, loadStoredWindow, upsertAccounts, upsertIdentity } from '../db/repos/data.js';
 import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
 import { providerCalls } from '../db/schema.js';
-import { ProviderError, type ProviderCallContext, type ProviderLink } from '../providers/types.js';
+import { ProviderError, type AuthorizationGrant, type ProviderCallContext, type ProviderLink } from '../providers/types.js';
+import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import type { Core } from '../services/core.js';
 
 /** History fetched on the first sync (PRODUCT.md §5: twelve months). */
@@ -23,6 +24,8 @@ export interface RunState {
   connection: ConnectionRow;
   link: ProviderLink;
   runKey: string;
+  /** Sandbox control: the application switched an outage of this institution on. */
+  simulatedOutage: boolean;
   flags: { newAccounts: boolean; partialData: boolean };
   steps: JobRow['steps'];
   /** Provider calls of this run, written to the journal together when the run ends (flushJournal). */
@@ -47,7 +50,7 @@ async function call<T>(s: RunState, operation: string, fn: (ctx: ProviderCallCon
   let outcome = 'ok';
   let error: ProviderError | null = null;
   try {
-    return await fn({ now: s.clock.now(), runKey: s.runKey });
+    return await fn({ now: s.clock.now(), runKey: s.runKey, simulatedOutage: s.simulatedOutage });
   } catch (err) {
     outcome = 'error';
     error = err instanceof ProviderError ? err : null;
@@ -104,15 +107,36 @@ async function verifyCredentials(s: RunState): Promise<StepOutcome> {
   return { kind: 'awaiting_input' };
 }
 
+/**
+ * Openbanking access: exchanges the grant the consent page sent back (create, repair), or checks
+ * an imported token (import). Either way the consent dates are recorded with a consent.granted event.
+ */
 async function authorize(s: RunState): Promise<StepOutcome> {
   const { core } = s;
-  const access = s.connection.accessEnc ? JSON.parse(core.cipher.decrypt(s.connection.accessEnc)) as { kind: string; params?: Record<string, string> } : null;
-  if (access?.kind !== 'grant' || !access.params) return ok('already_authorized'); // a resumed run exchanged it already
-  const params = access.params;
-  const grant = await call(s, 'completeAuthorization', (ctx) => core.provider.completeAuthorization({ institutionId: s.connection.institutionId, params }, ctx));
+  const access = s.connection.accessEnc ? JSON.parse(core.cipher.decrypt(s.connection.accessEnc)) as { kind: string; params?: Record<string, string>; token?: string } : null;
+  let grant: AuthorizationGrant;
+  if (access?.kind === 'grant' && access.params) {
+    const params = access.params;
+    grant = await call(s, 'completeAuthorization', (ctx) => core.provider.completeAuthorization({ institutionId: s.connection.institutionId, params }, ctx));
+  } else if (s.job.type === 'import' && access?.kind === 'token' && access.token && s.connection.consentGrantedAt === null) {
+    const importAccess = core.provider.importAccess?.bind(core.provider);
+    if (!importAccess) throw new ProviderError('provider_error', `The ${core.provider.id} provider cannot import connections.`, false, 'import_not_supported');
+    const token = access.token;
+    grant = await call(s, 'importAccess', (ctx) => importAccess({ institutionId: s.connection.institutionId, token }, ctx));
+  } else {
+    return ok('already_authorized'); // a resumed run exchanged it already
+  }
   const tokenAccess = { kind: 'token' as const, token: grant.token };
-  s.connection = await updateConnection(core.db, s.connection.id, {
-    accessEnc: core.cipher.encrypt(JSON.stringify(tokenAccess)), consentGrantedAt: grant.grantedAt, consentExpiresAt: grant.expiresAt,
+  const renewed = s.connection.consentGrantedAt !== null;
+  const at = s.clock.now();
+  s.connection = await core.db.transaction(async (tx) => {
+    const c = await updateConnection(tx, s.connection.id, {
+      accessEnc: core.cipher.encrypt(JSON.stringify(tokenAccess)), consentGrantedAt: grant.grantedAt, consentExpiresAt: grant.expiresAt,
+    });
+    await insertEvent(tx, connectionEvent(c, 'consent.granted', {
+      grantedAt: grant.grantedAt.toISOString(), expiresAt: grant.expiresAt.toISOString(), renewed, imported: s.job.type === 'import', jobId: s.job.id,
+    }, null, at));
+    return c;
   });
   s.link = { ...s.link, access: tokenAccess };
   return ok();

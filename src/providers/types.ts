@@ -36,6 +36,12 @@ export interface ProviderCallContext {
   now: Date;
   /** Identifies the run (job id + attempt) so simulated intermittent failures are reproducible. */
   runKey: string;
+  /**
+   * Sandbox control: the calling application has switched on an outage of this institution
+   * (POST /v1/sandbox/institutions/{id}/outage). The sandbox then answers institution_unavailable;
+   * real providers ignore it.
+   */
+  simulatedOutage?: boolean;
 }
 
 export type VerifyOutcome =
@@ -124,4 +130,10 @@ export interface Provider {
   fetchIdentity(link: ProviderLink, ctx: ProviderCallContext): Promise<ProviderIdentity>;
   /** Revoke access at the provider (unlink/delete). */
   revoke(link: ProviderLink, ctx: ProviderCallContext): Promise<void>;
+  /**
+   * Import (optional: only providers that can take over an existing link): check an access token
+   * issued outside Causeway's flow (a Plaid access token, say) and answer it with its consent dates.
+   * Throws invalid_credentials for a token the provider does not recognise.
+   */
+  importAccess?(input: { institutionId: string; token: string }, ctx: ProviderCallContext): Promise<AuthorizationGrant>;
 }

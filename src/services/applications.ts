@@ -1,8 +1,9 @@
-/** Applications and API keys: the default sandbox application, key creation, authentication. */
+/** Applications and API keys: the default sandbox application, key creation, authentication, settings. */
 import { newId } from '../domain/ids.js';
-import { findActiveKeyByHash, findDefaultApplication, insertApiKey, insertApplication, type ApplicationRow } from '../db/repos/applications.js';
+import { findActiveKeyByHash, findDefaultApplication, insertApiKey, insertApplication, updateApplication, type ApplicationRow } from '../db/repos/applications.js';
 import type { Db } from '../db/open.js';
 import type { Clock } from '../domain/clock.js';
+import type { Core, Tenant } from './core.js';
 import { randomToken, sha256 } from './crypto.js';
 
 /** The shown part of a key: enough to recognise it in a list, far too little to use it. */
@@ -33,3 +34,16 @@ export async function authenticate(db: Db, presented: string): Promise<{ applica
   return found ? { application: found.application, actor: `api_key:${found.key.id}` } : null;
 }
 
+
+function applicationView(a: ApplicationRow) {
+  return { id: a.id, name: a.name, environment: a.environment as 'sandbox' | 'live', consentEndData: a.consentEndData, createdAt: a.createdAt.toISOString() };
+}
+
+export async function getApplicationSettings(_core: Core, tenant: Tenant) {
+  return applicationView(tenant.application);
+}
+
+export async function updateApplicationSettings(core: Core, tenant: Tenant, patch: { consentEndData?: 'keep' | 'purge' }) {
+  const updated = await updateApplication(core.db, tenant.application.id, patch);
+  return applicationView(updated);
+}

@@ -9,7 +9,7 @@ import { allowedActions, transition } from '../domain/status.js';
 import { planSteps, withAccountsProduct } from '../domain/steps.js';
 import type { JobTrigger, JobType, Method, Product } from '../domain/types.js';
 import {
-  findConnection, findConnectionByAuthState, insertConnection, listConnections, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow,
+  findClashes, findConnection, findConnectionByAuthState, insertConnection, listConnections, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow,
 } from '../db/repos/connections.js';
 import { insertJobUnlessLive, insertJobUpdatingConnection, LiveJobRaceError } from '../db/repos/jobs.js';
 import { requireUser } from './users.js';
@@ -78,12 +78,20 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
         { errors: [{ field: 'body.credentials', message: 'required for method web' }] });
     }
     const access: ProviderAccess = { kind: 'web', ...input.credentials };
+    const loginHash = core.cipher.fingerprint(`${institution.id}\n${input.credentials.login}`);
     const { connection, job } = await core.db.transaction(async (tx) => {
-      const connection = await insertConnection(tx, { ...base, status: 'pending', statusReason: null, accessEnc: core.cipher.encrypt(JSON.stringify(access)) });
+      const clashes = await findClashes(tx, { ...base, loginHash });
+      if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, 'openbanking');
+      // The same login twice at once can lock the user out at the bank (Basiq): the new one waits.
+      const paused = clashes.sameLogin !== null;
+      const connection = await insertConnection(tx, {
+        ...base, status: 'pending', statusReason: paused ? 'duplicate_credentials' : null, loginHash,
+        pausedUntil: paused ? new Date(now.getTime() + DUPLICATE_PAUSE_MS) : null, accessEnc: core.cipher.encrypt(JSON.stringify(access)),
+      });
       const { job } = await insertJobUnlessLive(tx, newJobRow(connection, 'create', 'api', withAccounts, now));
       return { connection, job };
     });
-    await core.queue.enqueue(job);
+    if (!connection.pausedUntil) await core.queue.enqueue(job); // a paused job is sent when the pause ends (services/due.ts)
     return { connection: presentConnection(core, tenant, connection), job: jobView(job), authorizationUrl: null };
   }
   if (input.credentials) {
@@ -91,11 +99,24 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
       { errors: [{ field: 'body.credentials', message: 'not allowed for method openbanking' }] });
   }
   const state = randomToken();
-  const connection = await insertConnection(core.db, {
-    ...base, status: 'pre_init', statusReason: null, authStateHash: sha256(state), authExpiresAt: new Date(now.getTime() + AUTHORIZATION_WINDOW_MS),
+  const connection = await core.db.transaction(async (tx) => {
+    const clashes = await findClashes(tx, { ...base, loginHash: null });
+    if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, 'web');
+    return insertConnection(tx, {
+      ...base, status: 'pre_init', statusReason: null, authStateHash: sha256(state), authExpiresAt: new Date(now.getTime() + AUTHORIZATION_WINDOW_MS),
+    });
   });
   const authorizationUrl = core.provider.authorizationUrl({ institutionId: institution.id, state, publicUrl: core.publicUrl() });
   return { connection: presentConnection(core, tenant, connection), job: null, authorizationUrl };
+}
+
+/** A new web connection with the same login as a live one waits this long (PRODUCT.md §3). */
+export const DUPLICATE_PAUSE_MS = 6 * 60_000;
+
+function conflicting(otherId: string, institution: string, otherMethod: string) {
+  return new AppError('conflicting_connection',
+    `This user already has the ${otherMethod} connection ${otherId} to ${institution}. Repair or delete that one instead of adding a second.`,
+    { connectionId: otherId });
 }
 
 export async function listUserConnections(core: Core, tenant: Tenant, userId: string, after: string | null, limit: number) {

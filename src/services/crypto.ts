@@ -2,7 +2,7 @@
  * Secrets at rest: AES-256-GCM with a random 96-bit IV; the key version travels with the
  * ciphertext (`v1.<iv>.<tag>.<data>`, base64url) so keys can be rotated later.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config.js';
@@ -10,6 +10,8 @@ import { ConfigError } from '../config.js';
 export interface Cipher {
   encrypt(plain: string): string;
   decrypt(sealed: string): string;
+  /** A keyed hash (HMAC-SHA256 under a key derived from this one): equal inputs match, and nothing can be guessed offline. */
+  fingerprint(value: string): string;
 }
 
 const VERSION = 'v1';
@@ -19,7 +21,11 @@ export function createCipher(keyBase64: string): Cipher {
   if (key.length !== 32) {
     throw new ConfigError('CAUSEWAY_ENCRYPTION_KEY must be 32 bytes, base64-encoded (try: openssl rand -base64 32)');
   }
+  const hmacKey = createHmac('sha256', key).update('causeway fingerprint v1').digest();
   return {
+    fingerprint(value) {
+      return createHmac('sha256', hmacKey).update(value).digest('base64url');
+    },
     encrypt(plain) {
       const iv = randomBytes(12);
       const c = createCipheriv('aes-256-gcm', key, iv);

@@ -15,6 +15,7 @@ import type { ConnectionAction, JobTrigger, JobType, Method, Product } from '../
 import { findConnection, listConnections, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { deleteConnectionData, deleteUserAndData, findDeletion, insertDeletion, listDeletions, type DeletionRow } from '../db/repos/deletions.js';
 import { cancelLiveJob, insertJobUnlessLive, type JobRow } from '../db/repos/jobs.js';
+import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import { findUser } from '../db/repos/users.js';
 import { providerCalls } from '../db/schema.js';
 import type { Db } from '../db/open.js';
@@ -87,6 +88,7 @@ export async function purgeConnection(core: Core, tenant: Tenant, userId: string
     const cancelled = await cancelLiveJob(tx, c.id, now, 'The connection was purged while this job ran.');
     const deletion = await purgeInside(tx, tenant, c, now, 'purge');
     const connection = await updateConnection(tx, c.id, { transactionsSyncedThrough: null, updatedAt: now });
+    await insertEvent(tx, connectionEvent(c, 'connection.purged', { deletionId: deletion.id, counts: deletion.counts, cancelledJobId: cancelled?.id ?? null }, tenant.actor ?? null, now));
     // A first sync has no other way to finish: run it again, from nothing.
     const restarted = cancelled && c.firstSyncedAt === null ? await restartJob(tx, connection, cancelled, now) : null;
     return { connection, deletion, restarted };
@@ -123,6 +125,7 @@ export async function unlinkConnection(core: Core, tenant: Tenant, userId: strin
     const cancelled = await cancelLiveJob(tx, c.id, now, 'The connection was unlinked while this job ran.');
     const next = transition(stateOf(c), { type: 'unlinked' });
     const link = linkOf(core, c);
+    await insertEvent(tx, connectionEvent(c, 'connection.unlinked', { cancelledJobId: cancelled?.id ?? null }, tenant.actor ?? null, now));
     const connection = await updateConnection(tx, c.id, { status: next.status, statusReason: next.reason, accessEnc: null, pausedUntil: null, updatedAt: now });
     return { connection, link, cancelled };
   });
@@ -140,10 +143,13 @@ export async function deleteConnection(core: Core, tenant: Tenant, userId: strin
     const c = await lockConnection(core, tenant, tx, userId, connectionId);
     const no = refused(c, 'delete', 'be deleted');
     if (no) throw no;
-    await cancelLiveJob(tx, c.id, now, 'The connection was deleted while this job ran.');
+    const cancelled = await cancelLiveJob(tx, c.id, now, 'The connection was deleted while this job ran.');
     const deletion = data === 'purge' ? await purgeInside(tx, tenant, c, now, 'delete_connection') : null;
     const next = transition(stateOf(c), { type: 'deleted' });
     const link = linkOf(core, c);
+    await insertEvent(tx, connectionEvent(c, 'connection.deleted', {
+      data, deletionId: deletion?.id ?? null, counts: deletion?.counts ?? null, cancelledJobId: cancelled?.id ?? null,
+    }, tenant.actor ?? null, now));
     const connection = await updateConnection(tx, c.id, {
       status: next.status, statusReason: next.reason, accessEnc: null, authStateHash: null, pausedUntil: null, updatedAt: now,
       ...(deletion ? { transactionsSyncedThrough: null } : {}),
@@ -170,6 +176,10 @@ export async function deleteUserEverywhere(core: Core, tenant: Tenant, userId: s
     const deletion = await insertDeletion(tx, {
       id: newId('del', now.getTime()), applicationId: tenant.application.id, userId, connectionId: null, operation: 'delete_user', counts,
       requestedBy: tenant.actor ?? 'system', createdAt: now,
+    });
+    await insertEvent(tx, {
+      applicationId: tenant.application.id, userId, connectionId: null, type: 'user.deleted', data: { deletionId: deletion.id, counts },
+      actor: tenant.actor ?? null, at: now,
     });
     return { deletion, links };
   });

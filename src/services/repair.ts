@@ -14,6 +14,7 @@ import { withAccountsProduct } from '../domain/steps.js';
 import type { ConnectionAction, Product } from '../domain/types.js';
 import { lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { insertJobUpdatingConnection, LiveJobRaceError, type JobRow } from '../db/repos/jobs.js';
+import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import type { Db } from '../db/open.js';
 import type { ProviderAccess } from '../providers/types.js';
 import { AUTHORIZATION_WINDOW_MS, connectionNotFound, newJobRow, presentConnection } from './connections.js';
@@ -71,7 +72,9 @@ export async function repairConnection(core: Core, tenant: Tenant, userId: strin
       const patch = {
         status: next.status, statusReason: next.reason, accessEnc: core.cipher.encrypt(JSON.stringify(access)), pausedUntil: null, updatedAt: now,
       };
-      const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'repair', 'api', withAccountsProduct(c.products as Product[]), now), patch);
+      const jobRow = newJobRow(c, 'repair', 'api', withAccountsProduct(c.products as Product[]), now);
+      await insertEvent(tx, connectionEvent(c, 'connection.repair_requested', { method: c.method, jobId: jobRow.id }, tenant.actor ?? null, now));
+      const job = await insertJobUpdatingConnection(tx, jobRow, patch);
       return { connection: { ...c, ...patch }, job, authorizationUrl: null };
     }
     if (input.credentials) {
@@ -87,6 +90,7 @@ export async function repairConnection(core: Core, tenant: Tenant, userId: strin
       updatedAt: now,
     });
     const authorizationUrl = core.provider.authorizationUrl({ institutionId: c.institutionId, state, publicUrl: core.publicUrl() });
+    await insertEvent(tx, connectionEvent(c, 'connection.repair_requested', { method: c.method, jobId: null }, tenant.actor ?? null, now));
     return { connection, job: null, authorizationUrl };
   }));
   return finishOutcome(core, tenant, outcome);
@@ -112,10 +116,14 @@ export async function updateProducts(core: Core, tenant: Tenant, userId: string,
         { errors: [{ field: 'body.products', message: `the connection has: ${c.products.join(', ')}` }] });
     }
     const patch = { products: [...c.products, ...added], updatedAt: now };
+    const recorded = (jobId: string | null) =>
+      insertEvent(tx, connectionEvent(c, 'connection.products_updated', { added, products: patch.products, jobId }, tenant.actor ?? null, now));
     if (c.status !== 'active' && c.status !== 'degraded') {
+      await recorded(null);
       return { connection: await updateConnection(tx, c.id, patch), job: null, authorizationUrl: null };
     }
     const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'update_products', 'api', withAccountsProduct(added), now), patch);
+    await recorded(job.id);
     return { connection: { ...c, ...patch }, job, authorizationUrl: null };
   }));
   return finishOutcome(core, tenant, outcome);

@@ -1,13 +1,19 @@
 /**
  * Sandbox controls (PRODUCT.md §5): make a connection live through an event now, instead of
- * waiting for a bank to do it. The status machine decides, exactly as for a real event.
+ * waiting for a bank to do it; put an institution in an outage; issue a token to import. The
+ * status machine decides, exactly as for a real event. Every control acts for the calling
+ * application only.
  */
 import { DAY_MS } from '../domain/clock.js';
 import { AppError, notFound } from '../domain/errors.js';
-import { allowedActions, InvalidTransitionError, transition, type ConnectionEvent } from '../domain/status.js';
+import { allowedActions, InvalidTransitionError, transition } from '../domain/status.js';
+import { setSandboxOutage } from '../db/repos/applications.js';
 import { findConnection, stateOf, updateConnection } from '../db/repos/connections.js';
+import { issueSandboxToken, OPENBANKING_PERSONAS } from '../providers/sandbox/provider.js';
+import { ProviderError } from '../providers/types.js';
+import { applyConsentChange } from './consent.js';
 import { presentConnection } from './connections.js';
-import { tenantClock, type Core, type Tenant } from './core.js';
+import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
 
 export const SIMULATED_EVENTS = ['login_required', 'consent_expiring', 'consent_expired', 'consent_revoked', 'new_accounts'] as const;
 export type SimulatedEvent = (typeof SIMULATED_EVENTS)[number];
@@ -25,19 +31,42 @@ export async function simulateEvent(core: Core, tenant: Tenant, connectionId: st
         { errors: [{ field: 'body.event', message: 'consent events need an openbanking connection' }] });
     }
     const st = stateOf(c);
-    const e: ConnectionEvent = { type: event === 'new_accounts' ? 'new_accounts_detected' : event };
-    let next;
     try {
-      next = transition(st, e);
+      if (event === 'login_required' || event === 'new_accounts') {
+        const next = transition(st, { type: event === 'new_accounts' ? 'new_accounts_detected' : event });
+        return await updateConnection(tx, c.id, { status: next.status, statusReason: next.reason, updatedAt: now });
+      }
+      const expiresAt = event === 'consent_expiring' ? new Date(now.getTime() + EXPIRING_NOTICE_DAYS * DAY_MS) : event === 'consent_expired' ? now : undefined;
+      return await applyConsentChange(tx, tenant.application, c, event, now, tenant.actor ?? null, expiresAt);
     } catch (err) {
       if (!(err instanceof InvalidTransitionError)) throw err;
       throw new AppError('invalid_state', `A connection that is ${st.status} cannot take the event ${event}.`,
         { connectionStatus: st.status, allowedActions: allowedActions(st) });
     }
-    const consent = event === 'consent_expiring' ? { consentExpiresAt: new Date(now.getTime() + EXPIRING_NOTICE_DAYS * DAY_MS) }
-      : event === 'consent_expired' ? { consentExpiresAt: now }
-        : {};
-    return updateConnection(tx, c.id, { status: next.status, statusReason: next.reason, ...consent, updatedAt: now });
   });
   return presentConnection(core, tenant, connection);
+}
+
+/** Switches a simulated outage of one institution on or off for the calling application. */
+export async function setInstitutionOutage(core: Core, tenant: Tenant, institutionId: string, enabled: boolean) {
+  if (!findInstitution(core, institutionId)) throw notFound('institution', institutionId);
+  const outages = await setSandboxOutage(core.db, tenant.application.id, institutionId, enabled);
+  return { institutionId, outage: outages.includes(institutionId) };
+}
+
+/** A token as the sandbox bank's consent would issue it, to try import with (as Plaid's sandbox public tokens). */
+export function createSandboxToken(core: Core, tenant: Tenant, institutionId: string, persona: string) {
+  const institution = findInstitution(core, institutionId);
+  if (!institution) throw notFound('institution', institutionId);
+  if (!institution.methods.includes('openbanking')) {
+    throw new AppError('unsupported_method', `${institution.name} offers ${institution.methods.join(' and ')} only; sandbox tokens are openbanking access.`,
+      { errors: [{ field: 'body.institutionId', message: 'must be an institution that offers openbanking' }] });
+  }
+  try {
+    const { token, expiresAt } = issueSandboxToken(institutionId, persona, tenantClock(core, tenant.application).now());
+    return { accessToken: token, institutionId, persona, expiresAt: expiresAt.toISOString() };
+  } catch (err) {
+    if (!(err instanceof ProviderError)) throw err;
+    throw new AppError('validation_failed', err.message, { errors: [{ field: 'body.persona', message: `one of: ${OPENBANKING_PERSONAS.join(', ')}` }] });
+  }
 }

@@ -21,6 +21,11 @@ export async function findApplication(db: Db, id: string): Promise<ApplicationRo
   return row ?? null;
 }
 
+export async function updateApplication(db: Db, id: string, patch: Partial<typeof applications.$inferInsert>): Promise<ApplicationRow> {
+  const [row] = await db.update(applications).set(patch).where(eq(applications.id, id)).returning();
+  return row!;
+}
+
 export async function setClockOffset(db: Db, applicationId: string, offsetMs: number): Promise<void> {
   await db.update(applications).set({ clockOffsetMs: offsetMs }).where(eq(applications.id, applicationId));
 }
@@ -49,4 +54,14 @@ export async function revokeApiKey(db: Db, idOrPrefix: string, at: Date): Promis
     .where(and(isNull(apiKeys.revokedAt), sql`(${apiKeys.id} = ${idOrPrefix} or ${apiKeys.prefix} = ${idOrPrefix})`))
     .returning({ id: apiKeys.id });
   return rows.length;
+}
+
+/** Adds or removes an institution from the application's simulated outages, in one statement; answers the list. */
+export async function setSandboxOutage(db: Db, applicationId: string, institutionId: string, enabled: boolean): Promise<string[]> {
+  const list = enabled
+    ? sql`case when ${institutionId} = any(${applications.sandboxOutages}) then ${applications.sandboxOutages} else array_append(${applications.sandboxOutages}, ${institutionId}::text) end`
+    : sql`array_remove(${applications.sandboxOutages}, ${institutionId}::text)`;
+  const [row] = await db.update(applications).set({ sandboxOutages: list }).where(eq(applications.id, applicationId))
+    .returning({ outages: applications.sandboxOutages });
+  return row?.outages ?? [];
 }

@@ -1,5 +1,5 @@
 /** Connections. Status changes are decided by the domain machine (domain/status.ts); `stateOf` reads a row for it. */
-import { and, asc, eq, gt, inArray } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, ne, notInArray, or } from 'drizzle-orm';
 import type { ConnectionState } from '../../domain/status.js';
 import { LIVE_JOB_STATUSES, type ConnectionStatus, type Method, type StatusReason } from '../../domain/types.js';
 import type { Db } from '../open.js';
@@ -34,6 +34,25 @@ export async function lockConnectionWithLiveJob(db: Db, applicationId: string, i
     .where(and(eq(connections.applicationId, applicationId), eq(connections.id, id), eq(connections.userId, userId)))
     .for('update', { of: connections });
   return row ?? null;
+}
+
+/**
+ * The user's connections a new one would clash with (PRODUCT.md §3 create), among those that are
+ * not failed, unlinked or deleted: one to the same institution by the other method, and (web) one
+ * with the same login there. Scoped to the user: across users, the sandbox's magic logins are
+ * shared by every test user, and a real bank login belongs to one person.
+ */
+export async function findClashes(db: Db, c: { applicationId: string; userId: string; institutionId: string; method: string; loginHash: string | null }) {
+  const rows = await db.select({ id: connections.id, method: connections.method, loginHash: connections.loginHash })
+    .from(connections).where(and(
+      eq(connections.applicationId, c.applicationId), eq(connections.userId, c.userId), eq(connections.institutionId, c.institutionId),
+      notInArray(connections.status, ['failed', 'unlinked', 'deleted']),
+      or(ne(connections.method, c.method), c.loginHash ? eq(connections.loginHash, c.loginHash) : undefined),
+    ));
+  return {
+    otherMethod: rows.find((r) => r.method !== c.method) ?? null,
+    sameLogin: c.loginHash ? rows.find((r) => r.loginHash === c.loginHash) ?? null : null,
+  };
 }
 
 export async function findConnectionByAuthState(db: Db, stateHash: string): Promise<ConnectionRow | null> {

@@ -205,9 +205,29 @@ export async function updateJob(db: Db, id: string, patch: Partial<typeof jobs.$
  */
 export async function findStaleQueuedJobs(db: Db, olderThan: Date, limit: number): Promise<JobRow[]> {
   const rows = await db.select({ job: jobs }).from(jobs).innerJoin(applications, eq(applications.id, jobs.applicationId))
-    .where(and(eq(jobs.status, 'queued'), sql`${jobs.updatedAt} - ${applications.clockOffsetMs} * interval '1 millisecond' < ${olderThan}`))
+    .innerJoin(connections, eq(connections.id, jobs.connectionId))
+    .where(and(
+      eq(jobs.status, 'queued'), sql`${jobs.updatedAt} - ${applications.clockOffsetMs} * interval '1 millisecond' < ${olderThan}`,
+      isNull(connections.pausedUntil), // a paused connection's job is sent when the pause ends (services/due.ts)
+    ))
     .limit(limit);
   return rows.map((r) => r.job);
+}
+
+/**
+ * Connections whose duplicate-credentials pause is over (on their application's clock): clears the
+ * pause and gives each queued job a new queue id, in one statement, and answers the jobs to send.
+ */
+export async function releasePausedJobs(db: Db, wallNow: Date, applicationId: string | null, limit: number): Promise<JobRow[]> {
+  const due = db.select({ id: connections.id }).from(connections).innerJoin(applications, eq(applications.id, connections.applicationId))
+    .where(and(
+      sql`${connections.pausedUntil} <= ${wallNow.toISOString()}::timestamptz + ${applications.clockOffsetMs} * interval '1 millisecond'`,
+      applicationId ? eq(connections.applicationId, applicationId) : undefined,
+    )).limit(limit);
+  const released = db.$with('released', { id: connections.id }).as(sql`${db.update(connections).set({ pausedUntil: null })
+    .where(inArray(connections.id, due)).returning({ id: connections.id }).getSQL()}`);
+  return db.with(released).update(jobs).set({ queueJobId: sql`gen_random_uuid()` })
+    .where(and(eq(jobs.status, 'queued'), sql`${jobs.connectionId} in (select id from released)`)).returning();
 }
 
 export function stepsWith(steps: JobStep[], name: JobStep['name'], patch: Partial<JobStep>): JobStep[] {

@@ -7,9 +7,11 @@ import { tenantOf } from '../auth.js';
 import { deleteConnection, getDeletion, listDeletionRecords, purgeConnection, unlinkConnection } from '../../services/lifecycle.js';
 import { repairConnection, updateProducts } from '../../services/repair.js';
 import {
-  Connection, ConnectionAndJob, ConnectionParams, CreateConnectionBody, DeleteConnectionQuery, Deletion, DeletionParams, DeletionsQuery, Job, page,
-  pageQuery, problems, ProductsBody, RefreshBody, RepairBody, UserParams,
+  Connection, ConnectionAndJob, ConnectionParams, CreateConnectionBody, DeleteConnectionQuery, Deletion, DeletionParams, DeletionsQuery,
+  ImportConnectionBody, Job, page, pageQuery, problems, ProductsBody, RefreshBody, RepairBody, TimelineEntry, TimelineQuery, UserParams,
 } from '../schemas.js';
+import { importConnection } from '../../services/import.js';
+import { connectionTimeline } from '../../services/timeline.js';
 
 export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
   const tags = ['connections'];
@@ -23,6 +25,21 @@ export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
     const result = await createConnection(core, tenantOf(req), req.params.userId, req.body);
     return reply.code(result.job ? 202 : 201).send(result);
   });
+  app.post('/users/:userId/connections/import', {
+    schema: {
+      tags, summary: 'Import an existing provider connection',
+      description: "Brings in a link the app already holds at the provider (the sandbox takes a token from POST /v1/sandbox/tokens, standing in for a Plaid access token) without the user: 202 with the import job, which checks the token and fetches the data. The connection is init until the job ends: active, or failed / invalid_credentials for a token the provider does not know.",
+      params: UserParams, body: ImportConnectionBody, response: { 202: ConnectionAndJob, ...problems(400, 401, 404, 409) },
+    },
+  }, async (req, reply) => reply.code(202).send(await importConnection(core, tenantOf(req), req.params.userId, req.body)));
+  app.get('/users/:userId/connections/:connectionId/timeline', {
+    schema: {
+      tags, summary: "A connection's timeline",
+      description: 'Status changes (from, to, reason), jobs, consent events and operations (purge, unlink, delete, repair, products, import) in one list, newest first (order=asc: oldest first), with cursor pagination.',
+      params: ConnectionParams, querystring: TimelineQuery, response: { 200: page(TimelineEntry), ...problems(400, 401, 404) },
+    },
+  }, async (req) => connectionTimeline(core, tenantOf(req), req.params.userId, req.params.connectionId,
+    { cursor: req.query.cursor ?? null, limit: req.query.limit, order: req.query.order }));
   app.get('/users/:userId/connections', {
     schema: { tags, summary: "List a user's connections", params: UserParams, querystring: pageQuery, response: { 200: page(Connection), ...problems(400, 401, 404) } },
   }, async (req) => listUserConnections(core, tenantOf(req), req.params.userId, req.query.cursor ?? null, req.query.limit));

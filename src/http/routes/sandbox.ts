@@ -11,7 +11,9 @@ import { completeAuthorization } from '../../services/connections.js';
 import { tenantClock, type Core } from '../../services/core.js';
 import { tenantOf } from '../auth.js';
 import { Connection, problems } from '../schemas.js';
-import { SIMULATED_EVENTS, simulateEvent } from '../../services/sandbox.js';
+import { createSandboxToken, setInstitutionOutage, SIMULATED_EVENTS, simulateEvent } from '../../services/sandbox.js';
+import { OPENBANKING_PERSONAS } from '../../providers/sandbox/provider.js';
+import { applyDueRules } from '../../services/due.js';
 import { consentPage, consentResultPage } from '../pages/consent.js';
 
 const Clock = z.object({ now: z.string(), offsetMs: z.number().int() });
@@ -28,7 +30,7 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
   app.post('/sandbox/clock', {
     schema: {
       tags, summary: "Move this application's test clock forward",
-      description: 'Time moves for the calling application only: its connections, jobs and sandbox data see the new time.',
+      description: 'Time moves for the calling application only: its connections, jobs and sandbox data see the new time, and what became due (consent expiry, abandoned authorisations, paused connections) happens before the answer.',
       body: z.object({ advanceBy: z.string().max(32).describe('ISO 8601 duration, e.g. P30D or PT6H') }).strict(),
       response: { 200: Clock, ...problems(400, 401, 403) },
     },
@@ -41,6 +43,7 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
     const tenant = tenantOf(req);
     const offsetMs = tenant.application.clockOffsetMs + ms;
     await setClockOffset(core.db, tenant.application.id, offsetMs);
+    await applyDueRules(core, tenant.application.id); // what the new time made due happens now, not at the next sweep
     return { now: tenantClock(core, { clockOffsetMs: offsetMs }).now().toISOString(), offsetMs };
   });
   app.post('/sandbox/connections/:connectionId/simulate', {
@@ -52,6 +55,26 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
       response: { 200: Connection, ...problems(400, 401, 403, 404, 409) },
     },
   }, async (req) => simulateEvent(core, tenantOf(req), req.params.connectionId, req.body.event));
+  app.post('/sandbox/institutions/:institutionId/outage', {
+    schema: {
+      tags, summary: 'Switch an institution outage on or off',
+      description: "For the calling application only: while on, every call to the institution answers institution_unavailable (a first link fails, a refresh of a synced connection leaves it degraded). Off restores it.",
+      params: z.object({ institutionId: z.string().min(1).max(64) }),
+      body: z.object({ enabled: z.boolean().describe('true: outage on; false: off') }).strict(),
+      response: { 200: z.object({ institutionId: z.string(), outage: z.boolean() }), ...problems(400, 401, 403, 404) },
+    },
+  }, async (req) => setInstitutionOutage(core, tenantOf(req), req.params.institutionId, req.body.enabled));
+  app.post('/sandbox/tokens', {
+    schema: {
+      tags, summary: 'Issue an access token to import',
+      description: "A token as the sandbox bank's consent would issue it, without the consent page: it stands in for a link an app already holds elsewhere (a Plaid access token, say). Import it with POST /v1/users/{userId}/connections/import.",
+      body: z.object({
+        institutionId: z.string().min(1).max(64),
+        persona: z.enum(OPENBANKING_PERSONAS).default('user_good').describe('The sandbox customer whose data the token opens'),
+      }).strict(),
+      response: { 201: z.object({ accessToken: z.string(), institutionId: z.string(), persona: z.string(), expiresAt: z.string() }), ...problems(400, 401, 403, 404) },
+    },
+  }, async (req, reply) => reply.code(201).send(createSandboxToken(core, tenantOf(req), req.body.institutionId, req.body.persona)));
 };
 
 /** The consent page is for end users in a browser: HTML, no API key (the `state` in the URL is the secret). */

@@ -39,8 +39,8 @@ function institutionOrThrow(id: string): SandboxInstitution {
   return institution;
 }
 
-function checkUp(institution: SandboxInstitution): void {
-  if (institution.behaviour.outage) {
+function checkUp(institution: SandboxInstitution, ctx: ProviderCallContext | null): void {
+  if (institution.behaviour.outage || ctx?.simulatedOutage) {
     throw fail('institution_unavailable', `${institution.name} is unavailable (sandbox outage)`, true);
   }
 }
@@ -92,10 +92,22 @@ interface Resolved {
   expiresAt: Date | null;
 }
 
+/**
+ * Issues a token as the sandbox bank's consent would, for a persona, without the consent page: what
+ * an app migrating links from elsewhere holds, to try import with (POST /v1/sandbox/tokens).
+ */
+export function issueSandboxToken(institutionId: string, persona: string, now: Date): { token: string; expiresAt: Date } {
+  const institution = institutionOrThrow(institutionId);
+  if (!institution.methods.includes('openbanking')) throw fail('provider_error', `${institution.name} does not offer openbanking`, false);
+  if (!(OPENBANKING_PERSONAS as readonly string[]).includes(persona)) throw fail('invalid_credentials', `The sandbox bank has no customer ${JSON.stringify(persona)}`, false);
+  return { token: encodeToken(institution.id, persona, now), expiresAt: new Date(now.getTime() + consentDays(persona) * DAY_MS) };
+}
+
 /** Authenticates a link: the institution is up, supports the access method, and the access is valid now. */
-function resolveLink(link: ProviderLink, now: Date): Resolved {
+function resolveLink(link: ProviderLink, ctx: ProviderCallContext): Resolved {
+  const now = ctx.now;
   const institution = institutionOrThrow(link.institutionId);
-  checkUp(institution);
+  checkUp(institution, ctx);
   const access = link.access;
   if (access.kind === 'web') {
     if (!institution.methods.includes('web')) throw fail('provider_error', `${institution.name} does not offer web login`, false);
@@ -132,7 +144,7 @@ export function createSandboxProvider(opts: { latencyMs: number }): Provider {
   /** Common path of the data calls: authenticate, then apply user_flaky. */
   async function forData(link: ProviderLink, ctx: ProviderCallContext): Promise<Resolved> {
     await pause(link.institutionId);
-    const resolved = resolveLink(link, ctx.now);
+    const resolved = resolveLink(link, ctx);
     if (resolved.persona === 'user_flaky' && flakyRunFails(ctx.runKey)) {
       throw fail('institution_unavailable', `${resolved.institution.name} did not answer (sandbox: user_flaky)`, true);
     }
@@ -157,7 +169,7 @@ export function createSandboxProvider(opts: { latencyMs: number }): Provider {
 
     async verifyCredentials(link: ProviderLink, mfaCode: string | null, ctx: ProviderCallContext): Promise<VerifyOutcome> {
       await pause(link.institutionId);
-      const resolved = resolveLink(link, ctx.now);
+      const resolved = resolveLink(link, ctx);
       const needsCode = link.access.kind === 'web' && (resolved.persona === 'user_mfa' || resolved.institution.alwaysMfa);
       if (needsCode) {
         if (mfaCode === null) return { kind: 'mfa_required', prompt: MFA_PROMPT };
@@ -179,7 +191,7 @@ export function createSandboxProvider(opts: { latencyMs: number }): Provider {
       await pause(input.institutionId);
       const institution = institutionOrThrow(input.institutionId);
       if (!institution.methods.includes('openbanking')) throw fail('provider_error', `${institution.name} does not offer openbanking`, false);
-      checkUp(institution);
+      checkUp(institution, ctx);
       if (input.params.decision !== 'approve') throw fail('authorization_denied', 'The customer denied access', false);
       const persona = input.params.persona ?? 'user_good';
       if (!(OPENBANKING_PERSONAS as readonly string[]).includes(persona)) {
@@ -210,6 +222,13 @@ export function createSandboxProvider(opts: { latencyMs: number }): Provider {
     async fetchIdentity(link: ProviderLink, ctx: ProviderCallContext): Promise<ProviderIdentity> {
       const resolved = await forData(link, ctx);
       return generateIdentity(resolved.persona);
+    },
+
+    async importAccess(input: { institutionId: string; token: string }, ctx: ProviderCallContext): Promise<AuthorizationGrant> {
+      await pause(input.institutionId);
+      const resolved = resolveLink({ institutionId: input.institutionId, access: { kind: 'token', token: input.token }, firstSyncedAt: null }, ctx);
+      const decoded = decodeToken(resolved.institution.id, input.token)!;
+      return { token: input.token, grantedAt: decoded.grantedAt, expiresAt: resolved.expiresAt! };
     },
 
     async revoke(link: ProviderLink): Promise<void> {

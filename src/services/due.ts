@@ -1,0 +1,85 @@
+/**
+ * Rules that fire with time rather than with a request (PRODUCT.md §2, §3), each on the
+ * connection's application clock (the sandbox test clock included):
+ *
+ *   pausedUntil passed (duplicate credentials)  ─► the waiting job is sent
+ *   pre_init past its authorisation window      ─► failed / authorization_abandoned
+ *   access or consent ends within 7 days        ─► active / access_expiring_soon
+ *   access or consent has ended                 ─► reconnect_required / consent_expired
+ *                                                  (and the data purged if the application says so)
+ *
+ * Run by every worker's sweep (runtime.ts) and straight after the sandbox clock moves, so a test
+ * that advances time sees the consequences at once. Each change goes through the status machine
+ * on the locked row, so two workers sweeping together change a connection once.
+ */
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { DAY_MS } from '../domain/clock.js';
+import { EXPIRING_SOON_DAYS, InvalidTransitionError, transition } from '../domain/status.js';
+import { findApplication } from '../db/repos/applications.js';
+import { findConnection, stateOf, updateConnection } from '../db/repos/connections.js';
+import { releasePausedJobs } from '../db/repos/jobs.js';
+import { applications, connections } from '../db/schema.js';
+import { applyConsentChange } from './consent.js';
+import { tenantClock, type Core } from './core.js';
+
+type DueEvent = 'authorization_abandoned' | 'consent_expiring' | 'consent_expired';
+
+const BATCH = 500;
+
+/** What became due; answers how many connections each rule changed. */
+export async function applyDueRules(core: Core, applicationId: string | null = null) {
+  const wallNow = core.clock.now();
+  const released = await releasePausedJobs(core.db, wallNow, applicationId, BATCH);
+  for (const job of released) await core.queue.enqueue(job);
+  const appNow = sql`${wallNow.toISOString()}::timestamptz + ${applications.clockOffsetMs} * interval '1 millisecond'`;
+  const expiresAt = sql`case when ${connections.method} = 'openbanking' then ${connections.consentExpiresAt} else ${connections.accessExpiresAt} end`;
+  const scope = applicationId ? eq(connections.applicationId, applicationId) : undefined;
+  const candidates = (where: ReturnType<typeof and>) => core.db.select({ id: connections.id, applicationId: connections.applicationId })
+    .from(connections).innerJoin(applications, eq(applications.id, connections.applicationId)).where(and(where, scope)).limit(BATCH);
+
+  const abandoned = await candidates(and(eq(connections.status, 'pre_init'), sql`${connections.authExpiresAt} < ${appNow}`));
+  const expired = await candidates(and(
+    inArray(connections.status, ['active', 'degraded', 'reconnect_required']), isNotNull(sql`${expiresAt}`), sql`${expiresAt} <= ${appNow}`,
+    sql`${connections.statusReason} is distinct from 'consent_expired'`,
+  ));
+  const expiring = await candidates(and(
+    eq(connections.status, 'active'), sql`${connections.statusReason} is distinct from 'access_expiring_soon'`,
+    sql`${expiresAt} > ${appNow}`, sql`${expiresAt} <= ${appNow} + ${EXPIRING_SOON_DAYS * DAY_MS} * interval '1 millisecond'`,
+  ));
+  const changed = {
+    released: released.length,
+    abandoned: await applyEach(core, abandoned, 'authorization_abandoned'),
+    expired: await applyEach(core, expired, 'consent_expired'),
+    expiring: await applyEach(core, expiring, 'consent_expiring'),
+  };
+  return changed;
+}
+
+async function applyEach(core: Core, rows: { id: string; applicationId: string }[], event: DueEvent): Promise<number> {
+  let n = 0;
+  for (const row of rows) if (await applyOne(core, row, event)) n++;
+  return n;
+}
+
+/** One connection, locked, through the status machine; false when it no longer qualifies. */
+async function applyOne(core: Core, row: { id: string; applicationId: string }, event: DueEvent): Promise<boolean> {
+  const application = await findApplication(core.db, row.applicationId);
+  if (!application) return false;
+  const now = tenantClock(core, application).now();
+  return core.db.transaction(async (tx) => {
+    const c = await findConnection(tx, row.applicationId, row.id, { forUpdate: true });
+    if (!c) return false;
+    try {
+      if (event === 'authorization_abandoned') {
+        const next = transition(stateOf(c), { type: event });
+        await updateConnection(tx, c.id, { status: next.status, statusReason: next.reason, authStateHash: null, updatedAt: now });
+      } else {
+        await applyConsentChange(tx, application, c, event, now, null);
+      }
+      return true;
+    } catch (err) {
+      if (err instanceof InvalidTransitionError) return false; // moved on meanwhile
+      throw err;
+    }
+  });
+}

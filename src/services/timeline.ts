@@ -1,0 +1,58 @@
+/**
+ * A connection's timeline (PRODUCT.md §4, issue: status changes, jobs, consent events and operations
+ * in one ordered, paginated list). Newest first by default; `order=asc` reads a life from its start.
+ * The cursor is the opaque position of the last entry of the page.
+ */
+import { AppError } from '../domain/errors.js';
+import type { ConnectionStatus, StatusReason } from '../domain/types.js';
+import type { EventRow } from '../db/repos/events.js';
+import { listTimeline, type TimelinePosition, type TimelineRow } from '../db/repos/timeline.js';
+import { requireConnection } from './connections.js';
+import type { Core, Tenant } from './core.js';
+import { jobView } from './views.js';
+
+function encodeCursor(p: TimelinePosition): string {
+  return Buffer.from(JSON.stringify([p.at.toISOString(), p.seq, p.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): TimelinePosition {
+  try {
+    const [at, seq, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, number, string];
+    const date = new Date(at);
+    if (Number.isNaN(date.getTime()) || !Number.isSafeInteger(seq) || typeof id !== 'string') throw new Error('bad cursor');
+    return { at: date, seq, id };
+  } catch {
+    throw new AppError('validation_failed', 'The cursor is not one this list gave out. Pass the nextCursor of the previous page, unchanged.',
+      { errors: [{ field: 'querystring.cursor', message: 'not a timeline cursor' }] });
+  }
+}
+
+const STATUS_TYPES = new Set(['connection.created', 'connection.status_changed']);
+
+function eventEntry(e: EventRow) {
+  const base = { id: e.id, at: e.createdAt.toISOString(), type: e.type, actor: e.actor };
+  if (STATUS_TYPES.has(e.type)) {
+    const d = e.data as { from: ConnectionStatus | null; to: ConnectionStatus; reason: StatusReason | null; previousReason: StatusReason | null };
+    return { ...base, kind: 'status_change' as const, from: d.from, to: d.to, reason: d.reason, previousReason: d.previousReason };
+  }
+  const d = e.data as Record<string, string | null>;
+  if (e.type.startsWith('consent.') || e.type.startsWith('access.')) { // access.*: a web login's access, as user_expiring's
+    return { ...base, kind: 'consent' as const, grantedAt: d.grantedAt ?? null, expiresAt: d.expiresAt ?? null };
+  }
+  return { ...base, kind: 'operation' as const, data: e.data };
+}
+
+function entryView(r: TimelineRow) {
+  if (r.source === 'event') return eventEntry(r.event);
+  return { id: r.job.id, at: r.job.createdAt.toISOString(), type: `job.${r.job.type}`, actor: null, kind: 'job' as const, job: jobView(r.job) };
+}
+
+export async function connectionTimeline(
+  core: Core, tenant: Tenant, userId: string, connectionId: string, q: { cursor: string | null; limit: number; order: 'asc' | 'desc' },
+) {
+  const c = await requireConnection(core, tenant, userId, connectionId);
+  const after = q.cursor ? decodeCursor(q.cursor) : null;
+  const rows = await listTimeline(core.db, tenant.application.id, c.id, { after, order: q.order, limit: q.limit + 1 });
+  const page = rows.slice(0, q.limit);
+  return { data: page.map(entryView), nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!.position) : null };
+}
