@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
-import { accounts, transactions } from '../src/db/schema.js';
+import { accounts, connections, transactions } from '../src/db/schema.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 function assertProblem(res: { status: number; body: any }, status: number, code: string) {
@@ -211,6 +211,33 @@ describe('lifecycle rules', () => {
         const job = (await t.api('GET', `${base}/jobs`)).body.data[0];
         assert.equal((await t.waitForJob(job.id)).status, 'succeeded');
         assert.deepEqual([(await get(base)).status, (await rows(connectionId)).accounts], ['active', stored.accounts]);
+      } finally {
+        await t.api('PATCH', '/v1/application', { consentEndData: 'keep' });
+      }
+    });
+
+    it('ended under a refresh (the bank refuses the token before Causeway expected): the job fails, consent.expired is recorded and the purge setting applies', async () => {
+      const userId = await t.createUser();
+      const created = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_openbank', method: 'openbanking' });
+      const base = `/v1/users/${userId}/connections/${created.body.connection.id}`;
+      // user_expiring's token lapses in three days; Causeway is told a year, so only the bank knows.
+      const res = await t.app.inject({ method: 'POST', url: new URL(created.body.authorizationUrl).pathname, payload: 'decision=approve&persona=user_expiring', headers: form });
+      assert.equal(res.statusCode, 200);
+      await t.waitForJob((await t.api('GET', `${base}/jobs`)).body.data[0].id);
+      const connectionId = created.body.connection.id as string;
+      await t.core.db.update(connections).set({ consentExpiresAt: new Date((await now()) + 365 * DAY), statusReason: null }).where(eq(connections.id, connectionId));
+      assert.equal((await t.api('PATCH', '/v1/application', { consentEndData: 'purge' })).status, 200);
+      try {
+        await advance('P4D');
+        assert.equal((await get(base)).status, 'active');
+        const refresh = await t.api('POST', `${base}/refresh`);
+        const job = await t.waitForJob(refresh.body.job.id);
+        assert.deepEqual([job.status, job.error.code], ['failed', 'consent_expired']);
+        const c = await get(base);
+        assert.deepEqual([c.status, c.statusReason], ['reconnect_required', 'consent_expired']);
+        assert.deepEqual(await rows(connectionId), { accounts: 0, transactions: 0 });
+        const types = (await t.api('GET', `${base}/timeline?order=asc&limit=100`)).body.data.map((e: any) => e.type);
+        assert.deepEqual(types.slice(-4), ['job.refresh', 'consent.expired', 'connection.status_changed', 'connection.purged']);
       } finally {
         await t.api('PATCH', '/v1/application', { consentEndData: 'keep' });
       }

@@ -173,6 +173,23 @@ describe('purge, unlink and delete racing a running refresh', () => {
     });
   }
 
+  it('delete user during a refresh cancels the job and leaves nothing of the user behind', async () => {
+    const { connectionId, base, jobId } = await refreshing();
+    const userId = base.split('/')[3]!;
+    const res = await t.api('DELETE', `/v1/users/${userId}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    await new Promise((r) => setTimeout(r, 600));
+    const left = {
+      jobs: (await t.core.db.select().from(jobs).where(eq(jobs.id, jobId))).length,
+      connections: (await t.core.db.select().from(connections).where(eq(connections.id, connectionId))).length,
+      accounts: (await t.core.db.select().from(accounts).where(eq(accounts.connectionId, connectionId))).length,
+      transactions: (await t.core.db.select().from(transactions).where(eq(transactions.connectionId, connectionId))).length,
+      identities: (await t.core.db.select().from(identities).where(eq(identities.connectionId, connectionId))).length,
+    };
+    assert.deepEqual(left, { jobs: 0, connections: 0, accounts: 0, transactions: 0, identities: 0 });
+    assert.equal((await t.api('GET', `/v1/users/${userId}`)).status, 404);
+  });
+
   it('unlink during a refresh cancels the job; the connection stays unlinked', async () => {
     const { base, jobId } = await refreshing();
     const res = await t.api('POST', `${base}/unlink`);

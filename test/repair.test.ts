@@ -54,6 +54,26 @@ describe('repair', () => {
     assert.equal((await t.api('GET', `/v1/users/${userId}/connections`)).body.data.length, 1);
   });
 
+  it('adds the accounts a refresh found (new_accounts_available) and keeps the others', async () => {
+    const userId = await t.createUser();
+    const res = await t.api('POST', `/v1/users/${userId}/connections`, {
+      institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_new_accounts', password: 'pass_good' },
+    });
+    await t.waitForJob(res.body.job.id);
+    const base = `/v1/users/${userId}/connections/${res.body.connection.id}`;
+    const before = await accountIds(userId);
+    const refresh = await t.api('POST', `${base}/refresh`);
+    await t.waitForJob(refresh.body.job.id);
+    assert.deepEqual([(await state(base)).statusReason, await accountIds(userId)], ['new_accounts_available', before], 'seen, not added');
+    const repaired = await t.api('POST', `${base}/repair`, { credentials: { login: 'user_new_accounts', password: 'pass_good' } });
+    assert.equal(repaired.status, 202, JSON.stringify(repaired.body));
+    assert.equal((await t.waitForJob(repaired.body.job.id)).status, 'succeeded');
+    const after = await accountIds(userId);
+    assert.equal(after.length, before.length + 1);
+    assert.ok(before.every((id: string) => after.includes(id)), 'the old account ids stay');
+    assert.deepEqual([(await state(base)).status, (await state(base)).statusReason], ['active', null]);
+  });
+
   it('a first link that failed on a bad password is repaired into an active connection', async () => {
     const { base } = await linkWeb('pass_bad');
     assert.deepEqual([(await state(base)).status, (await state(base)).statusReason], ['failed', 'invalid_credentials']);

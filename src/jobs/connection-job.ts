@@ -19,6 +19,9 @@ import { tenantClock, type Core } from '../services/core.js';
 import type { Clock } from '../domain/clock.js';
 import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
 import { flushJournal, runStep, type RunState } from './steps.js';
+import { findApplication } from '../db/repos/applications.js';
+import { connectionEvent, insertEvent } from '../db/repos/events.js';
+import { consentEventType, onConsentEnded } from '../services/consent.js';
 
 interface Attempt { retryCount: number; retryLimit: number }
 
@@ -145,7 +148,10 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     status: ending.failure ? 'failed' : 'succeeded', steps, finishedAt: now, updatedAt: now,
     errorCode: ending.failure?.code ?? null, errorMessage: ending.failure?.message ?? null, mfaCodeEnc: null,
   };
-  if (state) {
+  // Consent that ended under the job goes through the locked path: it records the event and applies the application's keep-or-purge setting.
+  const consentEnded = ending.failure?.code === 'consent_expired' || ending.failure?.code === 'consent_revoked'
+    ? ending.failure.code as 'consent_expired' | 'consent_revoked' : null;
+  if (state && !consentEnded) {
     const c = state.connection;
     const st = stateOf(c);
     const calls = state.calls.splice(0);
@@ -160,7 +166,15 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     await saveRun(tx, job.id, runToken, jobPatch);
     const c = await findConnection(tx, job.applicationId, job.connectionId, { forUpdate: true });
     if (!c || c.status === 'deleted' || c.status === 'unlinked') return;
-    await updateConnection(tx, c.id, connectionPatch(c, job, state, ending, now));
+    const patch = connectionPatch(c, job, state, ending, now);
+    if (consentEnded) {
+      await insertEvent(tx, connectionEvent(c, consentEventType(c.method, consentEnded), {
+        grantedAt: c.consentGrantedAt?.toISOString() ?? null, expiresAt: c.consentExpiresAt?.toISOString() ?? null, jobId: job.id,
+      }, null, now));
+    }
+    const updated = await updateConnection(tx, c.id, patch);
+    const application = consentEnded ? await findApplication(tx, c.applicationId) : null;
+    if (consentEnded && application) await onConsentEnded(tx, application, updated, consentEnded, now);
   });
 }
 

@@ -13,6 +13,7 @@ import { transition } from '../domain/status.js';
 import type { ApplicationRow } from '../db/repos/applications.js';
 import { stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { deleteConnectionData, insertDeletion } from '../db/repos/deletions.js';
+import { cancelLiveJob } from '../db/repos/jobs.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import type { Db } from '../db/open.js';
 
@@ -31,21 +32,37 @@ export async function applyConsentChange(
 ): Promise<ConnectionRow> {
   const next = transition(stateOf(c), { type: change });
   const dates = expiresAt ? (c.method === 'openbanking' ? { consentExpiresAt: expiresAt } : { accessExpiresAt: expiresAt }) : {};
-  const ends = change !== 'consent_expiring';
   const end = expiresAt ?? (c.method === 'openbanking' ? c.consentExpiresAt : c.accessExpiresAt);
   // The event first, then the status change it causes (written by the trigger): the timeline reads cause, effect.
-  await insertEvent(tx, connectionEvent(c, c.method === 'openbanking' ? EVENT_TYPE[change] : `access.${change.slice('consent_'.length)}`, {
+  await insertEvent(tx, connectionEvent(c, consentEventType(c.method, change), {
     grantedAt: c.consentGrantedAt?.toISOString() ?? null, expiresAt: end?.toISOString() ?? null,
   }, actor, now));
   let connection = await updateConnection(tx, c.id, { status: next.status, statusReason: next.reason, ...dates, updatedAt: now });
-  if (ends && application.consentEndData === 'purge') {
-    const counts = await deleteConnectionData(tx, c.id);
-    connection = await updateConnection(tx, c.id, { transactionsSyncedThrough: null });
-    const deletion = await insertDeletion(tx, {
-      id: newId('del', now.getTime()), applicationId: c.applicationId, userId: c.userId, connectionId: c.id, operation: 'purge', counts,
-      requestedBy: 'system', createdAt: now,
-    });
-    await insertEvent(tx, connectionEvent(connection, 'connection.purged', { deletionId: deletion.id, counts, because: change }, 'system', now));
-  }
+  if (change !== 'consent_expiring') connection = await onConsentEnded(tx, application, connection, change, now);
   return connection;
+}
+
+/**
+ * What the application wants done with the data once consent has ended: nothing (`keep`), or a
+ * purge with its deletion record (`purge`). A job still running is cancelled first, so it cannot
+ * write after the rows are gone. Answers the connection as it now is.
+ */
+export async function onConsentEnded(
+  tx: Db, application: ApplicationRow, c: ConnectionRow, change: 'consent_expired' | 'consent_revoked', now: Date,
+): Promise<ConnectionRow> {
+  if (application.consentEndData !== 'purge') return c;
+  await cancelLiveJob(tx, c.id, now, 'The consent ended and the application purges the data then.');
+  const counts = await deleteConnectionData(tx, c.id);
+  const connection = await updateConnection(tx, c.id, { transactionsSyncedThrough: null });
+  const deletion = await insertDeletion(tx, {
+    id: newId('del', now.getTime()), applicationId: c.applicationId, userId: c.userId, connectionId: c.id, operation: 'purge', counts,
+    requestedBy: 'system', createdAt: now,
+  });
+  await insertEvent(tx, connectionEvent(connection, 'connection.purged', { deletionId: deletion.id, counts, because: change }, 'system', now));
+  return connection;
+}
+
+/** The consent event's type: consent.* for openbanking, access.* for a web login's access. */
+export function consentEventType(method: string, change: ConsentChange): string {
+  return method === 'openbanking' ? EVENT_TYPE[change] : `access.${change.slice('consent_'.length)}`;
 }
