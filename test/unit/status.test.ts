@@ -70,6 +70,16 @@ const TABLE: Row[] = [
   ...(['active', 'degraded', 'reconnect_required'] as const).map((f) =>
     S(f, { type: 'consent_revoked' }, 'reconnect_required', 'consent_revoked', { everSynced: true, method: 'openbanking' })),
   S('active', { type: 'new_accounts_detected' }, 'active', 'new_accounts_available', { everSynced: true }),
+  // lifecycle rules: a duplicate-credentials pause ends in a normal first sync; an abandoned
+  // authorisation is resumed; an import whose token has lapsed never becomes active; web access
+  // (user_expiring) expires like consent; the latest consent news wins over the reason before it
+  S('pending', { type: 'job_succeeded' }, 'active', null, { reason: 'duplicate_credentials' }),
+  S('failed', { type: 'authorization_started' }, 'pre_init', null, { method: 'openbanking', reason: 'authorization_abandoned' }),
+  S('init', { type: 'job_failed', code: 'consent_expired', userPresent: false }, 'failed', 'consent_expired', { method: 'openbanking' }),
+  S('init', { type: 'job_failed', code: 'invalid_credentials', userPresent: false }, 'failed', 'invalid_credentials', { method: 'openbanking' }),
+  S('active', { type: 'consent_expired' }, 'reconnect_required', 'consent_expired', { everSynced: true, reason: 'access_expiring_soon' }),
+  S('active', { type: 'consent_expiring' }, 'active', 'access_expiring_soon', { everSynced: true, method: 'openbanking', reason: 'new_accounts_available' }),
+  S('reconnect_required', { type: 'consent_expired' }, 'reconnect_required', 'consent_expired', { everSynced: true, method: 'openbanking', reason: 'consent_revoked' }),
   // repair
   S('reconnect_required', { type: 'repair_started' }, 'pending', null, { everSynced: true, reason: 'invalid_credentials' }),
   S('degraded', { type: 'repair_started' }, 'pending', null, { everSynced: true }),
