@@ -104,6 +104,16 @@ describe('lifecycle rules', () => {
       });
       assertProblem(back, 409, 'conflicting_connection');
       assert.equal(back.body.connectionId, ob.connectionId);
+      // A failed openbanking attempt does not count; repairing it back beside the live web one does.
+      const obUser = await t.createUser();
+      const web2 = await createWeb(obUser, 'ins_sandbox_universal');
+      await t.waitForJob(web2.job.id);
+      assert.equal((await t.api('POST', `${web2.base}/unlink`)).status, 200);
+      const ob2 = await t.api('POST', `/v1/users/${obUser}/connections`, { institutionId: 'ins_sandbox_universal', method: 'openbanking' });
+      assert.equal(ob2.status, 201, 'an unlinked web connection does not block');
+      const revived = await t.api('POST', `${web2.base}/repair`, { credentials: { login: 'user_good', password: 'pass_good' } });
+      assertProblem(revived, 409, 'conflicting_connection');
+      assert.equal(revived.body.connectionId, ob2.body.connection.id);
       // Once the web connection is deleted, openbanking is allowed.
       assert.equal((await t.api('DELETE', web.base)).status, 200);
       assert.equal((await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_universal', method: 'openbanking' })).status, 201);
@@ -186,6 +196,26 @@ describe('lifecycle rules', () => {
 
       const consentEvents = (await t.api('GET', `${base}/timeline?order=asc&limit=100`)).body.data.filter((e: any) => e.kind === 'consent').map((e: any) => e.type);
       assert.deepEqual(consentEvents, ['consent.granted', 'consent.expiring', 'consent.expired']);
+    });
+
+    it('a web login whose access runs out (user_expiring) is warned by its first sync and needs the user at the end', async () => {
+      const userId = await t.createUser();
+      const { job, base } = await createWeb(userId, 'ins_sandbox_web', 'user_expiring');
+      await t.waitForJob(job.id);
+      const c = await get(base);
+      assert.deepEqual([c.status, c.statusReason], ['active', 'access_expiring_soon']);
+      assert.ok(Math.abs(Date.parse(c.accessExpiresAt) - (await now()) - 3 * DAY) < 60_000);
+      await advance('P3DT1M');
+      assert.deepEqual([(await get(base)).status, (await get(base)).statusReason], ['reconnect_required', 'consent_expired']);
+      const entries = (await t.api('GET', `${base}/timeline?order=asc`)).body.data;
+      assert.deepEqual(entries.filter((e: any) => e.kind === 'consent').map((e: any) => e.type), ['access.expiring', 'access.expired']);
+      assert.equal(entries.find((e: any) => e.type === 'access.expiring').expiresAt, c.accessExpiresAt);
+    });
+
+    it('an application PATCH with nothing in it changes nothing', async () => {
+      const res = await t.api('PATCH', '/v1/application', {});
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.consentEndData, 'keep');
     });
 
     it('revoked by the institution: reconnect_required / consent_revoked, and with consentEndData=purge the data goes, with a deletion record', async () => {

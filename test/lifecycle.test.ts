@@ -6,6 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
 import { accounts, connections, identities, jobs, transactions } from '../src/db/schema.js';
+import { insertApplication } from '../src/db/repos/applications.js';
+import { systemClock } from '../src/domain/clock.js';
+import { newId } from '../src/domain/ids.js';
+import { createSandboxProvider } from '../src/providers/sandbox/index.js';
+import type { Provider, ProviderLink } from '../src/providers/types.js';
+import { createApiKey } from '../src/services/applications.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 function assertProblem(res: { status: number; body: any }, status: number, code: string) {
@@ -120,10 +126,58 @@ describe('purge, unlink, delete', () => {
   });
 
   it('answers 404 for another application, and for a connection of another user', async () => {
-    const { connectionId } = await linked();
+    const { userId, connectionId, base } = await linked();
     const stranger = await t.createUser();
     assertProblem(await t.api('POST', `/v1/users/${stranger}/connections/${connectionId}/purge`), 404, 'not_found');
     assertProblem(await t.api('GET', '/v1/deletions/del_nope'), 404, 'not_found');
+    const purged = await t.api('POST', `${base}/purge`);
+    const other = await insertApplication(t.core.db, { id: newId('app'), name: 'other', environment: 'sandbox', createdAt: new Date() });
+    const as = { authorization: `Bearer ${(await createApiKey(t.core.db, systemClock, other, 'other')).key}` };
+    for (const [method, path] of [
+      ['POST', `${base}/purge`], ['POST', `${base}/unlink`], ['DELETE', base], ['POST', `${base}/repair`], ['POST', `${base}/products`],
+      ['GET', `${base}/timeline`], ['GET', `/v1/deletions/${purged.body.deletion.id}`], ['DELETE', `/v1/users/${userId}`],
+      ['POST', `/v1/sandbox/connections/${connectionId}/simulate`], ['POST', `/v1/users/${userId}/connections/import`],
+    ] as const) {
+      const body = path.endsWith('/products') ? { products: ['identity'] } : path.endsWith('/simulate') ? { event: 'login_required' }
+        : path.endsWith('/import') ? { institutionId: 'ins_sandbox_openbank', accessToken: 'x' } : path.endsWith('/repair') ? {} : undefined;
+      assertProblem(await t.api(method, path, body, as), 404, 'not_found');
+    }
+    assert.deepEqual((await t.api('GET', '/v1/deletions', undefined, as)).body.data, []);
+    assert.equal((await t.api('GET', base)).body.status, 'active', 'untouched');
+  });
+
+  it('purged transactions reach the sync feed as removed; the refetch comes as added, once', async () => {
+    const { userId, base } = await linked();
+    const feed = `/v1/users/${userId}/transactions/sync?limit=500`;
+    /** Reads the feed from a cursor to its end. */
+    const drain = async (from: string | null) => {
+      const out = { added: [] as string[], modified: [] as string[], removed: [] as string[], cursor: from };
+      for (;;) {
+        const page = (await t.api('GET', `${feed}${out.cursor ? `&cursor=${out.cursor}` : ''}`)).body;
+        out.added.push(...page.added.map((x: any) => x.id));
+        out.modified.push(...page.modified.map((x: any) => x.id));
+        out.removed.push(...page.removed.map((x: any) => x.id));
+        out.cursor = page.nextCursor;
+        if (!page.hasMore) return out;
+      }
+    };
+    const first = await drain(null);
+    assert.ok(first.added.length > 100);
+    assert.equal((await t.api('POST', `${base}/purge`)).status, 200);
+    const afterPurge = await drain(first.cursor);
+    assert.deepEqual([afterPurge.added, afterPurge.modified], [[], []]);
+    assert.deepEqual(afterPurge.removed.sort(), [...first.added].sort(), 'every transaction the client holds is removed');
+    const refresh = await t.api('POST', `${base}/refresh`);
+    assert.equal((await t.waitForJob(refresh.body.job.id)).status, 'succeeded');
+    const refetched = await drain(afterPurge.cursor);
+    assert.equal(refetched.added.length, first.added.length);
+    assert.ok(refetched.added.every((id) => !first.added.includes(id)), 'new ids');
+    assert.deepEqual(refetched.removed, []);
+    // A client that starts now is given what is stored, once; `removed` may name purged ids it never
+    // had (a client ignores ids it does not know), never a stored one.
+    const fresh = await drain(null);
+    assert.deepEqual(fresh.added.sort(), [...refetched.added].sort());
+    assert.ok(fresh.removed.every((id) => first.added.includes(id)));
   });
 });
 
@@ -190,6 +244,23 @@ describe('purge, unlink and delete racing a running refresh', () => {
     assert.equal((await t.api('GET', `/v1/users/${userId}`)).status, 404);
   });
 
+  it('purge during a repair starts the repair again, so the connection still gets back to active', async () => {
+    const { connectionId, base, jobId } = await refreshing();
+    await t.waitForJob(jobId, undefined, 30_000);
+    await t.api('POST', `/v1/sandbox/connections/${connectionId}/simulate`, { event: 'login_required' });
+    const repair = await t.api('POST', `${base}/repair`, { credentials: { login: 'user_good', password: 'pass_good' } });
+    assert.equal(repair.status, 202, JSON.stringify(repair.body));
+    await t.waitForJob(repair.body.job.id, (j) => j.steps.some((s: any) => s.status === 'success'), 30_000);
+    const purged = await t.api('POST', `${base}/purge`);
+    assert.equal(purged.status, 202, JSON.stringify(purged.body));
+    assert.equal(purged.body.job.type, 'repair');
+    assert.notEqual(purged.body.job.id, repair.body.job.id);
+    assert.equal((await t.waitForJob(purged.body.job.id, undefined, 30_000)).status, 'succeeded');
+    const c = (await t.api('GET', base)).body;
+    assert.deepEqual([c.status, c.statusReason], ['active', null]);
+    assert.ok((await t.core.db.select().from(accounts).where(eq(accounts.connectionId, connectionId))).length >= 4);
+  });
+
   it('unlink during a refresh cancels the job; the connection stays unlinked', async () => {
     const { base, jobId } = await refreshing();
     const res = await t.api('POST', `${base}/unlink`);
@@ -198,5 +269,49 @@ describe('purge, unlink and delete racing a running refresh', () => {
     const job = await settled(jobId);
     assert.equal(job.status, 'cancelled');
     assert.equal((await t.api('GET', base)).body.status, 'unlinked');
+  });
+});
+
+describe('an openbanking authorisation racing a delete', () => {
+  let t: TestApp;
+  const sandbox = createSandboxProvider({ latencyMs: 0 });
+  let release: () => void = () => {};
+  let entered: () => void = () => {};
+  const revoked: ProviderLink[] = [];
+  // The sandbox, except that the grant exchange waits until the test lets it go.
+  const provider: Provider = {
+    ...sandbox,
+    completeAuthorization: async (input, ctx) => {
+      entered();
+      await new Promise<void>((r) => { release = r; });
+      return sandbox.completeAuthorization(input, ctx);
+    },
+    revoke: async (link) => { revoked.push(link); },
+  };
+  before(async () => { t = await startTestApp({ provider }); });
+  after(async () => { await t.close(); });
+
+  it('a token issued after the delete is revoked and never stored; the connection stays deleted', async () => {
+    const userId = await t.createUser();
+    const created = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_openbank', method: 'openbanking' });
+    const base = `/v1/users/${userId}/connections/${created.body.connection.id}`;
+    const exchanging = new Promise<void>((r) => { entered = r; });
+    const approved = await t.app.inject({
+      method: 'POST', url: new URL(created.body.authorizationUrl).pathname, payload: 'decision=approve', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(approved.statusCode, 200);
+    await exchanging; // the job is inside completeAuthorization
+    const jobId = (await t.api('GET', `${base}/jobs`)).body.data[0].id;
+    assert.equal((await t.api('DELETE', `${base}?data=purge`)).status, 200);
+    release();
+    const job = await t.waitForJob(jobId, (j) => j.status === 'cancelled');
+    await new Promise((r) => setTimeout(r, 200));
+    const [row] = await t.core.db.select().from(connections).where(eq(connections.id, created.body.connection.id));
+    assert.deepEqual([row!.status, row!.accessEnc, row!.consentGrantedAt], ['deleted', null, null]);
+    assert.equal(revoked.length, 1, 'the token issued too late is revoked');
+    assert.equal(revoked[0]!.access.kind, 'token');
+    assert.equal(job.status, 'cancelled');
+    const types = (await t.api('GET', `${base}/timeline?order=asc`)).body.data.map((e: any) => e.type);
+    assert.ok(!types.includes('consent.granted'), types.join(', '));
   });
 });

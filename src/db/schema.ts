@@ -95,6 +95,8 @@ export const connections = pgTable('connections', {
 }, (t) => [
   index('connections_user_idx').on(t.applicationId, t.userId, t.id),
   index('connections_app_idx').on(t.applicationId, t.id),
+  // The consent page finds its connection by the hash of the state it was sent.
+  index('connections_auth_state_idx').on(t.authStateHash),
 ]);
 
 export const jobs = pgTable('jobs', {
@@ -185,6 +187,21 @@ export const transactions = pgTable('transactions', {
   index('transactions_connection_date_idx').on(t.connectionId, t.date),
   index('transactions_live_pending_idx').on(t.connectionId, t.date).where(sql`${t.status} = 'pending' and ${t.removedAt} is null`),
 ]);
+
+/**
+ * What is left of a purged transaction: its id, for the sync feed's `removed`, so a client that
+ * mirrors the feed drops its copy (the refetch brings new ids). No amounts, no descriptions.
+ */
+export const transactionRemovals = pgTable('transaction_removals', {
+  id: text('id').primaryKey(),
+  applicationId: text('application_id').notNull(),
+  userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  connectionId: text('connection_id').notNull(),
+  accountId: text('account_id').notNull(),
+  createdSeq: bigint('created_seq', { mode: 'number' }).notNull(),
+  changeSeq: bigint('change_seq', { mode: 'number' }).notNull(),
+  removedAt: ts('removed_at').notNull(),
+}, (t) => [index('transaction_removals_feed_idx').on(t.userId, t.changeSeq)]);
 
 export const identities = pgTable('identities', {
   connectionId: text('connection_id').primaryKey().references(() => connections.id, { onDelete: 'cascade' }),

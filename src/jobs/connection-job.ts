@@ -148,10 +148,13 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     status: ending.failure ? 'failed' : 'succeeded', steps, finishedAt: now, updatedAt: now,
     errorCode: ending.failure?.code ?? null, errorMessage: ending.failure?.message ?? null, mfaCodeEnc: null,
   };
-  // Consent that ended under the job goes through the locked path: it records the event and applies the application's keep-or-purge setting.
+  // Consent news goes through the locked path, which records it as an event: consent that ended under
+  // the job (and the application's keep-or-purge setting), or an end the job found near.
   const consentEnded = ending.failure?.code === 'consent_expired' || ending.failure?.code === 'consent_revoked'
     ? ending.failure.code as 'consent_expired' | 'consent_revoked' : null;
-  if (state && !consentEnded) {
+  const expiringNews = (c: ConnectionRow, patch: { statusReason: string | null }) =>
+    patch.statusReason === 'access_expiring_soon' && c.statusReason !== 'access_expiring_soon';
+  if (state && !consentEnded && !expiringNews(state.connection, connectionPatch(state.connection, job, state, ending, now))) {
     const c = state.connection;
     const st = stateOf(c);
     const calls = state.calls.splice(0);
@@ -167,9 +170,10 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     const c = await findConnection(tx, job.applicationId, job.connectionId, { forUpdate: true });
     if (!c || c.status === 'deleted' || c.status === 'unlinked') return;
     const patch = connectionPatch(c, job, state, ending, now);
-    if (consentEnded) {
-      await insertEvent(tx, connectionEvent(c, consentEventType(c.method, consentEnded), {
-        grantedAt: c.consentGrantedAt?.toISOString() ?? null, expiresAt: c.consentExpiresAt?.toISOString() ?? null, jobId: job.id,
+    const news = consentEnded ?? (expiringNews(c, patch) ? 'consent_expiring' : null);
+    if (news) {
+      await insertEvent(tx, connectionEvent(c, consentEventType(c.method, news), {
+        grantedAt: c.consentGrantedAt?.toISOString() ?? null, expiresAt: (c.method === 'openbanking' ? c.consentExpiresAt : c.accessExpiresAt)?.toISOString() ?? null, jobId: job.id,
       }, null, now));
     }
     const updated = await updateConnection(tx, c.id, patch);

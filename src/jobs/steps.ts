@@ -129,7 +129,9 @@ async function authorize(s: RunState): Promise<StepOutcome> {
   const tokenAccess = { kind: 'token' as const, token: grant.token };
   const renewed = s.connection.consentGrantedAt !== null;
   const at = s.clock.now();
-  s.connection = await core.db.transaction(async (tx) => {
+  const write = core.db.transaction(async (tx) => {
+    // Fenced: the run must still own its job (an unlink or delete takes it), and holds it until commit.
+    await saveRun(tx, s.job.id, s.runToken, { updatedAt: at });
     const c = await updateConnection(tx, s.connection.id, {
       accessEnc: core.cipher.encrypt(JSON.stringify(tokenAccess)), consentGrantedAt: grant.grantedAt, consentExpiresAt: grant.expiresAt,
     });
@@ -137,6 +139,13 @@ async function authorize(s: RunState): Promise<StepOutcome> {
       grantedAt: grant.grantedAt.toISOString(), expiresAt: grant.expiresAt.toISOString(), renewed, imported: s.job.type === 'import', jobId: s.job.id,
     }, null, at));
     return c;
+  });
+  s.connection = await write.catch(async (err: unknown) => {
+    // The connection was taken away meanwhile: the token just issued must not outlive it.
+    if (err instanceof SupersededRunError) {
+      await call(s, 'revoke', (ctx) => core.provider.revoke({ ...s.link, access: tokenAccess }, ctx)).catch(() => {});
+    }
+    throw err;
   });
   s.link = { ...s.link, access: tokenAccess };
   return ok();

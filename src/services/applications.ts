@@ -44,6 +44,7 @@ export async function getApplicationSettings(_core: Core, tenant: Tenant) {
 }
 
 export async function updateApplicationSettings(core: Core, tenant: Tenant, patch: { consentEndData?: 'keep' | 'purge' }) {
+  if (Object.values(patch).every((v) => v === undefined)) return applicationView(tenant.application); // nothing to change
   const updated = await updateApplication(core.db, tenant.application.id, patch);
   return applicationView(updated);
 }

@@ -5,13 +5,13 @@
 import { newId } from '../domain/ids.js';
 import { refreshBudget, spendRefresh } from '../domain/budget.js';
 import { AppError, notFound } from '../domain/errors.js';
-import { allowedActions, transition } from '../domain/status.js';
+import { allowedActions, InvalidTransitionError, transition } from '../domain/status.js';
 import { planSteps, withAccountsProduct } from '../domain/steps.js';
 import type { JobTrigger, JobType, Method, Product } from '../domain/types.js';
 import {
   findClashes, findConnection, findConnectionByAuthState, insertConnection, listConnections, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow,
 } from '../db/repos/connections.js';
-import { insertJobUnlessLive, insertJobUpdatingConnection, LiveJobRaceError } from '../db/repos/jobs.js';
+import { cancelLiveJob, insertJobUnlessLive, insertJobUpdatingConnection, LiveJobRaceError } from '../db/repos/jobs.js';
 import { requireUser } from './users.js';
 import type { Db } from '../db/open.js';
 import type { ProviderAccess } from '../providers/types.js';
@@ -81,6 +81,7 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
     const loginHash = core.cipher.fingerprint(`${institution.id}\n${input.credentials.login}`);
     const { connection, job } = await core.db.transaction(async (tx) => {
       const clashes = await findClashes(tx, { ...base, loginHash });
+      if (!clashes) throw notFound('user', userId); // deleted meanwhile
       if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, 'openbanking');
       // The same login twice at once can lock the user out at the bank (Basiq): the new one waits.
       const paused = clashes.sameLogin !== null;
@@ -101,6 +102,7 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
   const state = randomToken();
   const connection = await core.db.transaction(async (tx) => {
     const clashes = await findClashes(tx, { ...base, loginHash: null });
+    if (!clashes) throw notFound('user', userId);
     if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, 'web');
     return insertConnection(tx, {
       ...base, status: 'pre_init', statusReason: null, authStateHash: sha256(state), authExpiresAt: new Date(now.getTime() + AUTHORIZATION_WINDOW_MS),
@@ -113,7 +115,7 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
 /** A new web connection with the same login as a live one waits this long (PRODUCT.md §3). */
 export const DUPLICATE_PAUSE_MS = 6 * 60_000;
 
-function conflicting(otherId: string, institution: string, otherMethod: string) {
+export function conflicting(otherId: string, institution: string, otherMethod: string) {
   return new AppError('conflicting_connection',
     `This user already has the ${otherMethod} connection ${otherId} to ${institution}. Repair or delete that one instead of adding a second.`,
     { connectionId: otherId });
@@ -125,11 +127,12 @@ export async function listUserConnections(core: Core, tenant: Tenant, userId: st
   return { data: rows.slice(0, limit).map((c) => presentConnection(core, tenant, c)), nextCursor: rows.length > limit ? rows[limit - 1]!.id : null };
 }
 
-function invalidState(c: ConnectionRow, action: string) {
-  const { status } = stateOf(c);
-  const actions = allowedActions(stateOf(c));
-  return new AppError('invalid_state', `A connection that is ${status} cannot ${action}. Allowed now: ${actions.length ? actions.join(', ') : 'nothing'}.`,
-    { connectionStatus: status, allowedActions: actions });
+/** 409 for an action the connection's status does not allow, with the status and what it allows. */
+export function invalidState(c: ConnectionRow, verb: string) {
+  const st = stateOf(c);
+  const actions = allowedActions(st);
+  return new AppError('invalid_state', `A connection that is ${st.status} cannot ${verb}. Allowed now: ${actions.length ? actions.join(', ') : 'nothing'}.`,
+    { connectionStatus: st.status, allowedActions: actions });
 }
 
 /**
@@ -200,29 +203,33 @@ export async function refreshAllConnections(core: Core, tenant: Tenant, userId: 
  * (the `authorize` step exchanges the grant); denial fails the connection with a reason.
  */
 export async function completeAuthorization(core: Core, state: string, params: Record<string, string>) {
-  const c = await findConnectionByAuthState(core.db, sha256(state));
-  if (!c) throw new AppError('not_found', 'This authorisation link is not valid. Start the connection again from the app.');
-  const application = await findApplication(core.db, c.applicationId);
-  const now = tenantClock(core, application!).now();
-  if (c.authExpiresAt && c.authExpiresAt < now) {
-    throw new AppError('authorization_expired', 'This authorisation link has expired. Start again from the app to get a new one.');
-  }
-  const st = stateOf(c);
-  if (params.decision !== 'approve') {
-    const next = transition(st, { type: 'authorization_denied' });
-    const connection = await updateConnection(core.db, c.id, { status: next.status, statusReason: next.reason, authStateHash: null, authExpiresAt: null, updatedAt: now });
-    return { connection, job: null };
-  }
-  const next = transition(st, { type: 'authorization_granted' });
-  const grantAccess = { kind: 'grant', params } as const;
+  const stateHash = sha256(state);
   const { connection, job } = await core.db.transaction(async (tx) => {
-    const connection = await updateConnection(tx, c.id, {
-      status: next.status, statusReason: next.reason, authStateHash: null, authExpiresAt: null,
-      accessEnc: core.cipher.encrypt(JSON.stringify(grantAccess)), updatedAt: now,
-    });
+    // Locked, so an unlink or delete at the same moment either comes first (the link is then dead) or waits.
+    const c = await findConnectionByAuthState(tx, stateHash, { forUpdate: true });
+    if (!c) throw new AppError('not_found', 'This authorisation link is not valid. Start the connection again from the app.');
+    const application = await findApplication(tx, c.applicationId);
+    const now = tenantClock(core, application!).now();
+    if (c.authExpiresAt && c.authExpiresAt < now) {
+      throw new AppError('authorization_expired', 'This authorisation link has expired. Start again from the app to get a new one.');
+    }
+    const st = stateOf(c);
+    const approved = params.decision === 'approve';
+    let next;
+    try {
+      next = transition(st, { type: approved ? 'authorization_granted' : 'authorization_denied' });
+    } catch (err) {
+      if (!(err instanceof InvalidTransitionError)) throw err;
+      throw new AppError('not_found', `This authorisation link no longer applies: the connection is ${st.status}. Start again from the app.`);
+    }
+    const done = { status: next.status, statusReason: next.reason, authStateHash: null, authExpiresAt: null, updatedAt: now };
+    if (!approved) return { connection: await updateConnection(tx, c.id, done), job: null };
+    // The user is here with a new grant: it replaces whatever job was running on the old access.
+    await cancelLiveJob(tx, c.id, now, 'A new authorisation replaced this job.');
+    const connection = await updateConnection(tx, c.id, { ...done, accessEnc: core.cipher.encrypt(JSON.stringify({ kind: 'grant', params })) });
     const { job } = await insertJobUnlessLive(tx, newJobRow(connection, c.firstSyncedAt ? 'repair' : 'create', 'user', connection.products as Product[], now));
     return { connection, job };
   });
-  await core.queue.enqueue(job);
+  if (job) await core.queue.enqueue(job);
   return { connection, job };
 }

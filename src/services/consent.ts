@@ -43,16 +43,17 @@ export async function applyConsentChange(
 }
 
 /**
- * What the application wants done with the data once consent has ended: nothing (`keep`), or a
- * purge with its deletion record (`purge`). A job still running is cancelled first, so it cannot
- * write after the rows are gone. Answers the connection as it now is.
+ * Once consent has ended: the job still running is cancelled, then the data is kept (`keep`) or
+ * purged with its deletion record (`purge`), as the application says. Answers the connection as
+ * it now is.
  */
 export async function onConsentEnded(
   tx: Db, application: ApplicationRow, c: ConnectionRow, change: 'consent_expired' | 'consent_revoked', now: Date,
 ): Promise<ConnectionRow> {
+  // A job still running could only fail now, or worse succeed on stale access and hide the end.
+  await cancelLiveJob(tx, c.id, now, 'The consent ended while this job ran.');
   if (application.consentEndData !== 'purge') return c;
-  await cancelLiveJob(tx, c.id, now, 'The consent ended and the application purges the data then.');
-  const counts = await deleteConnectionData(tx, c.id);
+  const counts = await deleteConnectionData(tx, c.id, now);
   const connection = await updateConnection(tx, c.id, { transactionsSyncedThrough: null });
   const deletion = await insertDeletion(tx, {
     id: newId('del', now.getTime()), applicationId: c.applicationId, userId: c.userId, connectionId: c.id, operation: 'purge', counts,

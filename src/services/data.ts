@@ -54,7 +54,8 @@ export async function listUserTransactions(core: Core, tenant: Tenant, userId: s
 
 /**
  * Changes since a cursor, Plaid-style: `added` (new since the cursor), `modified`, `removed`
- * (ids only). A transaction both added and removed since the cursor is not reported at all.
+ * (ids only). A transaction both added and removed since the cursor is not reported at all. After a
+ * purge, `removed` may name ids a client that started later never had: clients ignore unknown ids.
  */
 export async function syncTransactions(core: Core, tenant: Tenant, userId: string, cursor: string | undefined, limit: number) {
   await requireUser(core, tenant, userId);
@@ -64,8 +65,13 @@ export async function syncTransactions(core: Core, tenant: Tenant, userId: strin
   const added = [];
   const modified = [];
   const removed = [];
-  for (const t of page) {
-    const isNew = t.createdSeq > since;
+  for (const f of page) {
+    const isNew = f.createdSeq > since;
+    if (f.kind === 'purged') {
+      if (!isNew) removed.push({ id: f.id, accountId: f.accountId });
+      continue;
+    }
+    const t = f.row;
     if (t.removedAt) {
       if (!isNew) removed.push({ id: t.id, accountId: t.accountId });
     } else if (isNew) added.push(transactionView(t));

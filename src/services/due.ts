@@ -40,7 +40,7 @@ export async function applyDueRules(core: Core, applicationId: string | null = n
   const abandoned = await candidates(and(eq(connections.status, 'pre_init'), sql`${connections.authExpiresAt} < ${appNow}`));
   const expired = await candidates(and(
     inArray(connections.status, ['active', 'degraded', 'reconnect_required']), isNotNull(sql`${expiresAt}`), sql`${expiresAt} <= ${appNow}`,
-    sql`${connections.statusReason} is distinct from 'consent_expired'`,
+    sql`${connections.statusReason} is distinct from 'consent_expired'`, sql`${connections.statusReason} is distinct from 'consent_revoked'`,
   ));
   const expiring = await candidates(and(
     eq(connections.status, 'active'), sql`${connections.statusReason} is distinct from 'access_expiring_soon'`,

@@ -47,6 +47,7 @@ export async function importConnection(core: Core, tenant: Tenant, userId: strin
   const { connection, job } = await core.db.transaction(async (tx) => {
     const base = { applicationId: tenant.application.id, userId, institutionId: institution.id, method: 'openbanking', loginHash };
     const clashes = await findClashes(tx, base);
+    if (!clashes) throw notFound('user', userId); // deleted meanwhile
     const other = clashes.otherMethod ?? clashes.sameLogin;
     if (other) {
       throw new AppError('conflicting_connection', clashes.otherMethod

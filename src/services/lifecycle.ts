@@ -9,7 +9,7 @@
  * best effort: Causeway has already dropped the credentials.
  */
 import { newId } from '../domain/ids.js';
-import { AppError, notFound } from '../domain/errors.js';
+import { notFound } from '../domain/errors.js';
 import { allowedActions, transition } from '../domain/status.js';
 import type { ConnectionAction, JobTrigger, JobType, Method, Product } from '../domain/types.js';
 import { findConnection, listConnections, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
@@ -21,16 +21,12 @@ import { providerCalls } from '../db/schema.js';
 import type { Db } from '../db/open.js';
 import { planSteps } from '../domain/steps.js';
 import type { ProviderAccess, ProviderLink } from '../providers/types.js';
-import { connectionNotFound, presentConnection } from './connections.js';
+import { connectionNotFound, invalidState, presentConnection } from './connections.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { jobView } from './views.js';
 
 function refused(c: ConnectionRow, action: ConnectionAction, verb: string) {
-  const st = stateOf(c);
-  const actions = allowedActions(st);
-  if (actions.includes(action)) return null;
-  return new AppError('invalid_state', `A connection that is ${st.status} cannot ${verb}. Allowed now: ${actions.length ? actions.join(', ') : 'nothing'}.`,
-    { connectionStatus: st.status, allowedActions: actions });
+  return allowedActions(stateOf(c)).includes(action) ? null : invalidState(c, verb);
 }
 
 /** Locks the caller's connection for the transaction, or answers 404 for it (or for the user). */
@@ -77,7 +73,7 @@ async function revokeAtProvider(core: Core, c: ConnectionRow, link: ProviderLink
 /**
  * Purge: deletes every account, transaction and identity profile that came through the connection
  * and records it. The connection stays, in its status; its next sync fetches the history again. A
- * first sync that was running is cancelled and started again from nothing.
+ * first sync or repair that was running is cancelled and started again from nothing.
  */
 export async function purgeConnection(core: Core, tenant: Tenant, userId: string, connectionId: string) {
   const now = tenantClock(core, tenant.application).now();
@@ -89,8 +85,8 @@ export async function purgeConnection(core: Core, tenant: Tenant, userId: string
     const deletion = await purgeInside(tx, tenant, c, now, 'purge');
     const connection = await updateConnection(tx, c.id, { transactionsSyncedThrough: null, updatedAt: now });
     await insertEvent(tx, connectionEvent(c, 'connection.purged', { deletionId: deletion.id, counts: deletion.counts, cancelledJobId: cancelled?.id ?? null }, tenant.actor ?? null, now));
-    // A first sync has no other way to finish: run it again, from nothing.
-    const restarted = cancelled && c.firstSyncedAt === null ? await restartJob(tx, connection, cancelled, now) : null;
+    // pending and init only move on when their job ends (a first sync, a repair): run it again, from nothing.
+    const restarted = cancelled && (c.status === 'pending' || c.status === 'init') ? await restartJob(tx, connection, cancelled, now) : null;
     return { connection, deletion, restarted };
   });
   if (restarted) await core.queue.enqueue(restarted);
@@ -98,7 +94,7 @@ export async function purgeConnection(core: Core, tenant: Tenant, userId: string
 }
 
 async function purgeInside(tx: Db, tenant: Tenant, c: ConnectionRow, now: Date, operation: 'purge' | 'delete_connection') {
-  const counts = await deleteConnectionData(tx, c.id);
+  const counts = await deleteConnectionData(tx, c.id, now);
   return insertDeletion(tx, {
     id: newId('del', now.getTime()), applicationId: c.applicationId, userId: c.userId, connectionId: c.id, operation, counts,
     requestedBy: tenant.actor ?? 'system', createdAt: now,
@@ -126,7 +122,9 @@ export async function unlinkConnection(core: Core, tenant: Tenant, userId: strin
     const next = transition(stateOf(c), { type: 'unlinked' });
     const link = linkOf(core, c);
     await insertEvent(tx, connectionEvent(c, 'connection.unlinked', { cancelledJobId: cancelled?.id ?? null }, tenant.actor ?? null, now));
-    const connection = await updateConnection(tx, c.id, { status: next.status, statusReason: next.reason, accessEnc: null, pausedUntil: null, updatedAt: now });
+    const connection = await updateConnection(tx, c.id, {
+      status: next.status, statusReason: next.reason, accessEnc: null, authStateHash: null, pausedUntil: null, updatedAt: now,
+    });
     return { connection, link, cancelled };
   });
   await revokeAtProvider(core, connection, link, now);

@@ -8,16 +8,17 @@
  *   update products      products added; on active/degraded a job fetches them best-effort
  *                        (a product that fails gives active + partial_data)
  */
-import { AppError } from '../domain/errors.js';
+import { AppError, notFound } from '../domain/errors.js';
 import { allowedActions, transition } from '../domain/status.js';
 import { withAccountsProduct } from '../domain/steps.js';
-import type { ConnectionAction, Product } from '../domain/types.js';
-import { lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
+import type { ConnectionAction, ConnectionStatus, Product } from '../domain/types.js';
+import { findClashes, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { insertJobUpdatingConnection, LiveJobRaceError, type JobRow } from '../db/repos/jobs.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import type { Db } from '../db/open.js';
 import type { ProviderAccess } from '../providers/types.js';
-import { AUTHORIZATION_WINDOW_MS, connectionNotFound, newJobRow, presentConnection } from './connections.js';
+import { AUTHORIZATION_WINDOW_MS, conflicting, connectionNotFound, invalidState, newJobRow, presentConnection } from './connections.js';
+import { findUser } from '../db/repos/users.js';
 import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
 import { randomToken, sha256 } from './crypto.js';
 import { jobView } from './views.js';
@@ -29,15 +30,10 @@ async function lockFor(core: Core, tenant: Tenant, tx: Db, userId: string, conne
   const found = await lockConnectionWithLiveJob(tx, tenant.application.id, connectionId, userId);
   if (!found) return connectionNotFound(core, tenant, userId, connectionId, tx);
   const c = found.connection;
-  const st = stateOf(c);
-  const actions = allowedActions(st);
-  if (!actions.includes(action)) {
-    throw new AppError('invalid_state', `A connection that is ${st.status} cannot ${verb}. Allowed now: ${actions.length ? actions.join(', ') : 'nothing'}.`,
-      { connectionStatus: st.status, allowedActions: actions });
-  }
+  if (!allowedActions(stateOf(c)).includes(action)) throw invalidState(c, verb);
   if (found.live) {
     throw new AppError('job_in_progress', `Job ${found.live.id} is ${found.live.status} for this connection; wait for it to finish (GET /v1/jobs/${found.live.id}), then try again.`,
-      { jobId: found.live.id });
+      { jobId: found.live.id, connectionStatus: c.status as ConnectionStatus, allowedActions: allowedActions(stateOf(c)) });
   }
   return c;
 }
@@ -60,8 +56,16 @@ export interface RepairInput { credentials?: { login: string; password: string }
 export async function repairConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, input: RepairInput) {
   const now = tenantClock(core, tenant.application).now();
   const outcome = await withRaceRetry(() => core.db.transaction(async (tx): Promise<Outcome> => {
+    // The user first, then the connection: the order create and delete user take them in.
+    if (!(await findUser(tx, tenant.application.id, userId, { forUpdate: true }))) throw notFound('user', userId);
     const c = await lockFor(core, tenant, tx, userId, connectionId, 'repair', 'be repaired');
     const st = stateOf(c);
+    const loginHash = c.method === 'web' && input.credentials ? core.cipher.fingerprint(`${c.institutionId}\n${input.credentials.login}`) : null;
+    // A failed or unlinked connection coming back must not sit beside a live one by the other method.
+    const clashes = await findClashes(tx, { applicationId: c.applicationId, userId, institutionId: c.institutionId, method: c.method, loginHash: null, excludeId: c.id });
+    if (clashes?.otherMethod) {
+      throw conflicting(clashes.otherMethod.id, findInstitution(core, c.institutionId)?.name ?? c.institutionId, clashes.otherMethod.method);
+    }
     if (c.method === 'web') {
       if (!input.credentials) {
         throw new AppError('credentials_required', 'Send the new credentials { login, password } to repair a web connection.',
@@ -70,7 +74,7 @@ export async function repairConnection(core: Core, tenant: Tenant, userId: strin
       const next = transition(st, { type: 'repair_started' });
       const access: ProviderAccess = { kind: 'web', ...input.credentials };
       const patch = {
-        status: next.status, statusReason: next.reason, accessEnc: core.cipher.encrypt(JSON.stringify(access)), pausedUntil: null, updatedAt: now,
+        status: next.status, statusReason: next.reason, accessEnc: core.cipher.encrypt(JSON.stringify(access)), loginHash, pausedUntil: null, updatedAt: now,
       };
       const jobRow = newJobRow(c, 'repair', 'api', withAccountsProduct(c.products as Product[]), now);
       await insertEvent(tx, connectionEvent(c, 'connection.repair_requested', { method: c.method, jobId: jobRow.id }, tenant.actor ?? null, now));

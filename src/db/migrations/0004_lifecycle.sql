@@ -10,12 +10,27 @@ CREATE TABLE "events" (
 	"created_at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "transaction_removals" (
+	"id" text PRIMARY KEY NOT NULL,
+	"application_id" text NOT NULL,
+	"user_id" text NOT NULL,
+	"connection_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"created_seq" bigint NOT NULL,
+	"change_seq" bigint NOT NULL,
+	"removed_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
 ALTER TABLE "applications" ADD COLUMN "consent_end_data" text DEFAULT 'keep' NOT NULL;--> statement-breakpoint
 ALTER TABLE "applications" ADD COLUMN "sandbox_outages" text[] DEFAULT '{}'::text[] NOT NULL;--> statement-breakpoint
 ALTER TABLE "connections" ADD COLUMN "login_hash" text;--> statement-breakpoint
 ALTER TABLE "events" ADD CONSTRAINT "events_application_id_applications_id_fk" FOREIGN KEY ("application_id") REFERENCES "public"."applications"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "transaction_removals" ADD CONSTRAINT "transaction_removals_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "events_connection_idx" ON "events" USING btree ("connection_id","created_at","seq");--> statement-breakpoint
 CREATE INDEX "events_app_idx" ON "events" USING btree ("application_id","created_at","seq");--> statement-breakpoint
+CREATE INDEX "transaction_removals_feed_idx" ON "transaction_removals" USING btree ("user_id","change_seq");--> statement-breakpoint
+CREATE INDEX "connections_auth_state_idx" ON "connections" USING btree ("auth_state_hash");
+--> statement-breakpoint
 -- Ids as src/domain/ids.ts makes them: prefix, 10 base32 chars of milliseconds, 16 random.
 CREATE FUNCTION causeway_new_id(prefix text, at timestamptz) RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 DECLARE

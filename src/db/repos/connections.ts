@@ -3,7 +3,7 @@ import { and, asc, eq, gt, inArray, ne, notInArray, or } from 'drizzle-orm';
 import type { ConnectionState } from '../../domain/status.js';
 import { LIVE_JOB_STATUSES, type ConnectionStatus, type Method, type StatusReason } from '../../domain/types.js';
 import type { Db } from '../open.js';
-import { connections, jobs } from '../schema.js';
+import { connections, jobs, users } from '../schema.js';
 import type { JobRow } from './jobs.js';
 
 export type ConnectionRow = typeof connections.$inferSelect;
@@ -40,12 +40,19 @@ export async function lockConnectionWithLiveJob(db: Db, applicationId: string, i
  * The user's connections a new one would clash with (PRODUCT.md §3 create), among those that are
  * not failed, unlinked or deleted: one to the same institution by the other method, and (web) one
  * with the same login there. Scoped to the user: across users, the sandbox's magic logins are
- * shared by every test user, and a real bank login belongs to one person.
+ * shared by every test user, and a real bank login belongs to one person. Locks the user's row for
+ * the rest of the transaction; null when the user does not exist (deleted meanwhile).
  */
-export async function findClashes(db: Db, c: { applicationId: string; userId: string; institutionId: string; method: string; loginHash: string | null }) {
+export async function findClashes(
+  db: Db, c: { applicationId: string; userId: string; institutionId: string; method: string; loginHash: string | null; excludeId?: string },
+) {
+  // The user's row lock orders two creates for one user: the second sees the first's connection.
+  const [user] = await db.select({ id: users.id }).from(users).where(and(eq(users.applicationId, c.applicationId), eq(users.id, c.userId))).for('update');
+  if (!user) return null;
   const rows = await db.select({ id: connections.id, method: connections.method, loginHash: connections.loginHash })
     .from(connections).where(and(
       eq(connections.applicationId, c.applicationId), eq(connections.userId, c.userId), eq(connections.institutionId, c.institutionId),
+      c.excludeId ? ne(connections.id, c.excludeId) : undefined,
       notInArray(connections.status, ['failed', 'unlinked', 'deleted']),
       or(ne(connections.method, c.method), c.loginHash ? eq(connections.loginHash, c.loginHash) : undefined),
     ));
@@ -55,8 +62,9 @@ export async function findClashes(db: Db, c: { applicationId: string; userId: st
   };
 }
 
-export async function findConnectionByAuthState(db: Db, stateHash: string): Promise<ConnectionRow | null> {
-  const [row] = await db.select().from(connections).where(eq(connections.authStateHash, stateHash));
+export async function findConnectionByAuthState(db: Db, stateHash: string, opts: { forUpdate?: boolean } = {}): Promise<ConnectionRow | null> {
+  const q = db.select().from(connections).where(eq(connections.authStateHash, stateHash));
+  const [row] = opts.forUpdate ? await q.for('update') : await q;
   return row ?? null;
 }
 

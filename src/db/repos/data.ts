@@ -13,7 +13,7 @@ import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '..
 import type { Db } from '../open.js';
 import { preparedPer } from '../prepared.js';
 import { SupersededRunError } from './jobs.js';
-import { accounts, identities, transactions } from '../schema.js';
+import { accounts, identities, transactionRemovals, transactions } from '../schema.js';
 
 export type AccountRow = typeof accounts.$inferSelect;
 export type TransactionRow = typeof transactions.$inferSelect;
@@ -171,11 +171,27 @@ export async function listTransactions(db: Db, applicationId: string, userId: st
   )).orderBy(desc(transactions.date), desc(transactions.id)).limit(f.limit);
 }
 
-/** Rows changed after feed position `since`, in feed order. */
-export async function listChangesSince(db: Db, applicationId: string, userId: string, since: number, limit: number): Promise<TransactionRow[]> {
-  return db.select().from(transactions)
+/** A feed entry: a stored transaction, or what is left of a purged one (always `removed`). */
+export type FeedRow =
+  | { kind: 'transaction'; changeSeq: number; createdSeq: number; row: TransactionRow }
+  | { kind: 'purged'; changeSeq: number; createdSeq: number; id: string; accountId: string };
+
+/**
+ * Changes after feed position `since`, in feed order: stored transactions and purged ones. The
+ * first `limit` of the two lists merged are among the first `limit` of each.
+ */
+export async function listChangesSince(db: Db, applicationId: string, userId: string, since: number, limit: number): Promise<FeedRow[]> {
+  const stored = await db.select().from(transactions)
     .where(and(eq(transactions.applicationId, applicationId), eq(transactions.userId, userId), gt(transactions.changeSeq, since)))
     .orderBy(asc(transactions.changeSeq)).limit(limit);
+  const purged = await db.select().from(transactionRemovals)
+    .where(and(eq(transactionRemovals.applicationId, applicationId), eq(transactionRemovals.userId, userId), gt(transactionRemovals.changeSeq, since)))
+    .orderBy(asc(transactionRemovals.changeSeq)).limit(limit);
+  const rows: FeedRow[] = [
+    ...stored.map((row) => ({ kind: 'transaction' as const, changeSeq: row.changeSeq, createdSeq: row.createdSeq, row })),
+    ...purged.map((p) => ({ kind: 'purged' as const, changeSeq: p.changeSeq, createdSeq: p.createdSeq, id: p.id, accountId: p.accountId })),
+  ];
+  return rows.sort((a, b) => a.changeSeq - b.changeSeq).slice(0, limit);
 }
 
 export async function countTransactions(db: Db, connectionId: string): Promise<number> {

@@ -14,14 +14,33 @@ async function counted(db: Db, query: ReturnType<typeof sql>): Promise<Record<st
   return Object.fromEntries(Object.entries(result.rows[0] ?? {}).map(([k, v]) => [k, Number(v)]));
 }
 
-/** Deletes the connection's transactions, accounts and identity profile; answers how many of each. */
-export async function deleteConnectionData(db: Db, connectionId: string): Promise<Record<string, number>> {
+/**
+ * Deletes the connection's transactions, accounts and identity profile; answers how many of each.
+ * Each transaction leaves its id in transaction_removals for the sync feed: a live one at a new
+ * feed position (reserved on the user's counter, as ingestion does), one already removed at the
+ * position that reported it, so a client behind that position still learns of it.
+ */
+export async function deleteConnectionData(db: Db, connectionId: string, now: Date): Promise<Record<string, number>> {
   return counted(db, sql`
-    with t as (delete from transactions where connection_id = ${connectionId} returning 1),
+    with gone as (
+      select id, application_id, user_id, account_id, created_seq, change_seq, removed_at is null as live,
+        row_number() over (partition by removed_at is null order by change_seq, id) as n
+      from transactions where connection_id = ${connectionId}),
+    bump as (
+      update users set change_seq = change_seq + (select count(*) from gone where live)
+      where id = (select user_id from connections where id = ${connectionId}) returning change_seq),
+    tombs as (
+      insert into transaction_removals (id, application_id, user_id, connection_id, account_id, created_seq, change_seq, removed_at)
+      select g.id, g.application_id, g.user_id, ${connectionId}, g.account_id, g.created_seq,
+        case when g.live then b.change_seq - (select count(*) from gone where live) + g.n else g.change_seq end,
+        ${now.toISOString()}::timestamptz
+      from gone g cross join bump b
+      returning 1),
+    t as (delete from transactions where connection_id = ${connectionId} returning 1),
     a as (delete from accounts where connection_id = ${connectionId} returning 1),
     i as (delete from identities where connection_id = ${connectionId} returning 1)
     select (select count(*) from a)::int as accounts, (select count(*) from t)::int as transactions,
-      (select count(*) from i)::int as identities`);
+      (select count(*) from i)::int as identities`); // tombs runs whether or not it is read: PostgreSQL completes every data-modifying WITH
 }
 
 /**

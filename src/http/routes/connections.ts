@@ -13,6 +13,8 @@ import {
 import { importConnection } from '../../services/import.js';
 import { connectionTimeline } from '../../services/timeline.js';
 
+const PurgeResult = z.object({ connection: Connection, deletion: Deletion, job: Job.nullable().describe('the first sync or repair that was running, started again (then 202)') });
+
 export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
   const tags = ['connections'];
   app.post('/users/:userId/connections', {
@@ -77,10 +79,13 @@ export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
   app.post('/users/:userId/connections/:connectionId/purge', {
     schema: {
       tags, summary: "Purge a connection's data",
-      description: 'Deletes every account, transaction and identity profile that came through the connection, atomically, and answers the deletion record. The connection stays; its next sync fetches the data again. 409 on a deleted connection.',
-      params: ConnectionParams, response: { 200: z.object({ connection: Connection, deletion: Deletion, job: Job.nullable() }), ...problems(401, 404, 409) },
+      description: 'Deletes every account, transaction and identity profile that came through the connection, atomically, and answers the deletion record; the sync feed reports the transactions as removed. The connection stays; its next sync fetches the data again. A first sync or repair that was running starts again (202). 409 on a deleted connection.',
+      params: ConnectionParams, response: { 200: PurgeResult, 202: PurgeResult, ...problems(401, 404, 409) },
     },
-  }, async (req) => purgeConnection(core, tenantOf(req), req.params.userId, req.params.connectionId));
+  }, async (req, reply) => {
+    const r = await purgeConnection(core, tenantOf(req), req.params.userId, req.params.connectionId);
+    return reply.code(r.job ? 202 : 200).send(r);
+  });
   app.post('/users/:userId/connections/:connectionId/unlink', {
     schema: {
       tags, summary: 'Unlink a connection',
