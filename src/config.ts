@@ -18,6 +18,10 @@ const schema = z.object({
   /** 32 bytes, base64: the AES-256-GCM key for secrets at rest. Generated into the data directory when embedded. */
   CAUSEWAY_ENCRYPTION_KEY: z.string().optional(),
   CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS: bool.default(false),
+  /** Webhook attempts one worker process makes at once (one endpoint holds at most 8 of them). */
+  CAUSEWAY_WEBHOOK_CONCURRENCY: int(1).max(1000).default(64),
+  /** Seconds a receiver has to answer a webhook; slower counts as a failed attempt. */
+  CAUSEWAY_WEBHOOK_TIMEOUT_SECONDS: int(1).max(60).default(15),
   /** Milliseconds each sandbox provider call takes (the slow institution takes ten times this). */
   CAUSEWAY_SANDBOX_LATENCY_MS: int(0).default(300),
   /** Worker slots for connection jobs in one process. */
@@ -42,6 +46,8 @@ export interface Config {
   publicUrl: string | null;
   encryptionKey: string | null;
   allowPrivateWebhooks: boolean;
+  webhookConcurrency: number;
+  webhookTimeoutSeconds: number;
   sandboxLatencyMs: number;
   jobConcurrency: number;
   retryDelaySeconds: number;
@@ -68,6 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.CAUSEWAY_PUBLIC_URL?.replace(/\/$/, '') ?? null,
     encryptionKey: e.CAUSEWAY_ENCRYPTION_KEY ?? null,
     allowPrivateWebhooks: e.CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS,
+    webhookConcurrency: e.CAUSEWAY_WEBHOOK_CONCURRENCY,
+    webhookTimeoutSeconds: e.CAUSEWAY_WEBHOOK_TIMEOUT_SECONDS,
     sandboxLatencyMs: e.CAUSEWAY_SANDBOX_LATENCY_MS,
     jobConcurrency: e.CAUSEWAY_JOB_CONCURRENCY,
     retryDelaySeconds: e.CAUSEWAY_RETRY_DELAY_SECONDS,

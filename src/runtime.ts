@@ -17,6 +17,7 @@ import type { Core } from './services/core.js';
 import { createCipher, resolveEncryptionKey } from './services/crypto.js';
 import { expireMfa } from './services/jobs.js';
 import { applyDueRules } from './services/due.js';
+import { startWebhookWorker } from './jobs/webhook-worker.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -68,7 +69,11 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
   await sweep().catch((err) => core.log.warn({ err }, 'sweep failed'));
   const timer = setInterval(() => { sweep().catch((err) => core.log.warn({ err }, 'sweep failed')); }, SWEEP_INTERVAL_MS);
   timer.unref();
-  return async () => clearInterval(timer);
+  const webhooks = await startWebhookWorker(core);
+  return async () => {
+    clearInterval(timer);
+    await webhooks.stop();
+  };
 }
 
 export interface Running {

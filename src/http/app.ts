@@ -11,6 +11,7 @@ import { registerIdempotency } from './idempotency.js';
 import { applicationRoutes } from './routes/application.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dataRoutes } from './routes/data.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { institutionRoutes } from './routes/institutions.js';
 import { jobRoutes } from './routes/jobs.js';
 import { sandboxApiRoutes, sandboxPageRoutes } from './routes/sandbox.js';
@@ -72,6 +73,7 @@ export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Pro
     await v1.register(jobRoutes(core));
     await v1.register(dataRoutes(core));
     await v1.register(sandboxApiRoutes(core));
+    await v1.register(webhookRoutes(core));
   }, { prefix: '/v1' });
   return app;
 }

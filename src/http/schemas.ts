@@ -145,6 +145,21 @@ export const page = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.arra
 /** Common error responses, documented on every route that can give them. */
 export const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, Problem]));
 
+export const WebhookAttempt = z.object({
+  id: z.string(), attemptedAt: dateTime, statusCode: z.number().int().nullable(), durationMs: z.number().int(),
+  error: z.string().nullable(), responseBody: z.string().nullable().describe('The first 1 KB of the answer'),
+});
+export const WebhookDelivery = z.object({
+  id: z.string(), endpointId: z.string(), eventId: z.string().describe('Also the webhook-id header, on every attempt'), eventType: z.string().nullable(),
+  connectionId: z.string().nullable(), status: z.enum(['pending', 'succeeded', 'failed']), trigger: z.enum(['event', 'resend', 'replay', 'test']),
+  attemptCount: z.number().int(), nextAttemptAt: dateTime.nullable(), lastStatusCode: z.number().int().nullable(), createdAt: dateTime,
+  attempts: z.array(WebhookAttempt),
+});
+export const Event = z.object({
+  id: z.string(), type: z.string(), createdAt: dateTime, applicationId: z.string(), userId: z.string().nullable(),
+  connectionId: z.string().nullable(), data: z.record(z.string(), z.unknown()),
+});
+
 const TimelineBase = { id: z.string(), at: dateTime, type: z.string(), actor: z.string().nullable().describe('api_key:<id>, system, or null when a job or the institution caused it') };
 export const TimelineEntry = z.discriminatedUnion('kind', [
   z.object({
@@ -155,7 +170,8 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
   z.object({ ...TimelineBase, kind: z.literal('consent'), grantedAt: dateTime.nullable(), expiresAt: dateTime.nullable() }),
   z.object({ ...TimelineBase, kind: z.literal('operation'), data: z.record(z.string(), z.unknown()) }),
   z.object({ ...TimelineBase, kind: z.literal('job'), job: Job }),
-]).describe('status_change (connection.created, connection.status_changed), consent (consent.granted|expiring|expired|revoked), operation (connection.purged, …), job');
+  z.object({ ...TimelineBase, kind: z.literal('webhook_delivery'), delivery: WebhookDelivery }),
+]).describe('status_change (connection.created, connection.status_changed), consent (consent.granted|expiring|expired|revoked, access.*), operation (connection.purged, …), job, webhook_delivery (of one of the connection\'s events)');
 export const TimelineQuery = pageQuery.extend({
   order: z.enum(['desc', 'asc']).default('desc').describe('desc (default): newest first; asc: from the connection\'s creation'),
 });

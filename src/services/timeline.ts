@@ -10,6 +10,7 @@ import { listTimeline, type TimelinePosition, type TimelineRow } from '../db/rep
 import { requireConnection } from './connections.js';
 import type { Core, Tenant } from './core.js';
 import { jobView } from './views.js';
+import { deliveryView } from './webhooks.js';
 
 function encodeCursor(p: TimelinePosition): string {
   return Buffer.from(JSON.stringify([p.at.toISOString(), p.seq, p.id])).toString('base64url');
@@ -44,6 +45,10 @@ function eventEntry(e: EventRow) {
 
 function entryView(r: TimelineRow) {
   if (r.source === 'event') return eventEntry(r.event);
+  if (r.source === 'delivery') {
+    const d = r.delivery.delivery;
+    return { id: d.id, at: d.createdAt.toISOString(), type: 'webhook.delivery', actor: null, kind: 'webhook_delivery' as const, delivery: deliveryView(r.delivery) };
+  }
   return { id: r.job.id, at: r.job.createdAt.toISOString(), type: `job.${r.job.type}`, actor: null, kind: 'job' as const, job: jobView(r.job) };
 }
 

@@ -1,6 +1,7 @@
 /** End users of an application. */
 import { newId } from '../domain/ids.js';
 import { AppError, notFound } from '../domain/errors.js';
+import { insertEvent } from '../db/repos/events.js';
 import { findUser, insertUser, listUsers, updateUser as updateUserRow } from '../db/repos/users.js';
 import type { Db } from '../db/open.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
@@ -18,9 +19,14 @@ export interface UserInput { externalId?: string | null; email?: string | null; 
 export async function createUser(core: Core, tenant: Tenant, input: UserInput) {
   const now = tenantClock(core, tenant.application).now();
   try {
-    const user = await insertUser(core.db, {
-      id: newId('usr', now.getTime()), applicationId: tenant.application.id, externalId: input.externalId ?? null,
-      email: input.email ?? null, name: input.name ?? null, metadata: input.metadata ?? {}, createdAt: now, updatedAt: now,
+    const user = await core.db.transaction(async (tx) => {
+      const user = await insertUser(tx, {
+        id: newId('usr', now.getTime()), applicationId: tenant.application.id, externalId: input.externalId ?? null,
+        email: input.email ?? null, name: input.name ?? null, metadata: input.metadata ?? {}, createdAt: now, updatedAt: now,
+      });
+      // No PII in events: they go to webhook receivers and stay after the user is deleted.
+      await insertEvent(tx, { applicationId: user.applicationId, userId: user.id, connectionId: null, type: 'user.created', data: { externalId: user.externalId }, actor: tenant.actor ?? null, at: now });
+      return user;
     });
     return userView(user);
   } catch (err) {

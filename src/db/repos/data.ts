@@ -34,9 +34,10 @@ function ownedBy(run: RunFence | null) {
 export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert)[], run: RunFence | null): Promise<{ id: string; providerAccountId: string }[]> {
   if (rows.length === 0) return [];
   const col = (pick: (r: typeof accounts.$inferInsert) => unknown) => sql.param(rows.map(pick));
+  const first = rows[0]!;
   const result = (await db.execute(sql`
-    with owned as (${ownedBy(run)})
-    insert into accounts (id, application_id, user_id, connection_id, provider_account_id, name, type, mask, currency,
+    with owned as (${ownedBy(run)}),
+    up as (insert into accounts (id, application_id, user_id, connection_id, provider_account_id, name, type, mask, currency,
       balance_current, balance_available, balance_limit, balances_updated_at, created_at, updated_at)
     select v.id, v.application_id, v.user_id, v.connection_id, v.pid, v.name, v.type, v.mask, v.currency,
       v.cur, v.avail, v.lim, v.at, v.at, v.at
@@ -51,7 +52,14 @@ export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert
       mask = excluded.mask, currency = excluded.currency, balance_current = excluded.balance_current,
       balance_available = excluded.balance_available, balance_limit = excluded.balance_limit,
       balances_updated_at = excluded.balances_updated_at, updated_at = excluded.updated_at
-    returning id, provider_account_id`)) as { rows: { id: string; provider_account_id: string }[] };
+    returning id, provider_account_id, (xmax = 0) as inserted),
+    -- accounts.updated, in the same statement: balances moved, and how many accounts are new.
+    ev as (insert into events (id, application_id, user_id, connection_id, type, data, actor, created_at)
+      select ${newId('evt', first.updatedAt.getTime())}, ${first.applicationId}, ${first.userId}, ${first.connectionId}, 'accounts.updated',
+        jsonb_build_object('accounts', count(*), 'added', count(*) filter (where inserted), 'jobId', ${run?.jobId ?? null}::text), null,
+        ${first.updatedAt.toISOString()}::timestamptz
+      from up having count(*) > 0)
+    select id, provider_account_id from up`)) as { rows: { id: string; provider_account_id: string }[] };
   if (result.rows.length === 0 && run) throw new SupersededRunError(run.jobId);
   return result.rows.map((r) => ({ id: r.id, providerAccountId: r.provider_account_id }));
 }
@@ -111,7 +119,8 @@ function unnestRows(rows: { id: string; t: IncomingTransaction }[]) {
  * still owns its job (locking the job row, so a superseded run cannot write at the same time),
  * reserves the plan's feed positions on the user's counter (the row lock orders concurrent
  * ingestions of one user), inserts, updates and removes, and advances the connection's
- * `transactionsSyncedThrough`. Answers false, having written nothing, when the run was superseded.
+ * `transactionsSyncedThrough`, and writes the transactions.updated event when anything changed.
+ * Answers false, having written nothing, when the run was superseded.
  */
 export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: TransactionPlan): Promise<boolean> {
   const nIns = plan.inserts.length;
@@ -145,7 +154,12 @@ export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: Tran
       where x.id = v.id and x.connection_id = ${ctx.connectionId}),
     mark as (
       update connections set transactions_synced_through = ${ctx.syncedThrough}
-      where id = ${ctx.connectionId} and exists (select 1 from owned))
+      where id = ${ctx.connectionId} and exists (select 1 from owned)),
+    ev as (insert into events (id, application_id, user_id, connection_id, type, data, actor, created_at)
+      select ${newId('evt', ctx.now.getTime())}, ${ctx.applicationId}, ${ctx.userId}, ${ctx.connectionId}, 'transactions.updated',
+        jsonb_build_object('added', ${nIns}::int, 'modified', ${nUpd}::int, 'removed', ${plan.removals.length}::int, 'jobId', ${ctx.run?.jobId ?? null}::text),
+        null, ${now}::timestamptz
+      where ${total} > 0 and exists (select 1 from owned))
     select count(*)::int as owned from owned`)) as { rows: { owned: number }[] };
   return Number(result.rows[0]?.owned) > 0;
 }

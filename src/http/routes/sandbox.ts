@@ -14,6 +14,7 @@ import { Connection, problems } from '../schemas.js';
 import { createSandboxToken, setInstitutionOutage, SIMULATED_EVENTS, simulateEvent } from '../../services/sandbox.js';
 import { OPENBANKING_PERSONAS } from '../../providers/sandbox/provider.js';
 import { applyDueRules } from '../../services/due.js';
+import { wakeWebhookWorkers } from '../../db/repos/webhooks.js';
 import { consentPage, consentResultPage } from '../pages/consent.js';
 
 const Clock = z.object({ now: z.string(), offsetMs: z.number().int() });
@@ -44,6 +45,7 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
     const offsetMs = tenant.application.clockOffsetMs + ms;
     await setClockOffset(core.db, tenant.application.id, offsetMs);
     await applyDueRules(core, tenant.application.id); // what the new time made due happens now, not at the next sweep
+    await wakeWebhookWorkers(core.db); // and retries that fell due go out
     return { now: tenantClock(core, { clockOffsetMs: offsetMs }).now().toISOString(), offsetMs };
   });
   app.post('/sandbox/connections/:connectionId/simulate', {

@@ -1,0 +1,112 @@
+/** Webhook endpoints, their delivery log, resend, replay and test (PRODUCT.md §4, §6), and the events they carry. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { EVENT_TYPES } from '../../domain/webhooks.js';
+import type { Core } from '../../services/core.js';
+import { getEvent, listApplicationEvents } from '../../services/events.js';
+import {
+  createEndpoint, DEFAULT_ROTATION_GRACE_SECONDS, endpointDeliveries, getEndpoint, listAllEndpoints, patchEndpoint, removeEndpoint,
+  replayEvents, resendDelivery, rotateSecret, sendTestEvent,
+} from '../../services/webhooks.js';
+import { tenantOf } from '../auth.js';
+import { Event, page, pageQuery, problems, WebhookDelivery as Delivery } from '../schemas.js';
+
+const dateTime = z.string().describe('RFC 3339 date-time');
+const instant = z.string().datetime({ offset: true }).transform((s) => new Date(s)).describe('RFC 3339 date-time');
+const EventType = z.enum(EVENT_TYPES);
+const EndpointParams = z.object({ endpointId: z.string().min(1).max(64) });
+
+const Endpoint = z.object({
+  id: z.string(), url: z.string(), description: z.string().nullable(),
+  eventTypes: z.array(z.string()).describe('The event types sent here; empty: all'), enabled: z.boolean(),
+  disabledReason: z.string().nullable().describe('gone: the receiver answered 410; failing: every attempt failed for 5 days'),
+  failingSince: dateTime.nullable(),
+  secretRotation: z.object({ previousSecretExpiresAt: dateTime }).nullable().describe('While set, deliveries carry signatures by both secrets'),
+  createdAt: dateTime, updatedAt: dateTime,
+  secret: z.string().optional().describe('whsec_…: shown only when the endpoint is created and when its secret is rotated'),
+});
+const EndpointBody = z.object({
+  url: z.string().min(1).max(2048).describe('http(s); private and loopback addresses only when the operator allows them'),
+  description: z.string().max(500).nullable().optional(),
+  eventTypes: z.array(EventType).max(EVENT_TYPES.length).refine((t) => new Set(t).size === t.length, 'must not repeat a type').optional()
+    .describe('Only these types; omit or [] for every type'),
+  enabled: z.boolean().optional(),
+}).strict();
+
+export const webhookRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
+  const tags = ['webhooks'];
+  app.post('/webhook-endpoints', {
+    schema: {
+      tags, summary: 'Create a webhook endpoint',
+      description: 'Answers the endpoint with its signing secret (whsec_…), shown this once. Deliveries follow the Standard Webhooks specification.',
+      body: EndpointBody, response: { 201: Endpoint, ...problems(400, 401) },
+    },
+  }, async (req, reply) => reply.code(201).send(await createEndpoint(core, tenantOf(req), req.body)));
+  app.get('/webhook-endpoints', { schema: { tags, summary: 'List webhook endpoints', querystring: pageQuery, response: { 200: page(Endpoint), ...problems(400, 401) } } },
+    async (req) => listAllEndpoints(core, tenantOf(req), req.query.cursor ?? null, req.query.limit));
+  app.get('/webhook-endpoints/:endpointId', { schema: { tags, summary: 'Get a webhook endpoint', params: EndpointParams, response: { 200: Endpoint, ...problems(401, 404) } } },
+    async (req) => getEndpoint(core, tenantOf(req), req.params.endpointId));
+  app.patch('/webhook-endpoints/:endpointId', {
+    schema: {
+      tags, summary: 'Change a webhook endpoint', description: 'enabled: true switches back on an endpoint Causeway disabled, and clears its failure run.',
+      params: EndpointParams, body: EndpointBody.partial().strict(), response: { 200: Endpoint, ...problems(400, 401, 404) },
+    },
+  }, async (req) => patchEndpoint(core, tenantOf(req), req.params.endpointId, req.body));
+  app.delete('/webhook-endpoints/:endpointId', {
+    schema: { tags, summary: 'Delete a webhook endpoint and its delivery log', params: EndpointParams, response: { 200: z.object({ id: z.string(), deleted: z.literal(true) }), ...problems(401, 404) } },
+  }, async (req) => removeEndpoint(core, tenantOf(req), req.params.endpointId));
+  app.post('/webhook-endpoints/:endpointId/rotate-secret', {
+    schema: {
+      tags, summary: "Rotate an endpoint's signing secret",
+      description: 'Answers the new secret, shown this once. For graceSeconds (default 24 h) every delivery carries signatures by the old and the new secret, so receivers can switch without losing one.',
+      params: EndpointParams,
+      body: z.object({ graceSeconds: z.number().int().min(0).max(7 * 86400).default(DEFAULT_ROTATION_GRACE_SECONDS) }).strict().default({ graceSeconds: DEFAULT_ROTATION_GRACE_SECONDS }),
+      response: { 200: Endpoint, ...problems(400, 401, 404) },
+    },
+  }, async (req) => rotateSecret(core, tenantOf(req), req.params.endpointId, req.body.graceSeconds));
+  app.get('/webhook-endpoints/:endpointId/deliveries', {
+    schema: {
+      tags, summary: "An endpoint's delivery log, newest first", description: 'Every delivery with every attempt: when, the status code, how long it took, the error, the first 1 KB of the answer.',
+      params: EndpointParams, querystring: pageQuery, response: { 200: page(Delivery), ...problems(400, 401, 404) },
+    },
+  }, async (req) => endpointDeliveries(core, tenantOf(req), req.params.endpointId, req.query.cursor ?? null, req.query.limit));
+  app.post('/webhook-deliveries/:deliveryId/resend', {
+    schema: {
+      tags, summary: 'Send a delivery again now', description: 'A new delivery of the same event, with the same webhook-id, on a fresh retry schedule.',
+      params: z.object({ deliveryId: z.string().min(1).max(64) }), response: { 202: Delivery, ...problems(401, 404, 409) },
+    },
+  }, async (req, reply) => reply.code(202).send(await resendDelivery(core, tenantOf(req), req.params.deliveryId)));
+  app.post('/webhook-endpoints/:endpointId/replay', {
+    schema: {
+      tags, summary: 'Deliver the events of a time range again',
+      description: 'Every event created in [from, to] that the endpoint takes (at most 10,000), oldest first, each with its own webhook-id.',
+      params: EndpointParams, body: z.object({ from: instant, to: instant }).strict(),
+      response: { 202: z.object({ endpointId: z.string(), deliveries: z.number().int(), from: dateTime, to: dateTime }), ...problems(400, 401, 404, 409) },
+    },
+  }, async (req, reply) => reply.code(202).send(await replayEvents(core, tenantOf(req), req.params.endpointId, req.body)));
+  app.post('/webhook-endpoints/:endpointId/test', {
+    schema: { tags, summary: 'Send a test event to this endpoint', params: EndpointParams, response: { 202: Delivery, ...problems(401, 404, 409) } },
+  }, async (req, reply) => reply.code(202).send(await sendTestEvent(core, tenantOf(req), req.params.endpointId)));
+
+  app.get('/events', {
+    schema: {
+      tags: ['events'], summary: 'Events, newest first',
+      querystring: z.object({
+        type: z.string().max(1000).optional().describe('One type, or several separated by commas'),
+        userId: z.string().max(64).optional(), connectionId: z.string().max(64).optional(),
+        from: instant.optional(), to: instant.optional(),
+        limit: pageQuery.shape.limit, cursor: pageQuery.shape.cursor,
+      }),
+      response: { 200: page(Event), ...problems(400, 401) },
+    },
+  }, async (req) => {
+    const q = req.query;
+    return listApplicationEvents(core, tenantOf(req), {
+      types: q.type ? q.type.split(',').map((t) => t.trim()).filter(Boolean) : undefined, userId: q.userId, connectionId: q.connectionId,
+      from: q.from, to: q.to, limit: q.limit, cursor: q.cursor,
+    });
+  });
+  app.get('/events/:eventId', {
+    schema: { tags: ['events'], summary: 'An event', params: z.object({ eventId: z.string().min(1).max(64) }), response: { 200: Event, ...problems(401, 404) } },
+  }, async (req) => getEvent(core, tenantOf(req), req.params.eventId));
+};

@@ -1,0 +1,143 @@
+/**
+ * The webhook delivery worker: claims due deliveries, sends them signed (Standard Webhooks), and
+ * records every attempt. Several worker processes share the work through leases.
+ *
+ *   wake (NOTIFY from the events' trigger, an attempt ending, or the poll) ─► claim up to the free
+ *   slots, a few per endpoint ─► each: sign ─► POST (15 s limit) ─► record attempt ─► free the slot
+ *
+ * A slow or hanging endpoint holds at most PER_ENDPOINT slots, so it never delays the others. A
+ * worker killed mid-attempt leaves its lease to lapse; another worker then makes the attempt
+ * again, with the same webhook-id (the event id), so receivers can deduplicate.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { offsetClock } from '../domain/clock.js';
+import { newId } from '../domain/ids.js';
+import { DISABLE_AFTER_FAILING_MS, isDelivered, isGone, nextAttemptDelayMs } from '../domain/webhooks.js';
+import { insertEvent } from '../db/repos/events.js';
+import { claimDueDeliveries, recordAttempt, releaseLeases, type Claimed } from '../db/repos/webhooks.js';
+import type { Core } from '../services/core.js';
+import { eventPayload, liveSecrets, signatureHeader } from '../services/webhooks.js';
+import { sendWebhook } from './webhook-http.js';
+
+/** In-flight attempts one endpoint may hold in this process. */
+const PER_ENDPOINT = 8;
+/** Deliveries of one endpoint taken in a single claim. */
+const PER_ENDPOINT_CLAIM = 4;
+/** How often the worker looks for due deliveries when nothing wakes it (retries falling due, test clocks moving). */
+const POLL_MS = 250;
+/** A lease outlives the longest attempt by this much. */
+const LEASE_MARGIN_MS = 15_000;
+const CHANNEL = 'causeway_webhooks';
+
+export interface WebhookWorker { stop(): Promise<void>; wake(): void }
+
+export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
+  const capacity = core.config.webhookConcurrency;
+  const timeoutMs = core.config.webhookTimeoutSeconds * 1000;
+  const inFlight = new Map<string, number>();
+  const tokens = new Set<string>();
+  let total = 0;
+  let stopped = false;
+  let wakeUp: (() => void) | null = null;
+  const wake = () => { const w = wakeUp; wakeUp = null; w?.(); };
+  const unlisten = await listen(core, wake);
+  const running = new Set<Promise<void>>();
+
+  async function attempt(c: Claimed, leaseToken: string): Promise<void> {
+    const clock = offsetClock(core.clock, c.clockOffsetMs);
+    const payload = eventPayload(c.event);
+    const sentAt = core.clock.now(); // webhook-timestamp is real time: receivers check it against theirs
+    const result = await sendWebhook(c.endpoint.url, {
+      'webhook-id': c.event.id,
+      'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
+      'webhook-signature': signatureHeader(liveSecrets(core, c.endpoint, clock.now()), c.event.id, sentAt, payload),
+    }, payload, { timeoutMs, allowPrivate: core.config.allowPrivateWebhooks });
+    const now = clock.now();
+    const delivered = isDelivered(result.statusCode) && !result.error;
+    const made = c.delivery.attempts + 1;
+    const delay = delivered || isGone(result.statusCode) ? null : nextAttemptDelayMs(made, result.retryAfterSeconds, Math.random());
+    const recorded = await recordAttempt(core.db, {
+      deliveryId: c.delivery.id, leaseToken, attemptId: newId('wha', now.getTime()), at: now, statusCode: result.statusCode,
+      durationMs: result.durationMs, error: result.error, responseBody: result.body,
+      nextAttemptAt: delay === null ? null : new Date(now.getTime() + delay), delivered,
+      disable: isGone(result.statusCode) ? 'gone' : null, failingCutoff: new Date(now.getTime() - DISABLE_AFTER_FAILING_MS),
+    });
+    if (recorded?.disabled) {
+      await insertEvent(core.db, {
+        applicationId: c.endpoint.applicationId, userId: null, connectionId: null, type: 'webhook_endpoint.disabled',
+        data: { endpointId: c.endpoint.id, url: c.endpoint.url, reason: recorded.disabled }, actor: 'system', at: now,
+      });
+    }
+  }
+
+  async function claimAndSend(): Promise<number> {
+    const room = capacity - total;
+    if (room <= 0) return 0;
+    const leaseToken = randomUUID();
+    const wallNow = core.clock.now();
+    const claimed = await claimDueDeliveries(core.db, {
+      wallNow, leaseUntil: new Date(wallNow.getTime() + timeoutMs + LEASE_MARGIN_MS), leaseToken, limit: room,
+      perEndpoint: PER_ENDPOINT_CLAIM, busy: [...inFlight].filter(([, n]) => n >= PER_ENDPOINT).map(([id]) => id),
+    });
+    if (claimed.length > 0) tokens.add(leaseToken);
+    for (const c of claimed) {
+      total++;
+      inFlight.set(c.endpoint.id, (inFlight.get(c.endpoint.id) ?? 0) + 1);
+      const p = attempt(c, leaseToken)
+        .catch((err) => core.log.warn({ err, deliveryId: c.delivery.id }, 'webhook attempt not recorded; its lease will lapse and it is tried again'))
+        .finally(() => {
+          total--;
+          const n = (inFlight.get(c.endpoint.id) ?? 1) - 1;
+          if (n === 0) inFlight.delete(c.endpoint.id); else inFlight.set(c.endpoint.id, n);
+          running.delete(p);
+          wake();
+        });
+      running.add(p);
+    }
+    return claimed.length;
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      let got = 0;
+      try {
+        got = await claimAndSend();
+      } catch (err) {
+        core.log.warn({ err }, 'claiming webhook deliveries failed');
+      }
+      if (got > 0 && total < capacity) continue; // there may be more due
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, POLL_MS);
+        wakeUp = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+  })();
+
+  return {
+    wake,
+    async stop() {
+      stopped = true;
+      wake();
+      await loop;
+      await Promise.allSettled([...running]);
+      await unlisten();
+      for (const t of tokens) await releaseLeases(core.db, t).catch(() => {});
+    },
+  };
+}
+
+/** LISTEN for the events' trigger, so a new delivery goes out at once rather than at the next poll. */
+async function listen(core: Core, onNotify: () => void): Promise<() => Promise<void>> {
+  const database = core.database;
+  if (database.kind === 'pglite') {
+    const unsubscribe = await database.pglite.listen(CHANNEL, onNotify);
+    return async () => { await unsubscribe(); };
+  }
+  const client = new pg.Client({ connectionString: database.url });
+  client.on('error', (err) => core.log.warn({ err }, 'webhook notification connection lost; polling only'));
+  client.on('notification', onNotify);
+  await client.connect();
+  await client.query(`listen ${CHANNEL}`);
+  return async () => { await client.end().catch(() => {}); };
+}
