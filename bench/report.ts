@@ -6,6 +6,7 @@ import type { SuiteResult } from './suite.js';
 /** The floors the project set for PostgreSQL. */
 export const TARGET_COPY_RATIO = 0.3;
 export const TARGET_REFRESH_JOBS_PER_SEC = 100;
+export const TARGET_WEBHOOK_DELIVERIES_PER_SEC = 500;
 
 const num = (n: number | null | undefined, unit = '') =>
   n === null || n === undefined || Number.isNaN(n) ? '–' : `${n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1)}${unit}`;
@@ -44,6 +45,11 @@ export function renderSuite(r: SuiteResult): string[] {
       rows.push([`refresh, jobConcurrency ${c} (precomputed provider)`, num(round.refreshPrecomputed.jobsPerSec, ' jobs/s'), floorCell, ratio(round.refreshPrecomputed.jobsPerSec, floor)]);
     }
     if (round.noopBatched) rows.push([`pg-boss alone: no-op batches of 100, localConcurrency ${c}`, num(round.noopBatched.jobsPerSec, ' jobs/s'), '', '']);
+  }
+  if (r.webhooks) {
+    const w = r.webhooks;
+    rows.push([`webhooks: ${w.events} events × ${w.endpoints} endpoints (${w.delivered}/${w.deliveries} delivered)`, num(w.deliveriesPerSec, ' deliveries/s'), `commit→delivery p50 ${w.latencyMsP50} ms, p99 ${w.latencyMsP99} ms`, '']);
+    rows.push([`webhooks: a test event every 20 ms, one endpoint`, `p50 ${w.trickle.latencyMsP50} ms`, `p99 ${w.trickle.latencyMsP99} ms`, '']);
   }
   if (r.readLatency) {
     const l = r.readLatency;
@@ -92,7 +98,9 @@ export function targets(results: SuiteResult[]): string[] {
   const sync = pg.initialSync?.txnPerSec;
   const best = Math.max(0, ...pg.rounds.map((r) => r.refresh?.jobsPerSec ?? 0));
   const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+  const hooks = pg.webhooks?.deliveriesPerSec ?? 0;
   return [
+    `Target on PostgreSQL, webhooks >= ${TARGET_WEBHOOK_DELIVERIES_PER_SEC} deliveries/s: ${num(hooks)} deliveries/s: ${met(hooks >= TARGET_WEBHOOK_DELIVERIES_PER_SEC)}`,
     `Target on PostgreSQL, initial-sync ingestion >= ${TARGET_COPY_RATIO}× COPY: ${ratio(sync, copy)} (${num(sync)} vs ${num(copy)} rows/s): ${met(!!sync && !!copy && sync / copy >= TARGET_COPY_RATIO)}`,
     `Target on PostgreSQL, refresh >= ${TARGET_REFRESH_JOBS_PER_SEC} jobs/s: best ${num(best)} jobs/s: ${met(best >= TARGET_REFRESH_JOBS_PER_SEC)}`,
   ];

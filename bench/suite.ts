@@ -6,6 +6,7 @@
  *   ─► initial sync, precomputed provider (N more) ─► ingestion core alone ─► API read latency
  *   ─► for each jobConcurrency c: refresh the first N (sandbox), no-op floors (real queue, pg-boss batched),
  *      refresh them again (precomputed provider); the sandbox test clock moves a day before each round
+ *   ─► webhooks: 100 endpoints × 50 events to a receiver in another process, then a trickle of test events
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +21,7 @@ import { benchLogin, ingestionCore, initialSync, INSTITUTION, PASSWORD, type Ing
 import { countQueries, log, round, sampleMemory } from './measure.js';
 import { precomputed } from './provider.js';
 import { refreshRound, type RefreshResult } from './refresh.js';
+import { webhookRound, type WebhookResult } from './webhooks.js';
 
 /** Causeway's default CAUSEWAY_JOB_CONCURRENCY, used for the initial sync. */
 const DEFAULT_CONCURRENCY = 16;
@@ -34,6 +36,9 @@ export interface SuiteOptions {
   requests: number;
   /** API clients calling at once (creates, refreshes, no-op sends). */
   width: number;
+  /** Webhook endpoints, and events each of them takes (deliveries = endpoints × events). */
+  endpoints: number;
+  webhookEvents: number;
 }
 
 type Sync = Omit<InitialSyncResult, 'synced'> & { providerMisses?: number };
@@ -50,6 +55,7 @@ export interface SuiteResult {
   copy?: CopyFloor;
   ingestionCore?: IngestionCoreResult;
   readLatency?: ReadLatency;
+  webhooks?: WebhookResult;
   rounds: { jobConcurrency: number; refresh?: Refresh; refreshPrecomputed?: Refresh; noop?: NoopFloor; noopBatched?: NoopFloor }[];
   /**
    * Resident memory (MB), after a full GC where the process was started with --expose-gc (run.ts does):
@@ -152,6 +158,9 @@ async function runSuite(kind: DbKind, opts: SuiteOptions): Promise<SuiteResult> 
       if (r) entry.refreshPrecomputed = { ...r, providerMisses: preRefresh.stats.misses };
       await running.stop();
     }
+    running = await startCore(database, DEFAULT_CONCURRENCY);
+    result.webhooks = await phase(`webhooks, ${opts.endpoints} endpoints`, () => webhookRound(running.core, tenant, { endpoints: opts.endpoints, events: opts.webhookEvents, width: opts.width }));
+    await running.stop();
     result.memory = { afterSyncMb, heapAfterSyncMb, peakDuringSyncMb, endMb: rssMb(), peakMb: memory.peakMb(), maxRssMb: round(process.resourceUsage().maxRSS / 1e3) };
   } finally {
     memory.stop();
@@ -165,6 +174,7 @@ const { values } = parseArgs({
   options: {
     db: { type: 'string' }, out: { type: 'string' }, connections: { type: 'string' }, 'core-connections': { type: 'string' },
     concurrency: { type: 'string' }, 'noop-jobs': { type: 'string' }, requests: { type: 'string' }, width: { type: 'string' },
+    endpoints: { type: 'string' }, 'webhook-events': { type: 'string' },
   },
 });
 const kind = values.db as DbKind;
@@ -176,6 +186,8 @@ const opts: SuiteOptions = {
   noopJobs: Number(values['noop-jobs'] ?? 1000),
   requests: Number(values.requests ?? 500),
   width: Number(values.width ?? 8),
+  endpoints: Number(values.endpoints ?? 100),
+  webhookEvents: Number(values['webhook-events'] ?? 50),
 };
 const result = await runSuite(kind, opts);
 if (values.out) fs.writeFileSync(values.out, JSON.stringify(result, null, 2));

@@ -14,6 +14,10 @@ import { Webhook as SvixWebhook } from 'svix';
 import { nextAttemptDelayMs, RETRY_SCHEDULE_MS } from '../src/domain/webhooks.js';
 import { isBlockedAddress, sendWebhook } from '../src/jobs/webhook-http.js';
 import { signatureHeader } from '../src/services/webhooks.js';
+import { insertApplication } from '../src/db/repos/applications.js';
+import { systemClock } from '../src/domain/clock.js';
+import { newId } from '../src/domain/ids.js';
+import { createApiKey } from '../src/services/applications.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 function assertProblem(res: { status: number; body: any }, status: number, code: string) {
@@ -349,7 +353,7 @@ describe('webhook delivery', () => {
     assert.deepEqual([delivery.delivery.endpointId, delivery.delivery.eventType, delivery.delivery.status], [ep.id, 'connection.activated', 'succeeded']);
   });
 
-  it('validates endpoints and keeps other applications out', async () => {
+  it('validates endpoints, and keeps other applications out', async () => {
     assertProblem(await t.api('POST', '/v1/webhook-endpoints', { url: `${receiver.base}/ok`, eventTypes: ['user.exploded'] }), 400, 'validation_failed');
     assertProblem(await t.api('POST', '/v1/webhook-endpoints', { url: `${receiver.base}/ok`, colour: 'red' }), 400, 'validation_failed');
     assertProblem(await t.api('GET', '/v1/webhook-endpoints/whe_nope'), 404, 'not_found');
@@ -360,5 +364,30 @@ describe('webhook delivery', () => {
     assert.ok(list.some((e: any) => e.id === ep.id) && list.every((e: any) => e.secret === undefined));
     assert.equal((await t.api('DELETE', `/v1/webhook-endpoints/${ep.id}`)).status, 200);
     assertProblem(await t.api('GET', `/v1/webhook-endpoints/${ep.id}`), 404, 'not_found');
+
+    // Another application sees none of it, and its endpoints get none of this application's events.
+    const mine = await endpoint('/ok/mine', ['user.created']);
+    const other = await insertApplication(t.core.db, { id: newId('app'), name: 'other', environment: 'sandbox', createdAt: new Date() });
+    const as = { authorization: `Bearer ${(await createApiKey(t.core.db, systemClock, other, 'other')).key}` };
+    const theirs = await t.api('POST', '/v1/webhook-endpoints', { url: `${receiver.base}/ok/theirs`, eventTypes: ['user.created'] }, as);
+    assert.equal(theirs.status, 201);
+    await t.api('POST', '/v1/users', {});
+    await until('my delivery', () => receiver.at('/ok/mine')[0]);
+    const [d] = await deliveries(mine.id);
+    const eventId = d.eventId;
+    for (const [method, path, body] of [
+      ['GET', `/v1/webhook-endpoints/${mine.id}`, undefined], ['PATCH', `/v1/webhook-endpoints/${mine.id}`, { enabled: false }],
+      ['DELETE', `/v1/webhook-endpoints/${mine.id}`, undefined], ['GET', `/v1/webhook-endpoints/${mine.id}/deliveries`, undefined],
+      ['POST', `/v1/webhook-endpoints/${mine.id}/rotate-secret`, {}], ['POST', `/v1/webhook-endpoints/${mine.id}/test`, undefined],
+      ['POST', `/v1/webhook-endpoints/${mine.id}/replay`, { from: '2020-01-01T00:00:00Z', to: '2030-01-01T00:00:00Z' }],
+      ['POST', `/v1/webhook-deliveries/${d.id}/resend`, undefined], ['GET', `/v1/events/${eventId}`, undefined],
+    ] as const) {
+      assertProblem(await t.api(method, path, body, as), 404, 'not_found');
+    }
+    assert.deepEqual((await t.api('GET', '/v1/events', undefined, as)).body.data, []);
+    assert.ok(!(await t.api('GET', '/v1/webhook-endpoints?limit=500', undefined, as)).body.data.some((e: any) => e.id === mine.id));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(receiver.at('/ok/theirs').length, 0, "the other application's endpoint got nothing");
+    assert.equal((await t.api('GET', `/v1/webhook-endpoints/${mine.id}`)).body.enabled, true, 'untouched');
   });
 });

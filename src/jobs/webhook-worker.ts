@@ -27,7 +27,7 @@ const PER_ENDPOINT_CLAIM = 4;
 /** How often the worker looks for due deliveries when nothing wakes it (retries falling due, test clocks moving). */
 const POLL_MS = 250;
 /** A lease outlives the longest attempt by this much. */
-const LEASE_MARGIN_MS = 15_000;
+const LEASE_MARGIN_MS = 5_000;
 const CHANNEL = 'causeway_webhooks';
 
 export interface WebhookWorker { stop(): Promise<void>; wake(): void }
