@@ -1,19 +1,20 @@
 /**
  * A webhook receiver in its own process (so it does not share Causeway's event loop): answers 200
  * to every POST and remembers when each arrived, by webhook-id and the event's userId. Started by
- * bench/webhooks.ts over IPC: it sends { port } when listening, and { arrivals } when asked.
+ * bench/webhooks.ts over IPC: it sends { port } when listening, and { arrivals } (webhook-id, path,
+ * userId, time) when asked.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-const arrivals: { id: string; userId: string | null; at: number }[] = [];
+const arrivals: { id: string; path: string; userId: string | null; at: number }[] = [];
 const server = http.createServer((req, res) => {
   let body = '';
   req.on('data', (c) => { body += c; });
   req.on('end', () => {
     let userId: string | null = null;
     try { userId = (JSON.parse(body) as { userId?: string }).userId ?? null; } catch { /* not JSON */ }
-    arrivals.push({ id: String(req.headers['webhook-id']), userId, at: Date.now() });
+    arrivals.push({ id: String(req.headers['webhook-id']), path: req.url ?? '', userId, at: Date.now() });
     res.writeHead(200).end();
   });
 });

@@ -48,7 +48,7 @@ export function renderSuite(r: SuiteResult): string[] {
   }
   if (r.webhooks) {
     const w = r.webhooks;
-    rows.push([`webhooks: ${w.events} events × ${w.endpoints} endpoints (${w.delivered}/${w.deliveries} delivered)`, num(w.deliveriesPerSec, ' deliveries/s'), `commit→delivery p50 ${w.latencyMsP50} ms, p99 ${w.latencyMsP99} ms`, '']);
+    rows.push([`webhooks: ${w.events} events × ${w.endpoints} endpoints (${w.delivered}/${w.deliveries} delivered, ${w.duplicates} twice)`, num(w.deliveriesPerSec, ' deliveries/s'), `commit→delivery p50 ${w.latencyMsP50} ms, p99 ${w.latencyMsP99} ms`, '']);
     rows.push([`webhooks: a test event every 20 ms, one endpoint`, `p50 ${w.trickle.latencyMsP50} ms`, `p99 ${w.trickle.latencyMsP99} ms`, '']);
   }
   if (r.readLatency) {

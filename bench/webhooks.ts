@@ -21,6 +21,8 @@ export interface WebhookResult {
   events: number;
   deliveries: number;
   delivered: number;
+  /** Arrivals of an (event, endpoint) pair that had already arrived: must be 0. */
+  duplicates: number;
   seconds: number;
   deliveriesPerSec: number;
   latencyMsP50: number;
@@ -29,7 +31,7 @@ export interface WebhookResult {
   window: WindowResult;
 }
 
-type Arrival = { id: string; userId: string | null; at: number };
+type Arrival = { id: string; path: string; userId: string | null; at: number };
 
 function startReceiver(): Promise<{ child: ChildProcess; port: number; arrivals(): Promise<Arrival[]>; reset(): void; stop(): void }> {
   const child = fork(path.join(HERE, 'receiver.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -71,8 +73,10 @@ export async function webhookRound(core: Core, tenant: Tenant, opts: { endpoints
       }
     }));
     const expected = opts.events * opts.endpoints;
-    const got = await waitFor(expected, receiver, 120_000);
+    const all = await waitFor(expected, receiver, 120_000);
     const w = window();
+    const seen = new Set<string>();
+    const got = all.filter((a) => !seen.has(`${a.id} ${a.path}`) && seen.add(`${a.id} ${a.path}`));
     const last = Math.max(...got.map((a) => a.at));
     const latencies = got.filter((a) => a.userId && committed.has(a.userId)).map((a) => a.at - committed.get(a.userId!)!).sort((a, b) => a - b);
     const seconds = (last - started) / 1000;
@@ -93,7 +97,7 @@ export async function webhookRound(core: Core, tenant: Tenant, opts: { endpoints
     const trickled = await waitFor(TRICKLE, receiver, 30_000);
     const trickleLatency = trickled.filter((a) => sentAt.has(a.id)).map((a) => a.at - sentAt.get(a.id)!).sort((a, b) => a - b);
     return {
-      endpoints: opts.endpoints, events: opts.events, deliveries: expected, delivered: got.length, seconds: round(seconds, 2),
+      endpoints: opts.endpoints, events: opts.events, deliveries: expected, delivered: got.length, duplicates: all.length - got.length, seconds: round(seconds, 2),
       deliveriesPerSec: round(got.length / seconds), latencyMsP50: percentile(latencies, 50), latencyMsP99: percentile(latencies, 99),
       trickle: { events: TRICKLE, latencyMsP50: percentile(trickleLatency, 50), latencyMsP99: percentile(trickleLatency, 99) },
       window: w,

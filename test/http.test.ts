@@ -44,7 +44,11 @@ describe('authentication', () => {
     assert.equal(doc.statusCode, 200);
     const spec = doc.json();
     assert.equal(spec.openapi, '3.1.0');
-    for (const p of ['/v1/users', '/v1/users/{userId}/connections', '/v1/users/{userId}/connections/{connectionId}/refresh', '/v1/jobs/{jobId}/mfa', '/v1/users/{userId}/transactions/sync', '/v1/users/{userId}/connections/{connectionId}/profile']) {
+    for (const p of ['/v1/users', '/v1/users/{userId}/connections', '/v1/users/{userId}/connections/{connectionId}/refresh', '/v1/jobs/{jobId}/mfa', '/v1/users/{userId}/transactions/sync', '/v1/users/{userId}/connections/{connectionId}/profile',
+      '/v1/users/{userId}/connections/{connectionId}/purge', '/v1/users/{userId}/connections/{connectionId}/unlink', '/v1/users/{userId}/connections/{connectionId}/repair',
+      '/v1/users/{userId}/connections/{connectionId}/products', '/v1/users/{userId}/connections/import', '/v1/users/{userId}/connections/{connectionId}/timeline',
+      '/v1/events', '/v1/webhook-endpoints', '/v1/webhook-endpoints/{endpointId}/deliveries', '/v1/webhook-deliveries/{deliveryId}/resend',
+      '/v1/webhook-endpoints/{endpointId}/replay', '/v1/webhook-endpoints/{endpointId}/test', '/v1/sandbox/institutions/{institutionId}/outage']) {
       assert.ok(spec.paths[p], `${p} is documented`);
     }
     const create = spec.paths['/v1/users/{userId}/connections'].post;

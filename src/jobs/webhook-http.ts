@@ -19,7 +19,8 @@ for (const [addr, prefix] of [
   ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) BLOCKED.addSubnet(addr, prefix, 'ipv4');
 for (const [addr, prefix] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32], ['100::', 64],
+  ['::', 96], ['::1', 128], ['::ffff:0:0:0', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
+  ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['2001:db8::', 32], ['100::', 64],
 ] as const) BLOCKED.addSubnet(addr, prefix, 'ipv6');
 
 /** Whether an IP address (either family; IPv4-mapped IPv6 as its IPv4) is in a refused range. */
@@ -65,7 +66,9 @@ export interface SendResult {
 }
 
 const BODY_KEEP = 1024;
-const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 16 }), https: new https.Agent({ keepAlive: true, maxSockets: 16 }) };
+// No socket cap per host: the worker bounds how many attempts run at once, and a capped pool would
+// make endpoints that share a host wait behind a slow one (the wait would count against their time).
+const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
 function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | null {
   if (typeof value !== 'string') return null;
@@ -115,7 +118,8 @@ export function sendWebhook(
         const status = res.statusCode ?? null;
         const redirect = status !== null && status >= 300 && status < 400;
         finish({
-          statusCode: status, body: Buffer.concat(chunks).subarray(0, BODY_KEEP).toString('utf8'),
+          // PostgreSQL text cannot hold NUL: a binary answer is kept without it.
+          statusCode: status, body: Buffer.concat(chunks).subarray(0, BODY_KEEP).toString('utf8').replace(/\u0000/g, ''),
           retryAfterSeconds: parseRetryAfter(res.headers['retry-after'], Date.now()),
           error: redirect ? `redirect to ${res.headers.location ?? '(no location)'} not followed` : null,
         });

@@ -5,7 +5,9 @@
  *   wake (NOTIFY from the events' trigger, an attempt ending, or the poll) ─► claim up to the free
  *   slots, a few per endpoint ─► each: sign ─► POST (15 s limit) ─► record attempt ─► free the slot
  *
- * A slow or hanging endpoint holds at most PER_ENDPOINT slots, so it never delays the others. A
+ * A slow or hanging endpoint holds at most PER_ENDPOINT (+ one claim's PER_ENDPOINT_CLAIM) slots of
+ * this process, so it never delays the others; many hanging endpoints at once can fill a worker's
+ * CAUSEWAY_WEBHOOK_CONCURRENCY, which is why the limit is configurable. A
  * worker killed mid-attempt leaves its lease to lapse; another worker then makes the attempt
  * again, with the same webhook-id (the event id), so receivers can deduplicate.
  */
@@ -14,7 +16,6 @@ import pg from 'pg';
 import { offsetClock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import { DISABLE_AFTER_FAILING_MS, isDelivered, isGone, nextAttemptDelayMs } from '../domain/webhooks.js';
-import { insertEvent } from '../db/repos/events.js';
 import { claimDueDeliveries, recordAttempt, releaseLeases, type Claimed } from '../db/repos/webhooks.js';
 import type { Core } from '../services/core.js';
 import { eventPayload, liveSecrets, signatureHeader } from '../services/webhooks.js';
@@ -29,6 +30,8 @@ const POLL_MS = 250;
 /** A lease outlives the longest attempt by this much. */
 const LEASE_MARGIN_MS = 5_000;
 const CHANNEL = 'causeway_webhooks';
+/** A lost LISTEN connection is opened again after this; meanwhile the poll delivers. */
+const RECONNECT_MS = 1000;
 
 export interface WebhookWorker { stop(): Promise<void>; wake(): void }
 
@@ -36,7 +39,8 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
   const capacity = core.config.webhookConcurrency;
   const timeoutMs = core.config.webhookTimeoutSeconds * 1000;
   const inFlight = new Map<string, number>();
-  const tokens = new Set<string>();
+  /** Lease tokens of claims with attempts still in flight, and how many. */
+  const tokens = new Map<string, number>();
   let total = 0;
   let stopped = false;
   let wakeUp: (() => void) | null = null;
@@ -57,18 +61,17 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
     const delivered = isDelivered(result.statusCode) && !result.error;
     const made = c.delivery.attempts + 1;
     const delay = delivered || isGone(result.statusCode) ? null : nextAttemptDelayMs(made, result.retryAfterSeconds, Math.random());
-    const recorded = await recordAttempt(core.db, {
+    const record = {
       deliveryId: c.delivery.id, leaseToken, attemptId: newId('wha', now.getTime()), at: now, statusCode: result.statusCode,
       durationMs: result.durationMs, error: result.error, responseBody: result.body,
       nextAttemptAt: delay === null ? null : new Date(now.getTime() + delay), delivered,
-      disable: isGone(result.statusCode) ? 'gone' : null, failingCutoff: new Date(now.getTime() - DISABLE_AFTER_FAILING_MS),
+      disable: isGone(result.statusCode) ? 'gone' as const : null, failingCutoff: new Date(now.getTime() - DISABLE_AFTER_FAILING_MS),
+    };
+    await recordAttempt(core.db, record).catch(async (err: unknown) => {
+      // Whatever the answer held that the database refused, the attempt itself must count, or it would be made forever.
+      core.log.warn({ err, deliveryId: c.delivery.id }, 'webhook attempt recorded without its answer');
+      await recordAttempt(core.db, { ...record, responseBody: null, error: result.error ? result.error.slice(0, 200) : null });
     });
-    if (recorded?.disabled) {
-      await insertEvent(core.db, {
-        applicationId: c.endpoint.applicationId, userId: null, connectionId: null, type: 'webhook_endpoint.disabled',
-        data: { endpointId: c.endpoint.id, url: c.endpoint.url, reason: recorded.disabled }, actor: 'system', at: now,
-      });
-    }
   }
 
   async function claimAndSend(): Promise<number> {
@@ -80,7 +83,7 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
       wallNow, leaseUntil: new Date(wallNow.getTime() + timeoutMs + LEASE_MARGIN_MS), leaseToken, limit: room,
       perEndpoint: PER_ENDPOINT_CLAIM, busy: [...inFlight].filter(([, n]) => n >= PER_ENDPOINT).map(([id]) => id),
     });
-    if (claimed.length > 0) tokens.add(leaseToken);
+    if (claimed.length > 0) tokens.set(leaseToken, claimed.length);
     for (const c of claimed) {
       total++;
       inFlight.set(c.endpoint.id, (inFlight.get(c.endpoint.id) ?? 0) + 1);
@@ -88,6 +91,8 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
         .catch((err) => core.log.warn({ err, deliveryId: c.delivery.id }, 'webhook attempt not recorded; its lease will lapse and it is tried again'))
         .finally(() => {
           total--;
+          const left = (tokens.get(leaseToken) ?? 1) - 1;
+          if (left === 0) tokens.delete(leaseToken); else tokens.set(leaseToken, left);
           const n = (inFlight.get(c.endpoint.id) ?? 1) - 1;
           if (n === 0) inFlight.delete(c.endpoint.id); else inFlight.set(c.endpoint.id, n);
           running.delete(p);
@@ -122,7 +127,7 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
       await loop;
       await Promise.allSettled([...running]);
       await unlisten();
-      for (const t of tokens) await releaseLeases(core.db, t).catch(() => {});
+      await releaseLeases(core.db, [...tokens.keys()]).catch(() => {});
     },
   };
 }
@@ -134,10 +139,23 @@ async function listen(core: Core, onNotify: () => void): Promise<() => Promise<v
     const unsubscribe = await database.pglite.listen(CHANNEL, onNotify);
     return async () => { await unsubscribe(); };
   }
-  const client = new pg.Client({ connectionString: database.url });
-  client.on('error', (err) => core.log.warn({ err }, 'webhook notification connection lost; polling only'));
-  client.on('notification', onNotify);
-  await client.connect();
-  await client.query(`listen ${CHANNEL}`);
-  return async () => { await client.end().catch(() => {}); };
+  let client: pg.Client | null = null;
+  let closed = false;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: database.url });
+    c.on('notification', onNotify);
+    c.on('error', (err) => {
+      core.log.warn({ err }, 'webhook notification connection lost; polling until it is back');
+      c.end().catch(() => {});
+      if (!closed) setTimeout(() => { connect().catch(() => {}); }, RECONNECT_MS).unref();
+    });
+    await c.connect();
+    await c.query(`listen ${CHANNEL}`);
+    client = c;
+  };
+  await connect();
+  return async () => {
+    closed = true;
+    await client?.end().catch(() => {});
+  };
 }

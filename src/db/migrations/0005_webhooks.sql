@@ -108,3 +108,17 @@ END $$;
 CREATE TRIGGER jobs_end_event AFTER UPDATE OF status ON jobs
   FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status IN ('succeeded', 'failed', 'cancelled'))
   EXECUTE FUNCTION jobs_end_event();
+--> statement-breakpoint
+-- Causeway disabling an endpoint (a 410, or five days of failures) says so in an event, in the
+-- same statement that disabled it. The app switching one off itself (no reason) is no news.
+CREATE FUNCTION webhook_endpoint_disabled_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO events (id, application_id, user_id, connection_id, type, data, actor, created_at)
+  VALUES (causeway_new_id('evt', NEW.updated_at), NEW.application_id, NULL, NULL, 'webhook_endpoint.disabled',
+    jsonb_build_object('endpointId', NEW.id, 'url', NEW.url, 'reason', NEW.disabled_reason), 'system', NEW.updated_at);
+  RETURN NULL;
+END $$;
+--> statement-breakpoint
+CREATE TRIGGER webhook_endpoint_disabled_event AFTER UPDATE OF enabled ON webhook_endpoints
+  FOR EACH ROW WHEN (OLD.enabled AND NOT NEW.enabled AND NEW.disabled_reason IS NOT NULL)
+  EXECUTE FUNCTION webhook_endpoint_disabled_event();

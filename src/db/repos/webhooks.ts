@@ -112,11 +112,15 @@ export async function claimDueDeliveries(
         and (d.lease_until is null or d.lease_until < ${wall}::timestamptz)
         and d.endpoint_id <> all(${sql.param(f.busy)}::text[])),
     due as (
-      -- a few per endpoint in each claim, so one endpoint's backlog cannot take every slot
-      select id from webhook_deliveries where id in (select id from candidates where rn <= ${f.perEndpoint} order by next_attempt_at limit ${f.limit})
+      -- a few per endpoint in each claim, so one endpoint's backlog cannot take every slot. The
+      -- status and lease are checked again here: a row another worker claimed since this
+      -- statement's snapshot is re-read under the lock, and must then be passed over.
+      select id from webhook_deliveries
+      where id in (select id from candidates where rn <= ${f.perEndpoint} order by next_attempt_at limit ${f.limit})
+        and status = 'pending' and (lease_until is null or lease_until < ${wall}::timestamptz)
       for update skip locked)
     update webhook_deliveries d set lease_until = ${f.leaseUntil.toISOString()}::timestamptz, lease_token = ${f.leaseToken}
-    from due where d.id = due.id
+    from due where d.id = due.id and d.status = 'pending' and (d.lease_until is null or d.lease_until < ${wall}::timestamptz)
     returning d.id`)) as { rows: { id: string }[] };
   const ids = result.rows.map((r) => r.id);
   if (ids.length === 0) return [];
@@ -150,12 +154,14 @@ export interface AttemptRecord {
 /**
  * Records one attempt in one statement, if the worker still holds the lease: the attempt row, the
  * delivery's new state, and the endpoint's failure run (cleared by a success; an endpoint failing
- * since before `failingCutoff` is disabled). Answers null when the lease was lost, else whether
- * this attempt disabled the endpoint, and why.
+ * since before `failingCutoff`, or answering 410, is disabled, and the webhook_endpoints trigger
+ * writes the webhook_endpoint.disabled event in the same statement). Answers false when the lease
+ * was lost.
  */
-export async function recordAttempt(db: Db, r: AttemptRecord): Promise<{ endpointId: string; disabled: 'gone' | 'failing' | null } | null> {
+export async function recordAttempt(db: Db, r: AttemptRecord): Promise<boolean> {
   const at = r.at.toISOString();
   const status = r.delivered ? 'succeeded' : r.nextAttemptAt ? 'pending' : 'failed';
+  const cutoff = r.failingCutoff.toISOString();
   const result = (await db.execute(sql`
     with d as (
       update webhook_deliveries set status = ${status}, attempts = attempts + 1, last_status_code = ${r.statusCode}::int,
@@ -169,19 +175,17 @@ export async function recordAttempt(db: Db, r: AttemptRecord): Promise<{ endpoin
     e as (
       update webhook_endpoints w set
         failing_since = case when ${r.delivered} then null else coalesce(w.failing_since, ${at}::timestamptz) end,
-        enabled = case when ${r.disable}::text is not null or (not ${r.delivered} and w.failing_since < ${r.failingCutoff.toISOString()}::timestamptz) then false else w.enabled end,
-        disabled_reason = case when ${r.disable}::text is not null then ${r.disable}::text
-          when not ${r.delivered} and w.failing_since < ${r.failingCutoff.toISOString()}::timestamptz then 'failing' else w.disabled_reason end,
+        enabled = case when ${r.disable}::text is not null or (not ${r.delivered} and w.failing_since < ${cutoff}::timestamptz) then false else w.enabled end,
+        disabled_reason = case when not w.enabled then w.disabled_reason when ${r.disable}::text is not null then ${r.disable}::text
+          when not ${r.delivered} and w.failing_since < ${cutoff}::timestamptz then 'failing' else w.disabled_reason end,
         updated_at = ${at}::timestamptz
-      from d where w.id = d.endpoint_id
-      returning w.id, w.enabled, w.disabled_reason, (select enabled from webhook_endpoints where id = d.endpoint_id) as was_enabled)
-    select e.id, e.enabled, e.disabled_reason, e.was_enabled from e`)) as { rows: { id: string; enabled: boolean; disabled_reason: string | null; was_enabled: boolean }[] };
-  const row = result.rows[0];
-  if (!row) return null;
-  return { endpointId: row.id, disabled: row.was_enabled && !row.enabled ? (row.disabled_reason as 'gone' | 'failing') : null };
+      from d where w.id = d.endpoint_id)
+    select count(*)::int as n from d`)) as { rows: { n: number }[] };
+  return Number(result.rows[0]?.n) === 1;
 }
 
-/** Lets go of leases this worker holds (a clean stop), so another worker takes them at once. */
-export async function releaseLeases(db: Db, leaseToken: string): Promise<void> {
-  await db.update(webhookDeliveries).set({ leaseUntil: null, leaseToken: null }).where(eq(webhookDeliveries.leaseToken, leaseToken));
+/** Lets go of the leases these claims still hold (a clean stop), so another worker takes them at once. */
+export async function releaseLeases(db: Db, leaseTokens: string[]): Promise<void> {
+  if (leaseTokens.length === 0) return;
+  await db.update(webhookDeliveries).set({ leaseUntil: null, leaseToken: null }).where(inArray(webhookDeliveries.leaseToken, leaseTokens));
 }
