@@ -25,6 +25,8 @@ import { sendWebhook } from './webhook-http.js';
 const PER_ENDPOINT = 8;
 /** Deliveries of one endpoint taken in a single claim. */
 const PER_ENDPOINT_CLAIM = 4;
+/** While attempts are in flight, the worker claims again once this many slots are free (or at the next poll). */
+const MIN_CLAIM = 16;
 /** How often the worker looks for due deliveries when nothing wakes it (retries falling due, test clocks moving). */
 const POLL_MS = 250;
 /** A lease outlives the longest attempt by this much. */
@@ -76,7 +78,8 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
 
   async function claimAndSend(): Promise<number> {
     const room = capacity - total;
-    if (room <= 0) return 0;
+    // Claim in batches: a claim for one freed slot at a time would cost a query per delivery.
+    if (room <= 0 || (total > 0 && room < Math.min(MIN_CLAIM, capacity))) return 0;
     const leaseToken = randomUUID();
     const wallNow = core.clock.now();
     const claimed = await claimDueDeliveries(core.db, {

@@ -88,6 +88,9 @@ export async function eventsForReplay(db: Db, applicationId: string, eventTypes:
   )).orderBy(events.createdAt, events.seq).limit(limit);
 }
 
+/** A claim looks at this many times its limit of the oldest due deliveries, to pick a few per endpoint among them. */
+const SCAN_FACTOR = 8;
+
 export interface Claimed { delivery: DeliveryRow; endpoint: EndpointRow; event: EventRow; clockOffsetMs: number }
 
 /**
@@ -100,17 +103,22 @@ export async function claimDueDeliveries(
 ): Promise<Claimed[]> {
   const wall = f.wallNow.toISOString();
   const result = (await db.execute(sql`
-    with candidates as (
-      select d.id, d.next_attempt_at, row_number() over (partition by d.endpoint_id order by d.next_attempt_at, d.id) as rn
-      from webhook_deliveries d
-      join applications a on a.id = d.application_id
-      join webhook_endpoints e on e.id = d.endpoint_id
-      where d.status = 'pending' and e.enabled
-        -- the index can serve this bound; the exact one, per application, follows
+    with oldest as (
+      -- the oldest due first, through the partial index, so a claim reads a bounded slice of a backlog
+      select d.id, d.endpoint_id, d.application_id, d.next_attempt_at from webhook_deliveries d
+      where d.status = 'pending'
         and d.next_attempt_at <= ${wall}::timestamptz + (select coalesce(max(clock_offset_ms), 0) from applications) * interval '1 millisecond'
-        and d.next_attempt_at <= ${wall}::timestamptz + a.clock_offset_ms * interval '1 millisecond'
         and (d.lease_until is null or d.lease_until < ${wall}::timestamptz)
-        and d.endpoint_id <> all(${sql.param(f.busy)}::text[])),
+        and d.endpoint_id <> all(${sql.param(f.busy)}::text[])
+      order by d.next_attempt_at
+      limit ${f.limit * SCAN_FACTOR}),
+    candidates as (
+      select o.id, o.next_attempt_at, row_number() over (partition by o.endpoint_id order by o.next_attempt_at, o.id) as rn
+      from oldest o
+      join applications a on a.id = o.application_id
+      join webhook_endpoints e on e.id = o.endpoint_id
+      -- due on the delivery's own application clock
+      where e.enabled and o.next_attempt_at <= ${wall}::timestamptz + a.clock_offset_ms * interval '1 millisecond'),
     due as (
       -- a few per endpoint in each claim, so one endpoint's backlog cannot take every slot. The
       -- status and lease are checked again here: a row another worker claimed since this
