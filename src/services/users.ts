@@ -25,7 +25,10 @@ export async function createUser(core: Core, tenant: Tenant, input: UserInput) {
         email: input.email ?? null, name: input.name ?? null, metadata: input.metadata ?? {}, createdAt: now, updatedAt: now,
       });
       // No PII in events: they go to webhook receivers and stay after the user is deleted.
-      await insertEvent(tx, { applicationId: user.applicationId, userId: user.id, connectionId: null, type: 'user.created', data: { externalId: user.externalId }, actor: tenant.actor ?? null, at: now });
+      await insertEvent(tx, {
+        applicationId: user.applicationId, userId: user.id, connectionId: null, type: 'user.created', data: { externalId: user.externalId },
+        actor: tenant.actor ?? null, at: now,
+      });
       return user;
     });
     return userView(user);

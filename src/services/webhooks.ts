@@ -12,7 +12,7 @@ import { newId } from '../domain/ids.js';
 import type { EventRow } from '../db/repos/events.js';
 import {
   deleteEndpoint, eventsForReplay, findDelivery, findEndpoint, insertDeliveries, insertEndpoint, listDeliveries, listEndpoints,
-  updateEndpoint, withAttempts, type DeliveryRow, type EndpointRow,
+  updateEndpoint, withAttempts, type AttemptRow, type DeliveryRow, type EndpointRow,
 } from '../db/repos/webhooks.js';
 import { insertEvent } from '../db/repos/events.js';
 import { isBlockedAddress } from '../jobs/webhook-http.js';
@@ -49,18 +49,19 @@ export function eventView(e: EventRow) {
 function endpointView(e: EndpointRow, secret?: string) {
   return {
     id: e.id, url: e.url, description: e.description, eventTypes: e.eventTypes, enabled: e.enabled, disabledReason: e.disabledReason,
-    failingSince: iso(e.failingSince), secretRotation: e.previousSecretExpiresAt ? { previousSecretExpiresAt: e.previousSecretExpiresAt.toISOString() } : null,
+    failingSince: iso(e.failingSince),
+    secretRotation: e.previousSecretExpiresAt ? { previousSecretExpiresAt: e.previousSecretExpiresAt.toISOString() } : null,
     createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString(),
     ...(secret ? { secret } : {}),
   };
 }
 
-export function deliveryView(d: { delivery: DeliveryRow; eventType: string | null; attempts: { id: string; attemptedAt: Date; statusCode: number | null; durationMs: number; error: string | null; responseBody: string | null }[] }) {
+export function deliveryView(d: { delivery: DeliveryRow; eventType: string | null; attempts: AttemptRow[] }) {
   const x = d.delivery;
   return {
-    id: x.id, endpointId: x.endpointId, eventId: x.eventId, eventType: d.eventType, connectionId: x.connectionId, status: x.status as 'pending' | 'succeeded' | 'failed',
-    trigger: x.trigger as 'event' | 'resend' | 'replay' | 'test', attemptCount: x.attempts, nextAttemptAt: x.status === 'pending' ? x.nextAttemptAt.toISOString() : null,
-    lastStatusCode: x.lastStatusCode, createdAt: x.createdAt.toISOString(),
+    id: x.id, endpointId: x.endpointId, eventId: x.eventId, eventType: d.eventType, connectionId: x.connectionId,
+    status: x.status as 'pending' | 'succeeded' | 'failed', trigger: x.trigger as 'event' | 'resend' | 'replay' | 'test', attemptCount: x.attempts,
+    nextAttemptAt: x.status === 'pending' ? x.nextAttemptAt.toISOString() : null, lastStatusCode: x.lastStatusCode, createdAt: x.createdAt.toISOString(),
     attempts: d.attempts.map((a) => ({
       id: a.id, attemptedAt: a.attemptedAt.toISOString(), statusCode: a.statusCode, durationMs: a.durationMs, error: a.error, responseBody: a.responseBody,
     })),
@@ -208,7 +209,10 @@ export async function sendTestEvent(core: Core, tenant: Tenant, id: string) {
   const now = tenantClock(core, tenant.application).now();
   const delivery = await core.db.transaction(async (tx) => {
     const eventId = newId('evt', now.getTime());
-    await insertEvent(tx, { applicationId: tenant.application.id, userId: null, connectionId: null, type: 'webhook_endpoint.test', data: { endpointId: e.id }, actor: tenant.actor ?? null, at: now, id: eventId });
+    await insertEvent(tx, {
+      id: eventId, applicationId: tenant.application.id, userId: null, connectionId: null, type: 'webhook_endpoint.test',
+      data: { endpointId: e.id }, actor: tenant.actor ?? null, at: now,
+    });
     const [created] = await insertDeliveries(tx, [newDelivery(e, eventId, null, 'test', now)]);
     return created!;
   });
