@@ -18,6 +18,7 @@ import { createCipher, resolveEncryptionKey } from './services/crypto.js';
 import { expireMfa } from './services/jobs.js';
 import { applyDueRules } from './services/due.js';
 import { startWebhookWorker } from './jobs/webhook-worker.js';
+import { runSchedulerTick, TICK_LIMIT } from './services/scheduler.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -55,6 +56,8 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
 /** Delivery lost between a commit and its send (a crash) is found here and sent again; time-based rules (services/due.ts) run here too. */
 const SWEEP_INTERVAL_MS = 30_000;
 const SWEEP_AGE_MS = 30_000;
+/** How often each worker's scheduler looks for due background refreshes (a tick costs what is due, not the connection count). */
+const SCHEDULER_TICK_MS = 15_000;
 
 export async function startWorker(core: Core): Promise<() => Promise<void>> {
   await core.queue.work({
@@ -70,8 +73,19 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
   const timer = setInterval(() => { sweep().catch((err) => core.log.warn({ err }, 'sweep failed')); }, SWEEP_INTERVAL_MS);
   timer.unref();
   const webhooks = await startWebhookWorker(core);
+  let ticking: Promise<void> = Promise.resolve();
+  const tick = () => {
+    ticking = (async () => {
+      while ((await runSchedulerTick(core)) >= TICK_LIMIT) { /* more is due: take it now */ }
+    })().catch((err) => core.log.warn({ err }, 'scheduler tick failed'));
+  };
+  tick();
+  const scheduler = setInterval(tick, SCHEDULER_TICK_MS);
+  scheduler.unref();
   return async () => {
     clearInterval(timer);
+    clearInterval(scheduler);
+    await ticking;
     await webhooks.stop();
   };
 }

@@ -22,6 +22,8 @@ export const applications = pgTable('applications', {
   isDefault: boolean('is_default').notNull().default(false),
   /** What happens to a connection's data when its consent ends (expires or is revoked): `keep` or `purge`. */
   consentEndData: text('consent_end_data').$type<'keep' | 'purge'>().notNull().default('keep'),
+  /** Hours between background refreshes of each connection (institutions may make it longer). */
+  refreshIntervalHours: integer('refresh_interval_hours').notNull().default(24),
   /** Sandbox control: institutions this application has put in a simulated outage. */
   sandboxOutages: text('sandbox_outages').array().notNull().default(sql`'{}'::text[]`),
   createdAt: ts('created_at').notNull(),
@@ -92,11 +94,19 @@ export const connections = pgTable('connections', {
   refreshDay: date('refresh_day', { mode: 'string' }),
   refreshesToday: integer('refreshes_today').notNull().default(0),
   lastRefreshAt: ts('last_refresh_at'),
+  /** Background refresh (domain/schedule.ts): the connection's fixed place in every interval, from a sequence. */
+  scheduleSlot: bigint('schedule_slot', { mode: 'number' }).notNull().default(sql`nextval('connection_schedule_slot')`),
+  /** When the scheduler refreshes it next (application clock); only active and degraded connections are taken. */
+  nextScheduledRefreshAt: ts('next_scheduled_refresh_at'),
+  /** Failed refreshes in a row: the backoff, and continued_failures from the fifth. */
+  consecutiveFailures: integer('consecutive_failures').notNull().default(0),
 }, (t) => [
   index('connections_user_idx').on(t.applicationId, t.userId, t.id),
   index('connections_app_idx').on(t.applicationId, t.id),
   // The consent page finds its connection by the hash of the state it was sent.
   index('connections_auth_state_idx').on(t.authStateHash),
+  // The scheduler's tick reads only what is due: its work follows the due connections, not all of them.
+  index('connections_due_idx').on(t.nextScheduledRefreshAt).where(sql`${t.status} in ('active', 'degraded')`),
 ]);
 
 export const jobs = pgTable('jobs', {

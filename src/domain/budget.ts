@@ -33,3 +33,14 @@ export function spendRefresh(state: BudgetState, now: Date): BudgetState {
   const today = isoDay(now);
   return { refreshDay: today, refreshesToday: (state.refreshDay === today ? state.refreshesToday : 0) + 1, lastRefreshAt: now };
 }
+
+/** Background refreshes leave this many of the day's refreshes for the user (issue 5: room for user-present refreshes). */
+export const RESERVED_FOR_USER = 1;
+
+/** When a background refresh may spend from the budget: as an ad hoc one, but never the user's last ones of the day. */
+export function backgroundAllowedAt(budget: RefreshBudget, now: Date): Date {
+  if (budget.remainingToday > RESERVED_FOR_USER) return budget.nextRefreshAllowedAt;
+  const tomorrow = new Date(`${isoDay(now)}T00:00:00Z`);
+  tomorrow.setUTCDate(tomorrow.getUTCDate() + 1);
+  return tomorrow > budget.nextRefreshAllowedAt ? tomorrow : budget.nextRefreshAllowedAt;
+}

@@ -68,6 +68,7 @@ export const Connection = z.object({
   refreshBudget: z.object({ remainingToday: z.number().int(), nextRefreshAllowedAt: dateTime }),
   consent: z.object({ grantedAt: dateTime.nullable(), expiresAt: dateTime.nullable() }).nullable(),
   accessExpiresAt: dateTime.nullable(), pausedUntil: dateTime.nullable(), createdAt: dateTime,
+  nextScheduledRefreshAt: dateTime.nullable().describe('When the background refresh runs next (active and degraded connections only)'),
   firstSyncedAt: dateTime.nullable(), lastUsedAt: dateTime.nullable(), lastSuccessfulSyncAt: dateTime.nullable(),
 });
 

@@ -11,11 +11,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EXPIRING_SOON_DAYS, transition, type FailureCode } from '../domain/status.js';
+import { degradedReason, effectiveIntervalMs, nextAfterFailure, nextAfterSuccess } from '../domain/schedule.js';
 import { isRequiredStep } from '../domain/steps.js';
 import type { JobStep, JobType } from '../domain/types.js';
 import { findConnection, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
-import { tenantClock, type Core } from '../services/core.js';
+import { findInstitution, tenantClock, type Core } from '../services/core.js';
 import type { Clock } from '../domain/clock.js';
 import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
 import { flushJournal, runStep, type RunState } from './steps.js';
@@ -47,6 +48,8 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
     link: linkOf(core, connection),
     runKey: `${job.id}:${job.attempts}`,
     simulatedOutage: found.application.sandboxOutages.includes(connection.institutionId),
+    refreshIntervalMs: effectiveIntervalMs(found.application.refreshIntervalHours,
+      findInstitution(core, connection.institutionId)?.limits ?? { refreshesPerDay: 1, minIntervalSeconds: 0 }),
     flags: { newAccounts: false, partialData: false },
     steps: job.steps,
     calls: [],
@@ -191,7 +194,15 @@ function connectionPatch(c: ConnectionRow, job: JobRow, state: RunState | null, 
     const next = ending.failure.code === 'mfa_required'
       ? transition(st, { type: 'mfa_required_in_background' })
       : transition(st, { type: 'job_failed', code, userPresent: !background });
-    return { status: next.status, statusReason: next.reason, updatedAt: now };
+    const failures = c.consecutiveFailures + 1;
+    // Degraded: the scheduler tries again later and later (domain/schedule.ts); no other status is refreshed in the background.
+    if (next.status === 'degraded' && state) {
+      return {
+        status: next.status, statusReason: degradedReason(next.reason!, failures), updatedAt: now, consecutiveFailures: failures,
+        nextScheduledRefreshAt: nextAfterFailure(failures, state.refreshIntervalMs, now),
+      };
+    }
+    return { status: next.status, statusReason: next.reason, updatedAt: now, consecutiveFailures: failures };
   }
   const expiresAt = c.method === 'openbanking' ? c.consentExpiresAt : c.accessExpiresAt;
   const expiringSoon = expiresAt !== null && expiresAt.getTime() - now.getTime() < EXPIRING_SOON_DAYS * 86_400_000;
@@ -200,6 +211,7 @@ function connectionPatch(c: ConnectionRow, job: JobRow, state: RunState | null, 
   });
   return {
     status: next.status, statusReason: next.reason, updatedAt: now, firstSyncedAt: c.firstSyncedAt ?? now, lastSuccessfulSyncAt: now,
-    pausedUntil: null,
+    pausedUntil: null, consecutiveFailures: 0,
+    ...(state ? { nextScheduledRefreshAt: nextAfterSuccess(c.scheduleSlot, state.refreshIntervalMs, job.startedAt ?? now) } : {}),
   };
 }

@@ -26,6 +26,8 @@ export interface RunState {
   runKey: string;
   /** Sandbox control: the application switched an outage of this institution on. */
   simulatedOutage: boolean;
+  /** How often this connection is refreshed in the background (domain/schedule.ts). */
+  refreshIntervalMs: number;
   flags: { newAccounts: boolean; partialData: boolean };
   steps: JobRow['steps'];
   /** Provider calls of this run, written to the journal together when the run ends (flushJournal). */

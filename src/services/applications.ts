@@ -36,14 +36,17 @@ export async function authenticate(db: Db, presented: string): Promise<{ applica
 
 
 function applicationView(a: ApplicationRow) {
-  return { id: a.id, name: a.name, environment: a.environment as 'sandbox' | 'live', consentEndData: a.consentEndData, createdAt: a.createdAt.toISOString() };
+  return {
+    id: a.id, name: a.name, environment: a.environment as 'sandbox' | 'live', consentEndData: a.consentEndData,
+    refreshIntervalHours: a.refreshIntervalHours, createdAt: a.createdAt.toISOString(),
+  };
 }
 
 export async function getApplicationSettings(_core: Core, tenant: Tenant) {
   return applicationView(tenant.application);
 }
 
-export async function updateApplicationSettings(core: Core, tenant: Tenant, patch: { consentEndData?: 'keep' | 'purge' }) {
+export async function updateApplicationSettings(core: Core, tenant: Tenant, patch: { consentEndData?: 'keep' | 'purge'; refreshIntervalHours?: number }) {
   if (Object.values(patch).every((v) => v === undefined)) return applicationView(tenant.application); // nothing to change
   const updated = await updateApplication(core.db, tenant.application.id, patch);
   return applicationView(updated);

@@ -3,7 +3,7 @@
  * authorisation round trip. Jobs are created here and run by src/jobs/connection-job.ts.
  */
 import { newId } from '../domain/ids.js';
-import { refreshBudget, spendRefresh } from '../domain/budget.js';
+import { backgroundAllowedAt, refreshBudget, spendRefresh } from '../domain/budget.js';
 import { AppError, notFound } from '../domain/errors.js';
 import { allowedActions, InvalidTransitionError, transition } from '../domain/status.js';
 import { planSteps, withAccountsProduct } from '../domain/steps.js';
@@ -166,11 +166,12 @@ function startRefresh(core: Core, tenant: Tenant, userId: string, connectionId: 
     const institution = findInstitution(core, c.institutionId);
     const budgetState = { refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt };
     const budget = refreshBudget(budgetState, institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 }, now);
-    if (budget.remainingToday === 0 || budget.nextRefreshAllowedAt > now) {
-      const retryAfter = Math.max(1, Math.ceil((budget.nextRefreshAllowedAt.getTime() - now.getTime()) / 1000));
+    const allowedAt = trigger === 'scheduled' ? backgroundAllowedAt(budget, now) : budget.nextRefreshAllowedAt;
+    if (budget.remainingToday === 0 || allowedAt > now) {
+      const retryAfter = Math.max(1, Math.ceil((allowedAt.getTime() - now.getTime()) / 1000));
       throw new AppError('refresh_budget_exhausted',
-        `This connection may be refreshed again at ${budget.nextRefreshAllowedAt.toISOString()} (${budget.remainingToday} left today). Background refreshes keep it fresh meanwhile.`,
-        { refreshBudget: { remainingToday: budget.remainingToday, nextRefreshAllowedAt: budget.nextRefreshAllowedAt.toISOString() } },
+        `This connection may be refreshed again at ${allowedAt.toISOString()} (${budget.remainingToday} left today). Background refreshes keep it fresh meanwhile.`,
+        { refreshBudget: { remainingToday: budget.remainingToday, nextRefreshAllowedAt: allowedAt.toISOString() } },
         { 'retry-after': String(retryAfter) });
     }
     const patch = { ...spendRefresh(budgetState, now), updatedAt: now };

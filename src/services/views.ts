@@ -37,6 +37,7 @@ export function connectionView(c: ConnectionRow, institution: ProviderInstitutio
     consent: c.method === 'openbanking' ? { grantedAt: iso(c.consentGrantedAt), expiresAt: iso(c.consentExpiresAt) } : null,
     accessExpiresAt: iso(c.accessExpiresAt),
     pausedUntil: iso(c.pausedUntil),
+    nextScheduledRefreshAt: status === 'active' || status === 'degraded' ? iso(c.nextScheduledRefreshAt) : null,
     createdAt: c.createdAt.toISOString(),
     firstSyncedAt: iso(c.firstSyncedAt),
     lastUsedAt: iso(c.lastUsedAt),

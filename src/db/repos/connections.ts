@@ -1,5 +1,5 @@
 /** Connections. Status changes are decided by the domain machine (domain/status.ts); `stateOf` reads a row for it. */
-import { and, asc, eq, gt, inArray, ne, notInArray, or } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, ne, notInArray, or, sql } from 'drizzle-orm';
 import type { ConnectionState } from '../../domain/status.js';
 import { LIVE_JOB_STATUSES, type ConnectionStatus, type Method, type StatusReason } from '../../domain/types.js';
 import type { Db } from '../open.js';
@@ -77,4 +77,33 @@ export async function listConnections(db: Db, applicationId: string, userId: str
 export async function updateConnection(db: Db, id: string, patch: Partial<typeof connections.$inferInsert>): Promise<ConnectionRow> {
   const [row] = await db.update(connections).set(patch).where(eq(connections.id, id)).returning();
   return row!;
+}
+
+/**
+ * The scheduler's claim: up to `limit` active or degraded connections whose background refresh is
+ * due on their application's clock, taken past other workers (skip locked) and moved to `holdMs`
+ * from now in the same statement, so two workers never take the same one and a worker that dies after the
+ * claim leaves it to be taken again then. The job that follows sets the real next time.
+ */
+export async function claimDueConnections(db: Db, f: { wallNow: Date; holdMs: number; limit: number; applicationId: string | null }) {
+  const wall = f.wallNow.toISOString();
+  const result = (await db.execute(sql`
+    with due as (
+      select c.id, a.clock_offset_ms from connections c join applications a on a.id = c.application_id
+      where c.status in ('active', 'degraded')
+        -- the partial index serves this bound; the exact one, per application, follows
+        and c.next_scheduled_refresh_at <= ${wall}::timestamptz + (select coalesce(max(clock_offset_ms), 0) from applications) * interval '1 millisecond'
+        and c.next_scheduled_refresh_at <= ${wall}::timestamptz + a.clock_offset_ms * interval '1 millisecond'
+        ${f.applicationId ? sql`and c.application_id = ${f.applicationId}` : sql``}
+      order by c.next_scheduled_refresh_at
+      limit ${f.limit}
+      for update of c skip locked)
+    update connections c set next_scheduled_refresh_at = ${wall}::timestamptz + (due.clock_offset_ms + ${f.holdMs}) * interval '1 millisecond'
+    from due where c.id = due.id and c.status in ('active', 'degraded')
+    returning c.id, c.application_id, c.user_id`)) as { rows: { id: string; application_id: string; user_id: string }[] };
+  return result.rows.map((r) => ({ id: r.id, applicationId: r.application_id, userId: r.user_id }));
+}
+
+export async function setNextScheduledRefresh(db: Db, id: string, at: Date): Promise<void> {
+  await db.update(connections).set({ nextScheduledRefreshAt: at }).where(eq(connections.id, id));
 }

@@ -15,6 +15,7 @@ import { createSandboxToken, setInstitutionOutage, SIMULATED_EVENTS, simulateEve
 import { OPENBANKING_PERSONAS } from '../../providers/sandbox/provider.js';
 import { applyDueRules } from '../../services/due.js';
 import { wakeWebhookWorkers } from '../../db/repos/webhooks.js';
+import { runSchedulerTick } from '../../services/scheduler.js';
 import { consentPage, consentResultPage } from '../pages/consent.js';
 
 const Clock = z.object({ now: z.string(), offsetMs: z.number().int() });
@@ -31,7 +32,7 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
   app.post('/sandbox/clock', {
     schema: {
       tags, summary: "Move this application's test clock forward",
-      description: 'Time moves for the calling application only: its connections, jobs and sandbox data see the new time, and what became due (consent expiry, abandoned authorisations, paused connections) happens before the answer.',
+      description: 'Time moves for the calling application only: its connections, jobs and sandbox data see the new time, and what became due (consent expiry, abandoned authorisations, paused connections, background refreshes) happens before the answer.',
       body: z.object({ advanceBy: z.string().max(32).describe('ISO 8601 duration, e.g. P30D or PT6H') }).strict(),
       response: { 200: Clock, ...problems(400, 401, 403) },
     },
@@ -45,7 +46,8 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
     const offsetMs = tenant.application.clockOffsetMs + ms;
     await setClockOffset(core.db, tenant.application.id, offsetMs);
     await applyDueRules(core, tenant.application.id); // what the new time made due happens now, not at the next sweep
-    await wakeWebhookWorkers(core.db); // and retries that fell due go out
+    await runSchedulerTick(core, tenant.application.id); // background refreshes that fell due start
+    await wakeWebhookWorkers(core.db); // and webhook retries that fell due go out
     return { now: tenantClock(core, { clockOffsetMs: offsetMs }).now().toISOString(), offsetMs };
   });
   app.post('/sandbox/connections/:connectionId/simulate', {
