@@ -7,6 +7,8 @@ import type { SuiteResult } from './suite.js';
 export const TARGET_COPY_RATIO = 0.3;
 export const TARGET_REFRESH_JOBS_PER_SEC = 100;
 export const TARGET_WEBHOOK_DELIVERIES_PER_SEC = 500;
+export const TARGET_SCHEDULER_MAX_OVER_MEAN = 1.2;
+export const TARGET_SCHEDULER_TICK_MS = 100;
 
 const num = (n: number | null | undefined, unit = '') =>
   n === null || n === undefined || Number.isNaN(n) ? '–' : `${n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1)}${unit}`;
@@ -50,6 +52,11 @@ export function renderSuite(r: SuiteResult): string[] {
     const w = r.webhooks;
     rows.push([`webhooks: ${w.events} events × ${w.endpoints} endpoints (${w.delivered}/${w.deliveries} delivered, ${w.duplicates} twice)`, num(w.deliveriesPerSec, ' deliveries/s'), `commit→delivery p50 ${w.latencyMsP50} ms, p99 ${w.latencyMsP99} ms`, '']);
     rows.push([`webhooks: a test event every 20 ms, one endpoint`, `p50 ${w.trickle.latencyMsP50} ms`, `p99 ${w.trickle.latencyMsP99} ms`, '']);
+  }
+  if (r.scheduler) {
+    const s = r.scheduler;
+    rows.push([`scheduler: ${s.connections.toLocaleString('en-US')} connections, starts per minute over a day`, `max/mean ${s.perMinute.maxOverMean}, min/mean ${s.perMinute.minOverMean}`, `mean ${s.perMinute.mean} (${s.perMinute.min}..${s.perMinute.max})`, '']);
+    rows.push([`scheduler: one tick (a minute's claims)`, `mean ${s.tickMs.mean} ms, p99 ${s.tickMs.p99} ms`, `max ${s.tickMs.max} ms, RSS ${s.rssMb} MB`, '']);
   }
   if (r.readLatency) {
     const l = r.readLatency;
@@ -99,7 +106,10 @@ export function targets(results: SuiteResult[]): string[] {
   const best = Math.max(0, ...pg.rounds.map((r) => r.refresh?.jobsPerSec ?? 0));
   const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
   const hooks = pg.webhooks?.deliveriesPerSec ?? 0;
+  const sch = pg.scheduler;
   return [
+    `Target on PostgreSQL, scheduler starts per minute max/mean <= ${TARGET_SCHEDULER_MAX_OVER_MEAN}: ${sch?.perMinute.maxOverMean ?? '–'} over ${sch?.connections ?? 0} connections: ${met(!!sch && sch.perMinute.maxOverMean <= TARGET_SCHEDULER_MAX_OVER_MEAN)}`,
+    `Target on PostgreSQL, a scheduler tick over 1,000,000 connections < ${TARGET_SCHEDULER_TICK_MS} ms: p99 ${sch?.tickMs.p99 ?? '–'} ms, max ${sch?.tickMs.max ?? '–'} ms: ${met(!!sch && sch.connections >= 1_000_000 && sch.tickMs.max < TARGET_SCHEDULER_TICK_MS)}`,
     `Target on PostgreSQL, webhooks >= ${TARGET_WEBHOOK_DELIVERIES_PER_SEC} deliveries/s: ${num(hooks)} deliveries/s: ${met(hooks >= TARGET_WEBHOOK_DELIVERIES_PER_SEC)}`,
     `Target on PostgreSQL, initial-sync ingestion >= ${TARGET_COPY_RATIO}× COPY: ${ratio(sync, copy)} (${num(sync)} vs ${num(copy)} rows/s): ${met(!!sync && !!copy && sync / copy >= TARGET_COPY_RATIO)}`,
     `Target on PostgreSQL, refresh >= ${TARGET_REFRESH_JOBS_PER_SEC} jobs/s: best ${num(best)} jobs/s: ${met(best >= TARGET_REFRESH_JOBS_PER_SEC)}`,

@@ -7,6 +7,7 @@
  *   ─► for each jobConcurrency c: refresh the first N (sandbox), no-op floors (real queue, pg-boss batched),
  *      refresh them again (precomputed provider); the sandbox test clock moves a day before each round
  *   ─► webhooks: 100 endpoints × 50 events to a receiver in another process, then a trickle of test events
+ *   ─► scheduler: a simulated day of ticks over 1,000,000 connections (PGlite: 100,000)
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,11 +23,14 @@ import { countQueries, log, round, sampleMemory } from './measure.js';
 import { precomputed } from './provider.js';
 import { refreshRound, type RefreshResult } from './refresh.js';
 import { webhookRound, type WebhookResult } from './webhooks.js';
+import { schedulerDay, type SchedulerResult } from './scheduler.js';
 
 /** Causeway's default CAUSEWAY_JOB_CONCURRENCY, used for the initial sync. */
 const DEFAULT_CONCURRENCY = 16;
 /** How long a no-op floor may take before it is reported as stalled. */
 const NOOP_STALL_SECONDS = 8;
+/** PGlite runs the scheduler's day over fewer rows: a million would take minutes to load on one thread. */
+const PGLITE_SCHEDULER_CONNECTIONS = 100_000;
 
 export interface SuiteOptions {
   connections: number;
@@ -39,6 +43,8 @@ export interface SuiteOptions {
   /** Webhook endpoints, and events each of them takes (deliveries = endpoints × events). */
   endpoints: number;
   webhookEvents: number;
+  /** Connections the scheduler's simulated day runs over (PGlite: at most 100,000). */
+  schedulerConnections: number;
 }
 
 type Sync = Omit<InitialSyncResult, 'synced'> & { providerMisses?: number };
@@ -56,6 +62,7 @@ export interface SuiteResult {
   ingestionCore?: IngestionCoreResult;
   readLatency?: ReadLatency;
   webhooks?: WebhookResult;
+  scheduler?: SchedulerResult;
   rounds: { jobConcurrency: number; refresh?: Refresh; refreshPrecomputed?: Refresh; noop?: NoopFloor; noopBatched?: NoopFloor }[];
   /**
    * Resident memory (MB), after a full GC where the process was started with --expose-gc (run.ts does):
@@ -161,6 +168,8 @@ async function runSuite(kind: DbKind, opts: SuiteOptions): Promise<SuiteResult> 
     running = await startCore(database, DEFAULT_CONCURRENCY);
     result.webhooks = await phase(`webhooks, ${opts.endpoints} endpoints`, () => webhookRound(running.core, tenant, { endpoints: opts.endpoints, events: opts.webhookEvents, width: opts.width }));
     await running.stop();
+    const scheduled = kind === 'postgres' ? opts.schedulerConnections : Math.min(opts.schedulerConnections, PGLITE_SCHEDULER_CONNECTIONS);
+    result.scheduler = await phase(`scheduler, ${scheduled} connections over a day`, () => schedulerDay(database, scheduled, { chart: kind === 'postgres' }));
     result.memory = { afterSyncMb, heapAfterSyncMb, peakDuringSyncMb, endMb: rssMb(), peakMb: memory.peakMb(), maxRssMb: round(process.resourceUsage().maxRSS / 1e3) };
   } finally {
     memory.stop();
@@ -174,7 +183,7 @@ const { values } = parseArgs({
   options: {
     db: { type: 'string' }, out: { type: 'string' }, connections: { type: 'string' }, 'core-connections': { type: 'string' },
     concurrency: { type: 'string' }, 'noop-jobs': { type: 'string' }, requests: { type: 'string' }, width: { type: 'string' },
-    endpoints: { type: 'string' }, 'webhook-events': { type: 'string' },
+    endpoints: { type: 'string' }, 'webhook-events': { type: 'string' }, 'scheduler-connections': { type: 'string' },
   },
 });
 const kind = values.db as DbKind;
@@ -188,6 +197,7 @@ const opts: SuiteOptions = {
   width: Number(values.width ?? 8),
   endpoints: Number(values.endpoints ?? 100),
   webhookEvents: Number(values['webhook-events'] ?? 50),
+  schedulerConnections: Number(values['scheduler-connections'] ?? 1_000_000),
 };
 const result = await runSuite(kind, opts);
 if (values.out) fs.writeFileSync(values.out, JSON.stringify(result, null, 2));

@@ -80,27 +80,32 @@ export async function updateConnection(db: Db, id: string, patch: Partial<typeof
 }
 
 /**
- * The scheduler's claim: up to `limit` active or degraded connections whose background refresh is
- * due on their application's clock, taken past other workers (skip locked) and moved to `holdMs`
- * from now in the same statement, so two workers never take the same one and a worker that dies after the
- * claim leaves it to be taken again then. The job that follows sets the real next time.
+ * The scheduler's claim: up to `limit` connections whose background refresh is due on their
+ * application's clock, from refresh_schedule through its next_at index, taken past other workers
+ * (skip locked) and moved to `holdMs` from now in the same statement, so two workers never take the
+ * same one and a worker that dies after the claim leaves it to be taken again then. The job that
+ * follows sets the real next time. A connection no longer active or degraded is parked (infinity)
+ * until a job schedules it again, and not answered.
  */
 export async function claimDueConnections(db: Db, f: { wallNow: Date; holdMs: number; limit: number; applicationId: string | null }) {
   const wall = f.wallNow.toISOString();
   const result = (await db.execute(sql`
     with due as (
-      select c.id, a.clock_offset_ms from connections c join applications a on a.id = c.application_id
-      where c.status in ('active', 'degraded')
-        -- the partial index serves this bound; the exact one, per application, follows
-        and c.next_scheduled_refresh_at <= ${wall}::timestamptz + (select coalesce(max(clock_offset_ms), 0) from applications) * interval '1 millisecond'
-        and c.next_scheduled_refresh_at <= ${wall}::timestamptz + a.clock_offset_ms * interval '1 millisecond'
-        ${f.applicationId ? sql`and c.application_id = ${f.applicationId}` : sql``}
-      order by c.next_scheduled_refresh_at
+      select s.connection_id, a.clock_offset_ms from refresh_schedule s join applications a on a.id = s.application_id
+      -- the index serves this bound; the exact one, per application, follows
+      where s.next_at <= ${wall}::timestamptz + (select coalesce(max(clock_offset_ms), 0) from applications) * interval '1 millisecond'
+        and s.next_at <= ${wall}::timestamptz + a.clock_offset_ms * interval '1 millisecond'
+        ${f.applicationId ? sql`and s.application_id = ${f.applicationId}` : sql``}
+      order by s.next_at
       limit ${f.limit}
-      for update of c skip locked)
-    update connections c set next_scheduled_refresh_at = ${wall}::timestamptz + (due.clock_offset_ms + ${f.holdMs}) * interval '1 millisecond'
-    from due where c.id = due.id and c.status in ('active', 'degraded')
-    returning c.id, c.application_id, c.user_id`)) as { rows: { id: string; application_id: string; user_id: string }[] };
+      for update of s skip locked),
+    claimed as (
+      update refresh_schedule s set next_at = case when c.status in ('active', 'degraded')
+          then ${wall}::timestamptz + (due.clock_offset_ms + ${f.holdMs}) * interval '1 millisecond' else 'infinity'::timestamptz end
+      from due join connections c on c.id = due.connection_id
+      where s.connection_id = due.connection_id
+      returning c.id, c.application_id, c.user_id, c.status)
+    select id, application_id, user_id from claimed where status in ('active', 'degraded')`)) as { rows: { id: string; application_id: string; user_id: string }[] };
   return result.rows.map((r) => ({ id: r.id, applicationId: r.application_id, userId: r.user_id }));
 }
 
