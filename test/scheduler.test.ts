@@ -124,6 +124,58 @@ describe('background refresh scheduler', () => {
     assert.equal((await c.get()).nextScheduledRefreshAt, tomorrow.toISOString(), 'moved to when the budget allows a background refresh');
   });
 
+  it('defers background refreshes while the institution is in outage (circuit breaker), and resumes when it recovers', async () => {
+    const failing = [await linked('ins_sandbox_universal'), await linked('ins_sandbox_universal'), await linked('ins_sandbox_universal')];
+    const waiting = await linked('ins_sandbox_universal');
+    const appId = (await t.api('GET', '/v1/application')).body.id;
+    const dueNow = async (cs: { connectionId: string }[]) => {
+      const at = new Date((await now()) - 1000);
+      for (const c of cs) await t.core.db.update(connections).set({ nextScheduledRefreshAt: at }).where(eq(connections.id, c.connectionId));
+    };
+    // The links' own calls age out of the health window first: the outage is all the window then holds.
+    assert.equal((await t.api('POST', '/v1/sandbox/clock', { advanceBy: 'PT16M' })).status, 200);
+    await t.api('POST', '/v1/sandbox/institutions/ins_sandbox_universal/outage', { enabled: true });
+    try {
+      await dueNow(failing);
+      await runSchedulerTick(t.core, appId);
+      for (const c of failing) await lastScheduledJobSettles(c.connectionId, 1);
+      assert.deepEqual((await Promise.all(failing.map((c) => c.get()))).map((c) => c.status), ['degraded', 'degraded', 'degraded']);
+      const institution = (await t.api('GET', '/v1/institutions/ins_sandbox_universal')).body;
+      assert.equal(institution.health.status, 'outage');
+      // The breaker is open: a due refresh waits instead of failing.
+      await dueNow([waiting]);
+      await runSchedulerTick(t.core, appId);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await scheduledJobs(waiting.connectionId)).length, 0, 'deferred, not started');
+      const deferred = await waiting.get();
+      assert.deepEqual([deferred.status, deferred.statusReason], ['active', null], 'and not failed');
+      const wait = Date.parse(deferred.nextScheduledRefreshAt) - (await now());
+      assert.ok(wait > 9 * 60_000 && wait <= 10 * 60_000, `looks again in ${wait / 60_000} min`);
+    } finally {
+      await t.api('POST', '/v1/sandbox/institutions/ins_sandbox_universal/outage', { enabled: false });
+    }
+    // The failures age out of the window; the next tick probes, and the refreshes go through.
+    assert.equal((await t.api('POST', '/v1/sandbox/clock', { advanceBy: 'PT16M' })).status, 200);
+    const [job] = await lastScheduledJobSettles(waiting.connectionId, 1);
+    assert.equal(job!.status, 'succeeded');
+    for (const c of failing) await lastScheduledJobSettles(c.connectionId, 2);
+    assert.deepEqual((await Promise.all([...failing, waiting].map((c) => c.get()))).map((c) => c.status), ['active', 'active', 'active', 'active']);
+  });
+
+  it('does not refresh a connection to an always-MFA institution in the background: once due, it needs the user', async () => {
+    const userId = await t.createUser();
+    const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_mfa', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
+    await t.waitForJob(res.body.job.id, (j) => j.status === 'awaiting_input');
+    await t.api('POST', `/v1/jobs/${res.body.job.id}/mfa`, { code: '1234' });
+    assert.equal((await t.waitForJob(res.body.job.id)).status, 'succeeded');
+    const base = `/v1/users/${userId}/connections/${res.body.connection.id}`;
+    const due = Date.parse((await t.api('GET', base)).body.nextScheduledRefreshAt);
+    await advanceTo(due);
+    const c = (await t.api('GET', base)).body;
+    assert.deepEqual([c.status, c.statusReason, c.userAction], ['reconnect_required', 'mfa_required', 'reconnect']);
+    assert.equal((await scheduledJobs(res.body.connection.id)).length, 0);
+  });
+
   it('two schedulers ticking together start each due refresh once', async () => {
     const linkedOnes = [];
     for (let i = 0; i < 12; i++) linkedOnes.push(await linked());

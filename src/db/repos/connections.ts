@@ -112,3 +112,12 @@ export async function claimDueConnections(db: Db, f: { wallNow: Date; holdMs: nu
 export async function setNextScheduledRefresh(db: Db, id: string, at: Date): Promise<void> {
   await db.update(connections).set({ nextScheduledRefreshAt: at }).where(eq(connections.id, id));
 }
+
+/** One application's provider calls to one institution since `since` (its clock): how many, and how many failed for the institution's sake. */
+export async function recentInstitutionCalls(db: Db, applicationId: string, institutionId: string, since: Date, failingCodes: readonly string[]) {
+  const result = (await db.execute(sql`
+    select count(*)::int as calls, (count(*) filter (where p.error_code = any(${sql.param([...failingCodes])}::text[])))::int as failing
+    from provider_calls p join connections c on c.id = p.connection_id
+    where p.application_id = ${applicationId} and c.institution_id = ${institutionId} and p.created_at > ${since.toISOString()}::timestamptz`)) as { rows: { calls: number; failing: number }[] };
+  return { calls: Number(result.rows[0]?.calls ?? 0), failing: Number(result.rows[0]?.failing ?? 0) };
+}
