@@ -19,7 +19,7 @@ import type { SuiteResult } from './suite.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 /** A database's whole suite must end within this, or it is stopped and reported as failed. */
-const SUITE_TIMEOUT_MS = 5 * 60_000;
+const SUITE_TIMEOUT_MS = 10 * 60_000;
 
 const forwarded = ['connections', 'core-connections', 'concurrency', 'noop-jobs', 'requests', 'width', 'endpoints', 'webhook-events', 'scheduler-connections'] as const;
 const { values } = parseArgs({

@@ -7,7 +7,7 @@
  *   ─► for each jobConcurrency c: refresh the first N (sandbox), no-op floors (real queue, pg-boss batched),
  *      refresh them again (precomputed provider); the sandbox test clock moves a day before each round
  *   ─► webhooks: 100 endpoints × 50 events to a receiver in another process, then a trickle of test events
- *   ─► scheduler: a simulated day of ticks over 1,000,000 connections (PGlite: 100,000)
+ *   ─► scheduler: a simulated day of ticks over 1,000,000 connections (PGlite: 20,000)
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,8 +29,8 @@ import { schedulerDay, type SchedulerResult } from './scheduler.js';
 const DEFAULT_CONCURRENCY = 16;
 /** How long a no-op floor may take before it is reported as stalled. */
 const NOOP_STALL_SECONDS = 8;
-/** PGlite runs the scheduler's day over fewer rows: a million would take minutes to load on one thread. */
-const PGLITE_SCHEDULER_CONNECTIONS = 100_000;
+/** PGlite runs the scheduler's day over fewer rows: its one thread makes a day of ticks over 100,000 take minutes. */
+const PGLITE_SCHEDULER_CONNECTIONS = 20_000;
 
 export interface SuiteOptions {
   connections: number;
@@ -43,7 +43,7 @@ export interface SuiteOptions {
   /** Webhook endpoints, and events each of them takes (deliveries = endpoints × events). */
   endpoints: number;
   webhookEvents: number;
-  /** Connections the scheduler's simulated day runs over (PGlite: at most 100,000). */
+  /** Connections the scheduler's simulated day runs over (PGlite: at most 20,000). */
   schedulerConnections: number;
 }
 

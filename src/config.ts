@@ -31,6 +31,8 @@ const schema = z.object({
   CAUSEWAY_RETRY_LIMIT: int(0).max(20).default(3),
   /** Seconds a job may go without a worker heartbeat before it is handed to another worker. */
   CAUSEWAY_JOB_HEARTBEAT_SECONDS: int(10).default(30),
+  /** false: this worker runs no background refresh scheduler (others may; the bench measures refresh without it). */
+  CAUSEWAY_BACKGROUND_REFRESH: bool.default(true),
   /** Seconds a user has to answer an MFA prompt. */
   CAUSEWAY_MFA_TIMEOUT_SECONDS: int(1).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -48,6 +50,7 @@ export interface Config {
   allowPrivateWebhooks: boolean;
   webhookConcurrency: number;
   webhookTimeoutSeconds: number;
+  backgroundRefresh: boolean;
   sandboxLatencyMs: number;
   jobConcurrency: number;
   retryDelaySeconds: number;
@@ -76,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateWebhooks: e.CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS,
     webhookConcurrency: e.CAUSEWAY_WEBHOOK_CONCURRENCY,
     webhookTimeoutSeconds: e.CAUSEWAY_WEBHOOK_TIMEOUT_SECONDS,
+    backgroundRefresh: e.CAUSEWAY_BACKGROUND_REFRESH,
     sandboxLatencyMs: e.CAUSEWAY_SANDBOX_LATENCY_MS,
     jobConcurrency: e.CAUSEWAY_JOB_CONCURRENCY,
     retryDelaySeconds: e.CAUSEWAY_RETRY_DELAY_SECONDS,

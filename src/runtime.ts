@@ -79,12 +79,14 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
       while ((await runSchedulerTick(core)) >= TICK_LIMIT) { /* more is due: take it now */ }
     })().catch((err) => core.log.warn({ err }, 'scheduler tick failed'));
   };
-  tick();
-  const scheduler = setInterval(tick, SCHEDULER_TICK_MS);
-  scheduler.unref();
+  const scheduler = core.config.backgroundRefresh ? setInterval(tick, SCHEDULER_TICK_MS) : null;
+  if (scheduler) {
+    tick();
+    scheduler.unref();
+  }
   return async () => {
     clearInterval(timer);
-    clearInterval(scheduler);
+    if (scheduler) clearInterval(scheduler);
     await ticking;
     await webhooks.stop();
   };

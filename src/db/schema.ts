@@ -113,7 +113,7 @@ export const connections = pgTable('connections', {
 /**
  * The background refresh schedule, one narrow row per scheduled connection, kept in step with
  * connections.next_scheduled_refresh_at by a trigger (migration 0006). The scheduler's tick claims
- * from here through the next_at index, so its work follows what is due and each claim rewrites a
+ * from here through the (application_id, next_at) index, so its work follows what is due and each claim rewrites a
  * 3-column row with 2 indexes, not a connection row with 5 (a third of the time at 1,000,000).
  */
 export const refreshSchedule = pgTable('refresh_schedule', {
@@ -121,7 +121,7 @@ export const refreshSchedule = pgTable('refresh_schedule', {
   applicationId: text('application_id').notNull(),
   /** 'infinity' parks a connection that is not active or degraded until a job schedules it again. */
   nextAt: ts('next_at').notNull(),
-}, (t) => [index('refresh_schedule_next_idx').on(t.nextAt)]);
+}, (t) => [index('refresh_schedule_due_idx').on(t.applicationId, t.nextAt)]);
 
 export const jobs = pgTable('jobs', {
   id: text('id').primaryKey(),

@@ -10,7 +10,7 @@ ALTER TABLE "connections" ADD COLUMN "schedule_slot" bigint DEFAULT nextval('con
 ALTER TABLE "connections" ADD COLUMN "next_scheduled_refresh_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "connections" ADD COLUMN "consecutive_failures" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "refresh_schedule" ADD CONSTRAINT "refresh_schedule_connection_id_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "refresh_schedule_next_idx" ON "refresh_schedule" USING btree ("next_at");--> statement-breakpoint
+CREATE INDEX "refresh_schedule_due_idx" ON "refresh_schedule" USING btree ("application_id","next_at");--> statement-breakpoint
 -- connections.next_scheduled_refresh_at is the truth; refresh_schedule mirrors it for the scheduler.
 CREATE FUNCTION connections_schedule_sync() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

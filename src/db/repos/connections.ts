@@ -91,14 +91,17 @@ export async function claimDueConnections(db: Db, f: { wallNow: Date; holdMs: nu
   const wall = f.wallNow.toISOString();
   const result = (await db.execute(sql`
     with due as (
-      select s.connection_id, a.clock_offset_ms from refresh_schedule s join applications a on a.id = s.application_id
-      -- the index serves this bound; the exact one, per application, follows
-      where s.next_at <= ${wall}::timestamptz + (select coalesce(max(clock_offset_ms), 0) from applications) * interval '1 millisecond'
-        and s.next_at <= ${wall}::timestamptz + a.clock_offset_ms * interval '1 millisecond'
-        ${f.applicationId ? sql`and s.application_id = ${f.applicationId}` : sql``}
-      order by s.next_at
-      limit ${f.limit}
-      for update of s skip locked),
+      -- Each application's due rows through the (application_id, next_at) index, on its own clock: one
+      -- application's test clock far ahead must not make the others' claims read its future.
+      select d.connection_id, d.next_at, a.clock_offset_ms from applications a
+      cross join lateral (
+        select s.connection_id, s.next_at from refresh_schedule s
+        where s.application_id = a.id and s.next_at <= ${wall}::timestamptz + a.clock_offset_ms * interval '1 millisecond'
+        order by s.next_at limit ${f.limit}
+        for update of s skip locked) d
+      ${f.applicationId ? sql`where a.id = ${f.applicationId}` : sql``}
+      order by d.next_at
+      limit ${f.limit}),
     claimed as (
       update refresh_schedule s set next_at = case when c.status in ('active', 'degraded')
           then ${wall}::timestamptz + (due.clock_offset_ms + ${f.holdMs}) * interval '1 millisecond' else 'infinity'::timestamptz end
