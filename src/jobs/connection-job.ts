@@ -172,16 +172,21 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     await saveRun(tx, job.id, runToken, jobPatch);
     const c = await findConnection(tx, job.applicationId, job.connectionId, { forUpdate: true });
     if (!c || c.status === 'deleted' || c.status === 'unlinked') return;
-    const patch = connectionPatch(c, job, state, ending, now);
-    const news = consentEnded ?? (expiringNews(c, patch) ? 'consent_expiring' : null);
+    // The application's clock as it is now: a sandbox test clock may have moved while the job ran,
+    // and what the job decides (expiring soon, the next refresh) must not undo what that made due.
+    const application = await findApplication(tx, c.applicationId);
+    const at = application ? tenantClock(core, application).now() : now;
+    const patch = connectionPatch(c, job, state, ending, at);
+    // Said already (the time-based rules got there first while the job ran): no second event, no second purge.
+    const ended = consentEnded && c.statusReason !== consentEnded ? consentEnded : null;
+    const news = consentEnded ? ended : expiringNews(c, patch) ? 'consent_expiring' : null;
     if (news) {
       await insertEvent(tx, connectionEvent(c, consentEventType(c.method, news), {
         grantedAt: c.consentGrantedAt?.toISOString() ?? null, expiresAt: (c.method === 'openbanking' ? c.consentExpiresAt : c.accessExpiresAt)?.toISOString() ?? null, jobId: job.id,
-      }, null, now));
+      }, null, at));
     }
     const updated = await updateConnection(tx, c.id, patch);
-    const application = consentEnded ? await findApplication(tx, c.applicationId) : null;
-    if (consentEnded && application) await onConsentEnded(tx, application, updated, consentEnded, now);
+    if (ended && application) await onConsentEnded(tx, application, updated, ended, at);
   });
 }
 

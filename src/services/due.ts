@@ -69,6 +69,9 @@ async function applyOne(core: Core, row: { id: string; applicationId: string }, 
   return core.db.transaction(async (tx) => {
     const c = await findConnection(tx, row.applicationId, row.id, { forUpdate: true });
     if (!c) return false;
+    // Chosen before the lock: a job that ended meanwhile may already have said the same (and its event).
+    if (event === 'consent_expiring' && c.statusReason === 'access_expiring_soon') return false;
+    if (event === 'consent_expired' && (c.statusReason === 'consent_expired' || c.statusReason === 'consent_revoked')) return false;
     try {
       if (event === 'authorization_abandoned') {
         const next = transition(stateOf(c), { type: event });
