@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { usingPostgres } from './helpers/db.js';
-import { client, createStorage, killAll, startServer, type Client, type Server, type Storage } from './helpers/process.js';
+import { client, createStorage, startServer, type Client, type Server, type Storage, tearDown } from './helpers/process.js';
 
 const LATENCY_MS = 800;
 const WEB = { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } };
@@ -21,14 +21,7 @@ before(async () => {
   storage = await createStorage('causeway-crash-');
 });
 
-after(async () => {
-  try {
-    await server?.stop().catch(() => {});
-  } finally {
-    await killAll();
-    await storage?.drop();
-  }
-});
+after(() => tearDown(server, storage));
 
 const env = () => storage.env({
   CAUSEWAY_SANDBOX_LATENCY_MS: String(LATENCY_MS),

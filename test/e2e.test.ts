@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { usingPostgres } from './helpers/db.js';
-import { client, createStorage, killAll, runCli, startServer, type Client, type Server, type Storage } from './helpers/process.js';
+import { client, createStorage, runCli, startServer, type Client, type Server, type Storage, tearDown } from './helpers/process.js';
 
 const WEB = { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } };
 
@@ -21,14 +21,7 @@ before(async () => {
   storage = await createStorage();
 });
 
-after(async () => {
-  try {
-    await server?.stop().catch(() => {});
-  } finally {
-    await killAll();
-    await storage?.drop();
-  }
-});
+after(() => tearDown(server, storage));
 
 describe('causeway start on an empty data directory', () => {
   it('prints its address and a first API key, and answers /health without a key', async () => {

@@ -5,19 +5,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, createStorage, killAll, sleep, startServer, type Server, type Storage } from './helpers/process.js';
+import { client, createStorage, sleep, startServer, type Server, type Storage, tearDown } from './helpers/process.js';
 
 let storage: Storage;
 let server: Server | null = null;
 before(async () => { storage = await createStorage('causeway-schedule-'); });
-after(async () => {
-  try {
-    await server?.stop().catch(() => {});
-  } finally {
-    await killAll();
-    await storage?.drop();
-  }
-});
+after(() => tearDown(server, storage));
 
 const env = () => storage.env({ CAUSEWAY_SANDBOX_LATENCY_MS: '0' });
 const WEB = { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } };

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { client, createStorage, killAll, sleep, startServer, type Server, type Storage } from './helpers/process.js';
+import { client, createStorage, sleep, startServer, type Server, type Storage, tearDown } from './helpers/process.js';
 
 let storage: Storage;
 let server: Server | null = null;
@@ -31,10 +31,8 @@ before(async () => {
 
 after(async () => {
   try {
-    await server?.stop().catch(() => {});
+    await tearDown(server, storage);
   } finally {
-    await killAll();
-    await storage?.drop();
     for (const h of held) h.destroy();
     receiver.closeAllConnections();
     await new Promise<void>((r) => receiver.close(() => r()));

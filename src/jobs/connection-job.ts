@@ -157,14 +157,15 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     ? ending.failure.code as 'consent_expired' | 'consent_revoked' : null;
   const expiringNews = (c: ConnectionRow, patch: { statusReason: string | null }) =>
     patch.statusReason === 'access_expiring_soon' && c.statusReason !== 'access_expiring_soon';
-  if (state && !consentEnded && !expiringNews(state.connection, connectionPatch(state.connection, job, state, ending, now))) {
+  const runPatch = state ? connectionPatch(state.connection, job, state, ending, now) : null;
+  if (state && runPatch && !consentEnded && !expiringNews(state.connection, runPatch)) {
     const c = state.connection;
     const st = stateOf(c);
     const calls = state.calls.splice(0);
     const ended = await endRunIfUnchanged(core.db, {
       jobId: job.id, runToken, job: jobPatch, connectionId: c.id, calls,
       expected: { status: st.status, statusReason: st.reason, everSynced: st.everSynced },
-      connection: connectionPatch(c, job, state, ending, now),
+      connection: runPatch,
     });
     if (ended) return;
   }

@@ -37,12 +37,10 @@ export async function runSchedulerTick(core: Core, applicationId: string | null 
     const application = applications.get(c.applicationId);
     if (!application) continue;
     const now = tenantClock(core, application).now();
-    const connection = await findConnection(core.db, application.id, c.id);
-    if (!connection) continue;
-    const institution = findInstitution(core, connection.institutionId);
-    const key = `${application.id} ${connection.institutionId}`;
+    const institution = findInstitution(core, c.institutionId);
+    const key = `${application.id} ${c.institutionId}`;
     if (!outage.has(key)) {
-      const recent = await recentInstitutionCalls(core.db, application.id, connection.institutionId, new Date(now.getTime() - HEALTH_WINDOW_MS), INSTITUTION_ERRORS);
+      const recent = await recentInstitutionCalls(core.db, application.id, c.institutionId, new Date(now.getTime() - HEALTH_WINDOW_MS), INSTITUTION_ERRORS);
       outage.set(key, healthOf(recent.calls, recent.failing) === 'outage');
     }
     if (outage.get(key)) {

@@ -248,3 +248,13 @@ export function client(baseUrl: string, key: string | null) {
 }
 
 export type Client = ReturnType<typeof client>;
+
+/** The end of a process test: stop the server if one runs, kill any left, drop the storage. */
+export async function tearDown(server: Server | null, storage: Storage | undefined): Promise<void> {
+  try {
+    await server?.stop().catch(() => {});
+  } finally {
+    await killAll();
+    await storage?.drop();
+  }
+}
