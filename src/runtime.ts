@@ -18,7 +18,7 @@ import { createCipher, resolveEncryptionKey } from './services/crypto.js';
 import { expireMfa } from './services/jobs.js';
 import { applyDueRules } from './services/due.js';
 import { startWebhookWorker } from './jobs/webhook-worker.js';
-import { runSchedulerTick, TICK_LIMIT } from './services/scheduler.js';
+import { runSchedulerTick, SCHEDULER_TICK_MS, TICK_LIMIT } from './services/scheduler.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -56,8 +56,6 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
 /** Delivery lost between a commit and its send (a crash) is found here and sent again; time-based rules (services/due.ts) run here too. */
 const SWEEP_INTERVAL_MS = 30_000;
 const SWEEP_AGE_MS = 30_000;
-/** How often each worker's scheduler looks for due background refreshes (a tick costs what is due, not the connection count). */
-const SCHEDULER_TICK_MS = 15_000;
 
 export async function startWorker(core: Core): Promise<() => Promise<void>> {
   await core.queue.work({
@@ -73,11 +71,14 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
   const timer = setInterval(() => { sweep().catch((err) => core.log.warn({ err }, 'sweep failed')); }, SWEEP_INTERVAL_MS);
   timer.unref();
   const webhooks = await startWebhookWorker(core);
-  let ticking: Promise<void> = Promise.resolve();
+  // One tick at a time: a long backlog is worked through by the tick that found it, and the next interval skips.
+  let ticking: Promise<void> | null = null;
+  let stopping = false;
   const tick = () => {
+    if (ticking || stopping) return;
     ticking = (async () => {
-      while ((await runSchedulerTick(core)) >= TICK_LIMIT) { /* more is due: take it now */ }
-    })().catch((err) => core.log.warn({ err }, 'scheduler tick failed'));
+      while ((await runSchedulerTick(core)) >= TICK_LIMIT && !stopping) { /* more is due: take it now */ }
+    })().catch((err) => core.log.warn({ err }, 'scheduler tick failed')).finally(() => { ticking = null; });
   };
   const scheduler = core.config.backgroundRefresh ? setInterval(tick, SCHEDULER_TICK_MS) : null;
   if (scheduler) {
@@ -87,6 +88,7 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
   return async () => {
     clearInterval(timer);
     if (scheduler) clearInterval(scheduler);
+    stopping = true;
     await ticking;
     await webhooks.stop();
   };

@@ -11,6 +11,7 @@ import { openDatabase } from '../src/db/open.js';
 import { connections, jobs } from '../src/db/schema.js';
 import { createCore } from '../src/runtime.js';
 import { runSchedulerTick } from '../src/services/scheduler.js';
+import { nextPhaseAfter } from '../src/domain/schedule.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 const HOUR = 3_600_000;
@@ -121,12 +122,14 @@ describe('background refresh scheduler', () => {
     assert.equal((await scheduledJobs(c.connectionId)).length, 0, 'the last one of the day is the user’s');
     const tomorrow = new Date(tickedAt);
     tomorrow.setUTCHours(24, 0, 0, 0);
-    assert.equal((await c.get()).nextScheduledRefreshAt, tomorrow.toISOString(), 'moved to when the budget allows a background refresh');
+    // Tomorrow, at the connection's own place in the day: budget-deferred refreshes do not all start at midnight.
+    const [row] = await t.core.db.select().from(connections).where(eq(connections.id, c.connectionId));
+    assert.equal((await c.get()).nextScheduledRefreshAt, nextPhaseAfter(row!.scheduleSlot, 24 * HOUR, tomorrow).toISOString(), 'moved to its phase once the budget allows');
   });
 
-  it('defers background refreshes while the institution is in outage (circuit breaker), and resumes when it recovers', async () => {
+  it('defers background refreshes while the institution is in outage (circuit breaker): one probe a tick, the rest spread out, all resume when it recovers', async () => {
     const failing = [await linked('ins_sandbox_universal'), await linked('ins_sandbox_universal'), await linked('ins_sandbox_universal')];
-    const waiting = await linked('ins_sandbox_universal');
+    const waiting = [await linked('ins_sandbox_universal'), await linked('ins_sandbox_universal'), await linked('ins_sandbox_universal'), await linked('ins_sandbox_universal')];
     const appId = (await t.api('GET', '/v1/application')).body.id;
     const dueNow = async (cs: { connectionId: string }[]) => {
       const at = new Date((await now()) - 1000);
@@ -135,6 +138,7 @@ describe('background refresh scheduler', () => {
     // The links' own calls age out of the health window first: the outage is all the window then holds.
     assert.equal((await t.api('POST', '/v1/sandbox/clock', { advanceBy: 'PT16M' })).status, 200);
     await t.api('POST', '/v1/sandbox/institutions/ins_sandbox_universal/outage', { enabled: true });
+    const deferred: typeof waiting = [];
     try {
       await dueNow(failing);
       await runSchedulerTick(t.core, appId);
@@ -142,24 +146,33 @@ describe('background refresh scheduler', () => {
       assert.deepEqual((await Promise.all(failing.map((c) => c.get()))).map((c) => c.status), ['degraded', 'degraded', 'degraded']);
       const institution = (await t.api('GET', '/v1/institutions/ins_sandbox_universal')).body;
       assert.equal(institution.health.status, 'outage');
-      // The breaker is open: a due refresh waits instead of failing.
-      await dueNow([waiting]);
+      // The breaker is open: one due refresh probes the institution, the others wait instead of failing.
+      await dueNow(waiting);
       await runSchedulerTick(t.core, appId);
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal((await scheduledJobs(waiting.connectionId)).length, 0, 'deferred, not started');
-      const deferred = await waiting.get();
-      assert.deepEqual([deferred.status, deferred.statusReason], ['active', null], 'and not failed');
-      const wait = Date.parse(deferred.nextScheduledRefreshAt) - (await now());
-      assert.ok(wait > 9 * 60_000 && wait <= 10 * 60_000, `looks again in ${wait / 60_000} min`);
+      await new Promise((r) => setTimeout(r, 300));
+      const started = (await Promise.all(waiting.map((c) => scheduledJobs(c.connectionId)))).map((js) => js.length);
+      assert.deepEqual(started.sort(), [0, 0, 0, 1], 'one probe, three deferred');
+      for (const c of waiting) if ((await scheduledJobs(c.connectionId)).length === 0) deferred.push(c);
+      const nowMs = await now();
+      const waits = [];
+      for (const c of deferred) {
+        const view = await c.get();
+        assert.deepEqual([view.status, view.statusReason], ['active', null], 'not failed');
+        waits.push(Date.parse(view.nextScheduledRefreshAt) - nowMs);
+      }
+      for (const w of waits) assert.ok(w > 9 * 60_000 && w <= 20 * 60_000, `looks again in ${w / 60_000} min`);
+      assert.equal(new Set(waits.map((w) => Math.round(w / 1000))).size, waits.length, `spread, not together: ${waits}`);
     } finally {
       await t.api('POST', '/v1/sandbox/institutions/ins_sandbox_universal/outage', { enabled: false });
     }
-    // The failures age out of the window; the next tick probes, and the refreshes go through.
-    assert.equal((await t.api('POST', '/v1/sandbox/clock', { advanceBy: 'PT16M' })).status, 200);
-    const [job] = await lastScheduledJobSettles(waiting.connectionId, 1);
-    assert.equal(job!.status, 'succeeded');
+    // The failures age out of the window, and the deferred refreshes go through as they come due.
+    assert.equal((await t.api('POST', '/v1/sandbox/clock', { advanceBy: 'PT21M' })).status, 200);
+    for (const c of deferred) {
+      const js = await lastScheduledJobSettles(c.connectionId, 1);
+      assert.deepEqual(js.map((j) => j.status), ['succeeded'], 'each deferred refresh ran once, when it came due');
+    }
     for (const c of failing) await lastScheduledJobSettles(c.connectionId, 2);
-    assert.deepEqual((await Promise.all([...failing, waiting].map((c) => c.get()))).map((c) => c.status), ['active', 'active', 'active', 'active']);
+    assert.deepEqual((await Promise.all([...failing, ...deferred].map((c) => c.get()))).map((c) => c.status), Array(6).fill('active'));
   });
 
   it('does not refresh a connection to an always-MFA institution in the background: once due, it needs the user', async () => {

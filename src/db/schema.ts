@@ -5,9 +5,9 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigint, boolean, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex,
+  bigint, boolean, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { DeletionOperation, JobStep } from '../domain/types.js';
+import type { DeletionOperation, InstitutionSetting, JobStep } from '../domain/types.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const money = (name: string) => bigint(name, { mode: 'number' });
@@ -26,6 +26,10 @@ export const applications = pgTable('applications', {
   refreshIntervalHours: integer('refresh_interval_hours').notNull().default(24),
   /** Sandbox control: institutions this application has put in a simulated outage. */
   sandboxOutages: text('sandbox_outages').array().notNull().default(sql`'{}'::text[]`),
+  /** Sandbox control: institutions answering this application with 429, and the Retry-After (seconds) they send. */
+  sandboxRateLimits: jsonb('sandbox_rate_limits').$type<Record<string, number>>().notNull().default({}),
+  /** Per institution: a longer refresh interval, fewer refreshes at once or per minute than the institution allows (never more). */
+  institutionSettings: jsonb('institution_settings').$type<Record<string, InstitutionSetting>>().notNull().default({}),
   createdAt: ts('created_at').notNull(),
 });
 
@@ -122,6 +126,22 @@ export const refreshSchedule = pgTable('refresh_schedule', {
   /** 'infinity' parks a connection that is not active or degraded until a job schedules it again. */
   nextAt: ts('next_at').notNull(),
 }, (t) => [index('refresh_schedule_due_idx').on(t.applicationId, t.nextAt)]);
+
+/**
+ * Institution limits (domain/throttle.ts), one row per application and institution, shared by every
+ * worker: who holds a permit to run a refresh there now, when the next may start, and how a 429
+ * slowed it. Taken and given back in single statements (db/repos/throttles.ts).
+ */
+export const institutionThrottles = pgTable('institution_throttles', {
+  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
+  institutionId: text('institution_id').notNull(),
+  /** Job id → until when (epoch ms) its permit holds. */
+  holders: jsonb('holders').$type<Record<string, number>>().notNull().default({}),
+  nextStartAt: ts('next_start_at').notNull().default(sql`'epoch'::timestamptz`),
+  slowedUntil: ts('slowed_until').notNull().default(sql`'epoch'::timestamptz`),
+  rateFactor: doublePrecision('rate_factor').notNull().default(1),
+  penaltyUntil: ts('penalty_until').notNull().default(sql`'epoch'::timestamptz`),
+}, (t) => [primaryKey({ columns: [t.applicationId, t.institutionId] })]);
 
 export const jobs = pgTable('jobs', {
   id: text('id').primaryKey(),

@@ -37,9 +37,14 @@ export function spendRefresh(state: BudgetState, now: Date): BudgetState {
 /** Background refreshes leave this many of the day's refreshes for the user (issue 5: room for user-present refreshes). */
 export const RESERVED_FOR_USER = 1;
 
-/** When a background refresh may spend from the budget: as an ad hoc one, but never the user's last ones of the day. */
-export function backgroundAllowedAt(budget: RefreshBudget, now: Date): Date {
-  if (budget.remainingToday > RESERVED_FOR_USER) return budget.nextRefreshAllowedAt;
+/**
+ * When a background refresh may spend from the budget: as an ad hoc one, but never the user's last
+ * one of the day. An institution that allows one refresh a day gives it to the background: without
+ * it the connection would never be kept fresh.
+ */
+export function backgroundAllowedAt(budget: RefreshBudget, perDay: number, now: Date): Date {
+  const reserved = Math.min(DEFAULT_REFRESHES_PER_DAY, perDay) > 1 ? RESERVED_FOR_USER : 0;
+  if (budget.remainingToday > reserved) return budget.nextRefreshAllowedAt;
   const tomorrow = new Date(`${isoDay(now)}T00:00:00Z`);
   tomorrow.setUTCDate(tomorrow.getUTCDate() + 1);
   return tomorrow > budget.nextRefreshAllowedAt ? tomorrow : budget.nextRefreshAllowedAt;

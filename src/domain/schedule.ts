@@ -72,3 +72,8 @@ export function nextAfterFailure(failures: number, intervalMs: number, now: Date
   const wait = Math.min(intervalMs, FAILURE_BACKOFF_MS * 2 ** Math.max(0, failures - 1));
   return new Date(now.getTime() + wait);
 }
+
+/** A slot's place in a window starting at `from`: the same golden-ratio spread, for moving many connections at once without bunching them. */
+export function spreadWithin(slot: number, from: Date, windowMs: number): Date {
+  return new Date(from.getTime() + Math.floor(frac(slot * GOLDEN) * windowMs));
+}

@@ -80,3 +80,10 @@ export type AccountType = (typeof ACCOUNT_TYPES)[number];
 
 export const TRANSACTION_STATUSES = ['pending', 'posted'] as const;
 export type TransactionStatus = (typeof TRANSACTION_STATUSES)[number];
+
+/** An application's own setting for one institution: it can only make refreshes rarer or slower than the institution allows. */
+export interface InstitutionSetting {
+  refreshIntervalHours?: number;
+  maxConcurrentRefreshes?: number;
+  refreshesPerMinute?: number;
+}

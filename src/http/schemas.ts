@@ -36,8 +36,19 @@ export const User = z.object({
 export const Institution = z.object({
   id: z.string(), name: z.string(), country: z.string(), methods: z.array(z.enum(METHODS)), products: z.array(Product),
   mfa: z.boolean().describe('Always asks for a one-time code'),
-  limits: z.object({ refreshesPerDay: z.number().int(), minIntervalSeconds: z.number().int() }),
+  limits: z.object({
+    refreshesPerDay: z.number().int().describe('Refreshes of one connection a day'),
+    minIntervalSeconds: z.number().int().describe('Seconds between two refreshes of one connection'),
+    maxConcurrentRefreshes: z.number().int().describe("This application's refreshes running there at once"),
+    refreshesPerMinute: z.number().describe("This application's refreshes started there per minute, evenly spaced"),
+    refreshIntervalHours: z.number().describe('Hours between background refreshes of each connection there'),
+  }).describe("The institution's limits as they apply to the calling application (its own settings can only make them stricter)"),
   health: z.object({ status: z.enum(['operational', 'degraded', 'outage']), since: dateTime.nullable() }),
+  throttle: z.object({
+    runningRefreshes: z.number().int(),
+    slowedUntil: dateTime.nullable().describe('The institution answered 429: no call before this'),
+    rateFactor: z.number().describe('1, or less while starts are slowed after a 429'),
+  }),
 });
 
 export const CreateConnectionBody = z.object({

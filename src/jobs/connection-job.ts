@@ -11,12 +11,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EXPIRING_SOON_DAYS, transition, type FailureCode } from '../domain/status.js';
-import { degradedReason, effectiveIntervalMs, nextAfterFailure, nextAfterSuccess } from '../domain/schedule.js';
+import { degradedReason, nextAfterFailure, nextAfterSuccess } from '../domain/schedule.js';
 import { isRequiredStep } from '../domain/steps.js';
 import type { JobStep, JobType } from '../domain/types.js';
 import { findConnection, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
-import { findInstitution, tenantClock, type Core } from '../services/core.js';
+import { tenantClock, type Core } from '../services/core.js';
+import { acquirePermit, deferJob, holdPermit, refreshIntervalMs, slowInstitution } from '../services/limits.js';
 import type { Clock } from '../domain/clock.js';
 import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
 import { flushJournal, runStep, type RunState } from './steps.js';
@@ -35,31 +36,47 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
   // Waiting out a duplicate-credentials pause: services/due.ts sends the job again when it ends.
   if (found.connection.pausedUntil && found.connection.pausedUntil > now) return;
   const usable = found.connection.status !== 'deleted' && found.connection.status !== 'unlinked';
-  // The claim writes the first step's start too: one statement, not two.
-  const job = await claimJob(core.db, jobId, found.connection.id, runToken, usable ? startFirstStep(found.job.steps, now) : found.job.steps, now);
-  if (!job) return;
+  const institutionId = found.connection.institutionId;
   if (!usable) {
-    await finish(core, clock, job, runToken, null, { failure: { code: 'connection_unavailable', message: 'The connection was unlinked or deleted before the job ran.' } });
+    const job = await claimJob(core.db, jobId, found.connection.id, runToken, found.job.steps, now);
+    if (job) await finish(core, clock, job, runToken, null, { failure: { code: 'connection_unavailable', message: 'The connection was unlinked or deleted before the job ran.' } });
     return;
   }
-  const connection = { ...found.connection, lastUsedAt: now };
-  const state: RunState = {
-    core, clock, job, runToken, connection,
-    link: linkOf(core, connection),
-    runKey: `${job.id}:${job.attempts}`,
-    simulatedOutage: found.application.sandboxOutages.includes(connection.institutionId),
-    refreshIntervalMs: effectiveIntervalMs(found.application.refreshIntervalHours,
-      findInstitution(core, connection.institutionId)?.limits ?? { refreshesPerDay: 1, minIntervalSeconds: 0 }),
-    flags: { newAccounts: false, partialData: false },
-    steps: job.steps,
-    calls: [],
-    accounts: found.accounts,
-    oldestPending: found.oldestPending,
-  };
+  // The institution's limits, across every worker (services/limits.ts): refused, the job waits queued.
+  const permit = await acquirePermit(core, found.application, institutionId, jobId);
+  if (!permit.granted) {
+    core.log.debug({ jobId, institutionId, reason: permit.reason, retryAt: permit.retryAt.toISOString() }, 'job deferred by institution limits');
+    await deferJob(core, jobId, permit.retryAt, now);
+    return;
+  }
+  const held = holdPermit(core, { applicationId: found.application.id, institutionId }, jobId);
   try {
-    await runSteps(core, clock, job, runToken, state, attempt);
+    const started = clock.now(); // a permit may have been waited for
+    // The claim writes the first step's start too: one statement, not two.
+    const job = await claimJob(core.db, jobId, found.connection.id, runToken, startFirstStep(found.job.steps, started), started);
+    if (!job) return;
+    core.log.debug({ jobId, institutionId }, 'job run started');
+    const connection = { ...found.connection, lastUsedAt: started };
+    const state: RunState = {
+      core, clock, job, runToken, connection,
+      link: linkOf(core, connection),
+      runKey: `${job.id}:${job.attempts}`,
+      simulatedOutage: found.application.sandboxOutages.includes(institutionId),
+      simulatedRateLimitSeconds: found.application.sandboxRateLimits[institutionId] ?? null,
+      refreshIntervalMs: refreshIntervalMs(core, found.application, institutionId),
+      flags: { newAccounts: false, partialData: false },
+      steps: job.steps,
+      calls: [],
+      accounts: found.accounts,
+      oldestPending: found.oldestPending,
+    };
+    try {
+      await runSteps(core, clock, job, runToken, state, attempt, held);
+    } finally {
+      await flushJournal(state).catch((err) => core.log.warn({ err, jobId }, 'provider call journal not written'));
+    }
   } finally {
-    await flushJournal(state).catch((err) => core.log.warn({ err, jobId }, 'provider call journal not written'));
+    await held.release().catch((err) => core.log.warn({ err, jobId }, 'institution permit not given back; it lapses with its lease'));
   }
 }
 
@@ -71,13 +88,14 @@ function startFirstStep(steps: JobStep[], now: Date): JobStep[] {
   return next ? stepsWith(steps, next.name, { status: 'in_progress', startedAt: now.toISOString(), finishedAt: null, resultCode: null }) : steps;
 }
 
-async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string, state: RunState, attempt: Attempt): Promise<void> {
+async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string, state: RunState, attempt: Attempt, permit: ReturnType<typeof holdPermit>): Promise<void> {
   const jobId = job.id;
   try {
     let startSaved = true; // the claim wrote the first step's start
     for (const step of job.steps) {
       if (isDone(step)) continue;
       if (!startSaved) {
+        await permit.renewIfAging();
         state.steps = stepsWith(state.steps, step.name, { status: 'in_progress', startedAt: clock.now().toISOString(), finishedAt: null, resultCode: null });
         await saveSteps(core.db, job.id, runToken, state.steps, clock.now());
       }
@@ -91,6 +109,7 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
       } catch (err) {
         const pe = asProviderError(err);
         if (!pe) throw err;
+        if (pe.code === 'rate_limited') await slowInstitution(core, { applicationId: job.applicationId, institutionId: state.connection.institutionId }, pe.retryAfterSeconds);
         if (pe.transient && attempt.retryCount < attempt.retryLimit) {
           state.steps = stepsWith(state.steps, step.name, { status: 'pending', resultCode: `retrying:${pe.code}`, finishedAt: clock.now().toISOString() });
           await saveRun(core.db, job.id, runToken, { steps: state.steps, status: 'queued', updatedAt: clock.now() });
@@ -157,7 +176,7 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     ? ending.failure.code as 'consent_expired' | 'consent_revoked' : null;
   const expiringNews = (c: ConnectionRow, patch: { statusReason: string | null }) =>
     patch.statusReason === 'access_expiring_soon' && c.statusReason !== 'access_expiring_soon';
-  const runPatch = state ? connectionPatch(state.connection, job, state, ending, now) : null;
+  const runPatch = state ? connectionPatch(state.connection, job, state, state.refreshIntervalMs, ending, now) : null;
   if (state && runPatch && !consentEnded && !expiringNews(state.connection, runPatch)) {
     const c = state.connection;
     const st = stateOf(c);
@@ -177,7 +196,7 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     // and what the job decides (expiring soon, the next refresh) must not undo what that made due.
     const application = await findApplication(tx, c.applicationId);
     const at = application ? tenantClock(core, application).now() : now;
-    const patch = connectionPatch(c, job, state, ending, at);
+    const patch = connectionPatch(c, job, state, state?.refreshIntervalMs ?? (application ? refreshIntervalMs(core, application, c.institutionId) : null), ending, at);
     // Said already (the time-based rules got there first while the job ran): no second event, no second purge.
     const ended = consentEnded && c.statusReason !== consentEnded ? consentEnded : null;
     const news = consentEnded ? ended : expiringNews(c, patch) ? 'consent_expiring' : null;
@@ -192,7 +211,7 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
 }
 
 /** The connection's next status (and sync times) when a job ends, from the status machine. */
-function connectionPatch(c: ConnectionRow, job: JobRow, state: RunState | null, ending: Ending, now: Date) {
+function connectionPatch(c: ConnectionRow, job: JobRow, state: RunState | null, intervalMs: number | null, ending: Ending, now: Date) {
   const st = stateOf(c);
   if (ending.failure) {
     const code = ending.failure.code as FailureCode;
@@ -202,10 +221,10 @@ function connectionPatch(c: ConnectionRow, job: JobRow, state: RunState | null, 
       : transition(st, { type: 'job_failed', code, userPresent: !background });
     const failures = c.consecutiveFailures + 1;
     // Degraded: the scheduler tries again later and later (domain/schedule.ts); no other status is refreshed in the background.
-    if (next.status === 'degraded' && state) {
+    if (next.status === 'degraded' && intervalMs !== null) {
       return {
         status: next.status, statusReason: degradedReason(next.reason!, failures), updatedAt: now, consecutiveFailures: failures,
-        nextScheduledRefreshAt: nextAfterFailure(failures, state.refreshIntervalMs, now),
+        nextScheduledRefreshAt: nextAfterFailure(failures, intervalMs, now),
       };
     }
     return { status: next.status, statusReason: next.reason, updatedAt: now, consecutiveFailures: failures };
@@ -218,6 +237,6 @@ function connectionPatch(c: ConnectionRow, job: JobRow, state: RunState | null, 
   return {
     status: next.status, statusReason: next.reason, updatedAt: now, firstSyncedAt: c.firstSyncedAt ?? now, lastSuccessfulSyncAt: now,
     pausedUntil: null, consecutiveFailures: 0,
-    ...(state ? { nextScheduledRefreshAt: nextAfterSuccess(c.scheduleSlot, state.refreshIntervalMs, job.startedAt ?? now) } : {}),
+    ...(intervalMs !== null ? { nextScheduledRefreshAt: nextAfterSuccess(c.scheduleSlot, intervalMs, job.startedAt ?? now) } : {}),
   };
 }

@@ -26,6 +26,8 @@ export interface RunState {
   runKey: string;
   /** Sandbox control: the application switched an outage of this institution on. */
   simulatedOutage: boolean;
+  /** Sandbox control: the institution answers this application 429 with this Retry-After (seconds). */
+  simulatedRateLimitSeconds: number | null;
   /** How often this connection is refreshed in the background (domain/schedule.ts). */
   refreshIntervalMs: number;
   flags: { newAccounts: boolean; partialData: boolean };
@@ -52,7 +54,7 @@ async function call<T>(s: RunState, operation: string, fn: (ctx: ProviderCallCon
   let outcome = 'ok';
   let error: ProviderError | null = null;
   try {
-    return await fn({ now: s.clock.now(), runKey: s.runKey, simulatedOutage: s.simulatedOutage });
+    return await fn({ now: s.clock.now(), runKey: s.runKey, simulatedOutage: s.simulatedOutage, simulatedRateLimitSeconds: s.simulatedRateLimitSeconds });
   } catch (err) {
     outcome = 'error';
     error = err instanceof ProviderError ? err : null;

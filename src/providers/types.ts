@@ -16,8 +16,18 @@ export interface ProviderInstitution {
   alwaysMfa: boolean;
   /** Posted transactions carry the id of the pending transaction they replace. */
   linksPendingTransactions: boolean;
-  /** Refresh limits the institution imposes (calls per day, minimum seconds between refreshes). */
-  limits: { refreshesPerDay: number; minIntervalSeconds: number };
+  /**
+   * Refresh limits the institution imposes: per connection (calls per day, minimum seconds between
+   * refreshes) and per client (refreshes running at once, refreshes started per minute).
+   */
+  limits: InstitutionLimits;
+}
+
+export interface InstitutionLimits {
+  refreshesPerDay: number;
+  minIntervalSeconds: number;
+  maxConcurrentRefreshes: number;
+  refreshesPerMinute: number;
 }
 
 /** What the provider needs to reach the data: web credentials or a token it issued. */
@@ -42,6 +52,11 @@ export interface ProviderCallContext {
    * real providers ignore it.
    */
   simulatedOutage?: boolean;
+  /**
+   * Sandbox control: the calling application has the institution answer 429 with this Retry-After
+   * (seconds) (POST /v1/sandbox/institutions/{id}/rate-limit); real providers ignore it.
+   */
+  simulatedRateLimitSeconds?: number | null;
 }
 
 export type VerifyOutcome =

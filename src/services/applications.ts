@@ -1,9 +1,13 @@
 /** Applications and API keys: the default sandbox application, key creation, authentication, settings. */
 import { newId } from '../domain/ids.js';
+import { sql } from 'drizzle-orm';
 import { findActiveKeyByHash, findDefaultApplication, insertApiKey, insertApplication, updateApplication, type ApplicationRow } from '../db/repos/applications.js';
 import type { Db } from '../db/open.js';
 import type { Clock } from '../domain/clock.js';
-import type { Core, Tenant } from './core.js';
+import { AppError } from '../domain/errors.js';
+import type { InstitutionSetting } from '../domain/types.js';
+import { applications } from '../db/schema.js';
+import { findInstitution, type Core, type Tenant } from './core.js';
 import { randomToken, sha256 } from './crypto.js';
 
 /** The shown part of a key: enough to recognise it in a list, far too little to use it. */
@@ -38,7 +42,7 @@ export async function authenticate(db: Db, presented: string): Promise<{ applica
 function applicationView(a: ApplicationRow) {
   return {
     id: a.id, name: a.name, environment: a.environment as 'sandbox' | 'live', consentEndData: a.consentEndData,
-    refreshIntervalHours: a.refreshIntervalHours, createdAt: a.createdAt.toISOString(),
+    refreshIntervalHours: a.refreshIntervalHours, institutions: a.institutionSettings, createdAt: a.createdAt.toISOString(),
   };
 }
 
@@ -46,8 +50,25 @@ export async function getApplicationSettings(_core: Core, tenant: Tenant) {
   return applicationView(tenant.application);
 }
 
-export async function updateApplicationSettings(core: Core, tenant: Tenant, patch: { consentEndData?: 'keep' | 'purge'; refreshIntervalHours?: number }) {
+export async function updateApplicationSettings(core: Core, tenant: Tenant, patch: {
+  consentEndData?: 'keep' | 'purge'; refreshIntervalHours?: number; institutions?: Record<string, InstitutionSetting | null>;
+}) {
+  const { institutions, ...rest } = patch;
   if (Object.values(patch).every((v) => v === undefined)) return applicationView(tenant.application); // nothing to change
-  const updated = await updateApplication(core.db, tenant.application.id, patch);
+  const unknown = Object.keys(institutions ?? {}).filter((id) => !findInstitution(core, id));
+  if (unknown.length > 0) {
+    throw new AppError('validation_failed', `No institution ${unknown.join(', ')}; GET /v1/institutions lists them.`,
+      { errors: unknown.map((id) => ({ field: `body.institutions.${id}`, message: 'unknown institution' })) });
+  }
+  const updated = await updateApplication(core.db, tenant.application.id, {
+    ...rest, ...(institutions ? { institutionSettings: mergeInstitutionSettings(institutions) } : {}),
+  });
   return applicationView(updated);
+}
+
+/** The settings merged in one statement (no lost update between two PATCHes): set per institution, null removes. */
+function mergeInstitutionSettings(patch: Record<string, InstitutionSetting | null>) {
+  const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== null));
+  const removed = Object.keys(patch).filter((id) => patch[id] === null);
+  return sql`(${applications.institutionSettings} - ${sql.param(removed)}::text[]) || ${JSON.stringify(set)}::jsonb`;
 }

@@ -139,14 +139,18 @@ export function invalidState(c: ConnectionRow, verb: string) {
  * Starts a refresh, or answers the job already in flight for the connection (created: false).
  * Ad hoc refreshes spend the refresh budget; a spent budget answers 429 with when to come back.
  */
-export async function refreshConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, products: Product[] | undefined, trigger: JobTrigger = 'api') {
+export async function refreshConnection(
+  core: Core, tenant: Tenant, userId: string, connectionId: string, products: Product[] | undefined, trigger: JobTrigger = 'api',
+  /** The scheduler's planned start at the institution's pace (wall clock); otherwise at once. */
+  startAfter?: Date,
+) {
   const now = tenantClock(core, tenant.application).now();
   const start = () => startRefresh(core, tenant, userId, connectionId, products, trigger, now);
   const result = await start().catch((err: unknown) => {
     if (err instanceof LiveJobRaceError) return start(); // the second read sees the live job
     throw err;
   });
-  if (result.created) await core.queue.enqueue(result.job);
+  if (result.created) await core.queue.enqueue(result.job, startAfter);
   return { connection: presentConnection(core, tenant, result.connection), job: jobView(result.job), created: result.created };
 }
 
@@ -165,8 +169,9 @@ function startRefresh(core: Core, tenant: Tenant, userId: string, connectionId: 
     }
     const institution = findInstitution(core, c.institutionId);
     const budgetState = { refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt };
-    const budget = refreshBudget(budgetState, institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 }, now);
-    const allowedAt = trigger === 'scheduled' ? backgroundAllowedAt(budget, now) : budget.nextRefreshAllowedAt;
+    const limits = institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 };
+    const budget = refreshBudget(budgetState, limits, now);
+    const allowedAt = trigger === 'scheduled' ? backgroundAllowedAt(budget, limits.refreshesPerDay, now) : budget.nextRefreshAllowedAt;
     if (budget.remainingToday === 0 || allowedAt > now) {
       const retryAfter = Math.max(1, Math.ceil((allowedAt.getTime() - now.getTime()) / 1000));
       throw new AppError('refresh_budget_exhausted',

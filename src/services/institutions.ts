@@ -8,7 +8,10 @@ import { notFound } from '../domain/errors.js';
 import { HEALTH_WINDOW_MS, healthOf, INSTITUTION_ERRORS } from '../domain/health.js';
 import { connections, providerCalls } from '../db/schema.js';
 import type { ProviderInstitution } from '../providers/types.js';
+import { liveHolders, OPEN_THROTTLE, type ThrottleState } from '../domain/throttle.js';
+import { listThrottles } from '../db/repos/throttles.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
+import { capacityFor, refreshIntervalMs } from './limits.js';
 
 type Health = { status: 'operational' | 'degraded' | 'outage'; since: string | null };
 
@@ -29,20 +32,34 @@ async function healthByInstitution(core: Core, tenant: Tenant): Promise<Map<stri
   return out;
 }
 
-function view(i: ProviderInstitution, health: Health | undefined) {
+/** The limits as they apply to this application (its own settings can only be stricter), and where its refreshes there stand now. */
+function view(core: Core, tenant: Tenant, i: ProviderInstitution, health: Health | undefined, throttle: ThrottleState | undefined) {
+  const now = core.clock.now();
+  const state = throttle ?? OPEN_THROTTLE;
   return {
     id: i.id, name: i.name, country: i.country, methods: i.methods, products: i.products, mfa: i.alwaysMfa,
-    limits: { ...i.limits }, health: health ?? { status: 'operational' as const, since: null },
+    limits: {
+      refreshesPerDay: i.limits.refreshesPerDay, minIntervalSeconds: i.limits.minIntervalSeconds,
+      ...capacityFor(core, tenant.application, i.id),
+      refreshIntervalHours: refreshIntervalMs(core, tenant.application, i.id) / 3_600_000,
+    },
+    health: health ?? { status: 'operational' as const, since: null },
+    throttle: {
+      runningRefreshes: liveHolders(state, now).length,
+      slowedUntil: state.slowedUntil > now ? state.slowedUntil.toISOString() : null,
+      rateFactor: state.penaltyUntil > now ? state.rateFactor : 1,
+    },
   };
 }
 
 export async function listInstitutions(core: Core, tenant: Tenant) {
-  const health = await healthByInstitution(core, tenant);
-  return core.provider.institutions().map((i) => view(i, health.get(i.id)));
+  const [health, throttles] = await Promise.all([healthByInstitution(core, tenant), listThrottles(core.db, tenant.application.id)]);
+  return core.provider.institutions().map((i) => view(core, tenant, i, health.get(i.id), throttles.get(i.id)));
 }
 
 export async function getInstitution(core: Core, tenant: Tenant, id: string) {
   const institution = core.provider.institutions().find((i) => i.id === id);
   if (!institution) throw notFound('institution', id);
-  return view(institution, (await healthByInstitution(core, tenant)).get(id));
+  const [health, throttles] = await Promise.all([healthByInstitution(core, tenant), listThrottles(core.db, tenant.application.id)]);
+  return view(core, tenant, institution, health.get(id), throttles.get(id));
 }

@@ -7,7 +7,7 @@
 import { DAY_MS } from '../domain/clock.js';
 import { AppError, notFound } from '../domain/errors.js';
 import { allowedActions, InvalidTransitionError, transition } from '../domain/status.js';
-import { setSandboxOutage } from '../db/repos/applications.js';
+import { setSandboxOutage, setSandboxRateLimit } from '../db/repos/applications.js';
 import { findConnection, stateOf, updateConnection } from '../db/repos/connections.js';
 import { issueSandboxToken, OPENBANKING_PERSONAS } from '../providers/sandbox/provider.js';
 import { ProviderError } from '../providers/types.js';
@@ -52,6 +52,13 @@ export async function setInstitutionOutage(core: Core, tenant: Tenant, instituti
   if (!findInstitution(core, institutionId)) throw notFound('institution', institutionId);
   const outages = await setSandboxOutage(core.db, tenant.application.id, institutionId, enabled);
   return { institutionId, outage: outages.includes(institutionId) };
+}
+
+/** Has one institution answer the calling application's calls with 429 and this Retry-After, or stops it (null). */
+export async function setInstitutionRateLimit(core: Core, tenant: Tenant, institutionId: string, retryAfterSeconds: number | null) {
+  if (!findInstitution(core, institutionId)) throw notFound('institution', institutionId);
+  const limits = await setSandboxRateLimit(core.db, tenant.application.id, institutionId, retryAfterSeconds);
+  return { institutionId, rateLimited: limits[institutionId] !== undefined, retryAfterSeconds: limits[institutionId] ?? null };
 }
 
 /** A token as the sandbox bank's consent would issue it, to try import with (as Plaid's sandbox public tokens). */

@@ -40,12 +40,15 @@ describe('background refresh schedule', () => {
     }
   });
 
-  it('leaves the last refresh of the day to the user', () => {
+  it('leaves the last refresh of the day to the user, unless the institution allows only one', () => {
     const now = new Date('2026-12-01T10:00:00Z');
-    assert.equal(backgroundAllowedAt({ remainingToday: 5, nextRefreshAllowedAt: now }, now).getTime(), now.getTime());
-    assert.equal(backgroundAllowedAt({ remainingToday: 1, nextRefreshAllowedAt: now }, now).toISOString(), '2026-12-02T00:00:00.000Z');
+    assert.equal(backgroundAllowedAt({ remainingToday: 5, nextRefreshAllowedAt: now }, 20, now).getTime(), now.getTime());
+    assert.equal(backgroundAllowedAt({ remainingToday: 1, nextRefreshAllowedAt: now }, 20, now).toISOString(), '2026-12-02T00:00:00.000Z');
     const later = new Date('2026-12-01T11:00:00Z');
-    assert.equal(backgroundAllowedAt({ remainingToday: 3, nextRefreshAllowedAt: later }, now).getTime(), later.getTime());
+    assert.equal(backgroundAllowedAt({ remainingToday: 3, nextRefreshAllowedAt: later }, 20, now).getTime(), later.getTime());
+    // One a day: the background takes it (else the connection would never be refreshed); spent, tomorrow.
+    assert.equal(backgroundAllowedAt({ remainingToday: 1, nextRefreshAllowedAt: now }, 1, now).getTime(), now.getTime());
+    assert.equal(backgroundAllowedAt({ remainingToday: 0, nextRefreshAllowedAt: new Date('2026-12-02T00:00:00Z') }, 1, now).toISOString(), '2026-12-02T00:00:00.000Z');
   });
 
   it('backs off 15 min, 30 min, 1 h … after failures, never past the interval', () => {

@@ -26,5 +26,14 @@ END $$;
 CREATE TRIGGER connections_schedule_sync AFTER INSERT OR UPDATE OF next_scheduled_refresh_at ON connections
   FOR EACH ROW EXECUTE FUNCTION connections_schedule_sync();
 --> statement-breakpoint
--- Connections synced before the scheduler existed: their first background refresh a day after their last sync.
-UPDATE "connections" SET "next_scheduled_refresh_at" = coalesce("last_successful_sync_at", "updated_at") + interval '1 day' WHERE "status" IN ('active', 'degraded');
+-- Connections linked before the scheduler existed: their first background refresh at their phase of
+-- the day (domain/schedule.ts phaseMs: frac(slot x golden ratio) of the interval), within the next 24 h
+-- on their application's clock, so an upgraded deployment spreads them as evenly as new ones, with no
+-- burst of every refresh that would be "overdue".
+UPDATE "connections" SET "next_scheduled_refresh_at" = p.at + CASE WHEN p.at <= p.now THEN interval '1 day' ELSE interval '0' END
+FROM (
+  SELECT c.id, n.now, date_trunc('day', n.now) + (c.schedule_slot * 0.6180339887498949 - floor(c.schedule_slot * 0.6180339887498949)) * interval '1 day' AS at
+  FROM "connections" c JOIN "applications" a ON a.id = c.application_id
+  CROSS JOIN LATERAL (SELECT now() + a.clock_offset_ms * interval '1 millisecond' AS now) n
+) p
+WHERE p.id = "connections".id AND "connections"."status" IN ('active', 'degraded');

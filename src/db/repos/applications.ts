@@ -1,5 +1,6 @@
 /** Applications (tenants) and their API keys. */
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Db } from '../open.js';
 import { apiKeys, applications } from '../schema.js';
 
@@ -21,7 +22,7 @@ export async function findApplication(db: Db, id: string): Promise<ApplicationRo
   return row ?? null;
 }
 
-export async function updateApplication(db: Db, id: string, patch: Partial<typeof applications.$inferInsert>): Promise<ApplicationRow> {
+export async function updateApplication(db: Db, id: string, patch: PgUpdateSetSource<typeof applications>): Promise<ApplicationRow> {
   const [row] = await db.update(applications).set(patch).where(eq(applications.id, id)).returning();
   return row!;
 }
@@ -64,4 +65,14 @@ export async function setSandboxOutage(db: Db, applicationId: string, institutio
   const [row] = await db.update(applications).set({ sandboxOutages: list }).where(eq(applications.id, applicationId))
     .returning({ outages: applications.sandboxOutages });
   return row?.outages ?? [];
+}
+
+/** Sets or clears an institution's simulated 429 for the application, in one statement; answers the map. */
+export async function setSandboxRateLimit(db: Db, applicationId: string, institutionId: string, retryAfterSeconds: number | null): Promise<Record<string, number>> {
+  const next = retryAfterSeconds === null
+    ? sql`${applications.sandboxRateLimits} - ${institutionId}::text`
+    : sql`${applications.sandboxRateLimits} || jsonb_build_object(${institutionId}::text, ${retryAfterSeconds}::int)`;
+  const [row] = await db.update(applications).set({ sandboxRateLimits: next }).where(eq(applications.id, applicationId))
+    .returning({ limits: applications.sandboxRateLimits });
+  return row?.limits ?? {};
 }

@@ -107,11 +107,11 @@ export async function claimDueConnections(db: Db, f: { wallNow: Date; holdMs: nu
           then ${wall}::timestamptz + (due.clock_offset_ms + ${f.holdMs}) * interval '1 millisecond' else 'infinity'::timestamptz end
       from due join connections c on c.id = due.connection_id
       where s.connection_id = due.connection_id
-      returning c.id, c.application_id, c.user_id, c.institution_id, c.status)
-    select id, application_id, user_id, institution_id from claimed where status in ('active', 'degraded')`)) as {
-    rows: { id: string; application_id: string; user_id: string; institution_id: string }[];
+      returning c.id, c.application_id, c.user_id, c.institution_id, c.schedule_slot, c.status)
+    select id, application_id, user_id, institution_id, schedule_slot from claimed where status in ('active', 'degraded')`)) as {
+    rows: { id: string; application_id: string; user_id: string; institution_id: string; schedule_slot: string | number }[];
   };
-  return result.rows.map((r) => ({ id: r.id, applicationId: r.application_id, userId: r.user_id, institutionId: r.institution_id }));
+  return result.rows.map((r) => ({ id: r.id, applicationId: r.application_id, userId: r.user_id, institutionId: r.institution_id, slot: Number(r.schedule_slot) }));
 }
 
 export async function setNextScheduledRefresh(db: Db, id: string, at: Date): Promise<void> {

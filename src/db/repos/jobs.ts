@@ -233,3 +233,10 @@ export async function releasePausedJobs(db: Db, wallNow: Date, applicationId: st
 export function stepsWith(steps: JobStep[], name: JobStep['name'], patch: Partial<JobStep>): JobStep[] {
   return steps.map((s) => (s.name === name ? { ...s, ...patch } : s));
 }
+
+/** A queued job sent again later (institution limits): a new queue id, so the send is not taken for the one being handled. */
+export async function requeueJob(db: Db, id: string, now: Date): Promise<JobRow | null> {
+  const [row] = await db.update(jobs).set({ queueJobId: sql`gen_random_uuid()`, status: 'queued', updatedAt: now })
+    .where(and(eq(jobs.id, id), inArray(jobs.status, ['queued', 'running']))).returning();
+  return row ?? null;
+}

@@ -10,8 +10,17 @@ const Application = z.object({
   id: z.string(), name: z.string(), environment: z.enum(['sandbox', 'live']),
   consentEndData: z.enum(['keep', 'purge']).describe("What happens to a connection's data when its consent expires or is revoked"),
   refreshIntervalHours: z.number().int().describe('Hours between background refreshes of each connection; an institution may make it longer'),
+  institutions: z.record(z.string(), z.object({
+    refreshIntervalHours: z.number().int().optional(), maxConcurrentRefreshes: z.number().int().optional(), refreshesPerMinute: z.number().optional(),
+  })).describe("This application's own settings per institution (rarer or slower than the institution allows, never more)"),
   createdAt: z.string(),
 });
+
+const InstitutionSetting = z.object({
+  refreshIntervalHours: z.number().int().min(1).max(720).optional().describe('Hours between background refreshes there (the longer of this and the application interval applies)'),
+  maxConcurrentRefreshes: z.number().int().min(1).max(1000).optional().describe("Refreshes running there at once (at most the institution's own limit applies)"),
+  refreshesPerMinute: z.number().min(0.01).max(100_000).optional().describe("Refreshes started there per minute, evenly spaced (at most the institution's own limit applies)"),
+}).strict();
 
 export const applicationRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
   const tags = ['application'];
@@ -20,7 +29,11 @@ export const applicationRoutes = (core: Core): FastifyPluginAsyncZod => async (a
   app.patch('/application', {
     schema: {
       tags, summary: "Change the application's settings",
-      body: z.object({ consentEndData: z.enum(['keep', 'purge']).optional(), refreshIntervalHours: z.number().int().min(1).max(720).optional() }).strict(),
+      body: z.object({
+        consentEndData: z.enum(['keep', 'purge']).optional(), refreshIntervalHours: z.number().int().min(1).max(720).optional(),
+        institutions: z.record(z.string().min(1).max(64), InstitutionSetting.nullable())
+          .describe('Merged into the current settings by institution id; null removes an institution\'s settings').optional(),
+      }).strict(),
       response: { 200: Application, ...problems(400, 401) },
     },
   }, async (req) => updateApplicationSettings(core, tenantOf(req), req.body));

@@ -11,7 +11,7 @@ import { completeAuthorization } from '../../services/connections.js';
 import { tenantClock, type Core } from '../../services/core.js';
 import { tenantOf } from '../auth.js';
 import { Connection, problems } from '../schemas.js';
-import { createSandboxToken, setInstitutionOutage, SIMULATED_EVENTS, simulateEvent } from '../../services/sandbox.js';
+import { createSandboxToken, setInstitutionOutage, setInstitutionRateLimit, SIMULATED_EVENTS, simulateEvent } from '../../services/sandbox.js';
 import { OPENBANKING_PERSONAS } from '../../providers/sandbox/provider.js';
 import { applyDueRules } from '../../services/due.js';
 import { wakeWebhookWorkers } from '../../db/repos/webhooks.js';
@@ -68,6 +68,18 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
       response: { 200: z.object({ institutionId: z.string(), outage: z.boolean() }), ...problems(400, 401, 403, 404) },
     },
   }, async (req) => setInstitutionOutage(core, tenantOf(req), req.params.institutionId, req.body.enabled));
+  app.post('/sandbox/institutions/:institutionId/rate-limit', {
+    schema: {
+      tags, summary: 'Make an institution answer 429',
+      description: "For the calling application only: while on, every call to the institution answers 429 (rate_limited) with the given Retry-After. Causeway slows that institution down for every worker: no call before the Retry-After has passed, then starts at half the rate for 10 minutes.",
+      params: z.object({ institutionId: z.string().min(1).max(64) }),
+      body: z.object({
+        enabled: z.boolean().describe('true: answer 429; false: answer normally'),
+        retryAfterSeconds: z.number().int().min(1).max(3600).default(30).describe('The Retry-After the institution sends'),
+      }).strict(),
+      response: { 200: z.object({ institutionId: z.string(), rateLimited: z.boolean(), retryAfterSeconds: z.number().int().nullable() }), ...problems(400, 401, 403, 404) },
+    },
+  }, async (req) => setInstitutionRateLimit(core, tenantOf(req), req.params.institutionId, req.body.enabled ? req.body.retryAfterSeconds : null));
   app.post('/sandbox/tokens', {
     schema: {
       tags, summary: 'Issue an access token to import',

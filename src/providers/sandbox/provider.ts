@@ -43,6 +43,10 @@ function checkUp(institution: SandboxInstitution, ctx: ProviderCallContext | nul
   if (institution.behaviour.outage || ctx?.simulatedOutage) {
     throw fail('institution_unavailable', `${institution.name} is unavailable (sandbox outage)`, true);
   }
+  const retryAfter = ctx?.simulatedRateLimitSeconds;
+  if (retryAfter != null) {
+    throw new ProviderError('rate_limited', `${institution.name} asks to slow down (sandbox 429, Retry-After ${retryAfter} s)`, true, 'SANDBOX_HTTP_429', retryAfter);
+  }
 }
 
 /** The token carries persona and grant time (so consent expiry needs no state) plus a checksum binding it to the institution. */

@@ -1,0 +1,71 @@
+/**
+ * Institution limits shared by every worker (domain/throttle.ts has the rules). A permit is taken
+ * in one statement on the (application, institution) row: ON CONFLICT DO UPDATE locks the row and
+ * evaluates the condition on its latest version, so two workers asking at once are served one after
+ * the other and never both take the last place. The statement applies decidePermit's rule; the
+ * throttle test runs both on the same cases.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import { OPEN_THROTTLE, spacingMs, type InstitutionCapacity, type ThrottleState } from '../../domain/throttle.js';
+import type { Db } from '../open.js';
+import { institutionThrottles } from '../schema.js';
+
+export interface ThrottleKey { applicationId: string; institutionId: string }
+
+const where = (k: ThrottleKey) => and(eq(institutionThrottles.applicationId, k.applicationId), eq(institutionThrottles.institutionId, k.institutionId));
+
+type Row = typeof institutionThrottles.$inferSelect;
+const stateOf = (row: Row): ThrottleState => ({ holders: row.holders, nextStartAt: row.nextStartAt, slowedUntil: row.slowedUntil, rateFactor: row.rateFactor, penaltyUntil: row.penaltyUntil });
+
+export async function readThrottle(db: Db, k: ThrottleKey): Promise<ThrottleState> {
+  const [row] = await db.select().from(institutionThrottles).where(where(k));
+  return row ? stateOf(row) : OPEN_THROTTLE;
+}
+
+/** Every institution's state for one application, by institution id. */
+export async function listThrottles(db: Db, applicationId: string): Promise<Map<string, ThrottleState>> {
+  const rows = await db.select().from(institutionThrottles).where(eq(institutionThrottles.applicationId, applicationId));
+  return new Map(rows.map((r) => [r.institutionId, stateOf(r)]));
+}
+
+/** Takes a permit for `holder` until now + leaseMs when decidePermit would grant one; answers whether it did. */
+export async function takePermit(db: Db, k: ThrottleKey, holder: string, capacity: InstitutionCapacity, now: Date, leaseMs: number): Promise<boolean> {
+  const at = now.toISOString();
+  const nowMs = now.getTime();
+  const until = nowMs + leaseMs;
+  const base = spacingMs(capacity, OPEN_THROTTLE, now);
+  const result = (await db.execute(sql`
+    insert into institution_throttles as t (application_id, institution_id, holders, next_start_at)
+    values (${k.applicationId}, ${k.institutionId}, jsonb_build_object(${holder}::text, ${until}::bigint), ${at}::timestamptz + ${base} * interval '1 millisecond')
+    on conflict (application_id, institution_id) do update set
+      holders = (select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) from jsonb_each(t.holders) e
+                 where (e.value::text)::bigint > ${nowMs} and e.key <> ${holder}) || jsonb_build_object(${holder}::text, ${until}::bigint),
+      next_start_at = greatest(${at}::timestamptz, t.next_start_at)
+        + (${base} / case when t.penalty_until > ${at}::timestamptz then t.rate_factor else 1 end) * interval '1 millisecond'
+    where t.slowed_until <= ${at}::timestamptz and t.next_start_at <= ${at}::timestamptz
+      and (select count(*) from jsonb_each(t.holders) e where (e.value::text)::bigint > ${nowMs} and e.key <> ${holder}) < ${capacity.maxConcurrentRefreshes}
+    returning 1 as granted`)) as { rows: unknown[] };
+  return result.rows.length === 1;
+}
+
+/** A running holder keeps its place for another lease (no new start is counted). */
+export async function renewPermit(db: Db, k: ThrottleKey, holder: string, until: Date): Promise<void> {
+  await db.update(institutionThrottles)
+    .set({ holders: sql`jsonb_set(${institutionThrottles.holders}, array[${holder}::text], to_jsonb(${until.getTime()}::bigint))` })
+    .where(and(where(k), sql`${institutionThrottles.holders} -> ${holder}::text is not null`));
+}
+
+export async function releasePermit(db: Db, k: ThrottleKey, holder: string): Promise<void> {
+  await db.update(institutionThrottles).set({ holders: sql`${institutionThrottles.holders} - ${holder}::text` }).where(where(k));
+}
+
+/** Changes the row under its lock (a 429 is rare; the rule stays in the domain). */
+export async function updateThrottle(db: Db, k: ThrottleKey, change: (s: ThrottleState) => ThrottleState): Promise<ThrottleState> {
+  return db.transaction(async (tx) => {
+    await tx.insert(institutionThrottles).values({ applicationId: k.applicationId, institutionId: k.institutionId }).onConflictDoNothing();
+    const [row] = await tx.select().from(institutionThrottles).where(where(k)).for('update');
+    const next = change(stateOf(row!));
+    await tx.update(institutionThrottles).set({ slowedUntil: next.slowedUntil, rateFactor: next.rateFactor, penaltyUntil: next.penaltyUntil, nextStartAt: next.nextStartAt }).where(where(k));
+    return next;
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * Institution limits for one application (issue 5): the refresh interval and the capacity (at
+ * once, per minute) it gets at an institution, and the permits every job takes before it calls the
+ * bank (domain/throttle.ts, db/repos/throttles.ts). Limits are applied by every worker through the
+ * database, so adding workers never adds load on a bank.
+ *
+ *   job ─► permit? ─► yes: run, give it back at the end (renewed while a long run goes on)
+ *                 └─► no, for a moment (the next start is < 1 s away): wait in place, ask again
+ *                 └─► no: the job is sent again for when the institution can take it (queued, no retry spent)
+ *   provider 429 ─► the institution is slowed down (Retry-After), for every worker
+ */
+import { DAY_MS } from '../domain/clock.js';
+import { effectiveIntervalMs } from '../domain/schedule.js';
+import { decidePermit, effectiveCapacity, PERMIT_LEASE_MS, slowedDown, type InstitutionCapacity, type Permit } from '../domain/throttle.js';
+import type { ApplicationRow } from '../db/repos/applications.js';
+import { requeueJob } from '../db/repos/jobs.js';
+import { readThrottle, releasePermit, renewPermit, takePermit, updateThrottle, type ThrottleKey } from '../db/repos/throttles.js';
+import type { InstitutionLimits } from '../providers/types.js';
+import { findInstitution, type Core } from './core.js';
+
+type LimitsApplication = Pick<ApplicationRow, 'id' | 'refreshIntervalHours' | 'institutionSettings'>;
+
+/** An unknown institution (gone from the provider's list) gets the strictest limits: one a day, one at a time. */
+const UNKNOWN: InstitutionLimits = { refreshesPerDay: 1, minIntervalSeconds: 0, maxConcurrentRefreshes: 1, refreshesPerMinute: 1 };
+
+export function institutionLimits(core: Core, institutionId: string): InstitutionLimits {
+  return findInstitution(core, institutionId)?.limits ?? UNKNOWN;
+}
+
+/** How often the application's connections at this institution are refreshed in the background. */
+export function refreshIntervalMs(core: Core, application: LimitsApplication, institutionId: string): number {
+  const hours = Math.max(application.refreshIntervalHours, application.institutionSettings[institutionId]?.refreshIntervalHours ?? 0);
+  return effectiveIntervalMs(hours, institutionLimits(core, institutionId));
+}
+
+export function capacityFor(core: Core, application: LimitsApplication, institutionId: string): InstitutionCapacity {
+  return effectiveCapacity(institutionLimits(core, institutionId), application.institutionSettings[institutionId]);
+}
+
+/** A refusal whose next chance is this close is waited out in place rather than sent back to the queue. */
+const WAIT_IN_PLACE_MS = 1_000;
+
+/** Asks for a permit for `jobId` (on the wall clock: a bank's limits run in real time). */
+export async function acquirePermit(core: Core, application: LimitsApplication, institutionId: string, jobId: string): Promise<Permit> {
+  const key = { applicationId: application.id, institutionId };
+  const capacity = capacityFor(core, application, institutionId);
+  for (;;) {
+    const now = core.clock.now();
+    if (await takePermit(core.db, key, jobId, capacity, now, PERMIT_LEASE_MS)) return { granted: true };
+    const refusal = decidePermit(await readThrottle(core.db, key), capacity, jobId, now);
+    // Granted meanwhile (a holder left between the two reads): ask again at once.
+    if (refusal.granted) continue;
+    const wait = refusal.retryAt.getTime() - core.clock.now().getTime();
+    if (refusal.reason !== 'rate' || wait > WAIT_IN_PLACE_MS) return refusal;
+    await new Promise((r) => setTimeout(r, Math.max(1, wait)));
+  }
+}
+
+/** A held permit for a run in progress: renewed after half a lease, given back at the end. */
+export function holdPermit(core: Core, key: ThrottleKey, jobId: string) {
+  let renewedAt = core.clock.now().getTime();
+  return {
+    async renewIfAging() {
+      const now = core.clock.now().getTime();
+      if (now - renewedAt < PERMIT_LEASE_MS / 2) return;
+      renewedAt = now;
+      await renewPermit(core.db, key, jobId, new Date(now + PERMIT_LEASE_MS));
+    },
+    release: () => releasePermit(core.db, key, jobId),
+  };
+}
+
+/** Sends a refused job again for when the institution should take it, with jitter so refused jobs do not return together. */
+export async function deferJob(core: Core, jobId: string, at: Date, tenantNow: Date): Promise<void> {
+  const job = await requeueJob(core.db, jobId, tenantNow);
+  if (!job) return; // ended meanwhile (cancelled by a purge, say)
+  const jitter = Math.floor(Math.random() * 500);
+  await core.queue.enqueue(job, new Date(Math.min(at.getTime() + jitter, core.clock.now().getTime() + DAY_MS)));
+}
+
+/** The provider answered 429: every worker holds the institution back for this application. */
+export async function slowInstitution(core: Core, key: ThrottleKey, retryAfterSeconds: number | null): Promise<void> {
+  const now = core.clock.now();
+  const state = await updateThrottle(core.db, key, (s) => slowedDown(s, retryAfterSeconds === null ? null : retryAfterSeconds * 1000, now));
+  core.log.info({ institutionId: key.institutionId, applicationId: key.applicationId, slowedUntil: state.slowedUntil.toISOString(), rateFactor: state.rateFactor }, 'institution rate-limited: slowing down');
+}
