@@ -1,5 +1,5 @@
 /**
- * The `causeway` command: start, migrate, keys create|list|revoke.
+ * The `causeway` command: start, migrate, keys create|list|revoke, operators create.
  * Output meant for scripts (a new key) goes to stdout alone; messages go to stderr.
  */
 import { parseArgs } from 'node:util';
@@ -9,6 +9,7 @@ import { openDatabase, runMigrations, type Database } from '../db/open.js';
 import { DataDirLockedError } from '../db/lock.js';
 import { findDefaultApplication, listApiKeys, revokeApiKey } from '../db/repos/applications.js';
 import { start, type Role } from '../runtime.js';
+import { createOperator } from '../services/access.js';
 import { createApiKey, ensureDefaultApplication } from '../services/applications.js';
 
 const USAGE = `Usage: causeway <command>
@@ -19,6 +20,9 @@ Commands:
   keys create --name NAME         Create an API key for the default application; prints only the key
   keys list                       List API keys (prefix, name, created, revoked)
   keys revoke ID_OR_PREFIX        Revoke a key
+  operators create --email EMAIL [--password P]
+                                  Create a dashboard sign-in for the default application; prints the
+                                  password (generated unless given) on stdout, this once
 
 Settings come from the environment: DATABASE_URL (unset: embedded database in CAUSEWAY_DATA_DIR,
 default ./data), PORT (3000), HOST (127.0.0.1), CAUSEWAY_ENCRYPTION_KEY (required with DATABASE_URL).`;
@@ -52,7 +56,10 @@ async function cmdStart(config: Config, role: Role) {
   } else if (running.url) {
     say('Create an API key with: npx causeway keys create --name my-key');
   }
-  if (running.url) say(`API reference: ${running.url}/openapi.json`);
+  if (running.url) {
+    say(`API reference: ${running.url}/openapi.json`);
+    say(`Dashboard:     ${running.url}/dashboard (sign in with an API key, or an operator: npx causeway operators create --email you@example.com)`);
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -94,6 +101,26 @@ async function cmdKeys(config: Config, sub: string | undefined, args: string[]) 
   });
 }
 
+async function cmdOperators(config: Config, sub: string | undefined, args: string[]) {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' } } });
+  if (sub !== 'create') throw new UsageError('operators takes create');
+  if (!values.email || !/^[^@\s]+@[^@\s]+$/.test(values.email)) throw new UsageError('operators create needs --email EMAIL');
+  if (values.password !== undefined && values.password.length < 8) throw new UsageError('--password must be at least 8 characters');
+  await withDatabase(config, async ({ db }) => {
+    const { application } = await ensureDefaultApplication(db, systemClock);
+    try {
+      const operator = await createOperator(db, systemClock, application, values.email!, values.password);
+      say(`Created operator ${operator.email}. Sign in at /dashboard with this password (shown only this once):`);
+      process.stdout.write(`${operator.password}\n`);
+    } catch (err) {
+      if ((err as { cause?: { code?: string }; code?: string }).cause?.code === '23505' || (err as { code?: string }).code === '23505') {
+        throw new UsageError(`An operator ${values.email} already exists.`);
+      }
+      throw err;
+    }
+  });
+}
+
 class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<void> {
@@ -108,6 +135,8 @@ export async function main(argv: string[]): Promise<void> {
       await withDatabase(config, async () => say('Migrations applied.'));
     } else if (command === 'keys') {
       await cmdKeys(config, sub, rest);
+    } else if (command === 'operators') {
+      await cmdOperators(config, sub, rest);
     } else if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       say(USAGE);
     } else {

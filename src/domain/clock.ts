@@ -19,6 +19,7 @@ export class ManualClock implements Clock {
 }
 
 export const DAY_MS = 86_400_000;
+export const HOUR_MS = 3_600_000;
 
 /** YYYY-MM-DD of a date, in UTC. */
 export function isoDay(d: Date): string {

@@ -18,6 +18,8 @@ export const ERROR_CATALOGUE = {
   unauthenticated: { status: 401, title: 'A valid API key is required' },
   import_not_supported: { status: 400, title: 'The provider cannot import existing connections' },
   sandbox_only: { status: 403, title: 'This call is only available to sandbox applications' },
+  client_token_not_allowed: { status: 403, title: 'Client tokens cannot make this call' },
+  invalid_login: { status: 401, title: 'The email or password is not right' },
   not_found: { status: 404, title: 'Not found' },
   route_not_found: { status: 404, title: 'No such endpoint' },
   invalid_state: { status: 409, title: 'The connection is not in a state that allows this' },

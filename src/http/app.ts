@@ -8,6 +8,7 @@ import type { Core } from '../services/core.js';
 import { registerAuth } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { accessRoutes } from './routes/access.js';
 import { applicationRoutes } from './routes/application.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dataRoutes } from './routes/data.js';
@@ -66,6 +67,7 @@ export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Pro
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send('Causeway is running. API: /v1 (see /openapi.json).\n'));
   await app.register(sandboxPageRoutes(core));
   await app.register(async (v1) => {
+    await v1.register(accessRoutes(core));
     await v1.register(applicationRoutes(core));
     await v1.register(userRoutes(core));
     await v1.register(institutionRoutes(core));

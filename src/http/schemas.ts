@@ -8,7 +8,7 @@ import {
   STATUS_REASONS, STEP_NAMES, STEP_STATUSES, TRANSACTION_STATUSES,
 } from '../domain/types.js';
 
-const id = (prefix: string) => z.string().min(1).max(64).describe(`A ${prefix}_… id`);
+export const id = (prefix: string) => z.string().min(1).max(64).describe(`A ${prefix}_… id`);
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
   .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), 'must be a real calendar date');
 const dateTime = z.string().describe('RFC 3339 date-time');

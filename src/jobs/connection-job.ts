@@ -63,6 +63,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       runKey: `${job.id}:${job.attempts}`,
       simulatedOutage: found.application.sandboxOutages.includes(institutionId),
       simulatedRateLimitSeconds: found.application.sandboxRateLimits[institutionId] ?? null,
+      permit: held,
       refreshIntervalMs: refreshIntervalMs(core, found.application, institutionId),
       flags: { newAccounts: false, partialData: false },
       steps: job.steps,
@@ -71,7 +72,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       oldestPending: found.oldestPending,
     };
     try {
-      await runSteps(core, clock, job, runToken, state, attempt, held);
+      await runSteps(core, clock, job, runToken, state, attempt);
     } finally {
       await flushJournal(state).catch((err) => core.log.warn({ err, jobId }, 'provider call journal not written'));
     }
@@ -88,14 +89,14 @@ function startFirstStep(steps: JobStep[], now: Date): JobStep[] {
   return next ? stepsWith(steps, next.name, { status: 'in_progress', startedAt: now.toISOString(), finishedAt: null, resultCode: null }) : steps;
 }
 
-async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string, state: RunState, attempt: Attempt, permit: ReturnType<typeof holdPermit>): Promise<void> {
+async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string, state: RunState, attempt: Attempt): Promise<void> {
   const jobId = job.id;
   try {
     let startSaved = true; // the claim wrote the first step's start
     for (const step of job.steps) {
       if (isDone(step)) continue;
       if (!startSaved) {
-        await permit.renewIfAging();
+        await state.permit.renewIfAging();
         state.steps = stepsWith(state.steps, step.name, { status: 'in_progress', startedAt: clock.now().toISOString(), finishedAt: null, resultCode: null });
         await saveSteps(core.db, job.id, runToken, state.steps, clock.now());
       }
@@ -184,8 +185,9 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     const ended = await endRunIfUnchanged(core.db, {
       jobId: job.id, runToken, job: jobPatch, connectionId: c.id, calls,
       expected: { status: st.status, statusReason: st.reason, everSynced: st.everSynced },
-      connection: runPatch,
+      connection: runPatch, permit: state.permit.key,
     });
+    state.permit.markReleased(); // the statement gave it back, whether or not it ended the run
     if (ended) return;
   }
   await core.db.transaction(async (tx) => {

@@ -10,6 +10,7 @@ import { providerCalls } from '../db/schema.js';
 import { ProviderError, type AuthorizationGrant, type ProviderCallContext, type ProviderLink } from '../providers/types.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import type { Core } from '../services/core.js';
+import type { HeldPermit } from '../services/limits.js';
 
 /** History fetched on the first sync (PRODUCT.md §5: twelve months). */
 export const INITIAL_HISTORY_DAYS = 365;
@@ -28,6 +29,8 @@ export interface RunState {
   simulatedOutage: boolean;
   /** Sandbox control: the institution answers this application 429 with this Retry-After (seconds). */
   simulatedRateLimitSeconds: number | null;
+  /** The institution permit this run holds (services/limits.ts). */
+  permit: HeldPermit;
   /** How often this connection is refreshed in the background (domain/schedule.ts). */
   refreshIntervalMs: number;
   flags: { newAccounts: boolean; partialData: boolean };

@@ -26,11 +26,15 @@ export interface Core {
   publicUrl(): string;
 }
 
+export type ClientScope = 'connect' | 'manage';
+
 /** The calling application, as authenticated. */
 export interface Tenant {
   application: ApplicationRow;
-  /** Who is asking, for records such as deletions: `api_key:<id>`. Absent for the system itself. */
+  /** Who is asking, for records such as deletions: `api_key:<id>`, `operator:<id>`, `client_token:<id>`. Absent for the system itself. */
   actor?: string;
+  /** A client token (issue 6): the one user it may act for, and what for. Absent for API keys and operators. */
+  client?: { userId: string; scopes: ClientScope[]; redirectUri: string | null; expiresAt: Date };
 }
 
 /** The application's clock: the wall clock plus its sandbox test-clock offset. */

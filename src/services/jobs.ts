@@ -8,10 +8,15 @@ import { requireConnection } from './connections.js';
 import { jobView } from './views.js';
 import { findApplication } from '../db/repos/applications.js';
 
-export async function getJob(core: Core, tenant: Tenant, jobId: string) {
+/** The job, or 404; a client token sees only its user's jobs. */
+async function requireJob(core: Core, tenant: Tenant, jobId: string) {
   const job = await findJob(core.db, tenant.application.id, jobId);
-  if (!job) throw notFound('job', jobId);
-  return jobView(job);
+  if (!job || (tenant.client && job.userId !== tenant.client.userId)) throw notFound('job', jobId);
+  return job;
+}
+
+export async function getJob(core: Core, tenant: Tenant, jobId: string) {
+  return jobView(await requireJob(core, tenant, jobId));
 }
 
 export async function listConnectionJobs(core: Core, tenant: Tenant, userId: string, connectionId: string, cursor: string | null, limit: number) {
@@ -22,8 +27,7 @@ export async function listConnectionJobs(core: Core, tenant: Tenant, userId: str
 
 /** Stores the code and hands the job back to a worker, which resumes at the waiting step. */
 export async function answerMfa(core: Core, tenant: Tenant, jobId: string, code: string) {
-  const job = await findJob(core.db, tenant.application.id, jobId);
-  if (!job) throw notFound('job', jobId);
+  const job = await requireJob(core, tenant, jobId);
   const now = tenantClock(core, tenant.application).now();
   if (job.status !== 'awaiting_input') {
     throw new AppError('job_not_awaiting_input', `Job ${jobId} is ${job.status}; only a job that is awaiting_input takes an MFA code.`, { jobStatus: job.status });

@@ -56,19 +56,29 @@ export async function acquirePermit(core: Core, application: LimitsApplication, 
   }
 }
 
-/** A held permit for a run in progress: renewed after half a lease, given back at the end. */
+/** A held permit for a run in progress: renewed after half a lease, given back at the end (or by the run's ending statement). */
 export function holdPermit(core: Core, key: ThrottleKey, jobId: string) {
   let renewedAt = core.clock.now().getTime();
+  let released = false;
   return {
+    key,
     async renewIfAging() {
       const now = core.clock.now().getTime();
       if (now - renewedAt < PERMIT_LEASE_MS / 2) return;
       renewedAt = now;
       await renewPermit(core.db, key, jobId, new Date(now + PERMIT_LEASE_MS));
     },
-    release: () => releasePermit(core.db, key, jobId),
+    /** The run's ending statement gave it back. */
+    markReleased() { released = true; },
+    async release() {
+      if (released) return;
+      released = true;
+      await releasePermit(core.db, key, jobId);
+    },
   };
 }
+
+export type HeldPermit = ReturnType<typeof holdPermit>;
 
 /** Sends a refused job again for when the institution should take it, with jitter so refused jobs do not return together. */
 export async function deferJob(core: Core, jobId: string, at: Date, tenantNow: Date): Promise<void> {

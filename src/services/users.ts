@@ -53,8 +53,8 @@ function externalIdTaken(externalId: string | null | undefined) {
     { errors: [{ field: 'body.externalId', message: 'already used by another user' }] });
 }
 
-export async function listAllUsers(core: Core, tenant: Tenant, cursor: string | null, limit: number) {
-  const rows = await listUsers(core.db, tenant.application.id, cursor, limit + 1);
+export async function listAllUsers(core: Core, tenant: Tenant, cursor: string | null, limit: number, search?: string) {
+  const rows = await listUsers(core.db, tenant.application.id, cursor, limit + 1, search);
   return { data: rows.slice(0, limit).map(userView), nextCursor: rows.length > limit ? rows[limit - 1]!.id : null };
 }
 

@@ -6,7 +6,7 @@ import { and, desc, eq, inArray, isNotNull, isNull, lt, notInArray, sql } from '
 import { LIVE_JOB_STATUSES, type JobStep } from '../../domain/types.js';
 import type { Db } from '../open.js';
 import { preparedPer } from '../prepared.js';
-import { accounts, applications, connections, jobs, providerCalls, transactions } from '../schema.js';
+import { accounts, applications, connections, institutionThrottles, jobs, providerCalls, transactions } from '../schema.js';
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -170,6 +170,8 @@ export interface RunEnding {
   connection: Partial<typeof connections.$inferInsert>;
   /** Provider calls of the run: journalled by the same statement whatever else it does. */
   calls: (typeof providerCalls.$inferInsert)[];
+  /** The run's institution permit (db/repos/throttles.ts), given back by the same statement whatever else it does. */
+  permit?: { applicationId: string; institutionId: string };
 }
 
 /**
@@ -188,7 +190,9 @@ export async function endRunIfUnchanged(db: Db, e: RunEnding): Promise<boolean> 
   )).returning({ id: connections.id });
   const job = db.update(jobs).set(e.job).where(and(eq(jobs.id, e.jobId), sql`exists (select 1 from conn)`)).returning({ id: jobs.id });
   const journal = e.calls.length > 0 ? sql`, journal as (${db.insert(providerCalls).values(e.calls).getSQL()})` : sql``;
-  const result = (await db.execute(sql`with owned as (${owned.getSQL()}), conn as (${conn.getSQL()}), job as (${job.getSQL()})${journal}
+  const permit = e.permit ? sql`, permit as (${db.update(institutionThrottles).set({ holders: sql`${institutionThrottles.holders} - ${e.jobId}::text` })
+    .where(and(eq(institutionThrottles.applicationId, e.permit.applicationId), eq(institutionThrottles.institutionId, e.permit.institutionId))).getSQL()})` : sql``;
+  const result = (await db.execute(sql`with owned as (${owned.getSQL()}), conn as (${conn.getSQL()}), job as (${job.getSQL()})${journal}${permit}
     select count(*)::int as n from job`)) as { rows: { n: number }[] };
   return Number(result.rows[0]?.n) === 1;
 }

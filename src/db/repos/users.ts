@@ -1,5 +1,5 @@
 /** End users of an application. Every query is scoped by application id. */
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, ilike, or } from 'drizzle-orm';
 import type { Db } from '../open.js';
 import { users } from '../schema.js';
 
@@ -21,9 +21,14 @@ export async function findUserByExternalId(db: Db, applicationId: string, extern
   return row ?? null;
 }
 
-export async function listUsers(db: Db, applicationId: string, after: string | null, limit: number): Promise<UserRow[]> {
+export async function listUsers(db: Db, applicationId: string, after: string | null, limit: number, search?: string): Promise<UserRow[]> {
+  // The search matches the id, externalId, email or name, anywhere and in any case (an operator looking someone up).
+  const like = search ? `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
   return db.select().from(users)
-    .where(and(eq(users.applicationId, applicationId), after ? gt(users.id, after) : undefined))
+    .where(and(
+      eq(users.applicationId, applicationId), after ? gt(users.id, after) : undefined,
+      like ? or(ilike(users.id, like), ilike(users.externalId, like), ilike(users.email, like), ilike(users.name, like)) : undefined,
+    ))
     .orderBy(asc(users.id)).limit(limit);
 }
 

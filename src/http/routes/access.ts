@@ -1,0 +1,72 @@
+/** Client tokens for the hosted pages, dashboard sign-in, and the dashboard's application-wide reads (issue 6). */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CONNECTION_STATUSES } from '../../domain/types.js';
+import { CLIENT_TOKEN_DEFAULT_SECONDS, CLIENT_TOKEN_MAX_SECONDS, clientTokenView, loginOperator, mintClientToken } from '../../services/access.js';
+import type { Core } from '../../services/core.js';
+import { getOverview, listAllConnections } from '../../services/overview.js';
+import { serverTenantOf, tenantOf } from '../auth.js';
+import { Connection, id, page, pageQuery, problems, UserParams } from '../schemas.js';
+
+const Scopes = z.array(z.enum(['connect', 'manage'])).min(1).max(2);
+const ClientToken = z.object({
+  token: z.string().describe('ct_…: pass it to the hosted pages as ?token=, never to another user'),
+  userId: z.string(), scopes: Scopes, redirectUri: z.string().nullable(), expiresAt: z.string(),
+});
+
+export const accessRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
+  app.post('/users/:userId/client-tokens', {
+    schema: {
+      tags: ['client tokens'], summary: 'Mint a client token for the hosted pages',
+      description: "A short-lived token bound to this user and to scopes: `connect` (the connect widget at /connect) and `manage` (the user's page at /manage). It works only on that user's connect and manage calls. API keys only.",
+      params: UserParams,
+      body: z.object({
+        scopes: Scopes.default(['connect', 'manage']),
+        expiresInSeconds: z.number().int().min(60).max(CLIENT_TOKEN_MAX_SECONDS).default(CLIENT_TOKEN_DEFAULT_SECONDS),
+        redirectUri: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').max(2000).optional()
+          .describe('Where the connect widget sends the user when done, with state, connectionId and jobId'),
+      }).strict().default({ scopes: ['connect', 'manage'], expiresInSeconds: CLIENT_TOKEN_DEFAULT_SECONDS }),
+      response: { 201: ClientToken, ...problems(400, 401, 403, 404) },
+    },
+  }, async (req, reply) => reply.code(201).send(await mintClientToken(core, serverTenantOf(req), req.params.userId, req.body)));
+  app.get('/client-token', {
+    schema: {
+      tags: ['client tokens'], summary: 'What the calling client token is for',
+      response: {
+        200: z.object({
+          userId: z.string(), scopes: Scopes, redirectUri: z.string().nullable(), expiresAt: z.string(),
+          application: z.object({ name: z.string(), environment: z.string() }),
+        }), ...problems(401, 403),
+      },
+    },
+  }, async (req) => clientTokenView(tenantOf(req)));
+  app.post('/operator-sessions', {
+    schema: {
+      tags: ['dashboard'], summary: 'Sign an operator in to the dashboard', security: [],
+      body: z.object({ email: z.string().min(3).max(320), password: z.string().min(1).max(200) }).strict(),
+      response: { 201: z.object({ token: z.string(), email: z.string(), expiresAt: z.string() }), ...problems(400, 401) },
+    },
+  }, async (req, reply) => reply.code(201).send(await loginOperator(core, req.body.email, req.body.password)));
+  app.get('/connections', {
+    schema: {
+      tags: ['dashboard'], summary: "Every connection of the application, by filter",
+      querystring: pageQuery.extend({ status: z.enum(CONNECTION_STATUSES).optional(), institutionId: z.string().max(64).optional(), userId: id('usr').optional() }),
+      response: { 200: page(Connection), ...problems(400, 401, 403) },
+    },
+  }, async (req) => {
+    const { cursor, limit, ...filter } = req.query;
+    return listAllConnections(core, serverTenantOf(req), filter, cursor ?? null, limit);
+  });
+  app.get('/overview', {
+    schema: {
+      tags: ['dashboard'], summary: 'Counts for the dashboard: connections by status, jobs per hour and failures by reason over the last 24 hours',
+      response: {
+        200: z.object({
+          since: z.string(), until: z.string(), connectionsByStatus: z.record(z.string(), z.number()),
+          jobsPerHour: z.array(z.object({ hour: z.string(), succeeded: z.number(), failed: z.number(), total: z.number() })),
+          failuresByReason: z.array(z.object({ reason: z.string(), count: z.number() })),
+        }), ...problems(401, 403),
+      },
+    },
+  }, async (req) => getOverview(core, serverTenantOf(req)));
+};

@@ -1,0 +1,23 @@
+/** The operator dashboard's reads across the application (issue 6): every connection by filter, and the overview. */
+import { HOUR_MS } from '../domain/clock.js';
+import { listApplicationConnections, overviewCounts, type ConnectionFilter } from '../db/repos/overview.js';
+import { presentConnection } from './connections.js';
+import { tenantClock, type Core, type Tenant } from './core.js';
+
+export async function listAllConnections(core: Core, tenant: Tenant, filter: ConnectionFilter, cursor: string | null, limit: number) {
+  const rows = await listApplicationConnections(core.db, tenant.application.id, filter, cursor, limit + 1);
+  return { data: rows.slice(0, limit).map((c) => presentConnection(core, tenant, c)), nextCursor: rows.length > limit ? rows[limit - 1]!.id : null };
+}
+
+/** The last 24 hours on the application's clock. */
+export async function getOverview(core: Core, tenant: Tenant) {
+  const now = tenantClock(core, tenant.application).now();
+  const since = new Date(now.getTime() - 24 * HOUR_MS);
+  const counts = await overviewCounts(core.db, tenant.application.id, since);
+  return {
+    since: since.toISOString(), until: now.toISOString(),
+    connectionsByStatus: Object.fromEntries(counts.byStatus.map((r) => [r.status, r.count])),
+    jobsPerHour: counts.perHour,
+    failuresByReason: counts.failures,
+  };
+}
