@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { openDatabase, runMigrations, type Database } from './db/open.js';
+import { deleteExpiredAccess } from './db/repos/access.js';
 import { findStaleQueuedJobs } from './db/repos/jobs.js';
 import { buildApp, LOG_REDACT } from './http/app.js';
 import { runConnectionJob } from './jobs/connection-job.js';
@@ -53,7 +54,10 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   }
 }
 
-/** Delivery lost between a commit and its send (a crash) is found here and sent again; time-based rules (services/due.ts) run here too. */
+/**
+ * Delivery lost between a commit and its send (a crash) is found here and sent again; time-based
+ * rules (services/due.ts) run here too, and expired client tokens and operator sessions are forgotten.
+ */
 const SWEEP_INTERVAL_MS = 30_000;
 const SWEEP_AGE_MS = 30_000;
 
@@ -66,6 +70,7 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
     const stale = await findStaleQueuedJobs(core.db, new Date(core.clock.now().getTime() - SWEEP_AGE_MS), 500);
     for (const job of stale) await core.queue.enqueue(job);
     await applyDueRules(core);
+    await deleteExpiredAccess(core.db, new Date(core.clock.now().getTime() - 3_600_000));
   };
   await sweep().catch((err) => core.log.warn({ err }, 'sweep failed'));
   const timer = setInterval(() => { sweep().catch((err) => core.log.warn({ err }, 'sweep failed')); }, SWEEP_INTERVAL_MS);

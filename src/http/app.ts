@@ -8,6 +8,7 @@ import type { Core } from '../services/core.js';
 import { registerAuth } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { webPageRoutes } from './pages/web.js';
 import { accessRoutes } from './routes/access.js';
 import { applicationRoutes } from './routes/application.js';
 import { connectionRoutes } from './routes/connections.js';
@@ -64,8 +65,10 @@ export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Pro
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send('Causeway is running. API: /v1 (see /openapi.json).\n'));
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain')
+    .send('Causeway is running. API: /v1 (see /openapi.json). Pages: /dashboard for operators; /connect and /manage for end users (with a client token).\n'));
   await app.register(sandboxPageRoutes(core));
+  await webPageRoutes(app);
   await app.register(async (v1) => {
     await v1.register(accessRoutes(core));
     await v1.register(applicationRoutes(core));

@@ -27,12 +27,12 @@ export const CLIENT_TOKEN_ROUTES: Readonly<Record<string, ClientScope[]>> = {
   'GET /v1/jobs/:jobId': BOTH,
   'POST /v1/jobs/:jobId/mfa': BOTH,
   'POST /v1/users/:userId/connections/:connectionId/repair': BOTH,
+  'GET /v1/users/:userId/connections/:connectionId/jobs': BOTH,
   'POST /v1/users/:userId/connections': ['connect'],
   'POST /v1/users/:userId/connections/:connectionId/products': ['connect'],
   'POST /v1/users/:userId/connections/:connectionId/refresh': ['manage'],
   'POST /v1/users/:userId/connections/:connectionId/unlink': ['manage'],
   'DELETE /v1/users/:userId/connections/:connectionId': ['manage'],
-  'GET /v1/users/:userId/connections/:connectionId/jobs': ['manage'],
   'GET /v1/users/:userId/accounts': ['manage'],
 };
 

@@ -1,5 +1,5 @@
 /** Client tokens and operators (issue 6): bearer credentials for the hosted pages, stored hashed. */
-import { and, eq, gt } from 'drizzle-orm';
+import { and, eq, gt, lt } from 'drizzle-orm';
 import type { Db } from '../open.js';
 import { applications, clientTokens, operatorSessions, operators } from '../schema.js';
 
@@ -37,4 +37,10 @@ export async function findOperatorSession(db: Db, hash: string, now: Date) {
     .innerJoin(applications, eq(applications.id, operators.applicationId))
     .where(and(eq(operatorSessions.hash, hash), gt(operatorSessions.expiresAt, now)));
   return row ?? null;
+}
+
+/** Forgets client tokens and operator sessions that expired before `before` (they can never be used again). */
+export async function deleteExpiredAccess(db: Db, before: Date): Promise<void> {
+  await db.delete(clientTokens).where(lt(clientTokens.expiresAt, before));
+  await db.delete(operatorSessions).where(lt(operatorSessions.expiresAt, before));
 }

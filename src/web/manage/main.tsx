@@ -1,0 +1,203 @@
+/**
+ * "Manage my connections" (/manage?token=ct_…, embeddable in an iframe): the user's connections
+ * in plain words with what to do, their accounts and balances, a detail view with sync history,
+ * products and consent, and the actions the connection allows (refresh, fix, disconnect, delete).
+ */
+import { StrictMode, useCallback, useEffect, useMemo, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { ApiError, createApi, followJob, takeToken, type Account, type Api, type Connection, type ConnectionStart, type Job, type Page } from '../shared/api';
+import { formatDate, formatMoney, plainStatus, reasonText, stepText } from '../shared/status';
+import { ConfirmDialog, ErrorBox, Logo, Notice, Spinner, StatusBadge, useAction } from '../shared/ui';
+import '../shared/styles.css';
+
+interface Who { userId: string; scopes: string[] }
+
+function App() {
+  const token = useMemo(() => takeToken('causeway.manage.token'), []);
+  const api = useMemo(() => (token ? createApi(token) : null), [token]);
+  const [who, setWho] = useState<Who | null>(null);
+  const [connections, setConnections] = useState<Connection[] | null>(null);
+  const [accounts, setAccounts] = useState<Account[]>([]);
+  const [error, setError] = useState<unknown>(null);
+
+  const load = useCallback(async () => {
+    if (!api) return;
+    try {
+      const me = who ?? await api.get<Who>('/client-token');
+      setWho(me);
+      const [list, accs] = await Promise.all([
+        api.get<Page<Connection>>(`/users/${me.userId}/connections?limit=100`),
+        api.get<Page<Account>>(`/users/${me.userId}/accounts?limit=500`),
+      ]);
+      setConnections(list.data.filter((c) => c.status !== 'deleted'));
+      setAccounts(accs.data);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+  }, [api, who]);
+  useEffect(() => { void load(); }, [api]);
+
+  if (!token || !api) return <main><h1>Your bank connections</h1><ErrorBox error={new Error('This page needs a link from the app (it carries a token). Go back to the app and open it again.')} /></main>;
+  if (error && !connections) {
+    const expired = error instanceof ApiError && error.status === 401;
+    return <main><h1>Your bank connections</h1><ErrorBox error={expired ? new Error('This link has expired. Go back to the app and open it again.') : error} onRetry={() => void load()} /></main>;
+  }
+  if (!connections || !who) return <main><h1>Your bank connections</h1><Spinner label="Loading your connections…" /></main>;
+  return (
+    <main>
+      <h1>Your bank connections</h1>
+      {connections.length === 0 && <Notice>You have not connected a bank yet.</Notice>}
+      <ul className="list" aria-label="Connections">
+        {connections.map((c) => (
+          <li key={c.id}>
+            <ConnectionCard api={api} who={who} token={token} connection={c} accounts={accounts.filter((a) => a.connectionId === c.id)} reload={load} />
+          </li>
+        ))}
+      </ul>
+      <ErrorBox error={error} />
+    </main>
+  );
+}
+
+function ConnectionCard({ api, who, token, connection: c, accounts, reload }: {
+  api: Api; who: Who; token: string; connection: Connection; accounts: Account[]; reload: () => Promise<void>;
+}) {
+  const plain = plainStatus(c.status, c.statusReason);
+  const [open, setOpen] = useState(false);
+  const [syncing, setSyncing] = useState(false);
+  const [budget, setBudget] = useState<string | null>(null);
+  const [dialog, setDialog] = useState<'unlink' | 'delete' | null>(null);
+  const [erase, setErase] = useState(false);
+  const action = useAction();
+  const can = (a: string) => c.allowedActions.includes(a);
+  const base = `/users/${who.userId}/connections/${c.id}`;
+
+  const refresh = () => action.run(async () => {
+    setBudget(null);
+    try {
+      const r = await api.post<ConnectionStart>(`${base}/refresh`);
+      setSyncing(true);
+      await followJob<Job>(api, r.job!.id, () => {}, (j) => !['queued', 'running'].includes(j.status));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'refresh_budget_exhausted') {
+        const b = (err.body.refreshBudget ?? {}) as { remainingToday?: number; nextRefreshAllowedAt?: string };
+        setBudget(`You can refresh again ${formatDate(b.nextRefreshAllowedAt ?? null)} (${b.remainingToday ?? 0} left today). Your data is also updated automatically.`);
+        return;
+      }
+      throw err;
+    } finally {
+      setSyncing(false);
+    }
+    await reload();
+  });
+  const unlink = () => action.run(async () => { await api.post(`${base}/unlink`); setDialog(null); await reload(); });
+  const remove = () => action.run(async () => { await api.del(`${base}?data=${erase ? 'purge' : 'keep'}`); setDialog(null); await reload(); });
+  const fixHref = `/connect?${new URLSearchParams({ token, mode: 'repair', connectionId: c.id })}`;
+  const titleId = `conn-${c.id}`;
+
+  return (
+    <article className="card" aria-labelledby={titleId}>
+      <div className="row gap between">
+        <div className="row gap">
+          <Logo name={c.institution.name} />
+          <div>
+            <h2 id={titleId} style={{ margin: 0 }}>{c.institution.name}</h2>
+            <StatusBadge status={c.status} reason={c.statusReason} />
+          </div>
+        </div>
+        {syncing && <Spinner label="Syncing…" />}
+      </div>
+      <p>{plain.detail}</p>
+      <dl className="kv small">
+        <dt>First synced</dt><dd>{formatDate(c.firstSyncedAt)}</dd>
+        <dt>Last synced</dt><dd>{formatDate(c.lastSuccessfulSyncAt)}</dd>
+        <dt>Next update</dt><dd>{c.nextScheduledRefreshAt ? formatDate(c.nextScheduledRefreshAt) : 'Not scheduled'}</dd>
+      </dl>
+      {accounts.length > 0 && (
+        <div className="table-wrap">
+          <table aria-label={`Accounts at ${c.institution.name}`}>
+            <thead><tr><th scope="col">Account</th><th scope="col">Balance</th><th scope="col">Currency</th></tr></thead>
+            <tbody>
+              {accounts.map((a) => (
+                <tr key={a.id}>
+                  <td>{a.name}{a.mask ? <span className="muted"> ···{a.mask}</span> : null}<br /><span className="muted small">{a.type.replace('_', ' ')}</span></td>
+                  <td>{formatMoney(a.balances.current, a.currency)}</td>
+                  <td>{a.currency}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {budget && <Notice tone="warn">{budget}</Notice>}
+      <ErrorBox error={action.error} />
+      <div className="row gap" style={{ marginTop: 10 }}>
+        {can('refresh') && <button type="button" className="primary" onClick={() => void refresh()} disabled={action.busy || syncing}>Refresh</button>}
+        {can('repair') && (['reconnect_required', 'failed', 'unlinked'].includes(c.status) || c.statusReason === 'access_expiring_soon') && (
+          <a className="btn" href={fixHref}>{c.status === 'unlinked' ? 'Reconnect' : c.statusReason === 'access_expiring_soon' ? 'Renew' : 'Fix'}</a>
+        )}
+        {can('unlink') && <button type="button" onClick={() => setDialog('unlink')} disabled={action.busy}>Disconnect</button>}
+        {can('delete') && <button type="button" className="danger" onClick={() => setDialog('delete')} disabled={action.busy}>Delete</button>}
+        <button type="button" className="link" aria-expanded={open} aria-controls={`${titleId}-detail`} onClick={() => setOpen(!open)}>
+          {open ? 'Hide details' : 'Details'}
+        </button>
+      </div>
+      {open && <Detail api={api} base={base} connection={c} id={`${titleId}-detail`} />}
+      <ConfirmDialog open={dialog === 'unlink'} title={`Disconnect ${c.institution.name}?`} confirmLabel="Disconnect" busy={action.busy}
+        onConfirm={() => void unlink()} onCancel={() => setDialog(null)}>
+        <p>Causeway stops updating this connection and gives up its access at the bank.</p>
+        <p><strong>The data already shared stays</strong>; you can delete it later.</p>
+      </ConfirmDialog>
+      <ConfirmDialog open={dialog === 'delete'} title={`Delete ${c.institution.name}?`} confirmLabel="Delete" danger busy={action.busy}
+        onConfirm={() => void remove()} onCancel={() => setDialog(null)}>
+        <p>The connection is removed for good and its access at the bank is revoked.</p>
+        <fieldset>
+          <legend>And the data it shared?</legend>
+          <label className="radio"><input type="radio" name={`erase-${c.id}`} checked={!erase} onChange={() => setErase(false)} />Keep the accounts and transactions</label>
+          <label className="radio"><input type="radio" name={`erase-${c.id}`} checked={erase} onChange={() => setErase(true)} />Erase them too</label>
+        </fieldset>
+      </ConfirmDialog>
+    </article>
+  );
+}
+
+function Detail({ api, base, connection: c, id }: { api: Api; base: string; connection: Connection; id: string }) {
+  const [jobs, setJobs] = useState<Job[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => { api.get<Page<Job>>(`${base}/jobs?limit=10`).then((p) => setJobs(p.data), setError); }, [base]);
+  return (
+    <section id={id} className="panel" style={{ marginTop: 10 }} aria-label="Connection details">
+      <h3>Shared data</h3>
+      <p>{c.products.join(', ')}</p>
+      {c.consent && (
+        <>
+          <h3>Permission</h3>
+          <dl className="kv small">
+            <dt>Given</dt><dd>{formatDate(c.consent.grantedAt)}</dd>
+            <dt>Ends</dt><dd>{formatDate(c.consent.expiresAt)}</dd>
+          </dl>
+        </>
+      )}
+      {!c.consent && c.accessExpiresAt && <p className="small">Access ends {formatDate(c.accessExpiresAt)}.</p>}
+      <h3>Sync history</h3>
+      <ErrorBox error={error} />
+      {!jobs && !error && <Spinner label="Loading history…" />}
+      {jobs && jobs.length === 0 && <p className="muted">No syncs yet.</p>}
+      {jobs && (
+        <ul className="list small">
+          {jobs.map((j) => (
+            <li key={j.id}>
+              <strong>{formatDate(j.createdAt)}</strong> · {j.type} · {j.status === 'succeeded' ? 'done' : j.status}{j.error ? `: ${reasonText(j.error.code)}` : ''}
+              <ul className="steps">
+                {j.steps.map((s) => <li key={s.name}>{s.status === 'success' ? '✓' : s.status === 'failed' ? '✕' : '–'} {stepText(s.name)}</li>)}
+              </ul>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(<StrictMode><App /></StrictMode>);

@@ -1,0 +1,288 @@
+/**
+ * The three pages in a real browser (issue 6): Debian's Chromium driven by playwright-core,
+ * against the real `causeway` process. The connect widget links user_good (by keyboard alone),
+ * user_mfa with its code, a wrong password retried in place, and openbanking approved and denied;
+ * the manage page refreshes (the indicator comes and goes), disconnects, repairs and deletes with
+ * erase; the dashboard finds a connection, shows its masked profile and job steps, and purges it.
+ * Screenshots of each page at desktop and phone width go to test/artifacts/ (not committed).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { client, createStorage, ROOT, runCli, type Server, startServer, type Storage, tearDown } from './helpers/process.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(ROOT, 'test/artifacts');
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+let storage: Storage;
+let server: Server | null = null;
+let browser: Browser;
+let key: string;
+let operatorPassword: string;
+let api: ReturnType<typeof client>;
+
+before(async () => {
+  assert.ok(fs.existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  storage = await createStorage('causeway-pages-');
+  // The embedded database has one process at a time: the CLI runs before the server starts.
+  key = (await runCli(['keys', 'create', '--name', 'pages'], storage.env())).stdout.trim();
+  operatorPassword = (await runCli(['operators', 'create', '--email', 'ops@example.com'], storage.env())).stdout.trim();
+  assert.match(key, /^sk_sandbox_/);
+  assert.ok(operatorPassword.length >= 12);
+  server = await startServer(storage.env({ CAUSEWAY_SANDBOX_LATENCY_MS: '120' }));
+  api = client(server.url, key);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  await browser?.close().catch(() => {});
+  await tearDown(server, storage);
+});
+
+async function tokenFor(userId: string, scopes = ['connect', 'manage']): Promise<string> {
+  const res = await api.post(`/v1/users/${userId}/client-tokens`, { scopes });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.token;
+}
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { context, page, errors };
+}
+
+/** The page as it is now, at desktop and at phone width. */
+async function shots(page: Page, name: string) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize(PHONE);
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `${name}: no sideways scrolling at phone width (${overflow} px too wide)`);
+  await page.setViewportSize(DESKTOP);
+}
+
+async function connections(userId: string) {
+  return (await api.get(`/v1/users/${userId}/connections`)).body.data as any[];
+}
+
+describe('connect widget', () => {
+  it('links user_good with the keyboard alone, showing each step, and tells the embedding window', async () => {
+    const userId = await api.createUser();
+    const { context, page, errors } = await newPage();
+    await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}&state=abc123`);
+    await page.getByRole('heading', { name: 'Choose your bank' }).waitFor();
+    assert.ok(!page.url().includes('token='), 'the token leaves the address bar');
+    await shots(page, 'connect-pick');
+    // The search box has focus: type, Tab to the first match, Enter.
+    await page.keyboard.type('web bank');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Login').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'login', 'the login field has focus');
+    await page.keyboard.type('user_good');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('pass_good');
+    await page.keyboard.press('Enter');
+    await page.getByRole('list', { name: 'Progress' }).waitFor();
+    await page.getByText('Fetching your transactions').waitFor();
+    await page.getByRole('heading', { name: 'Sandbox Web Bank is connected' }).waitFor({ timeout: 20_000 });
+    await shots(page, 'connect-done');
+    const [c] = await connections(userId);
+    assert.deepEqual([c.status, c.institution.id], ['active', 'ins_sandbox_web']);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  it('asks for the one-time code of user_mfa and continues with it', async () => {
+    const userId = await api.createUser();
+    const { context, page } = await newPage();
+    await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}`);
+    await page.getByRole('button', { name: /Sandbox Web Bank/ }).click();
+    await page.getByLabel('Login').fill('user_mfa');
+    await page.getByLabel('Password').fill('pass_good');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByLabel('One-time code').waitFor({ timeout: 15_000 });
+    await shots(page, 'connect-mfa');
+    await page.getByLabel('One-time code').fill('1234');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: /is connected/ }).waitFor({ timeout: 20_000 });
+    assert.equal((await connections(userId))[0].status, 'active');
+    await context.close();
+  });
+
+  it('shows a wrong password in plain words and retries in place, on the same connection', async () => {
+    const userId = await api.createUser();
+    const { context, page } = await newPage();
+    await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}`);
+    await page.getByRole('button', { name: /Sandbox Web Bank/ }).click();
+    await page.getByLabel('Login').fill('user_good');
+    await page.getByLabel('Password').fill('wrong');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    const alert = page.getByRole('alert');
+    await alert.getByText('The bank did not accept the login or password.').waitFor({ timeout: 15_000 });
+    await shots(page, 'connect-failed');
+    const [failed] = await connections(userId);
+    assert.deepEqual([failed.status, failed.statusReason], ['failed', 'invalid_credentials']);
+    await page.getByLabel('Login').fill('user_good');
+    await page.getByLabel('Password').fill('pass_good');
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('heading', { name: /is connected/ }).waitFor({ timeout: 20_000 });
+    const after = await connections(userId);
+    assert.deepEqual(after.map((c) => [c.id, c.status]), [[failed.id, 'active']], 'the same connection, now active');
+    await context.close();
+  });
+
+  it('hands off to the bank’s consent page and back: denied, then tried again and approved', async () => {
+    const userId = await api.createUser();
+    const { context, page } = await newPage();
+    await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}`);
+    await page.getByRole('button', { name: /Sandbox Open Bank/ }).click();
+    await page.getByRole('button', { name: /Open banking/ }).click();
+    const deny = context.waitForEvent('page');
+    await page.getByRole('button', { name: 'Continue to your bank' }).click();
+    const consent = await deny;
+    await consent.getByRole('button', { name: 'Deny' }).click();
+    await page.getByRole('alert').getByText('Access was not allowed at the bank.').waitFor({ timeout: 15_000 });
+    assert.deepEqual((await connections(userId)).map((c) => [c.status, c.statusReason]), [['failed', 'authorization_denied']]);
+    await page.getByRole('button', { name: 'Try again' }).click();
+    const approve = context.waitForEvent('page');
+    await page.getByRole('button', { name: 'Continue to your bank' }).click();
+    const again = await approve;
+    await again.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('heading', { name: /is connected/ }).waitFor({ timeout: 20_000 });
+    const [c] = await connections(userId);
+    assert.deepEqual([c.method, c.status], ['openbanking', 'active']);
+    assert.ok(c.consent.expiresAt);
+    await context.close();
+  });
+});
+
+async function linkedUser(): Promise<{ userId: string; connectionId: string }> {
+  const userId = await api.createUser();
+  const res = await api.post(`/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
+  assert.equal((await api.waitForJob(res.body.job.id, { timeoutMs: 30_000 })).status, 'succeeded');
+  return { userId, connectionId: res.body.connection.id };
+}
+
+describe('manage page', () => {
+  it('refreshes with a syncing indicator, disconnects after saying the data stays, repairs, and deletes with erase', async () => {
+    const { userId, connectionId } = await linkedUser();
+    const { context, page, errors } = await newPage();
+    await page.goto(`${server!.url}/manage?token=${await tokenFor(userId)}`);
+    const card = page.getByRole('article', { name: 'Sandbox Web Bank' });
+    await card.getByText('Connected', { exact: true }).waitFor();
+    await card.getByRole('table', { name: /Accounts/ }).waitFor();
+    await card.getByRole('button', { name: 'Details' }).click();
+    await card.getByText('Sync history').waitFor();
+    await shots(page, 'manage');
+
+    await card.getByRole('button', { name: 'Refresh' }).click();
+    await card.getByText('Syncing…').waitFor({ timeout: 5_000 });
+    await card.getByText('Syncing…').waitFor({ state: 'hidden', timeout: 20_000 });
+    const jobs = (await api.get(`/v1/users/${userId}/connections/${connectionId}/jobs`)).body.data;
+    assert.equal(jobs.filter((j: any) => j.type === 'refresh' && j.status === 'succeeded').length, 1, 'one refresh ran');
+
+    await card.getByRole('button', { name: 'Disconnect' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('The data already shared stays').waitFor();
+    await dialog.getByRole('button', { name: 'Disconnect' }).click();
+    await card.getByText('Disconnected', { exact: true }).waitFor({ timeout: 10_000 });
+    assert.equal((await api.get(`/v1/users/${userId}/connections/${connectionId}`)).body.status, 'unlinked');
+    assert.ok((await api.get(`/v1/users/${userId}/accounts`)).body.data.length > 0, 'the data stayed');
+
+    // Repair: Reconnect opens the connect widget on the same connection.
+    await page.getByRole('link', { name: 'Reconnect' }).click();
+    await page.getByRole('heading', { name: 'Fix your connection' }).waitFor();
+    await page.getByLabel('Login').fill('user_good');
+    await page.getByLabel('Password').fill('pass_good');
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('heading', { name: /is connected/ }).waitFor({ timeout: 20_000 });
+    assert.equal((await api.get(`/v1/users/${userId}/connections/${connectionId}`)).body.status, 'active');
+
+    await page.goto(`${server!.url}/manage?token=${await tokenFor(userId)}`);
+    await card.getByText('Connected', { exact: true }).waitFor();
+    await card.getByRole('button', { name: 'Delete' }).click();
+    await dialog.getByLabel('Erase them too').check();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('You have not connected a bank yet.').waitFor({ timeout: 10_000 });
+    assert.equal((await api.get(`/v1/users/${userId}/connections/${connectionId}`)).body.status, 'deleted');
+    assert.deepEqual((await api.get(`/v1/users/${userId}/accounts`)).body.data, [], 'the data was erased');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  it('a client token for one user cannot read another user’s connections', async () => {
+    const { userId: theirs, connectionId } = await linkedUser();
+    const mine = await api.createUser();
+    const { context, page } = await newPage();
+    await page.goto(`${server!.url}/manage?token=${await tokenFor(mine)}`);
+    await page.getByText('You have not connected a bank yet.').waitFor();
+    // From inside the page, with the page's own token (a string: the test runner's transform must not touch it).
+    const answers = await page.evaluate(`(async () => {
+      const token = sessionStorage.getItem('causeway.manage.token');
+      const urls = ['/v1/users/${theirs}/connections', '/v1/users/${theirs}/connections/${connectionId}', '/v1/users/${theirs}/accounts'];
+      return Promise.all(urls.map(async (u) => (await fetch(u, { headers: { authorization: 'Bearer ' + token } })).status));
+    })()`);
+    assert.deepEqual(answers, [404, 404, 404]);
+    await context.close();
+  });
+});
+
+describe('operator dashboard', () => {
+  it('signs in, finds a connection, shows its masked profile and job steps, and purges it', async () => {
+    const { userId, connectionId } = await linkedUser();
+    const { context, page, errors } = await newPage();
+    await page.goto(`${server!.url}/dashboard`);
+    await shots(page, 'dashboard-sign-in');
+    await page.getByLabel('Email').fill('ops@example.com');
+    await page.getByLabel('Password', { exact: true }).fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('alert').getByText(/email or password is not right/).waitFor();
+    await page.getByLabel('Password', { exact: true }).fill(operatorPassword);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: /Connections by status/ }).waitFor();
+    await shots(page, 'dashboard-overview');
+
+    await page.getByRole('tab', { name: 'Users' }).click();
+    await page.getByLabel('Search users').fill(userId);
+    await page.getByRole('button', { name: 'Search' }).click();
+    const row = page.getByRole('row', { name: new RegExp(userId) });
+    await row.getByRole('button', { name: 'Connections' }).click();
+    await page.getByRole('button', { name: connectionId }).click();
+    await page.getByRole('heading', { name: /Sandbox Web Bank/ }).waitFor();
+    const profile = page.getByLabel('Identity profile (masked)');
+    await profile.waitFor();
+    const shown = await profile.innerText();
+    const full = (await api.get(`/v1/users/${userId}/connections/${connectionId}/profile?unmasked=true`)).body;
+    assert.ok(!shown.includes(full.emails[0].address) && !shown.includes(full.names[0]), 'PII is not shown in full');
+    assert.match(shown, /\*\*\*/, 'but partially, masked');
+    const history = page.getByRole('table', { name: 'Job history' });
+    for (const step of ['Signing in to your bank', 'Fetching your accounts', 'Fetching your transactions']) await history.getByText(step).first().waitFor();
+    assert.match(await history.innerText(), /success \(ok\), \d+(\.\d)? (ms|s)/, 'each step with its outcome and time');
+    await page.getByRole('list', { name: 'Timeline' }).getByText(/connection\.created/).waitFor();
+    await shots(page, 'dashboard-connection');
+
+    await page.getByRole('button', { name: 'Purge data' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Purge' }).click();
+    await page.getByText(/Purged:/).waitFor({ timeout: 10_000 });
+    await page.getByText('No identity profile').waitFor();
+    assert.deepEqual((await api.get(`/v1/users/${userId}/accounts`)).body.data, [], 'purged');
+
+    await page.getByRole('tab', { name: 'Webhooks' }).click();
+    await page.getByText('No webhook endpoints yet.').waitFor();
+    await page.getByRole('tab', { name: 'Institutions' }).click();
+    await page.getByRole('table', { name: 'Institutions' }).getByText('Sandbox Outage Bank').waitFor();
+    await shots(page, 'dashboard-institutions');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
