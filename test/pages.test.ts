@@ -9,6 +9,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { client, createStorage, ROOT, runCli, type Server, startServer, type Storage, tearDown } from './helpers/process.js';
@@ -34,7 +36,7 @@ before(async () => {
   operatorPassword = (await runCli(['operators', 'create', '--email', 'ops@example.com'], storage.env())).stdout.trim();
   assert.match(key, /^sk_sandbox_/);
   assert.ok(operatorPassword.length >= 12);
-  server = await startServer(storage.env({ CAUSEWAY_SANDBOX_LATENCY_MS: '120' }));
+  server = await startServer(storage.env({ CAUSEWAY_SANDBOX_LATENCY_MS: '120', CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS: 'true' }));
   api = client(server.url, key);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -46,8 +48,8 @@ after(async () => {
   await tearDown(server, storage);
 });
 
-async function tokenFor(userId: string, scopes = ['connect', 'manage']): Promise<string> {
-  const res = await api.post(`/v1/users/${userId}/client-tokens`, { scopes });
+async function tokenFor(userId: string, scopes = ['connect', 'manage'], extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await api.post(`/v1/users/${userId}/client-tokens`, { scopes, ...extra });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body.token;
 }
@@ -66,7 +68,9 @@ async function shots(page: Page, name: string) {
   await page.setViewportSize(PHONE);
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert.ok(overflow <= 1, `${name}: no sideways scrolling at phone width (${overflow} px too wide)`);
+  const wide = overflow > 1 ? await page.evaluate(`[...document.querySelectorAll('body *')].filter((e) => !e.closest('.table-wrap') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .slice(0, 5).map((e) => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 40))`) : [];
+  assert.ok(overflow <= 1, `${name}: no sideways scrolling at phone width (${overflow} px too wide: ${JSON.stringify(wide)})`);
   await page.setViewportSize(DESKTOP);
 }
 
@@ -75,7 +79,7 @@ async function connections(userId: string) {
 }
 
 describe('connect widget', () => {
-  it('links user_good with the keyboard alone, showing each step, and tells the embedding window', async () => {
+  it('links user_good with the keyboard alone, showing each step', async () => {
     const userId = await api.createUser();
     const { context, page, errors } = await newPage();
     await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}&state=abc123`);
@@ -102,10 +106,11 @@ describe('connect widget', () => {
     await context.close();
   });
 
-  it('asks for the one-time code of user_mfa and continues with it', async () => {
+  it('asks for the one-time code of user_mfa, continues with it, and sends the user back to the app with state, connectionId and jobId', async () => {
     const userId = await api.createUser();
     const { context, page } = await newPage();
-    await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}`);
+    const token = await tokenFor(userId, ['connect'], { redirectUri: `${server!.url}/health?from=widget` });
+    await page.goto(`${server!.url}/connect?token=${token}&state=s-42`);
     await page.getByRole('button', { name: /Sandbox Web Bank/ }).click();
     await page.getByLabel('Login').fill('user_mfa');
     await page.getByLabel('Password').fill('pass_good');
@@ -115,8 +120,47 @@ describe('connect widget', () => {
     await page.getByLabel('One-time code').fill('1234');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: /is connected/ }).waitFor({ timeout: 20_000 });
-    assert.equal((await connections(userId))[0].status, 'active');
+    const [c] = await connections(userId);
+    assert.equal(c.status, 'active');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(/\/health\?/);
+    const back = new URL(page.url());
+    const [job] = (await api.get(`/v1/users/${userId}/connections/${c.id}/jobs`)).body.data;
+    assert.deepEqual(
+      ['from', 'state', 'connectionId', 'jobId', 'status'].map((k) => back.searchParams.get(k)),
+      ['widget', 's-42', c.id, job.id, 'active'],
+    );
     await context.close();
+  });
+
+  it('embedded in an iframe on the app’s own site, posts the result to the app’s window', async () => {
+    const userId = await api.createUser();
+    const src = `${server!.url}/connect?token=${await tokenFor(userId)}&state=embedded-7`;
+    // The app's page, on another origin, listening for the widget's message.
+    const app = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>App</title>
+      <script>window.got = []; window.addEventListener('message', (e) => window.got.push(e.data));</script>
+      <iframe title="Connect" src="${src}" style="width:420px;height:700px"></iframe>`));
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const { context, page } = await newPage();
+    try {
+      page.on('console', (m) => { if (process.env.DEBUG_PAGES) console.error('console:', m.text()); });
+      await page.goto(`http://localhost:${(app.address() as AddressInfo).port}/`);
+      const frame = page.frameLocator('iframe[title="Connect"]');
+      await frame.getByRole('button', { name: /Sandbox Universal Bank/ }).click();
+      await frame.getByRole('button', { name: /Sign in with your bank login/ }).click();
+      await frame.getByLabel('Login').fill('user_good');
+      await frame.getByLabel('Password').fill('pass_good');
+      await frame.getByRole('button', { name: 'Connect' }).click();
+      await frame.getByRole('heading', { name: /is connected/ }).waitFor({ timeout: 20_000 });
+      const [c] = await connections(userId);
+      let got: any[] = [];
+      for (let i = 0; i < 50 && got.length === 0; i++) { got = (await page.evaluate('window.got')) as any[]; await new Promise((r) => setTimeout(r, 50)); }
+      assert.deepEqual(got.map((m) => [m.type, m.state, m.connectionId, m.status]), [['causeway.connect', 'embedded-7', c.id, 'active']]);
+      assert.match(got[0].jobId, /^job_/);
+    } finally {
+      await context.close();
+      app.close();
+    }
   });
 
   it('shows a wrong password in plain words and retries in place, on the same connection', async () => {
@@ -166,9 +210,9 @@ describe('connect widget', () => {
   });
 });
 
-async function linkedUser(): Promise<{ userId: string; connectionId: string }> {
+async function linkedUser(institutionId = 'ins_sandbox_web'): Promise<{ userId: string; connectionId: string }> {
   const userId = await api.createUser();
-  const res = await api.post(`/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
+  const res = await api.post(`/v1/users/${userId}/connections`, { institutionId, method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
   assert.equal((await api.waitForJob(res.body.job.id, { timeoutMs: 30_000 })).status, 'succeeded');
   return { userId, connectionId: res.body.connection.id };
 }
@@ -217,6 +261,18 @@ describe('manage page', () => {
     assert.equal((await api.get(`/v1/users/${userId}/connections/${connectionId}`)).body.status, 'deleted');
     assert.deepEqual((await api.get(`/v1/users/${userId}/accounts`)).body.data, [], 'the data was erased');
     assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  it('says when the refresh budget is spent and when the next refresh is allowed', async () => {
+    const { userId } = await linkedUser('ins_sandbox_slow'); // refreshes at least an hour apart
+    const { context, page } = await newPage();
+    await page.goto(`${server!.url}/manage?token=${await tokenFor(userId)}`);
+    const card = page.getByRole('article', { name: 'Sandbox Slow Building Society' });
+    await card.getByRole('button', { name: 'Refresh' }).click();
+    await card.getByText('Syncing…').waitFor({ state: 'hidden', timeout: 30_000 });
+    await card.getByRole('button', { name: 'Refresh' }).click();
+    await card.getByRole('status').getByText(/You can refresh again .* \(3 left today\)\. Your data is also updated automatically\./).waitFor({ timeout: 10_000 });
     await context.close();
   });
 
@@ -277,12 +333,70 @@ describe('operator dashboard', () => {
     await page.getByText('No identity profile').waitFor();
     assert.deepEqual((await api.get(`/v1/users/${userId}/accounts`)).body.data, [], 'purged');
 
-    await page.getByRole('tab', { name: 'Webhooks' }).click();
-    await page.getByText('No webhook endpoints yet.').waitFor();
     await page.getByRole('tab', { name: 'Institutions' }).click();
     await page.getByRole('table', { name: 'Institutions' }).getByText('Sandbox Outage Bank').waitFor();
     await shots(page, 'dashboard-institutions');
     assert.deepEqual(errors, []);
     await context.close();
+  });
+});
+
+describe('operator dashboard with an API key', () => {
+  it('creates and deletes a user, and shows a webhook endpoint’s delivery log with resend and replay', async () => {
+    const received: string[] = [];
+    const receiver = http.createServer((req, res) => {
+      received.push(String(req.headers['webhook-id']));
+      req.resume();
+      req.on('end', () => res.writeHead(200).end('ok'));
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const { context, page, errors } = await newPage();
+    try {
+      await page.goto(`${server!.url}/dashboard`);
+      await page.getByLabel('API key', { exact: true }).fill(key);
+      await page.getByRole('button', { name: 'Sign in with the key' }).click();
+      await page.getByRole('heading', { name: /Connections by status/ }).waitFor();
+
+      await page.getByRole('tab', { name: 'Webhooks' }).click();
+      await page.getByText('Add an endpoint').click();
+      await page.getByLabel('URL').fill(hook);
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      await page.getByText(/Signing secret \(shown only now\): whsec_/).waitFor();
+
+      await page.getByRole('tab', { name: 'Users' }).click();
+      await page.getByText('Create a user').click();
+      await page.getByLabel('External id (optional)').fill('dash-user-1');
+      await page.getByRole('button', { name: 'Create user' }).click();
+      const created = page.getByText(/Created user usr_/);
+      await created.waitFor();
+      const userId = /usr_[a-z0-9]+/.exec(await created.innerText())![0];
+      const row = page.getByRole('row', { name: new RegExp(userId) });
+      await row.getByRole('button', { name: 'Delete' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Delete user' }).click();
+      await page.getByText(`Deleted user ${userId}`, { exact: false }).waitFor();
+      assert.equal((await api.get(`/v1/users/${userId}`)).status, 404);
+
+      await page.getByRole('tab', { name: 'Webhooks' }).click();
+      await page.getByRole('button', { name: new RegExp(hook) }).click();
+      const log = page.getByRole('table', { name: 'Deliveries' });
+      for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(received.length >= 2, `user.created and user.deleted arrived: ${received.length}`);
+      await page.getByRole('button', { name: new RegExp(hook) }).click();
+      await log.getByText('user.deleted').waitFor();
+      await shots(page, 'dashboard-webhooks');
+      const before = received.length;
+      await log.getByRole('row', { name: /user\.deleted/ }).getByRole('button', { name: 'Resend' }).click();
+      await page.getByText(/Sent evt_/).waitFor();
+      for (let i = 0; i < 100 && received.length <= before; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(received.length > before, 'the resend arrived');
+      assert.equal(received.filter((id) => id === received.at(-1)).length, 2, 'with the same webhook-id as the first delivery');
+      await page.getByRole('button', { name: 'Replay' }).click();
+      await page.getByText(/Replaying \d+ events/).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+      receiver.close();
+    }
   });
 });

@@ -47,17 +47,35 @@ export function createApi(credential: string): Api {
   };
 }
 
-/** The credential from ?token= (then taken out of the address bar and kept for this tab only), or the one this tab kept. */
+/** This tab's storage, or null where the browser refuses it (an embedded page on another site often may not use it). */
+function tabStorage(): Storage | null {
+  try {
+    const s = window.sessionStorage;
+    s.getItem('causeway.probe');
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The credential from ?token= (then taken out of the address bar and kept for this tab only), or
+ * the one this tab kept. Where storage is refused, the token stays in the address, so a reload
+ * still works.
+ */
 export function takeToken(storageKey: string): string | null {
+  const storage = tabStorage();
   const url = new URL(window.location.href);
   const fromUrl = url.searchParams.get('token');
   if (fromUrl) {
-    sessionStorage.setItem(storageKey, fromUrl);
-    url.searchParams.delete('token');
-    window.history.replaceState(null, '', url.toString());
+    if (storage) {
+      storage.setItem(storageKey, fromUrl);
+      url.searchParams.delete('token');
+      window.history.replaceState(null, '', url.toString());
+    }
     return fromUrl;
   }
-  return sessionStorage.getItem(storageKey);
+  return storage?.getItem(storageKey) ?? null;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
