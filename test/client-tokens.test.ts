@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { requestForLog } from '../src/http/app.js';
 import { CLIENT_TOKEN_ROUTES } from '../src/http/auth.js';
 import { createOperator } from '../src/services/access.js';
 import { systemClock } from '../src/domain/clock.js';
@@ -109,6 +110,11 @@ describe('client tokens', () => {
       const [method, url] = route.split(' ') as [string, string];
       assert.ok(t.app.hasRoute({ method: method as 'GET', url }), `${route} is a route`);
     }
+  });
+
+  it('never reaches a log line: the pages’ ?token= is redacted from logged URLs', () => {
+    assert.equal(requestForLog({ method: 'GET', url: '/manage?token=ct_secret123&x=1' }).url, '/manage?token=[redacted]&x=1');
+    assert.equal(requestForLog({ method: 'GET', url: '/connect?state=s&token=ct_secret123' }).url, '/connect?state=s&token=[redacted]');
   });
 
   it('stops working when it expires, with a message that says to get a new one', async () => {

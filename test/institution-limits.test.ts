@@ -125,6 +125,22 @@ describe('institution limits across two workers', () => {
     }
   });
 
+  it('a bank that keeps answering 429 ends the job after its retries, though each wait sends the job anew', async () => {
+    const c = await link('ins_sandbox_nolink');
+    assert.equal((await t.waitForJob(c.jobId)).status, 'succeeded');
+    await t.api('POST', '/v1/sandbox/institutions/ins_sandbox_nolink/rate-limit', { enabled: true, retryAfterSeconds: 1 });
+    try {
+      const id = (await t.api('POST', `/v1/users/${c.userId}/connections/${c.connectionId}/refresh`)).body.job.id;
+      const job = await t.waitForJob(id, undefined, 60_000);
+      assert.deepEqual([job.status, job.error?.code], ['failed', 'rate_limited']);
+      assert.equal(job.attempts, t.core.config.retryLimit + 1, 'the first run and its retries, no more');
+      const conn = (await t.api('GET', `/v1/users/${c.userId}/connections/${c.connectionId}`)).body;
+      assert.deepEqual([conn.status, conn.statusReason], ['degraded', 'rate_limited']);
+    } finally {
+      await t.api('POST', '/v1/sandbox/institutions/ins_sandbox_nolink/rate-limit', { enabled: false });
+    }
+  });
+
   it('the scheduler moves due refreshes the institution cannot start within a tick to their planned moment', async () => {
     const links = await Promise.all(Array.from({ length: 4 }, () => link('ins_sandbox_web')));
     for (const l of links) assert.equal((await t.waitForJob(l.jobId, undefined, 60_000)).status, 'succeeded');

@@ -21,7 +21,7 @@ export interface InstitutionCapacity {
 }
 
 export interface ThrottleState {
-  /** Permit holders (job ids) and until when (ms) each permit is theirs. */
+  /** Permit holders (job runs, by run token) and until when (ms) each permit is theirs. */
   holders: Record<string, number>;
   nextStartAt: Date;
   slowedUntil: Date;
@@ -34,7 +34,7 @@ export interface ThrottleState {
 export const PERMIT_LEASE_MS = 2 * 60_000;
 /** A running job renews its permit once this much of the lease is gone. */
 export const PERMIT_RENEW_AFTER_MS = PERMIT_LEASE_MS / 2;
-/** A job refused for concurrency looks again about this much later (with jitter). */
+/** A job refused for concurrency looks again about this much later (services/limits.ts adds up to twice this as jitter). */
 export const CONCURRENCY_RETRY_MS = 1_000;
 /** Without a Retry-After, a 429 holds the institution back this long. */
 export const DEFAULT_RETRY_AFTER_MS = 60_000;

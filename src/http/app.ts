@@ -22,9 +22,10 @@ import { userRoutes } from './routes/users.js';
 /** Secrets that must never reach a log line, wherever they appear. */
 export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.credentials', '*.code', '*.token', '*.accessEnc'];
 
-/** Request lines for the log, with the consent page's one-time `state` taken out of the URL. */
+/** Request lines for the log, with the consent page's one-time `state` and the pages' `?token=` taken out of the URL. */
 export function requestForLog(req: { method: string; url: string; id?: string; ip?: string }) {
-  return { method: req.method, url: req.url.replace(/\/sandbox\/consent\/[^/?#]+/, '/sandbox/consent/[redacted]'), remoteAddress: req.ip };
+  const url = req.url.replace(/\/sandbox\/consent\/[^/?#]+/, '/sandbox/consent/[redacted]').replace(/([?&]token=)[^&#]*/g, '$1[redacted]');
+  return { method: req.method, url, remoteAddress: req.ip };
 }
 
 export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {

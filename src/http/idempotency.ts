@@ -25,9 +25,11 @@ export function registerIdempotency(app: FastifyInstance, core: Core) {
       throw new AppError('validation_failed', 'Idempotency-Key must be 1 to 255 characters.', { errors: [{ field: 'header.idempotency-key', message: 'must be 1 to 255 characters' }] });
     }
     const applicationId = request.tenant.application.id;
+    // A client token's keys live apart, per user: a browser cannot claim or replay a key the app's server uses.
+    const scopedKey = request.tenant.client ? `client:${request.tenant.client.userId}:${key}` : key;
     const hash = sha256(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`);
     const now = new Date();
-    const where = and(eq(idempotencyKeys.applicationId, applicationId), eq(idempotencyKeys.key, key));
+    const where = and(eq(idempotencyKeys.applicationId, applicationId), eq(idempotencyKeys.key, scopedKey));
     const [existing] = await core.db.select().from(idempotencyKeys).where(where);
     if (existing && existing.createdAt.getTime() < now.getTime() - TTL_MS) {
       await core.db.delete(idempotencyKeys).where(where);
@@ -37,10 +39,10 @@ export function registerIdempotency(app: FastifyInstance, core: Core) {
       reply.header('idempotent-replayed', 'true');
       return reply.code(existing.statusCode).send(existing.body);
     }
-    const inserted = await core.db.insert(idempotencyKeys).values({ applicationId, key, requestHash: hash, createdAt: now })
+    const inserted = await core.db.insert(idempotencyKeys).values({ applicationId, key: scopedKey, requestHash: hash, createdAt: now })
       .onConflictDoNothing().returning();
     if (inserted.length === 0) throw new AppError('idempotency_key_in_use', 'A request with this Idempotency-Key is running. Retry in a moment.', {}, { 'retry-after': '1' });
-    request.idempotencyKey = key;
+    request.idempotencyKey = scopedKey;
   });
   app.addHook('onSend', async (request, reply, payload) => {
     const key = request.idempotencyKey;

@@ -17,7 +17,7 @@ import type { JobStep, JobType } from '../domain/types.js';
 import { findConnection, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
 import { tenantClock, type Core } from '../services/core.js';
-import { acquirePermit, deferJob, holdPermit, refreshIntervalMs, slowInstitution } from '../services/limits.js';
+import { acquirePermit, capacityFor, deferJob, holdPermit, refreshIntervalMs, slowInstitution } from '../services/limits.js';
 import type { Clock } from '../domain/clock.js';
 import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
 import { flushJournal, runStep, type RunState } from './steps.js';
@@ -43,13 +43,14 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
     return;
   }
   // The institution's limits, across every worker (services/limits.ts): refused, the job waits queued.
-  const permit = await acquirePermit(core, found.application, institutionId, jobId);
+  // Held by this run (its token): a resumed or superseding run of the same job holds its own.
+  const permit = await acquirePermit(core, found.application, institutionId, runToken);
   if (!permit.granted) {
     core.log.debug({ jobId, institutionId, reason: permit.reason, retryAt: permit.retryAt.toISOString() }, 'job deferred by institution limits');
-    await deferJob(core, jobId, permit.retryAt, now);
+    await deferJob(core, permit, capacityFor(core, found.application, institutionId), jobId, now);
     return;
   }
-  const held = holdPermit(core, { applicationId: found.application.id, institutionId }, jobId);
+  const held = holdPermit(core, { applicationId: found.application.id, institutionId }, runToken);
   try {
     const started = clock.now(); // a permit may have been waited for
     // The claim writes the first step's start too: one statement, not two.
@@ -111,7 +112,7 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
         const pe = asProviderError(err);
         if (!pe) throw err;
         if (pe.code === 'rate_limited') await slowInstitution(core, { applicationId: job.applicationId, institutionId: state.connection.institutionId }, pe.retryAfterSeconds);
-        if (pe.transient && attempt.retryCount < attempt.retryLimit) {
+        if (pe.transient && retriesSpent(job, attempt) < attempt.retryLimit) {
           state.steps = stepsWith(state.steps, step.name, { status: 'pending', resultCode: `retrying:${pe.code}`, finishedAt: clock.now().toISOString() });
           await saveRun(core.db, job.id, runToken, { steps: state.steps, status: 'queued', updatedAt: clock.now() });
           throw pe; // pg-boss schedules the retry with backoff
@@ -133,12 +134,21 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
     // Anything unexpected (a bug, a lost database connection) is retried like a transient error,
     // and on the last attempt recorded as a provider_error so the connection shows a way forward.
     core.log.error({ err, jobId }, 'job run failed unexpectedly');
-    if (attempt.retryCount < attempt.retryLimit) {
+    if (retriesSpent(job, attempt) < attempt.retryLimit) {
       await saveRun(core.db, job.id, runToken, { status: 'queued', updatedAt: clock.now() }).catch(() => {});
       throw err;
     }
     await finish(core, clock, job, runToken, state, { failure: { code: 'provider_error', message: 'The job failed unexpectedly; it can be retried.' } });
   }
+}
+
+/**
+ * Retries this job has had: the queue's count, or the job's own runs before this one, whichever is
+ * more. A job deferred by institution limits travels on a new queue message whose count starts
+ * again at 0, so a bank answering 429 for ever cannot keep it retrying for ever.
+ */
+function retriesSpent(job: JobRow, attempt: Attempt): number {
+  return Math.max(attempt.retryCount, job.attempts - 1);
 }
 
 function asProviderError(err: unknown): ProviderError | null {

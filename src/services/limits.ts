@@ -11,7 +11,9 @@
  */
 import { DAY_MS } from '../domain/clock.js';
 import { effectiveIntervalMs } from '../domain/schedule.js';
-import { decidePermit, effectiveCapacity, PERMIT_LEASE_MS, slowedDown, type InstitutionCapacity, type Permit } from '../domain/throttle.js';
+import {
+  CONCURRENCY_RETRY_MS, decidePermit, effectiveCapacity, OPEN_THROTTLE, PERMIT_LEASE_MS, slowedDown, spacingMs, type InstitutionCapacity, type Permit,
+} from '../domain/throttle.js';
 import type { ApplicationRow } from '../db/repos/applications.js';
 import { requeueJob } from '../db/repos/jobs.js';
 import { readThrottle, releasePermit, renewPermit, takePermit, updateThrottle, type ThrottleKey } from '../db/repos/throttles.js';
@@ -40,14 +42,14 @@ export function capacityFor(core: Core, application: LimitsApplication, institut
 /** A refusal whose next chance is this close is waited out in place rather than sent back to the queue. */
 const WAIT_IN_PLACE_MS = 1_000;
 
-/** Asks for a permit for `jobId` (on the wall clock: a bank's limits run in real time). */
-export async function acquirePermit(core: Core, application: LimitsApplication, institutionId: string, jobId: string): Promise<Permit> {
+/** Asks for a permit for a job run (its token; on the wall clock: a bank's limits run in real time). */
+export async function acquirePermit(core: Core, application: LimitsApplication, institutionId: string, runToken: string): Promise<Permit> {
   const key = { applicationId: application.id, institutionId };
   const capacity = capacityFor(core, application, institutionId);
   for (;;) {
     const now = core.clock.now();
-    if (await takePermit(core.db, key, jobId, capacity, now, PERMIT_LEASE_MS)) return { granted: true };
-    const refusal = decidePermit(await readThrottle(core.db, key), capacity, jobId, now);
+    if (await takePermit(core.db, key, runToken, capacity, now, PERMIT_LEASE_MS)) return { granted: true };
+    const refusal = decidePermit(await readThrottle(core.db, key), capacity, runToken, now);
     // Granted meanwhile (a holder left between the two reads): ask again at once.
     if (refusal.granted) continue;
     const wait = refusal.retryAt.getTime() - core.clock.now().getTime();
@@ -57,7 +59,7 @@ export async function acquirePermit(core: Core, application: LimitsApplication, 
 }
 
 /** A held permit for a run in progress: renewed after half a lease, given back at the end (or by the run's ending statement). */
-export function holdPermit(core: Core, key: ThrottleKey, jobId: string) {
+export function holdPermit(core: Core, key: ThrottleKey, runToken: string) {
   let renewedAt = core.clock.now().getTime();
   let released = false;
   return {
@@ -66,26 +68,31 @@ export function holdPermit(core: Core, key: ThrottleKey, jobId: string) {
       const now = core.clock.now().getTime();
       if (now - renewedAt < PERMIT_LEASE_MS / 2) return;
       renewedAt = now;
-      await renewPermit(core.db, key, jobId, new Date(now + PERMIT_LEASE_MS));
+      await renewPermit(core.db, key, runToken, new Date(now + PERMIT_LEASE_MS));
     },
     /** The run's ending statement gave it back. */
     markReleased() { released = true; },
     async release() {
       if (released) return;
       released = true;
-      await releasePermit(core.db, key, jobId);
+      await releasePermit(core.db, key, runToken);
     },
   };
 }
 
 export type HeldPermit = ReturnType<typeof holdPermit>;
 
-/** Sends a refused job again for when the institution should take it, with jitter so refused jobs do not return together. */
-export async function deferJob(core: Core, jobId: string, at: Date, tenantNow: Date): Promise<void> {
+/**
+ * Sends a refused job again for when the institution should take it. Jitter spreads the refused
+ * jobs out so they do not all return at the same instant: up to two retry periods for a full
+ * institution, up to ten spacings after a pace or a 429 (the permits then go one spacing apart).
+ */
+export async function deferJob(core: Core, refusal: Extract<Permit, { granted: false }>, capacity: InstitutionCapacity, jobId: string, tenantNow: Date): Promise<void> {
   const job = await requeueJob(core.db, jobId, tenantNow);
   if (!job) return; // ended meanwhile (cancelled by a purge, say)
-  const jitter = Math.floor(Math.random() * 500);
-  await core.queue.enqueue(job, new Date(Math.min(at.getTime() + jitter, core.clock.now().getTime() + DAY_MS)));
+  const window = refusal.reason === 'concurrency' ? 2 * CONCURRENCY_RETRY_MS : Math.max(1_000, 10 * spacingMs(capacity, OPEN_THROTTLE, tenantNow));
+  const at = refusal.retryAt.getTime() + Math.floor(Math.random() * window);
+  await core.queue.enqueue(job, new Date(Math.min(at, core.clock.now().getTime() + DAY_MS)));
 }
 
 /** The provider answered 429: every worker holds the institution back for this application. */

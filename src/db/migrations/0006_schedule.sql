@@ -32,7 +32,7 @@ CREATE TRIGGER connections_schedule_sync AFTER INSERT OR UPDATE OF next_schedule
 -- burst of every refresh that would be "overdue".
 UPDATE "connections" SET "next_scheduled_refresh_at" = p.at + CASE WHEN p.at <= p.now THEN interval '1 day' ELSE interval '0' END
 FROM (
-  SELECT c.id, n.now, date_trunc('day', n.now) + (c.schedule_slot * 0.6180339887498949 - floor(c.schedule_slot * 0.6180339887498949)) * interval '1 day' AS at
+  SELECT c.id, n.now, (date_trunc('day', n.now AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') + (c.schedule_slot * 0.6180339887498949 - floor(c.schedule_slot * 0.6180339887498949)) * interval '1 day' AS at
   FROM "connections" c JOIN "applications" a ON a.id = c.application_id
   CROSS JOIN LATERAL (SELECT now() + a.clock_offset_ms * interval '1 millisecond' AS now) n
 ) p

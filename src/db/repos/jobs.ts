@@ -170,7 +170,7 @@ export interface RunEnding {
   connection: Partial<typeof connections.$inferInsert>;
   /** Provider calls of the run: journalled by the same statement whatever else it does. */
   calls: (typeof providerCalls.$inferInsert)[];
-  /** The run's institution permit (db/repos/throttles.ts), given back by the same statement whatever else it does. */
+  /** The run's institution permit (db/repos/throttles.ts, held by its run token), given back by the same statement whatever else it does. */
   permit?: { applicationId: string; institutionId: string };
 }
 
@@ -190,7 +190,7 @@ export async function endRunIfUnchanged(db: Db, e: RunEnding): Promise<boolean> 
   )).returning({ id: connections.id });
   const job = db.update(jobs).set(e.job).where(and(eq(jobs.id, e.jobId), sql`exists (select 1 from conn)`)).returning({ id: jobs.id });
   const journal = e.calls.length > 0 ? sql`, journal as (${db.insert(providerCalls).values(e.calls).getSQL()})` : sql``;
-  const permit = e.permit ? sql`, permit as (${db.update(institutionThrottles).set({ holders: sql`${institutionThrottles.holders} - ${e.jobId}::text` })
+  const permit = e.permit ? sql`, permit as (${db.update(institutionThrottles).set({ holders: sql`${institutionThrottles.holders} - ${e.runToken}::text` })
     .where(and(eq(institutionThrottles.applicationId, e.permit.applicationId), eq(institutionThrottles.institutionId, e.permit.institutionId))).getSQL()})` : sql``;
   const result = (await db.execute(sql`with owned as (${owned.getSQL()}), conn as (${conn.getSQL()}), job as (${job.getSQL()})${journal}${permit}
     select count(*)::int as n from job`)) as { rows: { n: number }[] };

@@ -28,7 +28,7 @@ export async function listThrottles(db: Db, applicationId: string): Promise<Map<
   return new Map(rows.map((r) => [r.institutionId, stateOf(r)]));
 }
 
-/** Takes a permit for `holder` until now + leaseMs when decidePermit would grant one; answers whether it did. */
+/** Takes a permit for `holder` (a job run's token) until now + leaseMs when decidePermit would grant one; answers whether it did. */
 export async function takePermit(db: Db, k: ThrottleKey, holder: string, capacity: InstitutionCapacity, now: Date, leaseMs: number): Promise<boolean> {
   const at = now.toISOString();
   const nowMs = now.getTime();

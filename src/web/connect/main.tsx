@@ -217,33 +217,46 @@ async function startConsent(api: Api, who: Who, institution: Institution, connec
 }
 
 function Consent({ api, who, screen, setScreen }: BodyProps & { screen: Extract<Screen, { kind: 'consent' }> }) {
-  const [opened, setOpened] = useState(false);
+  /** The bank's window, and the connection's last job before it opened (the baseline to notice a new one). */
+  const [handoff, setHandoff] = useState<{ win: Window | null; before: string | null } | null>(null);
+  const [closed, setClosed] = useState(false);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    if (!opened) return;
+    if (!handoff) return;
     let stop = false;
     (async () => {
       // The bank's answer shows on the connection: approval starts a new job; denial fails it.
-      const before = await latestJob(api, who, screen.connection.id);
       const was = `${screen.connection.status}/${screen.connection.statusReason}`;
+      let closedPolls = 0;
       while (!stop) {
         const job = await latestJob(api, who, screen.connection.id);
         const c = await api.get<Connection>(`/users/${who.userId}/connections/${screen.connection.id}`);
         if (stop) return;
-        if (job && job.id !== before?.id) { setScreen({ kind: 'progress', institution: screen.institution, connection: c, job }); return; }
+        if (job && job.id !== handoff.before) { setScreen({ kind: 'progress', institution: screen.institution, connection: c, job }); return; }
         if (`${c.status}/${c.statusReason}` !== was && (c.status === 'failed' || c.statusReason === 'authorization_denied')) {
-          setOpened(false);
+          setHandoff(null);
           setScreen({ ...screen, connection: c, failure: reasonText(c.statusReason) || 'The bank did not give access.' });
           return;
         }
+        // The bank's window was closed without an answer: stop asking, and offer to open it again.
+        if (handoff.win?.closed && ++closedPolls >= 3) { setHandoff(null); setClosed(true); return; }
         await new Promise((r) => setTimeout(r, 400));
       }
     })().catch(setError);
     return () => { stop = true; };
-  }, [opened, screen.url]);
-  const open = () => {
-    window.open(screen.url, `causeway-consent-${Date.now()}`, 'width=520,height=720'); // a new window each time, never an old one reused
-    setOpened(true);
+  }, [handoff]);
+  const open = async () => {
+    setClosed(false);
+    // The window opens now, while the click still counts (pop-up blockers), and goes to the bank
+    // once the baseline is read: an approval cannot come before it.
+    const win = window.open('about:blank', `causeway-consent-${Date.now()}`, 'width=520,height=720'); // a new window each time
+    try {
+      const before = (await latestJob(api, who, screen.connection.id))?.id ?? null;
+      if (win) win.location.href = screen.url; else window.open(screen.url, '_blank');
+      setHandoff({ win, before });
+    } catch (err) {
+      setError(err);
+    }
   };
   const again = () => startConsent(api, who, screen.institution, screen.connection, setScreen).catch(setError);
   return (
@@ -251,12 +264,13 @@ function Consent({ api, who, screen, setScreen }: BodyProps & { screen: Extract<
       <BankHeader institution={screen.institution} />
       <h2 id="consent-title">Approve access at {screen.institution.name}</h2>
       {screen.failure && <div className="alert alert-bad" role="alert"><p>{screen.failure}</p><p className="small">You can try again and approve at your bank.</p></div>}
+      {closed && <Notice tone="warn">The bank’s window was closed before you finished. Continue to your bank to try again.</Notice>}
       {screen.failure
         ? <button type="button" className="primary" onClick={again}>Try again</button>
         : <>
             <p>Your bank’s page opens in a new window. Sign in there and approve sharing; then come back here.</p>
-            <button type="button" className="primary" onClick={open}>{opened ? 'Open the bank’s page again' : 'Continue to your bank'}</button>
-            {opened && <p><Spinner label="Waiting for your bank…" /></p>}
+            <button type="button" className="primary" onClick={() => void open()}>{handoff ? 'Open the bank’s page again' : 'Continue to your bank'}</button>
+            {handoff && <p><Spinner label="Waiting for your bank…" /></p>}
           </>}
       <ErrorBox error={error} />
     </section>
