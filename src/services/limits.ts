@@ -85,12 +85,13 @@ export type HeldPermit = ReturnType<typeof holdPermit>;
 /**
  * Sends a refused job again for when the institution should take it. Jitter spreads the refused
  * jobs out so they do not all return at the same instant: up to two retry periods for a full
- * institution, up to ten spacings after a pace or a 429 (the permits then go one spacing apart).
+ * institution, up to one spacing (at most 2 s) after a pace or a 429, so that a lone job, a user
+ * waiting for their refresh, is not held back much past its turn.
  */
 export async function deferJob(core: Core, refusal: Extract<Permit, { granted: false }>, capacity: InstitutionCapacity, jobId: string, tenantNow: Date): Promise<void> {
   const job = await requeueJob(core.db, jobId, tenantNow);
   if (!job) return; // ended meanwhile (cancelled by a purge, say)
-  const window = refusal.reason === 'concurrency' ? 2 * CONCURRENCY_RETRY_MS : Math.max(1_000, 10 * spacingMs(capacity, OPEN_THROTTLE, tenantNow));
+  const window = refusal.reason === 'concurrency' ? 2 * CONCURRENCY_RETRY_MS : Math.min(2_000, spacingMs(capacity, OPEN_THROTTLE, tenantNow));
   const at = refusal.retryAt.getTime() + Math.floor(Math.random() * window);
   await core.queue.enqueue(job, new Date(Math.min(at, core.clock.now().getTime() + DAY_MS)));
 }
