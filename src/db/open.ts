@@ -11,9 +11,12 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import * as schema from './schema.js';
+import * as core from './schema.js';
+import * as access from './tables/access.js';
+import * as webhooks from './tables/webhooks.js';
 import { lockDataDir } from './lock.js';
 
+const schema = { ...core, ...webhooks, ...access };
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 export type Database =

@@ -1,16 +1,16 @@
 /**
- * The one Drizzle schema for PGlite and PostgreSQL. Every tenant-owned table carries
+ * The one Drizzle schema for PGlite and PostgreSQL: the core tables here, webhooks and page access
+ * in tables/ (db/open.ts joins them; drizzle.config.ts reads all). Every tenant-owned table carries
  * `application_id`, and repositories always filter on it: another application's ids answer 404.
  * Ids are prefixed, time-ordered strings (src/domain/ids.ts), so ordering by id is creation order.
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigint, boolean, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex,
+  bigint, boolean, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { DeletionOperation, InstitutionSetting, JobStep } from '../domain/types.js';
 
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-const money = (name: string) => bigint(name, { mode: 'number' });
+import { money, ts } from './columns.js';
 
 export const applications = pgTable('applications', {
   id: text('id').primaryKey(),
@@ -329,104 +329,3 @@ export const events = pgTable('events', {
   index('events_connection_idx').on(t.connectionId, t.createdAt, t.seq),
   index('events_app_idx').on(t.applicationId, t.createdAt, t.seq),
 ]);
-
-/**
- * Webhook endpoints (PRODUCT.md §4). The signing secret is encrypted at rest; during a rotation the
- * previous one stays until `previousSecretExpiresAt`, and both sign every delivery meanwhile.
- */
-export const webhookEndpoints = pgTable('webhook_endpoints', {
-  id: text('id').primaryKey(),
-  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
-  url: text('url').notNull(),
-  description: text('description'),
-  /** Event types delivered here; empty means every type. */
-  eventTypes: text('event_types').array().notNull(),
-  enabled: boolean('enabled').notNull().default(true),
-  /** Why Causeway switched it off: `gone` (the receiver answered 410) or `failing` (5 days of failures). */
-  disabledReason: text('disabled_reason'),
-  secretEnc: text('secret_enc').notNull(),
-  previousSecretEnc: text('previous_secret_enc'),
-  previousSecretExpiresAt: ts('previous_secret_expires_at'),
-  /** When the current run of failed attempts began; cleared by a success. */
-  failingSince: ts('failing_since'),
-  createdAt: ts('created_at').notNull(),
-  updatedAt: ts('updated_at').notNull(),
-}, (t) => [index('webhook_endpoints_app_idx').on(t.applicationId, t.id)]);
-
-/**
- * One event to one endpoint. Created with the event, in its transaction (trigger in migration
- * 0005), so no event is ever lost between commit and delivery. The `webhook-id` header is the
- * event id: the same on every retry, resend and replay.
- */
-export const webhookDeliveries = pgTable('webhook_deliveries', {
-  id: text('id').primaryKey(),
-  applicationId: text('application_id').notNull(),
-  endpointId: text('endpoint_id').notNull().references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
-  eventId: text('event_id').notNull(),
-  connectionId: text('connection_id'),
-  /** `pending` (waiting or in flight), `succeeded`, `failed` (gave up). */
-  status: text('status').notNull(),
-  /** `event`, `resend`, `replay` or `test`. */
-  trigger: text('trigger').notNull(),
-  attempts: integer('attempts').notNull().default(0),
-  /** When the next attempt is due, on the application's clock. */
-  nextAttemptAt: ts('next_attempt_at').notNull(),
-  /** A worker that took the delivery holds it until then (wall clock); a killed worker's lapses. */
-  leaseUntil: ts('lease_until'),
-  /** Fences a worker whose lease lapsed: only the holder of the current token may record the attempt. */
-  leaseToken: text('lease_token'),
-  lastStatusCode: integer('last_status_code'),
-  createdAt: ts('created_at').notNull(),
-  updatedAt: ts('updated_at').notNull(),
-}, (t) => [
-  index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
-  index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.id),
-  index('webhook_deliveries_connection_idx').on(t.connectionId, t.createdAt),
-]);
-
-/** Every attempt of a delivery: when, the answer's status, how long, what went wrong, the start of the body. */
-export const webhookAttempts = pgTable('webhook_attempts', {
-  id: text('id').primaryKey(),
-  deliveryId: text('delivery_id').notNull().references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
-  attemptedAt: ts('attempted_at').notNull(),
-  statusCode: integer('status_code'),
-  durationMs: integer('duration_ms').notNull(),
-  error: text('error'),
-  /** The first 1 KB of the response body. */
-  responseBody: text('response_body'),
-}, (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryId, t.attemptedAt)]);
-
-/**
- * Client tokens (issue 6): short-lived bearer tokens for the hosted pages, bound to one user and to
- * scopes (`connect`, `manage`). Stored as SHA-256 of the token, as API keys are.
- */
-export const clientTokens = pgTable('client_tokens', {
-  id: text('id').primaryKey(),
-  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
-  userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-  hash: text('hash').notNull(),
-  scopes: text('scopes').array().notNull(),
-  /** Where the connect widget may send the user when it is done (set by the app's server when it mints the token). */
-  redirectUri: text('redirect_uri'),
-  expiresAt: ts('expires_at').notNull(),
-  createdAt: ts('created_at').notNull(),
-}, (t) => [uniqueIndex('client_tokens_hash_idx').on(t.hash), index('client_tokens_expiry_idx').on(t.expiresAt)]);
-
-/** Operators (issue 6): people who sign in to the dashboard, created with `causeway operators create`. */
-export const operators = pgTable('operators', {
-  id: text('id').primaryKey(),
-  applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
-  email: text('email').notNull(),
-  /** scrypt: `scrypt$N$r$p$salt$hash` (base64). */
-  passwordHash: text('password_hash').notNull(),
-  createdAt: ts('created_at').notNull(),
-}, (t) => [uniqueIndex('operators_email_idx').on(t.email)]);
-
-/** A dashboard sign-in: a bearer token (hashed) that acts for the operator's application until it expires. */
-export const operatorSessions = pgTable('operator_sessions', {
-  id: text('id').primaryKey(),
-  operatorId: text('operator_id').notNull().references(() => operators.id, { onDelete: 'cascade' }),
-  hash: text('hash').notNull(),
-  expiresAt: ts('expires_at').notNull(),
-  createdAt: ts('created_at').notNull(),
-}, (t) => [uniqueIndex('operator_sessions_hash_idx').on(t.hash)]);

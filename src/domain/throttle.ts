@@ -47,10 +47,14 @@ export const OPEN_THROTTLE: ThrottleState = {
   holders: {}, nextStartAt: new Date(0), slowedUntil: new Date(0), rateFactor: 1, penaltyUntil: new Date(0),
 };
 
+/** The share of the institution's pace that applies at `now`: 1, or less while a 429's penalty lasts. */
+export function rateFactorAt(state: Pick<ThrottleState, 'rateFactor' | 'penaltyUntil'>, now: Date): number {
+  return state.penaltyUntil > now ? state.rateFactor : 1;
+}
+
 /** The spacing between starts at `now`. */
 export function spacingMs(capacity: InstitutionCapacity, state: Pick<ThrottleState, 'rateFactor' | 'penaltyUntil'>, now: Date): number {
-  const base = 60_000 / Math.max(capacity.refreshesPerMinute, 1e-9);
-  return state.penaltyUntil > now ? base / state.rateFactor : base;
+  return 60_000 / Math.max(capacity.refreshesPerMinute, 1e-9) / rateFactorAt(state, now);
 }
 
 export function liveHolders(state: ThrottleState, now: Date): string[] {

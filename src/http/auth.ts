@@ -75,10 +75,3 @@ export function tenantOf(request: FastifyRequest): Tenant {
   if (!request.tenant) throw new AppError('unauthenticated', 'This endpoint needs an API key.');
   return request.tenant;
 }
-
-/** For calls a client token must never make even where its scope would reach (minting tokens, say). */
-export function serverTenantOf(request: FastifyRequest): Tenant {
-  const tenant = tenantOf(request);
-  if (tenant.client) throw new AppError('client_token_not_allowed', 'Only your server can make this call, with an API key.');
-  return tenant;
-}

@@ -44,13 +44,15 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
   }
   // The institution's limits, across every worker (services/limits.ts): refused, the job waits queued.
   // Held by this run (its token): a resumed or superseding run of the same job holds its own.
-  const permit = await acquirePermit(core, found.application, institutionId, runToken);
+  const throttleKey = { applicationId: found.application.id, institutionId };
+  const capacity = capacityFor(core, found.application, institutionId);
+  const permit = await acquirePermit(core, throttleKey, capacity, runToken);
   if (!permit.granted) {
     core.log.debug({ jobId, institutionId, reason: permit.reason, retryAt: permit.retryAt.toISOString() }, 'job deferred by institution limits');
-    await deferJob(core, permit, capacityFor(core, found.application, institutionId), jobId, now);
+    await deferJob(core, permit, capacity, jobId, now);
     return;
   }
-  const held = holdPermit(core, { applicationId: found.application.id, institutionId }, runToken);
+  const held = holdPermit(core, throttleKey, runToken);
   try {
     const started = clock.now(); // a permit may have been waited for
     // The claim writes the first step's start too: one statement, not two.

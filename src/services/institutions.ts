@@ -8,7 +8,7 @@ import { notFound } from '../domain/errors.js';
 import { HEALTH_WINDOW_MS, healthOf, INSTITUTION_ERRORS } from '../domain/health.js';
 import { connections, providerCalls } from '../db/schema.js';
 import type { ProviderInstitution } from '../providers/types.js';
-import { liveHolders, OPEN_THROTTLE, type ThrottleState } from '../domain/throttle.js';
+import { liveHolders, OPEN_THROTTLE, rateFactorAt, type ThrottleState } from '../domain/throttle.js';
 import { listThrottles } from '../db/repos/throttles.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { capacityFor, refreshIntervalMs } from './limits.js';
@@ -47,7 +47,7 @@ function view(core: Core, tenant: Tenant, i: ProviderInstitution, health: Health
     throttle: {
       runningRefreshes: liveHolders(state, now).length,
       slowedUntil: state.slowedUntil > now ? state.slowedUntil.toISOString() : null,
-      rateFactor: state.penaltyUntil > now ? state.rateFactor : 1,
+      rateFactor: rateFactorAt(state, now),
     },
   };
 }

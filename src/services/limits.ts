@@ -43,9 +43,7 @@ export function capacityFor(core: Core, application: LimitsApplication, institut
 const WAIT_IN_PLACE_MS = 1_000;
 
 /** Asks for a permit for a job run (its token; on the wall clock: a bank's limits run in real time). */
-export async function acquirePermit(core: Core, application: LimitsApplication, institutionId: string, runToken: string): Promise<Permit> {
-  const key = { applicationId: application.id, institutionId };
-  const capacity = capacityFor(core, application, institutionId);
+export async function acquirePermit(core: Core, key: ThrottleKey, capacity: InstitutionCapacity, runToken: string): Promise<Permit> {
   for (;;) {
     const now = core.clock.now();
     if (await takePermit(core.db, key, runToken, capacity, now, PERMIT_LEASE_MS)) return { granted: true };

@@ -46,7 +46,8 @@ export async function runSchedulerTick(core: Core, applicationId: string | null 
   const groups = new Map<string, Due[]>();
   for (const c of claimed) {
     const key = `${c.applicationId} ${c.institutionId}`;
-    groups.set(key, [...(groups.get(key) ?? []), c]);
+    const group = groups.get(key);
+    if (group) group.push(c); else groups.set(key, [c]);
   }
   const applications = new Map<string, ApplicationRow | null>();
   for (const due of groups.values()) {

@@ -1,7 +1,8 @@
 /** Client tokens and operators (issue 6): bearer credentials for the hosted pages, stored hashed. */
 import { and, eq, gt, lt } from 'drizzle-orm';
 import type { Db } from '../open.js';
-import { applications, clientTokens, operatorSessions, operators } from '../schema.js';
+import { applications } from '../schema.js';
+import { clientTokens, operatorSessions, operators } from '../tables/access.js';
 
 export async function insertClientToken(db: Db, row: typeof clientTokens.$inferInsert) {
   const [created] = await db.insert(clientTokens).values(row).returning();

@@ -6,7 +6,8 @@
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../open.js';
-import { events, jobs, webhookDeliveries } from '../schema.js';
+import { events, jobs } from '../schema.js';
+import { webhookDeliveries } from '../tables/webhooks.js';
 import { withAttempts } from './webhooks.js';
 import type { EventRow } from './events.js';
 import type { JobRow } from './jobs.js';

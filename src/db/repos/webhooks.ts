@@ -9,7 +9,8 @@
  */
 import { and, desc, eq, gte, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from '../open.js';
-import { applications, events, webhookAttempts, webhookDeliveries, webhookEndpoints } from '../schema.js';
+import { applications, events } from '../schema.js';
+import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../tables/webhooks.js';
 import type { EventRow } from './events.js';
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;

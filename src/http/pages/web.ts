@@ -36,12 +36,13 @@ export async function webPageRoutes(app: FastifyInstance): Promise<void> {
     });
   }
   for (const [page, framable] of Object.entries(PAGES)) {
+    const html = built ? fs.readFileSync(path.join(DIST, `${page}.html`)) : null; // read once: the build does not change under a running server
     app.get(`/${page}`, { schema: { hide: true } }, async (_req, reply) => {
-      if (!built) {
+      if (!html) {
         return reply.code(503).type('text/plain; charset=utf-8')
           .send('The Causeway pages are not built. Run `npm run build` (npm install does it), then restart.\n');
       }
-      return reply.headers(headers(framable)).send(fs.readFileSync(path.join(DIST, `${page}.html`)));
+      return reply.headers(headers(framable)).send(html);
     });
   }
 }

@@ -5,7 +5,7 @@ import { CONNECTION_STATUSES } from '../../domain/types.js';
 import { CLIENT_TOKEN_DEFAULT_SECONDS, CLIENT_TOKEN_MAX_SECONDS, clientTokenView, loginOperator, mintClientToken } from '../../services/access.js';
 import type { Core } from '../../services/core.js';
 import { getOverview, listAllConnections } from '../../services/overview.js';
-import { serverTenantOf, tenantOf } from '../auth.js';
+import { tenantOf } from '../auth.js';
 import { Connection, id, page, pageQuery, problems, UserParams } from '../schemas.js';
 
 const Scopes = z.array(z.enum(['connect', 'manage'])).min(1).max(2);
@@ -18,7 +18,7 @@ export const accessRoutes = (core: Core): FastifyPluginAsyncZod => async (app) =
   app.post('/users/:userId/client-tokens', {
     schema: {
       tags: ['client tokens'], summary: 'Mint a client token for the hosted pages',
-      description: "A short-lived token bound to this user and to scopes: `connect` (the connect widget at /connect) and `manage` (the user's page at /manage). It works only on that user's connect and manage calls. API keys only.",
+      description: "A short-lived token bound to this user and to scopes: `connect` (the connect widget at /connect) and `manage` (the user's page at /manage). It works only on that user's connect and manage calls. API keys and operators only (a client token reaches only the calls in http/auth.ts).",
       params: UserParams,
       body: z.object({
         scopes: Scopes.default(['connect', 'manage']),
@@ -28,7 +28,7 @@ export const accessRoutes = (core: Core): FastifyPluginAsyncZod => async (app) =
       }).strict().default({ scopes: ['connect', 'manage'], expiresInSeconds: CLIENT_TOKEN_DEFAULT_SECONDS }),
       response: { 201: ClientToken, ...problems(400, 401, 403, 404) },
     },
-  }, async (req, reply) => reply.code(201).send(await mintClientToken(core, serverTenantOf(req), req.params.userId, req.body)));
+  }, async (req, reply) => reply.code(201).send(await mintClientToken(core, tenantOf(req), req.params.userId, req.body)));
   app.get('/client-token', {
     schema: {
       tags: ['client tokens'], summary: 'What the calling client token is for',
@@ -55,7 +55,7 @@ export const accessRoutes = (core: Core): FastifyPluginAsyncZod => async (app) =
     },
   }, async (req) => {
     const { cursor, limit, ...filter } = req.query;
-    return listAllConnections(core, serverTenantOf(req), filter, cursor ?? null, limit);
+    return listAllConnections(core, tenantOf(req), filter, cursor ?? null, limit);
   });
   app.get('/overview', {
     schema: {
@@ -68,5 +68,5 @@ export const accessRoutes = (core: Core): FastifyPluginAsyncZod => async (app) =
         }), ...problems(401, 403),
       },
     },
-  }, async (req) => getOverview(core, serverTenantOf(req)));
+  }, async (req) => getOverview(core, tenantOf(req)));
 };

@@ -30,10 +30,8 @@ function SignIn({ onSignedIn }: { onSignedIn: (credential: string) => void }) {
   const withAccount = (e: React.FormEvent) => {
     e.preventDefault();
     void action.run(async () => {
-      const res = await fetch('/v1/operator-sessions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
-      const body = await res.json();
-      if (!res.ok) throw new Error(body.detail ?? 'Sign-in failed.');
-      onSignedIn(body.token as string);
+      const session = await createApi(null).post<{ token: string }>('/operator-sessions', { email, password });
+      onSignedIn(session.token);
     });
   };
   return (

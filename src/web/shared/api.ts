@@ -17,13 +17,14 @@ export interface Api {
   del<T>(path: string): Promise<T>;
 }
 
-export function createApi(credential: string): Api {
+/** `credential` null: a call that takes none (signing in). */
+export function createApi(credential: string | null): Api {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`/v1${path}`, {
         method,
-        headers: { authorization: `Bearer ${credential}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { ...(credential ? { authorization: `Bearer ${credential}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
     } catch {
