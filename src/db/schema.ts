@@ -112,6 +112,8 @@ export const connections = pgTable('connections', {
   index('connections_app_idx').on(t.applicationId, t.id),
   // The consent page finds its connection by the hash of the state it was sent.
   index('connections_auth_state_idx').on(t.authStateHash),
+  // The duplicate-credentials pause compares logins across the whole application (issue 11 item 13).
+  index('connections_login_idx').on(t.applicationId, t.institutionId, t.loginHash),
 ]);
 
 /**
@@ -280,9 +282,15 @@ export const idempotencyKeys = pgTable('idempotency_keys', {
   key: text('key').notNull(),
   requestHash: text('request_hash').notNull(),
   statusCode: integer('status_code'),
-  body: jsonb('body'),
+  /**
+   * The stored answer, `{ contentType, body }` as JSON, sealed like credentials (AES-256-GCM): answers
+   * can carry secrets shown once (a webhook endpoint's `whsec_`, a client token's `ct_`).
+   */
+  answerEnc: text('answer_enc'),
+  /** While the first request runs: its lease, renewed as it goes. A request that died lets its key go when this passes. */
+  lockedUntil: ts('locked_until'),
   createdAt: ts('created_at').notNull(),
-}, (t) => [uniqueIndex('idempotency_keys_pk').on(t.applicationId, t.key)]);
+}, (t) => [uniqueIndex('idempotency_keys_pk').on(t.applicationId, t.key), index('idempotency_keys_created_idx').on(t.createdAt)]);
 
 /**
  * Evidence of a deletion (PRODUCT.md §3 purge, delete user): what was deleted, how many rows,

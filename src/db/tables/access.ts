@@ -1,5 +1,5 @@
 /** Who may use the hosted pages (issue 6): client tokens, operators and their dashboard sessions. */
-import { index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { ts } from '../columns.js';
 import { applications, users } from '../schema.js';
 
@@ -37,3 +37,14 @@ export const operatorSessions = pgTable('operator_sessions', {
   expiresAt: ts('expires_at').notNull(),
   createdAt: ts('created_at').notNull(),
 }, (t) => [uniqueIndex('operator_sessions_hash_idx').on(t.hash)]);
+
+/**
+ * Failed operator sign-ins (issue 11 item 8), counted per email (a keyed hash, never the address)
+ * and per client address, shared by every API process: `key` is `email:<fingerprint>` or `ip:<address>`.
+ */
+export const signInFailures = pgTable('sign_in_failures', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull(),
+  windowStartedAt: ts('window_started_at').notNull(),
+  blockedUntil: ts('blocked_until'),
+}, (t) => [index('sign_in_failures_window_idx').on(t.windowStartedAt)]);
