@@ -17,6 +17,7 @@ export const ERROR_CATALOGUE = {
   replay_too_large: { status: 400, title: 'Too many events in the replay range' },
   unauthenticated: { status: 401, title: 'A valid API key is required' },
   import_not_supported: { status: 400, title: 'The provider cannot import existing connections' },
+  no_provider: { status: 400, title: 'No provider serves connections for this application' },
   sandbox_only: { status: 403, title: 'This call is only available to sandbox applications' },
   client_token_not_allowed: { status: 403, title: 'Client tokens cannot make this call' },
   invalid_login: { status: 401, title: 'The email or password is not right' },
@@ -35,6 +36,8 @@ export const ERROR_CATALOGUE = {
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Send the body as application/json' },
   refresh_budget_exhausted: { status: 429, title: 'The refresh budget for this connection is spent' },
+  too_many_requests: { status: 429, title: 'Too many requests with this credential' },
+  too_many_sign_in_attempts: { status: 429, title: 'Too many failed sign-ins: wait before trying again' },
   internal_error: { status: 500, title: 'Something went wrong on our side' },
 } as const;
 
