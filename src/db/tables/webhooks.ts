@@ -53,7 +53,9 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
   createdAt: ts('created_at').notNull(),
   updatedAt: ts('updated_at').notNull(),
 }, (t) => [
-  index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+  // The claim takes each application's due deliveries on its own clock, through this index (as the
+  // scheduler does through refresh_schedule's), so no application's clock decides what another's claim reads.
+  index('webhook_deliveries_app_due_idx').on(t.applicationId, t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
   index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.id),
   index('webhook_deliveries_connection_idx').on(t.connectionId, t.createdAt),
 ]);
