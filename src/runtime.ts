@@ -8,8 +8,11 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { openDatabase, runMigrations, type Database } from './db/open.js';
 import { deleteExpiredAccess } from './db/repos/access.js';
+import { deleteExpiredIdempotencyKeys } from './db/repos/idempotency.js';
 import { findStaleQueuedJobs } from './db/repos/jobs.js';
-import { buildApp, LOG_REDACT } from './http/app.js';
+import { buildApp } from './http/app.js';
+import { loggerOptions } from './logging.js';
+import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
 import { runConnectionJob } from './jobs/connection-job.js';
 import { createQueue } from './jobs/queue.js';
 import { createSandboxProvider } from './providers/sandbox/index.js';
@@ -32,7 +35,7 @@ export interface CoreOverrides {
 }
 
 export async function createCore(config: Config, overrides: CoreOverrides = {}): Promise<Core> {
-  const log = pino({ level: overrides.logLevel ?? config.logLevel, redact: LOG_REDACT });
+  const log = pino(loggerOptions(overrides.logLevel ?? config.logLevel));
   const database = overrides.database ?? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await runMigrations(database);
@@ -56,7 +59,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
 
 /**
  * Delivery lost between a commit and its send (a crash) is found here and sent again; time-based
- * rules (services/due.ts) run here too, and expired client tokens and operator sessions are forgotten.
+ * rules (services/due.ts) run here too, and expired client tokens, operator sessions and idempotency keys are forgotten.
  */
 const SWEEP_INTERVAL_MS = 30_000;
 const SWEEP_AGE_MS = 30_000;
@@ -71,6 +74,7 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
     for (const job of stale) await core.queue.enqueue(job);
     await applyDueRules(core);
     await deleteExpiredAccess(core.db, new Date(core.clock.now().getTime() - 3_600_000));
+    await deleteExpiredIdempotencyKeys(core.db, new Date(Date.now() - IDEMPOTENCY_TTL_MS));
   };
   await sweep().catch((err) => core.log.warn({ err }, 'sweep failed'));
   const timer = setInterval(() => { sweep().catch((err) => core.log.warn({ err }, 'sweep failed')); }, SWEEP_INTERVAL_MS);

@@ -394,7 +394,7 @@ describe('lifecycle rules', () => {
       } while (cursor);
       assert.deepEqual(paged, asc.data.map((e: any) => e.id));
 
-      assertProblem(await t.api('GET', `${base}/timeline?cursor=not-a-cursor`), 400, 'validation_failed');
+      assertProblem(await t.api('GET', `${base}/timeline?cursor=not-a-cursor`), 400, 'invalid_cursor');
       assertProblem(await t.api('GET', `/v1/users/${userId}/connections/con_01m8sg532zw61dw0en8z4tb5jq/timeline`), 404, 'not_found');
     });
   });

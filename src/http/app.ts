@@ -4,8 +4,11 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError } from '../domain/errors.js';
+import { loggerOptions, requestForLog } from '../logging.js';
 import type { Core } from '../services/core.js';
 import { registerAuth } from './auth.js';
+import { registerRateLimit } from './rate-limit.js';
+import { clientError, frameworkError, registerEdge } from './edge.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { webPageRoutes } from './pages/web.js';
@@ -19,20 +22,15 @@ import { jobRoutes } from './routes/jobs.js';
 import { sandboxApiRoutes, sandboxPageRoutes } from './routes/sandbox.js';
 import { userRoutes } from './routes/users.js';
 
-/** Secrets that must never reach a log line, wherever they appear. */
-export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.credentials', '*.code', '*.token', '*.accessEnc'];
-
-/** Request lines for the log, with the consent page's one-time `state` and the pages' `?token=` taken out of the URL. */
-export function requestForLog(req: { method: string; url: string; id?: string; ip?: string }) {
-  const url = req.url.replace(/\/sandbox\/consent\/[^/?#]+/, '/sandbox/consent/[redacted]').replace(/([?&]token=)[^&#]*/g, '$1[redacted]');
-  return { method: req.method, url, remoteAddress: req.ip };
-}
+export { LOG_REDACT, requestForLog } from '../logging.js';
 
 export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger === false ? false : { level: core.config.logLevel, redact: LOG_REDACT, serializers: { req: requestForLog } },
+    logger: opts.logger === false ? false : { ...loggerOptions(core.config.logLevel), serializers: { ...loggerOptions(core.config.logLevel).serializers, req: requestForLog } },
     bodyLimit: 1024 * 1024,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -61,7 +59,9 @@ export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Pro
     transform: jsonSchemaTransform,
   });
 
+  registerEdge(app);
   registerAuth(app, core);
+  registerRateLimit(app, core);
   registerIdempotency(app, core);
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));

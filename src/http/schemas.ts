@@ -9,8 +9,18 @@ import {
 } from '../domain/types.js';
 
 export const id = (prefix: string) => z.string().min(1).max(64).describe(`A ${prefix}_… id`);
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
-  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), 'must be a real calendar date');
+/**
+ * Dates and instants are checked for range as well as shape: PostgreSQL has no year 0, and a year
+ * no bank data can have is a mistake to name, not a query to run.
+ */
+export const DATE_RANGE = { min: '1900-01-01', max: '9999-12-31' } as const;
+export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
+  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), 'must be a real calendar date')
+  .refine((v) => v >= DATE_RANGE.min && v <= DATE_RANGE.max, `must be between ${DATE_RANGE.min} and ${DATE_RANGE.max}`);
+/** An RFC 3339 date-time with its offset, from 1970 to the end of 9999, as a Date. */
+export const instant = z.string().datetime({ offset: true })
+  .refine((s) => { const t = Date.parse(s); return t >= 0 && t <= Date.parse('9999-12-31T23:59:59.999Z'); }, 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z')
+  .transform((s) => new Date(s)).describe('RFC 3339 date-time');
 const dateTime = z.string().describe('RFC 3339 date-time');
 
 export const limitQuery = z.coerce.number().int().min(1).max(500).default(50);

@@ -12,6 +12,7 @@ import {
   findClashes, findConnection, findConnectionByAuthState, insertConnection, listConnections, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow,
 } from '../db/repos/connections.js';
 import { cancelLiveJob, insertJobUnlessLive, insertJobUpdatingConnection, LiveJobRaceError } from '../db/repos/jobs.js';
+import { providerFor } from './applications.js';
 import { requireUser } from './users.js';
 import type { Db } from '../db/open.js';
 import type { ProviderAccess } from '../providers/types.js';
@@ -19,6 +20,7 @@ import { findInstitution, tenantClock, type Core, type Tenant } from './core.js'
 import { randomToken, sha256 } from './crypto.js';
 import { connectionView, jobView } from './views.js';
 import { findApplication } from '../db/repos/applications.js';
+import { idPage, readIdCursor } from './cursor.js';
 
 /** How long a user has to finish an openbanking authorisation (PRODUCT.md §2). */
 export const AUTHORIZATION_WINDOW_MS = 24 * 3600_000;
@@ -53,6 +55,7 @@ export function newJobRow(c: ConnectionRow, type: JobType, trigger: JobTrigger, 
 }
 
 export async function createConnection(core: Core, tenant: Tenant, userId: string, input: CreateConnectionInput) {
+  providerFor(core, tenant.application); // a live application gets a clear 400, not the sandbox's simulated banks
   await requireUser(core, tenant, userId);
   const now = tenantClock(core, tenant.application).now();
   const institution = findInstitution(core, input.institutionId);
@@ -79,12 +82,15 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
     }
     const access: ProviderAccess = { kind: 'web', ...input.credentials };
     const loginHash = core.cipher.fingerprint(`${institution.id}\n${input.credentials.login}`);
+    // A provider's shared test persona (the sandbox's user_good) is no one person's login: it pauses per user only.
+    const acrossUsers = !core.provider.sharedLogin?.(input.credentials.login);
     const { connection, job } = await core.db.transaction(async (tx) => {
-      const clashes = await findClashes(tx, { ...base, loginHash });
+      const clashes = await findClashes(tx, { ...base, loginHash, acrossUsers });
       if (!clashes) throw notFound('user', userId); // deleted meanwhile
       if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, 'openbanking');
-      // The same login twice at once can lock the user out at the bank (Basiq): the new one waits.
-      const paused = clashes.sameLogin !== null;
+      // The same login twice at once can lock the user out at the bank (Basiq), whichever of the
+      // application's users entered it: the new one waits.
+      const paused = clashes.sameLogin !== null || clashes.sameLoginElsewhere !== null;
       const connection = await insertConnection(tx, {
         ...base, status: 'pending', statusReason: paused ? 'duplicate_credentials' : null, loginHash,
         pausedUntil: paused ? new Date(now.getTime() + DUPLICATE_PAUSE_MS) : null, accessEnc: core.cipher.encrypt(JSON.stringify(access)),
@@ -112,7 +118,7 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
   return { connection: presentConnection(core, tenant, connection), job: null, authorizationUrl };
 }
 
-/** A new web connection with the same login as a live one waits this long (PRODUCT.md §3). */
+/** A new web connection with the same login at the same institution as a live one in the application waits this long (PRODUCT.md §3). */
 export const DUPLICATE_PAUSE_MS = 6 * 60_000;
 
 export function conflicting(otherId: string, institution: string, otherMethod: string) {
@@ -123,8 +129,8 @@ export function conflicting(otherId: string, institution: string, otherMethod: s
 
 export async function listUserConnections(core: Core, tenant: Tenant, userId: string, after: string | null, limit: number) {
   await requireUser(core, tenant, userId);
-  const rows = await listConnections(core.db, tenant.application.id, userId, after, limit + 1);
-  return { data: rows.slice(0, limit).map((c) => presentConnection(core, tenant, c)), nextCursor: rows.length > limit ? rows[limit - 1]!.id : null };
+  const rows = await listConnections(core.db, tenant.application.id, userId, readIdCursor(core, tenant, 'user_connections', after), limit + 1);
+  return idPage(core, tenant, 'user_connections', rows, limit, (c) => presentConnection(core, tenant, c));
 }
 
 /** 409 for an action the connection's status does not allow, with the status and what it allows. */

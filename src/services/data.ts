@@ -6,6 +6,8 @@ import type { ProviderIdentity } from '../providers/types.js';
 import type { Core, Tenant } from './core.js';
 import { requireConnection } from './connections.js';
 import { accountView, profileView, transactionView } from './views.js';
+import { z } from 'zod';
+import { IdPosition, invalidCursor, pageOf, readCursor, SeqPosition, writeCursor } from './cursor.js';
 
 export async function listAccounts(core: Core, tenant: Tenant, userId: string, connectionId?: string) {
   await requireUser(core, tenant, userId);
@@ -20,36 +22,37 @@ export async function getAccount(core: Core, tenant: Tenant, userId: string, acc
   return accountView(row);
 }
 
-function encodeCursor(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
+/** A transactions page ends at (date, id), newest first. */
+const PageCursor = z.object({ d: z.iso.date(), i: IdPosition }).strict();
+/** The sync feed's position: the user's change sequence. */
+const FeedCursor = z.object({ s: SeqPosition }).strict();
 
-function decodeCursor<T>(cursor: string, check: (v: unknown) => v is T): T {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (check(value)) return value;
-  } catch { /* fall through */ }
-  throw new AppError('invalid_cursor', 'The cursor is not one this API gave out. Use nextCursor from a previous page, or leave it out to start again.',
-    { errors: [{ field: 'query.cursor', message: 'not a cursor returned by this endpoint' }] });
+/**
+ * Sync cursors are kept by clients for as long as they sync. Those issued before cursors were signed
+ * (bare base64url JSON `{"s":n}`) are still read, strictly: a safe integer or 400.
+ */
+function readFeedCursor(core: Core, tenant: Tenant, cursor: string): number {
+  if (!cursor.includes('.')) {
+    try {
+      const legacy = FeedCursor.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+      if (legacy.success) return legacy.data.s;
+    } catch { /* not the legacy form either */ }
+    throw invalidCursor('sync');
+  }
+  return readCursor(core, tenant, 'sync', cursor, FeedCursor).s;
 }
-
-const isPageCursor = (v: unknown): v is { d: string; i: string } =>
-  typeof v === 'object' && v !== null && typeof (v as { d: unknown }).d === 'string' && typeof (v as { i: unknown }).i === 'string';
-const isFeedCursor = (v: unknown): v is { s: number } =>
-  typeof v === 'object' && v !== null && Number.isInteger((v as { s: unknown }).s) && (v as { s: number }).s >= 0;
 
 export interface TransactionQuery { accountId?: string; from?: string; to?: string; status?: 'pending' | 'posted'; cursor?: string; limit: number }
 
 /** Newest first; removed transactions are not listed (the sync feed reports them). */
 export async function listUserTransactions(core: Core, tenant: Tenant, userId: string, q: TransactionQuery) {
   await requireUser(core, tenant, userId);
-  const after = q.cursor ? decodeCursor(q.cursor, isPageCursor) : undefined;
+  const after = q.cursor ? readCursor(core, tenant, 'transactions', q.cursor, PageCursor) : undefined;
   const rows = await listTransactions(core.db, tenant.application.id, userId, {
     accountId: q.accountId, from: q.from, to: q.to, status: q.status, after: after ? { date: after.d, id: after.i } : undefined, limit: q.limit + 1,
   });
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return { data: page.map(transactionView), nextCursor: rows.length > q.limit && last ? encodeCursor({ d: last.date, i: last.id }) : null };
+  const { page, nextCursor } = pageOf(core, tenant, 'transactions', rows, q.limit, (t) => ({ d: t.date, i: t.id }));
+  return { data: page.map(transactionView), nextCursor };
 }
 
 /**
@@ -59,7 +62,7 @@ export async function listUserTransactions(core: Core, tenant: Tenant, userId: s
  */
 export async function syncTransactions(core: Core, tenant: Tenant, userId: string, cursor: string | undefined, limit: number) {
   await requireUser(core, tenant, userId);
-  const since = cursor ? decodeCursor(cursor, isFeedCursor).s : 0;
+  const since = cursor ? readFeedCursor(core, tenant, cursor) : 0;
   const rows = await listChangesSince(core.db, tenant.application.id, userId, since, limit + 1);
   const page = rows.slice(0, limit);
   const added = [];
@@ -78,7 +81,7 @@ export async function syncTransactions(core: Core, tenant: Tenant, userId: strin
     else modified.push(transactionView(t));
   }
   const position = page.length > 0 ? page[page.length - 1]!.changeSeq : since;
-  return { added, modified, removed, nextCursor: encodeCursor({ s: position }), hasMore: rows.length > limit };
+  return { added, modified, removed, nextCursor: writeCursor(core, tenant, 'sync', { s: position }), hasMore: rows.length > limit };
 }
 
 export async function getProfile(core: Core, tenant: Tenant, userId: string, connectionId: string, unmasked: boolean) {

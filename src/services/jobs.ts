@@ -7,6 +7,7 @@ import { tenantClock, type Core, type Tenant } from './core.js';
 import { requireConnection } from './connections.js';
 import { jobView } from './views.js';
 import { findApplication } from '../db/repos/applications.js';
+import { idPage, readIdCursor } from './cursor.js';
 
 /** The job, or 404; a client token sees only its user's jobs. */
 async function requireJob(core: Core, tenant: Tenant, jobId: string) {
@@ -21,8 +22,8 @@ export async function getJob(core: Core, tenant: Tenant, jobId: string) {
 
 export async function listConnectionJobs(core: Core, tenant: Tenant, userId: string, connectionId: string, cursor: string | null, limit: number) {
   await requireConnection(core, tenant, userId, connectionId);
-  const rows = await listJobsForConnection(core.db, connectionId, cursor, limit + 1);
-  return { data: rows.slice(0, limit).map(jobView), nextCursor: rows.length > limit ? rows[limit - 1]!.id : null };
+  const rows = await listJobsForConnection(core.db, connectionId, readIdCursor(core, tenant, 'jobs', cursor), limit + 1);
+  return idPage(core, tenant, 'jobs', rows, limit, jobView);
 }
 
 /** Stores the code and hands the job back to a worker, which resumes at the waiting step. */

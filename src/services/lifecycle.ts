@@ -2,7 +2,8 @@
  * Operations that take a connection away from its data or from the institution (PRODUCT.md §3):
  * purge, unlink, delete (keep or purge the data), and deleting a user.
  *
- * Each runs in one transaction that locks the connection, checks the status machine, and cancels
+ * Each runs in one transaction (withTransaction: run again after a deadlock) that locks the user
+ * and then the connection (the order of db/transaction.ts), checks the status machine, and cancels
  * the live job first (jobs.ts cancelLiveJob): a job run still working writes nothing after that,
  * and a write it already had in flight commits before the rows are deleted. So a purge or delete
  * racing a refresh never leaves data behind. Access at the provider is revoked after the commit,
@@ -12,11 +13,12 @@ import { newId } from '../domain/ids.js';
 import { notFound } from '../domain/errors.js';
 import { allowedActions, transition } from '../domain/status.js';
 import type { ConnectionAction, JobTrigger, JobType, Method, Product } from '../domain/types.js';
-import { findConnection, listConnections, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
+import { stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { deleteConnectionData, deleteUserAndData, findDeletion, insertDeletion, listDeletions, type DeletionRow } from '../db/repos/deletions.js';
 import { cancelLiveJob, insertJobUnlessLive, type JobRow } from '../db/repos/jobs.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
-import { findUser } from '../db/repos/users.js';
+import { lockConnection as lockConnectionRow, lockUser, lockUserConnections } from '../db/repos/locks.js';
+import { withTransaction } from '../db/transaction.js';
 import { providerCalls } from '../db/schema.js';
 import type { Db } from '../db/open.js';
 import { planSteps } from '../domain/steps.js';
@@ -24,14 +26,18 @@ import type { ProviderAccess, ProviderLink } from '../providers/types.js';
 import { connectionNotFound, invalidState, presentConnection } from './connections.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { jobView } from './views.js';
+import { idPage, readIdCursor } from './cursor.js';
 
 function refused(c: ConnectionRow, action: ConnectionAction, verb: string) {
   return allowedActions(stateOf(c)).includes(action) ? null : invalidState(c, verb);
 }
 
-/** Locks the caller's connection for the transaction, or answers 404 for it (or for the user). */
+/**
+ * Locks the caller's connection, and its user before it, for the transaction, or answers 404 for
+ * it (or for the user). The user is locked because a purge bumps its change_seq.
+ */
 async function lockConnection(core: Core, tenant: Tenant, tx: Db, userId: string, connectionId: string): Promise<ConnectionRow> {
-  const c = await findConnection(tx, tenant.application.id, connectionId, { userId, forUpdate: true });
+  const c = await lockConnectionRow(tx, tenant.application.id, connectionId, userId);
   return c ?? connectionNotFound(core, tenant, userId, connectionId, tx);
 }
 
@@ -77,7 +83,7 @@ async function revokeAtProvider(core: Core, c: ConnectionRow, link: ProviderLink
  */
 export async function purgeConnection(core: Core, tenant: Tenant, userId: string, connectionId: string) {
   const now = tenantClock(core, tenant.application).now();
-  const { connection, deletion, restarted } = await core.db.transaction(async (tx) => {
+  const { connection, deletion, restarted } = await withTransaction(core.db, async (tx) => {
     const c = await lockConnection(core, tenant, tx, userId, connectionId);
     const no = refused(c, 'purge', 'be purged');
     if (no) throw no;
@@ -114,7 +120,7 @@ async function restartJob(tx: Db, c: ConnectionRow, was: JobRow, now: Date): Pro
 /** Unlink: no more syncing, provider access revoked, data kept and readable; repair relinks. */
 export async function unlinkConnection(core: Core, tenant: Tenant, userId: string, connectionId: string) {
   const now = tenantClock(core, tenant.application).now();
-  const { connection, link, cancelled } = await core.db.transaction(async (tx) => {
+  const { connection, link, cancelled } = await withTransaction(core.db, async (tx) => {
     const c = await lockConnection(core, tenant, tx, userId, connectionId);
     const no = refused(c, 'unlink', 'be unlinked');
     if (no) throw no;
@@ -137,7 +143,7 @@ export async function unlinkConnection(core: Core, tenant: Tenant, userId: strin
  */
 export async function deleteConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, data: 'keep' | 'purge') {
   const now = tenantClock(core, tenant.application).now();
-  const { connection, link, deletion } = await core.db.transaction(async (tx) => {
+  const { connection, link, deletion } = await withTransaction(core.db, async (tx) => {
     const c = await lockConnection(core, tenant, tx, userId, connectionId);
     const no = refused(c, 'delete', 'be deleted');
     if (no) throw no;
@@ -158,13 +164,17 @@ export async function deleteConnection(core: Core, tenant: Tenant, userId: strin
   return { connection: presentConnection(core, tenant, connection), deletion: deletion ? deletionView(deletion) : null };
 }
 
-/** Deletes the user, every connection and all their data, with a deletion record; revokes each connection's access. */
+/**
+ * Deletes the user, every connection and all their data, with a deletion record; revokes each
+ * connection's access. Locks in the order of db/transaction.ts: the user (`for update`: it goes),
+ * its connections by id, their live jobs; then the rows go.
+ */
 export async function deleteUserEverywhere(core: Core, tenant: Tenant, userId: string) {
   const now = tenantClock(core, tenant.application).now();
-  const { deletion, links } = await core.db.transaction(async (tx) => {
-    const user = await findUser(tx, tenant.application.id, userId, { forUpdate: true });
+  const { deletion, links } = await withTransaction(core.db, async (tx) => {
+    const user = await lockUser(tx, tenant.application.id, userId, 'update');
     if (!user) throw notFound('user', userId);
-    const all = await listConnections(tx, tenant.application.id, userId, null, 100_000);
+    const all = await lockUserConnections(tx, tenant.application.id, userId);
     const links: { c: ConnectionRow; link: ProviderLink | null }[] = [];
     for (const c of all) {
       await cancelLiveJob(tx, c.id, now, 'The user was deleted while this job ran.');
@@ -192,6 +202,6 @@ export async function getDeletion(core: Core, tenant: Tenant, id: string) {
 }
 
 export async function listDeletionRecords(core: Core, tenant: Tenant, f: { userId?: string; connectionId?: string; cursor: string | null; limit: number }) {
-  const rows = await listDeletions(core.db, tenant.application.id, { ...f, before: f.cursor, limit: f.limit + 1 });
-  return { data: rows.slice(0, f.limit).map(deletionView), nextCursor: rows.length > f.limit ? rows[f.limit - 1]!.id : null };
+  const rows = await listDeletions(core.db, tenant.application.id, { ...f, before: readIdCursor(core, tenant, 'deletions', f.cursor), limit: f.limit + 1 });
+  return idPage(core, tenant, 'deletions', rows, f.limit, deletionView);
 }

@@ -3,10 +3,11 @@ import { HOUR_MS } from '../domain/clock.js';
 import { listApplicationConnections, overviewCounts, type ConnectionFilter } from '../db/repos/overview.js';
 import { presentConnection } from './connections.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
+import { idPage, readIdCursor } from './cursor.js';
 
 export async function listAllConnections(core: Core, tenant: Tenant, filter: ConnectionFilter, cursor: string | null, limit: number) {
-  const rows = await listApplicationConnections(core.db, tenant.application.id, filter, cursor, limit + 1);
-  return { data: rows.slice(0, limit).map((c) => presentConnection(core, tenant, c)), nextCursor: rows.length > limit ? rows[limit - 1]!.id : null };
+  const rows = await listApplicationConnections(core.db, tenant.application.id, filter, readIdCursor(core, tenant, 'connections', cursor), limit + 1);
+  return idPage(core, tenant, 'connections', rows, limit, (c) => presentConnection(core, tenant, c));
 }
 
 /** The last 24 hours on the application's clock. */

@@ -3,7 +3,6 @@
  * in one ordered, paginated list). Newest first by default; `order=asc` reads a life from its start.
  * The cursor is the opaque position of the last entry of the page.
  */
-import { AppError } from '../domain/errors.js';
 import type { ConnectionStatus, StatusReason } from '../domain/types.js';
 import type { EventRow } from '../db/repos/events.js';
 import { listTimeline, type TimelinePosition, type TimelineRow } from '../db/repos/timeline.js';
@@ -11,22 +10,11 @@ import { requireConnection } from './connections.js';
 import type { Core, Tenant } from './core.js';
 import { jobView } from './views.js';
 import { deliveryView } from './webhooks.js';
+import { z } from 'zod';
+import { IdPosition, pageOf, readCursor, SeqPosition } from './cursor.js';
 
-function encodeCursor(p: TimelinePosition): string {
-  return Buffer.from(JSON.stringify([p.at.toISOString(), p.seq, p.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): TimelinePosition {
-  try {
-    const [at, seq, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, number, string];
-    const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || !Number.isSafeInteger(seq) || typeof id !== 'string') throw new Error('bad cursor');
-    return { at: date, seq, id };
-  } catch {
-    throw new AppError('validation_failed', 'The cursor is not one this list gave out. Pass the nextCursor of the previous page, unchanged.',
-      { errors: [{ field: 'querystring.cursor', message: 'not a timeline cursor' }] });
-  }
-}
+/** A timeline position: the entry's time, its order within that time, and its id. */
+const TimelineCursor = z.tuple([z.iso.datetime(), SeqPosition, IdPosition]);
 
 const STATUS_TYPES = new Set(['connection.created', 'connection.status_changed']);
 
@@ -56,8 +44,9 @@ export async function connectionTimeline(
   core: Core, tenant: Tenant, userId: string, connectionId: string, q: { cursor: string | null; limit: number; order: 'asc' | 'desc' },
 ) {
   const c = await requireConnection(core, tenant, userId, connectionId);
-  const after = q.cursor ? decodeCursor(q.cursor) : null;
+  const cursor = q.cursor ? readCursor(core, tenant, 'timeline', q.cursor, TimelineCursor) : null;
+  const after: TimelinePosition | null = cursor ? { at: new Date(cursor[0]), seq: cursor[1], id: cursor[2] } : null;
   const rows = await listTimeline(core.db, tenant.application.id, c.id, { after, order: q.order, limit: q.limit + 1 });
-  const page = rows.slice(0, q.limit);
-  return { data: page.map(entryView), nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!.position) : null };
+  const { page, nextCursor } = pageOf(core, tenant, 'timeline', rows, q.limit, (r) => [r.position.at.toISOString(), r.position.seq, r.position.id]);
+  return { data: page.map(entryView), nextCursor };
 }

@@ -4,8 +4,10 @@ import { AppError, notFound } from '../domain/errors.js';
 import { insertEvent } from '../db/repos/events.js';
 import { findUser, insertUser, listUsers, updateUser as updateUserRow } from '../db/repos/users.js';
 import type { Db } from '../db/open.js';
+import { withTransaction } from '../db/transaction.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { userView } from './views.js';
+import { idPage, readIdCursor } from './cursor.js';
 
 /** The user, or 404. `db` is the transaction when there is one: on PGlite a query outside it would wait for it forever. */
 export async function requireUser(core: Core, tenant: Tenant, userId: string, db: Db = core.db) {
@@ -19,7 +21,7 @@ export interface UserInput { externalId?: string | null; email?: string | null; 
 export async function createUser(core: Core, tenant: Tenant, input: UserInput) {
   const now = tenantClock(core, tenant.application).now();
   try {
-    const user = await core.db.transaction(async (tx) => {
+    const user = await withTransaction(core.db, async (tx) => {
       const user = await insertUser(tx, {
         id: newId('usr', now.getTime()), applicationId: tenant.application.id, externalId: input.externalId ?? null,
         email: input.email ?? null, name: input.name ?? null, metadata: input.metadata ?? {}, createdAt: now, updatedAt: now,
@@ -54,8 +56,8 @@ function externalIdTaken(externalId: string | null | undefined) {
 }
 
 export async function listAllUsers(core: Core, tenant: Tenant, cursor: string | null, limit: number, search?: string) {
-  const rows = await listUsers(core.db, tenant.application.id, cursor, limit + 1, search);
-  return { data: rows.slice(0, limit).map(userView), nextCursor: rows.length > limit ? rows[limit - 1]!.id : null };
+  const rows = await listUsers(core.db, tenant.application.id, readIdCursor(core, tenant, 'users', cursor), limit + 1, search);
+  return idPage(core, tenant, 'users', rows, limit, userView);
 }
 
 export async function updateUser(core: Core, tenant: Tenant, userId: string, patch: UserInput) {

@@ -17,6 +17,7 @@ import {
 import { insertEvent } from '../db/repos/events.js';
 import { isBlockedAddress } from '../jobs/webhook-http.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
+import { idPage, pageOf, readIdCursor } from './cursor.js';
 
 /** How long the previous secret keeps signing after a rotation, unless the caller says otherwise. */
 export const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 3600;
@@ -110,8 +111,8 @@ export async function getEndpoint(core: Core, tenant: Tenant, id: string) {
 }
 
 export async function listAllEndpoints(core: Core, tenant: Tenant, cursor: string | null, limit: number) {
-  const rows = await listEndpoints(core.db, tenant.application.id, cursor, limit + 1);
-  return { data: rows.slice(0, limit).map((e) => endpointView(e)), nextCursor: rows.length > limit ? rows[limit - 1]!.id : null };
+  const rows = await listEndpoints(core.db, tenant.application.id, readIdCursor(core, tenant, 'endpoints', cursor), limit + 1);
+  return idPage(core, tenant, 'endpoints', rows, limit, (e) => endpointView(e));
 }
 
 /** Enabling again clears the reason Causeway disabled it and its failure run. */
@@ -160,8 +161,9 @@ export function liveSecrets(core: Core, e: EndpointRow, now: Date): string[] {
 
 export async function endpointDeliveries(core: Core, tenant: Tenant, id: string, cursor: string | null, limit: number) {
   const e = await requireEndpoint(core, tenant, id);
-  const rows = await listDeliveries(core.db, e.id, cursor, limit + 1);
-  return { data: rows.slice(0, limit).map(deliveryView), nextCursor: rows.length > limit ? rows[limit - 1]!.delivery.id : null };
+  const rows = await listDeliveries(core.db, e.id, readIdCursor(core, tenant, 'deliveries', cursor), limit + 1);
+  const { page, nextCursor } = pageOf(core, tenant, 'deliveries', rows, limit, (r) => r.delivery.id);
+  return { data: page.map(deliveryView), nextCursor };
 }
 
 function newDelivery(e: EndpointRow, eventId: string, connectionId: string | null, trigger: string, now: Date) {

@@ -9,10 +9,9 @@ import {
   replayEvents, resendDelivery, rotateSecret, sendTestEvent,
 } from '../../services/webhooks.js';
 import { tenantOf } from '../auth.js';
-import { Event, page, pageQuery, problems, WebhookDelivery as Delivery } from '../schemas.js';
+import { Event, instant, page, pageQuery, problems, WebhookDelivery as Delivery } from '../schemas.js';
 
 const dateTime = z.string().describe('RFC 3339 date-time');
-const instant = z.string().datetime({ offset: true }).transform((s) => new Date(s)).describe('RFC 3339 date-time');
 const EventType = z.enum(EVENT_TYPES);
 const EndpointParams = z.object({ endpointId: z.string().min(1).max(64) });
 
