@@ -15,6 +15,7 @@ export const ERROR_CATALOGUE = {
   invalid_cursor: { status: 400, title: 'The cursor is not valid' },
   malformed_url: { status: 400, title: 'The URL is not valid' },
   malformed_request: { status: 400, title: 'The request is not valid HTTP' },
+  bad_request: { status: 400, title: 'The request could not be read' },
   uri_too_long: { status: 414, title: 'A part of the URL is too long' },
   webhook_url_not_allowed: { status: 400, title: 'The webhook endpoint URL is not allowed' },
   replay_too_large: { status: 400, title: 'Too many events in the replay range' },

@@ -27,6 +27,14 @@ function fieldErrors(err: FastifyError & { validation: { instancePath?: string; 
   });
 }
 
+/** The SQLSTATE of a database error, whether the driver's own or wrapped by Drizzle as its cause. */
+function sqlStateOf(err: unknown): string | null {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth += 1) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+  }
+  return null;
+}
+
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
   if (err instanceof InvalidTransitionError) {
@@ -43,13 +51,26 @@ function toAppError(err: unknown): AppError | null {
   if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (fe.statusCode === 400 && err instanceof SyntaxError)) {
     return new AppError('malformed_json', 'The body is not valid JSON. Check quotes, commas and brackets.');
   }
+  // PostgreSQL's data exceptions (class 22: a value out of range, text it cannot hold) come from a
+  // value the request carried past validation. Validation should have caught it (the log says so),
+  // but the caller gets a 400 to fix, never a 500.
+  const sqlState = sqlStateOf(err);
+  if (sqlState?.startsWith('22')) {
+    return new AppError('bad_request', 'A value in the request is out of the range this API can store. Check dates, numbers and text for unusual values.');
+  }
+  // Any other error Fastify raises for a client's mistake (a bad Content-Length, say) is still a problem document, never a 500.
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 && typeof fe.code === 'string' && fe.code.startsWith('FST_')) {
+    if (fe.statusCode === 413) return new AppError('payload_too_large', 'The request body is too large.');
+    if (fe.statusCode === 415) return new AppError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.');
+    return new AppError('bad_request', `The request could not be read (${fe.code}). Check its headers and body.`);
+  }
   return null;
 }
 
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
   const app = toAppError(err);
   if (app) {
-    if (ERROR_CATALOGUE[app.code].status >= 500) request.log.error({ err }, 'request failed');
+    if (ERROR_CATALOGUE[app.code].status >= 500 || sqlStateOf(err)) request.log.error({ err }, 'request failed');
     return sendProblem(reply, app);
   }
   if (isResponseSerializationError(err)) request.log.error({ err: { message: err.message, cause: err.cause.issues } }, 'response did not match its schema');

@@ -15,6 +15,7 @@
 import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { DAY_MS } from '../domain/clock.js';
 import { EXPIRING_SOON_DAYS, InvalidTransitionError, transition } from '../domain/status.js';
+import { appTimeSql } from '../db/repos/app-clock.js';
 import { findApplication } from '../db/repos/applications.js';
 import { findConnection, stateOf, updateConnection } from '../db/repos/connections.js';
 import { releasePausedJobs } from '../db/repos/jobs.js';
@@ -31,7 +32,7 @@ export async function applyDueRules(core: Core, applicationId: string | null = n
   const wallNow = core.clock.now();
   const released = await releasePausedJobs(core.db, wallNow, applicationId, BATCH);
   for (const job of released) await core.queue.enqueue(job);
-  const appNow = sql`${wallNow.toISOString()}::timestamptz + ${applications.clockOffsetMs} * interval '1 millisecond'`;
+  const appNow = appTimeSql(wallNow, applications.clockOffsetMs); // offset bounded: no application's stored value can fail the sweep
   const expiresAt = sql`case when ${connections.method} = 'openbanking' then ${connections.consentExpiresAt} else ${connections.accessExpiresAt} end`;
   const scope = applicationId ? eq(connections.applicationId, applicationId) : undefined;
   const candidates = (where: ReturnType<typeof and>) => core.db.select({ id: connections.id, applicationId: connections.applicationId })

@@ -4,16 +4,20 @@
  * status machine decides, exactly as for a real event. Every control acts for the calling
  * application only.
  */
-import { DAY_MS } from '../domain/clock.js';
+import { DAY_MS, MAX_CLOCK_OFFSET_MS } from '../domain/clock.js';
+import { parseDuration } from '../domain/duration.js';
 import { AppError, notFound } from '../domain/errors.js';
 import { allowedActions, InvalidTransitionError, transition } from '../domain/status.js';
-import { setSandboxOutage, setSandboxRateLimit } from '../db/repos/applications.js';
+import { setClockOffset, setSandboxOutage, setSandboxRateLimit } from '../db/repos/applications.js';
 import { findConnection, stateOf, updateConnection } from '../db/repos/connections.js';
+import { wakeWebhookWorkers } from '../db/repos/webhooks.js';
 import { issueSandboxToken, OPENBANKING_PERSONAS } from '../providers/sandbox/provider.js';
 import { ProviderError } from '../providers/types.js';
 import { applyConsentChange } from './consent.js';
 import { presentConnection } from './connections.js';
 import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
+import { applyDueRules } from './due.js';
+import { runSchedulerTick } from './scheduler.js';
 
 export const SIMULATED_EVENTS = ['login_required', 'consent_expiring', 'consent_expired', 'consent_revoked', 'new_accounts'] as const;
 export type SimulatedEvent = (typeof SIMULATED_EVENTS)[number];
@@ -45,6 +49,44 @@ export async function simulateEvent(core: Core, tenant: Tenant, connectionId: st
     }
   });
   return presentConnection(core, tenant, connection);
+}
+
+/** `P3650D`, `P12DT3H`, `PT0S`: a span of milliseconds as the ISO 8601 duration the clock takes. */
+function isoDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const [d, h, m, sec] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60), s % 60];
+  const time = `${h ? `${h}H` : ''}${m ? `${m}M` : ''}${sec ? `${sec}S` : ''}`;
+  return d === 0 && !time ? 'PT0S' : `P${d ? `${d}D` : ''}${time ? `T${time}` : ''}`;
+}
+
+const clockRefused = (message: string, field: string) => new AppError('validation_failed', message, { errors: [{ field: 'body.advanceBy', message: field }] });
+
+/**
+ * Moves the calling application's test clock forward, never past MAX_CLOCK_OFFSET_MS ahead of real
+ * time: the duration is checked, and the new total with it, before anything is stored, so a refused
+ * call changes nothing. What the new time made due then happens before the answer: the due rules,
+ * background refreshes and webhook retries, each for this application only.
+ */
+export async function advanceClock(core: Core, tenant: Tenant, advanceBy: string) {
+  const ms = parseDuration(advanceBy);
+  if (ms === null || ms <= 0) {
+    throw clockRefused(`advanceBy must be a positive ISO 8601 duration in weeks, days, hours, minutes or seconds, such as P30D or PT6H; a sandbox clock runs at most ${MAX_CLOCK_OFFSET_MS / DAY_MS} days (10 years) ahead of real time.`,
+      `must be a positive duration like P30D, the clock at most ${MAX_CLOCK_OFFSET_MS / DAY_MS} days (10 years) ahead in all`);
+  }
+  const current = tenant.application.clockOffsetMs;
+  const maxDays = MAX_CLOCK_OFFSET_MS / DAY_MS;
+  // Checked as a subtraction: current + ms could pass the largest safe integer before the comparison.
+  if (ms > MAX_CLOCK_OFFSET_MS - current) {
+    const room = Math.max(0, MAX_CLOCK_OFFSET_MS - current);
+    throw clockRefused(`A sandbox clock runs at most ${maxDays} days (10 years) ahead of real time; this one is ${isoDuration(current)} ahead, so it can move at most ${isoDuration(room)} more.`,
+      `the clock may run at most ${maxDays} days (10 years) ahead of real time: at most ${isoDuration(room)} more`);
+  }
+  const offsetMs = current + ms;
+  await setClockOffset(core.db, tenant.application.id, offsetMs);
+  await applyDueRules(core, tenant.application.id); // what the new time made due happens now, not at the next sweep
+  await runSchedulerTick(core, tenant.application.id); // background refreshes that fell due start
+  await wakeWebhookWorkers(core.db); // and webhook retries that fell due go out
+  return { now: tenantClock(core, { clockOffsetMs: offsetMs }).now().toISOString(), offsetMs };
 }
 
 /** Switches a simulated outage of one institution on or off for the calling application. */

@@ -4,6 +4,7 @@ import type { ConnectionState } from '../../domain/status.js';
 import { LIVE_JOB_STATUSES, type ConnectionStatus, type Method, type StatusReason } from '../../domain/types.js';
 import type { Db } from '../open.js';
 import { connections, jobs, users } from '../schema.js';
+import { appTimeSql } from './app-clock.js';
 import type { JobRow } from './jobs.js';
 
 export type ConnectionRow = typeof connections.$inferSelect;
@@ -88,15 +89,15 @@ export async function updateConnection(db: Db, id: string, patch: Partial<typeof
  * until a job schedules it again, and not answered.
  */
 export async function claimDueConnections(db: Db, f: { wallNow: Date; holdMs: number; limit: number; applicationId: string | null }) {
-  const wall = f.wallNow.toISOString();
   const result = (await db.execute(sql`
     with due as (
       -- Each application's due rows through the (application_id, next_at) index, on its own clock: one
-      -- application's test clock far ahead must not make the others' claims read its future.
+      -- application's test clock far ahead must not make the others' claims read its future, and its
+      -- offset is bounded (app-clock.ts) so that no stored value can make the statement fail for all.
       select d.connection_id, d.next_at, a.clock_offset_ms from applications a
       cross join lateral (
         select s.connection_id, s.next_at from refresh_schedule s
-        where s.application_id = a.id and s.next_at <= ${wall}::timestamptz + a.clock_offset_ms * interval '1 millisecond'
+        where s.application_id = a.id and s.next_at <= ${appTimeSql(f.wallNow, sql`a.clock_offset_ms`)}
         order by s.next_at limit ${f.limit}
         for update of s skip locked) d
       ${f.applicationId ? sql`where a.id = ${f.applicationId}` : sql``}
@@ -104,7 +105,7 @@ export async function claimDueConnections(db: Db, f: { wallNow: Date; holdMs: nu
       limit ${f.limit}),
     claimed as (
       update refresh_schedule s set next_at = case when c.status in ('active', 'degraded')
-          then ${wall}::timestamptz + (due.clock_offset_ms + ${f.holdMs}) * interval '1 millisecond' else 'infinity'::timestamptz end
+          then ${appTimeSql(f.wallNow, sql`due.clock_offset_ms`, f.holdMs)} else 'infinity'::timestamptz end
       from due join connections c on c.id = due.connection_id
       where s.connection_id = due.connection_id
       returning c.id, c.application_id, c.user_id, c.institution_id, c.schedule_slot, c.status)

@@ -5,6 +5,7 @@
 import { and, desc, eq, inArray, isNotNull, isNull, lt, notInArray, sql } from 'drizzle-orm';
 import { LIVE_JOB_STATUSES, type JobStep } from '../../domain/types.js';
 import type { Db } from '../open.js';
+import { appTimeSql, boundedOffsetSql } from './app-clock.js';
 import { preparedPer } from '../prepared.js';
 import { accounts, applications, connections, institutionThrottles, jobs, providerCalls, transactions } from '../schema.js';
 
@@ -211,7 +212,7 @@ export async function findStaleQueuedJobs(db: Db, olderThan: Date, limit: number
   const rows = await db.select({ job: jobs }).from(jobs).innerJoin(applications, eq(applications.id, jobs.applicationId))
     .innerJoin(connections, eq(connections.id, jobs.connectionId))
     .where(and(
-      eq(jobs.status, 'queued'), sql`${jobs.updatedAt} - ${applications.clockOffsetMs} * interval '1 millisecond' < ${olderThan}`,
+      eq(jobs.status, 'queued'), sql`${jobs.updatedAt} - ${boundedOffsetSql(applications.clockOffsetMs)} * interval '1 millisecond' < ${olderThan}`,
       isNull(connections.pausedUntil), // a paused connection's job is sent when the pause ends (services/due.ts)
     ))
     .limit(limit);
@@ -225,7 +226,7 @@ export async function findStaleQueuedJobs(db: Db, olderThan: Date, limit: number
 export async function releasePausedJobs(db: Db, wallNow: Date, applicationId: string | null, limit: number): Promise<JobRow[]> {
   const due = db.select({ id: connections.id }).from(connections).innerJoin(applications, eq(applications.id, connections.applicationId))
     .where(and(
-      sql`${connections.pausedUntil} <= ${wallNow.toISOString()}::timestamptz + ${applications.clockOffsetMs} * interval '1 millisecond'`,
+      sql`${connections.pausedUntil} <= ${appTimeSql(wallNow, applications.clockOffsetMs)}`,
       applicationId ? eq(connections.applicationId, applicationId) : undefined,
     )).limit(limit);
   const released = db.$with('released', { id: connections.id }).as(sql`${db.update(connections).set({ pausedUntil: null })

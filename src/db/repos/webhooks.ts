@@ -11,6 +11,7 @@ import { and, desc, eq, gte, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from '../open.js';
 import { applications, events } from '../schema.js';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../tables/webhooks.js';
+import { appTimeSql } from './app-clock.js';
 import type { EventRow } from './events.js';
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -97,7 +98,11 @@ export interface Claimed { delivery: DeliveryRow; endpoint: EndpointRow; event: 
 /**
  * Takes up to `limit` due deliveries of enabled endpoints, skipping endpoints in `busy` (those with
  * as many in flight as one endpoint may have) and rows another worker holds. Due means on the
- * delivery's application clock (sandbox test clock); leases are on the wall clock.
+ * delivery's application clock (sandbox test clock); leases are on the wall clock. Each
+ * application's due deliveries are read on its own clock through its slice of the
+ * (application_id, next_attempt_at) index, as the scheduler's claim does: an application whose test
+ * clock runs far ahead neither widens what the others' claims read nor, with its offset bounded in
+ * SQL (app-clock.ts), can make the statement fail for everyone.
  */
 export async function claimDueDeliveries(
   db: Db, f: { wallNow: Date; leaseUntil: Date; leaseToken: string; limit: number; perEndpoint: number; busy: string[] },
@@ -105,21 +110,23 @@ export async function claimDueDeliveries(
   const wall = f.wallNow.toISOString();
   const result = (await db.execute(sql`
     with oldest as (
-      -- the oldest due first, through the partial index, so a claim reads a bounded slice of a backlog
-      select d.id, d.endpoint_id, d.application_id, d.next_attempt_at from webhook_deliveries d
-      where d.status = 'pending'
-        and d.next_attempt_at <= ${wall}::timestamptz + (select coalesce(max(clock_offset_ms), 0) from applications) * interval '1 millisecond'
-        and (d.lease_until is null or d.lease_until < ${wall}::timestamptz)
-        and d.endpoint_id <> all(${sql.param(f.busy)}::text[])
+      -- the oldest due first, each application's through its slice of the index, so a claim reads a bounded slice of a backlog
+      select d.id, d.endpoint_id, d.next_attempt_at from applications a
+      cross join lateral (
+        select d.id, d.endpoint_id, d.next_attempt_at from webhook_deliveries d
+        where d.application_id = a.id and d.status = 'pending'
+          and d.next_attempt_at <= ${appTimeSql(f.wallNow, sql`a.clock_offset_ms`)}
+          and (d.lease_until is null or d.lease_until < ${wall}::timestamptz)
+          and d.endpoint_id <> all(${sql.param(f.busy)}::text[])
+        order by d.next_attempt_at
+        limit ${f.limit * SCAN_FACTOR}) d
       order by d.next_attempt_at
       limit ${f.limit * SCAN_FACTOR}),
     candidates as (
       select o.id, o.next_attempt_at, row_number() over (partition by o.endpoint_id order by o.next_attempt_at, o.id) as rn
       from oldest o
-      join applications a on a.id = o.application_id
       join webhook_endpoints e on e.id = o.endpoint_id
-      -- due on the delivery's own application clock
-      where e.enabled and o.next_attempt_at <= ${wall}::timestamptz + a.clock_offset_ms * interval '1 millisecond'),
+      where e.enabled),
     due as (
       -- a few per endpoint in each claim, so one endpoint's backlog cannot take every slot. The
       -- status and lease are checked again here: a row another worker claimed since this

@@ -4,18 +4,14 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { boundedOffset } from '../../domain/clock.js';
 import { AppError } from '../../domain/errors.js';
-import { parseDuration } from '../../domain/duration.js';
-import { setClockOffset } from '../../db/repos/applications.js';
 import { completeAuthorization } from '../../services/connections.js';
 import { tenantClock, type Core } from '../../services/core.js';
 import { tenantOf } from '../auth.js';
 import { Connection, problems } from '../schemas.js';
-import { createSandboxToken, setInstitutionOutage, setInstitutionRateLimit, SIMULATED_EVENTS, simulateEvent } from '../../services/sandbox.js';
+import { advanceClock, createSandboxToken, setInstitutionOutage, setInstitutionRateLimit, SIMULATED_EVENTS, simulateEvent } from '../../services/sandbox.js';
 import { OPENBANKING_PERSONAS } from '../../providers/sandbox/provider.js';
-import { applyDueRules } from '../../services/due.js';
-import { wakeWebhookWorkers } from '../../db/repos/webhooks.js';
-import { runSchedulerTick } from '../../services/scheduler.js';
 import { consentPage, consentResultPage } from '../pages/consent.js';
 
 const Clock = z.object({ now: z.string(), offsetMs: z.number().int() });
@@ -27,29 +23,16 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
   });
   app.get('/sandbox/clock', { schema: { tags, summary: "This application's test clock", response: { 200: Clock, ...problems(401, 403) } } }, async (req) => {
     const tenant = tenantOf(req);
-    return { now: tenantClock(core, tenant.application).now().toISOString(), offsetMs: tenant.application.clockOffsetMs };
+    return { now: tenantClock(core, tenant.application).now().toISOString(), offsetMs: boundedOffset(tenant.application.clockOffsetMs) };
   });
   app.post('/sandbox/clock', {
     schema: {
       tags, summary: "Move this application's test clock forward",
-      description: 'Time moves for the calling application only: its connections, jobs and sandbox data see the new time, and what became due (consent expiry, abandoned authorisations, paused connections, background refreshes) happens before the answer.',
-      body: z.object({ advanceBy: z.string().max(32).describe('ISO 8601 duration, e.g. P30D or PT6H') }).strict(),
+      description: 'Time moves for the calling application only: its connections, jobs and sandbox data see the new time, and what became due (consent expiry, abandoned authorisations, paused connections, background refreshes) happens before the answer. The clock runs at most 10 years (P3650D) ahead of real time in all: a move past that answers 400 and changes nothing.',
+      body: z.object({ advanceBy: z.string().max(32).describe('ISO 8601 duration, e.g. P30D or PT6H; the total stays within 10 years (P3650D)') }).strict(),
       response: { 200: Clock, ...problems(400, 401, 403) },
     },
-  }, async (req) => {
-    const ms = parseDuration(req.body.advanceBy);
-    if (ms === null || ms <= 0) {
-      throw new AppError('validation_failed', 'advanceBy must be a positive ISO 8601 duration in weeks, days, hours, minutes or seconds, such as P30D or PT6H.',
-        { errors: [{ field: 'body.advanceBy', message: 'must be a positive duration like P30D' }] });
-    }
-    const tenant = tenantOf(req);
-    const offsetMs = tenant.application.clockOffsetMs + ms;
-    await setClockOffset(core.db, tenant.application.id, offsetMs);
-    await applyDueRules(core, tenant.application.id); // what the new time made due happens now, not at the next sweep
-    await runSchedulerTick(core, tenant.application.id); // background refreshes that fell due start
-    await wakeWebhookWorkers(core.db); // and webhook retries that fell due go out
-    return { now: tenantClock(core, { clockOffsetMs: offsetMs }).now().toISOString(), offsetMs };
-  });
+  }, async (req) => advanceClock(core, tenantOf(req), req.body.advanceBy));
   app.post('/sandbox/connections/:connectionId/simulate', {
     schema: {
       tags, summary: 'Simulate an event on a connection',
