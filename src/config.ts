@@ -35,6 +35,14 @@ const schema = z.object({
   CAUSEWAY_BACKGROUND_REFRESH: bool.default(true),
   /** Seconds a user has to answer an MFA prompt. */
   CAUSEWAY_MFA_TIMEOUT_SECONDS: int(1).default(300),
+  /**
+   * Requests a second each API credential (API key, client token, operator) may make, refilled
+   * continuously; 0 switches the limit off. 100/s is far above what an app's server or a page
+   * needs, and low enough that one runaway client cannot take a process's capacity from the rest.
+   */
+  CAUSEWAY_API_RATE_LIMIT: int(0).max(1_000_000).default(100),
+  /** Requests a credential may make at once before the rate applies. Defaults to twice the rate. */
+  CAUSEWAY_API_RATE_BURST: int(1).max(10_000_000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -57,6 +65,10 @@ export interface Config {
   retryLimit: number;
   jobHeartbeatSeconds: number;
   mfaTimeoutSeconds: number;
+  /** Requests a second per API credential, per API process (http/rate-limit.ts); 0: no limit. */
+  apiRateLimit: number;
+  /** Requests a credential may make in a burst before apiRateLimit applies. */
+  apiRateBurst: number;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -86,6 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retryLimit: e.CAUSEWAY_RETRY_LIMIT,
     jobHeartbeatSeconds: e.CAUSEWAY_JOB_HEARTBEAT_SECONDS,
     mfaTimeoutSeconds: e.CAUSEWAY_MFA_TIMEOUT_SECONDS,
+    apiRateLimit: e.CAUSEWAY_API_RATE_LIMIT,
+    apiRateBurst: e.CAUSEWAY_API_RATE_BURST ?? Math.max(1, 2 * e.CAUSEWAY_API_RATE_LIMIT),
     logLevel: e.LOG_LEVEL,
   };
 }

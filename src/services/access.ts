@@ -21,6 +21,7 @@ import type { Clock } from '../domain/clock.js';
 import { authenticate as authenticateApiKey } from './applications.js';
 import type { ClientScope, Core, Tenant } from './core.js';
 import { randomToken, sha256 } from './crypto.js';
+import { throttledSignIn } from './sign-in-throttle.js';
 import { requireUser } from './users.js';
 
 export const CLIENT_TOKEN_DEFAULT_SECONDS = 30 * 60;
@@ -91,12 +92,18 @@ export async function createOperator(db: Db, clock: Clock, application: Applicat
   return { id: operator.id, email: operator.email, password: chosen };
 }
 
-/** Signs an operator in: a session token for the dashboard. The same answer for an unknown email and a wrong password. */
-export async function loginOperator(core: Core, email: string, password: string) {
-  const operator = await findOperatorByEmail(core.db, email.trim().toLowerCase());
-  // A wrong email costs the same scrypt as a wrong password, so timing tells nothing.
-  const ok = operator ? await verifyPassword(password, operator.passwordHash) : (await hashPassword(password), false);
-  if (!operator || !ok) throw new AppError('invalid_login', 'The email or password is not right. An administrator can create an operator with `npx causeway operators create --email you@example.com`.');
+/**
+ * Signs an operator in: a session token for the dashboard. The same answer for an unknown email and
+ * a wrong password; failures are throttled per email and per client address (sign-in-throttle.ts).
+ */
+export async function loginOperator(core: Core, email: string, password: string, address: string | null = null) {
+  const operator = await throttledSignIn(core, email, address, async () => {
+    const found = await findOperatorByEmail(core.db, email.trim().toLowerCase());
+    // A wrong email costs the same scrypt as a wrong password, so timing tells nothing.
+    const ok = found ? await verifyPassword(password, found.passwordHash) : (await hashPassword(password), false);
+    return found && ok ? found : null;
+  });
+  if (!operator) throw new AppError('invalid_login', 'The email or password is not right. An administrator can create an operator with `npx causeway operators create --email you@example.com`.');
   const now = core.clock.now();
   const token = `os_${randomToken(32)}`;
   const expiresAt = new Date(now.getTime() + OPERATOR_SESSION_SECONDS * 1000);

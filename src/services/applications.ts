@@ -6,6 +6,7 @@ import type { Db } from '../db/open.js';
 import type { Clock } from '../domain/clock.js';
 import { AppError } from '../domain/errors.js';
 import type { InstitutionSetting } from '../domain/types.js';
+import type { Provider } from '../providers/types.js';
 import { applications } from '../db/schema.js';
 import { findInstitution, type Core, type Tenant } from './core.js';
 import { randomToken, sha256 } from './crypto.js';
@@ -20,6 +21,30 @@ export async function ensureDefaultApplication(db: Db, clock: Clock): Promise<{ 
     id: newId('app'), name: 'Default sandbox application', environment: 'sandbox', isDefault: true, createdAt: clock.now(),
   });
   return { application, created: true };
+}
+
+export type Environment = 'sandbox' | 'live';
+
+/**
+ * A new application (tenant): its own users, connections, keys and settings. A sandbox application
+ * uses the sandbox provider and may call /v1/sandbox/*; a live one may not (PRODUCT.md §5, §6).
+ */
+export async function createApplication(db: Db, clock: Clock, input: { name: string; environment: Environment }): Promise<ApplicationRow> {
+  const name = input.name.trim();
+  if (name.length === 0 || name.length > 200) throw new AppError('validation_failed', 'An application name is 1 to 200 characters.', { errors: [{ field: 'name', message: 'must be 1 to 200 characters' }] });
+  return insertApplication(db, { id: newId('app'), name, environment: input.environment, isDefault: false, createdAt: clock.now() });
+}
+
+/**
+ * The provider that serves this application's connections. The sandbox provider is a simulator
+ * with magic credentials (PRODUCT.md §5): it serves sandbox applications only. No live provider
+ * exists yet, so a live application is told so plainly rather than linked to simulated banks.
+ */
+export function providerFor(core: Core, application: Pick<ApplicationRow, 'environment'>): Provider {
+  if (application.environment !== 'sandbox' && core.provider.id === 'sandbox') {
+    throw new AppError('no_provider', 'This is a live application, and the only provider on this server is the sandbox, which serves sandbox applications only. Use a sandbox application\'s API key to try Causeway; live connections need a live provider configured.');
+  }
+  return core.provider;
 }
 
 /** Creates a key and answers it in full: this is the only time it is ever shown. */

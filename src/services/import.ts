@@ -18,12 +18,14 @@ import { insertJobUnlessLive } from '../db/repos/jobs.js';
 import type { ProviderAccess } from '../providers/types.js';
 import { newJobRow, presentConnection } from './connections.js';
 import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
+import { providerFor } from './applications.js';
 import { requireUser } from './users.js';
 import { jobView } from './views.js';
 
 export interface ImportInput { institutionId: string; accessToken: string; products?: Product[] }
 
 export async function importConnection(core: Core, tenant: Tenant, userId: string, input: ImportInput) {
+  providerFor(core, tenant.application); // a live application gets a clear 400, not the sandbox's simulated banks
   await requireUser(core, tenant, userId);
   if (!core.provider.importAccess) {
     throw new AppError('import_not_supported', `The ${core.provider.id} provider cannot import connections; create one with the user instead.`);

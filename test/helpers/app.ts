@@ -32,7 +32,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     ...loadConfig({}),
     sandboxLatencyMs: 0, retryDelaySeconds: 0, retryLimit: 3, jobHeartbeatSeconds: 10, jobConcurrency: 4,
-    encryptionKey: randomBytes(32).toString('base64'), logLevel: 'silent', ...overrides,
+    encryptionKey: randomBytes(32).toString('base64'), logLevel: 'silent',
+    apiRateLimit: 0, // suites fire thousands of requests with one key; test/hardening-access.test.ts sets a limit
+    ...overrides,
   };
 }
 

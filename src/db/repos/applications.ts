@@ -17,6 +17,11 @@ export async function findDefaultApplication(db: Db): Promise<ApplicationRow | n
   return row ?? null;
 }
 
+/** Every application, oldest first (the CLI's list). */
+export async function listApplications(db: Db): Promise<ApplicationRow[]> {
+  return db.select().from(applications).orderBy(asc(applications.createdAt), asc(applications.id));
+}
+
 export async function findApplication(db: Db, id: string): Promise<ApplicationRow | null> {
   const [row] = await db.select().from(applications).where(eq(applications.id, id));
   return row ?? null;

@@ -43,10 +43,11 @@ export const accessRoutes = (core: Core): FastifyPluginAsyncZod => async (app) =
   app.post('/operator-sessions', {
     schema: {
       tags: ['dashboard'], summary: 'Sign an operator in to the dashboard', security: [],
+      description: 'After 5 failed sign-ins for one email, or 20 from one client address, within 15 minutes, sign-in answers 429 `too_many_sign_in_attempts` with Retry-After (even with the right password) for 1 minute, doubling with each further failure up to 15 minutes. A successful sign-in clears the email\'s count.',
       body: z.object({ email: z.string().min(3).max(320), password: z.string().min(1).max(200) }).strict(),
-      response: { 201: z.object({ token: z.string(), email: z.string(), expiresAt: z.string() }), ...problems(400, 401) },
+      response: { 201: z.object({ token: z.string(), email: z.string(), expiresAt: z.string() }), ...problems(400, 401, 429) },
     },
-  }, async (req, reply) => reply.code(201).send(await loginOperator(core, req.body.email, req.body.password)));
+  }, async (req, reply) => reply.code(201).send(await loginOperator(core, req.body.email, req.body.password, req.ip)));
   app.get('/connections', {
     schema: {
       tags: ['dashboard'], summary: "Every connection of the application, by filter",

@@ -18,7 +18,8 @@ const Clock = z.object({ now: z.string(), offsetMs: z.number().int() });
 
 export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
   const tags = ['sandbox'];
-  app.addHook('preHandler', async (req) => {
+  // onRequest (after authentication): a live application is refused before validation or an Idempotency-Key is looked at.
+  app.addHook('onRequest', async (req) => {
     if (req.tenant?.application.environment !== 'sandbox') throw new AppError('sandbox_only', 'Sandbox calls are refused for live applications; use a sandbox API key.');
   });
   app.get('/sandbox/clock', { schema: { tags, summary: "This application's test clock", response: { 200: Clock, ...problems(401, 403) } } }, async (req) => {
