@@ -13,7 +13,6 @@ import {
 } from '../db/repos/connections.js';
 import { cancelLiveJob, insertJobUnlessLive, insertJobUpdatingConnection, LiveJobRaceError } from '../db/repos/jobs.js';
 import { providerFor } from './applications.js';
-import { providerFor } from './applications.js';
 import { requireUser } from './users.js';
 import type { Db } from '../db/open.js';
 import type { ProviderAccess } from '../providers/types.js';
@@ -56,7 +55,6 @@ export function newJobRow(c: ConnectionRow, type: JobType, trigger: JobTrigger, 
 }
 
 export async function createConnection(core: Core, tenant: Tenant, userId: string, input: CreateConnectionInput) {
-  providerFor(core, tenant.application); // a live application gets a clear 400, not the sandbox's simulated banks
   providerFor(core, tenant.application); // a live application gets a clear 400, not the sandbox's simulated banks
   await requireUser(core, tenant, userId);
   const now = tenantClock(core, tenant.application).now();
