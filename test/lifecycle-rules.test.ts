@@ -84,7 +84,7 @@ describe('lifecycle rules', () => {
       assert.deepEqual([done.status, done.statusReason, done.pausedUntil], ['active', null, null]);
     });
 
-    it('does not pause another user who signs in with the same login, nor a login the user has only in a failed connection', async () => {
+    it('does not pause another user who signs in with a shared sandbox persona, nor a login the user has only in a failed connection', async () => {
       const a = await t.createUser();
       const b = await t.createUser();
       await t.waitForJob((await createWeb(a)).job.id);

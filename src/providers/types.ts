@@ -130,6 +130,12 @@ export class ProviderError extends Error {
 export interface Provider {
   readonly id: string;
   institutions(): ProviderInstitution[];
+  /**
+   * Web (optional): a login that is no one person's bank login, such as the sandbox's documented test
+   * personas every user may sign in with. The duplicate-credentials pause (services/connections.ts)
+   * then compares it with the user's own connections only, not the whole application's. Absent: none.
+   */
+  sharedLogin?(login: string): boolean;
   /** Web: check the credentials; ask for a one-time code when the institution wants one. */
   verifyCredentials(link: ProviderLink, mfaCode: string | null, ctx: ProviderCallContext): Promise<VerifyOutcome>;
   /** Openbanking: where to send the user to authorise. `state` comes back on completion. */

@@ -56,6 +56,9 @@ export async function importConnection(core: Core, tenant: Tenant, userId: strin
         ? `This user already has the web connection ${other.id} to ${institution.name}. Delete it before importing an openbanking one.`
         : `This access token was already imported as connection ${other.id}.`, { connectionId: other.id });
     }
+    // One link at the provider cannot back two users' connections (a revoke of one would end both);
+    // the other user's connection is not named.
+    if (clashes.sameLoginElsewhere) throw new AppError('conflicting_connection', 'This access token is already imported for another user of this application.');
     const connection = await insertConnection(tx, {
       ...base, id: newId('con', now.getTime()), provider: core.provider.id, products: withAccountsProduct(products), status: 'init', statusReason: null,
       accessEnc: core.cipher.encrypt(JSON.stringify(access)), createdAt: now, updatedAt: now,

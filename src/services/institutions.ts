@@ -3,10 +3,10 @@
  * provider calls on its own clock: what its connections meet, and nothing of other applications'.
  * The scheduler's circuit breaker reads the same (services/scheduler.ts).
  */
-import { and, eq, gt, sql } from 'drizzle-orm';
 import { notFound } from '../domain/errors.js';
-import { HEALTH_WINDOW_MS, healthOf, INSTITUTION_ERRORS } from '../domain/health.js';
-import { connections, providerCalls } from '../db/schema.js';
+import { HEALTH_LOOKBACK_CALLS, HEALTH_WINDOW_MS, healthOf, INSTITUTION_ERRORS, type Health as InstitutionHealth, type RecentCall } from '../domain/health.js';
+import type { ApplicationRow } from '../db/repos/applications.js';
+import { recentCallsAt, recentCallsByInstitution, type HealthQuery } from '../db/repos/health.js';
 import type { ProviderInstitution } from '../providers/types.js';
 import { liveHolders, OPEN_THROTTLE, rateFactorAt, type ThrottleState } from '../domain/throttle.js';
 import { listThrottles } from '../db/repos/throttles.js';
@@ -15,25 +15,25 @@ import { capacityFor, refreshIntervalMs } from './limits.js';
 
 type Health = { status: 'operational' | 'degraded' | 'outage'; since: string | null };
 
-async function healthByInstitution(core: Core, tenant: Tenant): Promise<Map<string, Health>> {
-  const since = new Date(tenantClock(core, tenant.application).now().getTime() - HEALTH_WINDOW_MS);
-  const rows = await core.db.select({
-    institutionId: connections.institutionId,
-    total: sql<number>`count(*)`.mapWith(Number),
-    unavailable: sql<number>`count(*) filter (where ${providerCalls.errorCode} = any(${sql.param([...INSTITUTION_ERRORS])}::text[]))`.mapWith(Number),
-    firstFailure: sql<string | null>`min(${providerCalls.createdAt}) filter (where ${providerCalls.errorCode} = any(${sql.param([...INSTITUTION_ERRORS])}::text[]))`,
-  }).from(providerCalls).innerJoin(connections, eq(connections.id, providerCalls.connectionId))
-    .where(and(eq(providerCalls.applicationId, tenant.application.id), gt(providerCalls.createdAt, since))).groupBy(connections.institutionId);
-  const out = new Map<string, Health>();
-  for (const r of rows) {
-    const status = healthOf(r.total, r.unavailable);
-    if (status !== 'operational') out.set(r.institutionId, { status, since: r.firstFailure ? new Date(r.firstFailure).toISOString() : null });
-  }
-  return out;
+/** The application's latest calls in the health window, on its own clock. */
+function healthQuery(core: Core, application: ApplicationRow): HealthQuery {
+  const since = new Date(tenantClock(core, application).now().getTime() - HEALTH_WINDOW_MS);
+  return { applicationId: application.id, since, failingCodes: INSTITUTION_ERRORS, limit: HEALTH_LOOKBACK_CALLS };
 }
 
+/** One institution's health for one application: GET /v1/institutions/{id} and the scheduler's circuit breaker. */
+export async function institutionHealth(core: Core, application: ApplicationRow, institutionId: string): Promise<InstitutionHealth> {
+  return healthOf(await recentCallsAt(core.db, institutionId, healthQuery(core, application)));
+}
+
+function present(health: InstitutionHealth): Health {
+  return { status: health.status, since: health.since?.toISOString() ?? null };
+}
+
+const NO_CALLS: readonly RecentCall[] = [];
+
 /** The limits as they apply to this application (its own settings can only be stricter), and where its refreshes there stand now. */
-function view(core: Core, tenant: Tenant, i: ProviderInstitution, health: Health | undefined, throttle: ThrottleState | undefined) {
+function view(core: Core, tenant: Tenant, i: ProviderInstitution, health: Health, throttle: ThrottleState | undefined) {
   const now = core.clock.now();
   const state = throttle ?? OPEN_THROTTLE;
   return {
@@ -43,7 +43,7 @@ function view(core: Core, tenant: Tenant, i: ProviderInstitution, health: Health
       ...capacityFor(core, tenant.application, i.id),
       refreshIntervalHours: refreshIntervalMs(core, tenant.application, i.id) / 3_600_000,
     },
-    health: health ?? { status: 'operational' as const, since: null },
+    health,
     throttle: {
       runningRefreshes: liveHolders(state, now).length,
       slowedUntil: state.slowedUntil > now ? state.slowedUntil.toISOString() : null,
@@ -53,13 +53,13 @@ function view(core: Core, tenant: Tenant, i: ProviderInstitution, health: Health
 }
 
 export async function listInstitutions(core: Core, tenant: Tenant) {
-  const [health, throttles] = await Promise.all([healthByInstitution(core, tenant), listThrottles(core.db, tenant.application.id)]);
-  return core.provider.institutions().map((i) => view(core, tenant, i, health.get(i.id), throttles.get(i.id)));
+  const [calls, throttles] = await Promise.all([recentCallsByInstitution(core.db, healthQuery(core, tenant.application)), listThrottles(core.db, tenant.application.id)]);
+  return core.provider.institutions().map((i) => view(core, tenant, i, present(healthOf(calls.get(i.id) ?? NO_CALLS)), throttles.get(i.id)));
 }
 
 export async function getInstitution(core: Core, tenant: Tenant, id: string) {
   const institution = core.provider.institutions().find((i) => i.id === id);
   if (!institution) throw notFound('institution', id);
-  const [health, throttles] = await Promise.all([healthByInstitution(core, tenant), listThrottles(core.db, tenant.application.id)]);
-  return view(core, tenant, institution, health.get(id), throttles.get(id));
+  const [health, throttles] = await Promise.all([institutionHealth(core, tenant.application, id), listThrottles(core.db, tenant.application.id)]);
+  return view(core, tenant, institution, present(health), throttles.get(id));
 }

@@ -18,15 +18,15 @@
  *   ─► refresh job (trigger scheduled), which still takes a permit from the institution's limits
  */
 import { AppError } from '../domain/errors.js';
-import { HEALTH_WINDOW_MS, healthOf, INSTITUTION_ERRORS } from '../domain/health.js';
 import { nextPhaseAfter, spreadWithin } from '../domain/schedule.js';
 import { InvalidTransitionError, transition } from '../domain/status.js';
 import { plannedStarts } from '../domain/throttle.js';
 import { findApplication, type ApplicationRow } from '../db/repos/applications.js';
-import { claimDueConnections, findConnection, recentInstitutionCalls, setNextScheduledRefresh, stateOf, updateConnection } from '../db/repos/connections.js';
+import { claimDueConnections, findConnection, setNextScheduledRefresh, stateOf, updateConnection } from '../db/repos/connections.js';
 import { readThrottle } from '../db/repos/throttles.js';
 import { refreshConnection } from './connections.js';
 import { findInstitution, tenantClock, type Core } from './core.js';
+import { institutionHealth } from './institutions.js';
 import { capacityFor, refreshIntervalMs } from './limits.js';
 
 /** Connections one tick takes at most; a tick that took this many runs again at once. */
@@ -66,7 +66,8 @@ async function refreshAtInstitution(core: Core, application: ApplicationRow, ins
     return;
   }
   let take = due;
-  if (await inOutage(core, application.id, institutionId, now)) {
+  // The circuit breaker: open while the application's latest calls there say outage (domain/health.ts).
+  if ((await institutionHealth(core, application, institutionId)).status === 'outage') {
     // Half open: one refresh per tick probes the institution; when probes succeed the outage ends.
     const [probe, ...rest] = due;
     for (const c of rest) await setNextScheduledRefresh(core.db, c.id, spreadWithin(c.slot, new Date(now.getTime() + OUTAGE_DEFER_MS), OUTAGE_DEFER_MS));
@@ -93,12 +94,6 @@ async function refreshAtInstitution(core: Core, application: ApplicationRow, ins
       // invalid_state: the connection moved out of active/degraded meanwhile; it is not refreshed in the background.
     }
   }
-}
-
-/** The circuit breaker: the application's recent calls to the institution mostly fail (domain/health.ts). */
-async function inOutage(core: Core, applicationId: string, institutionId: string, now: Date): Promise<boolean> {
-  const recent = await recentInstitutionCalls(core.db, applicationId, institutionId, new Date(now.getTime() - HEALTH_WINDOW_MS), INSTITUTION_ERRORS);
-  return healthOf(recent.calls, recent.failing) === 'outage';
 }
 
 /** An institution that always wants a one-time code cannot be refreshed unattended: once its data is due, the user is needed. */

@@ -38,14 +38,16 @@ export async function lockConnectionWithLiveJob(db: Db, applicationId: string, i
 }
 
 /**
- * The user's connections a new one would clash with (PRODUCT.md §3 create), among those that are
- * not failed, unlinked or deleted: one to the same institution by the other method, and (web) one
- * with the same login there. Scoped to the user: across users, the sandbox's magic logins are
- * shared by every test user, and a real bank login belongs to one person. Locks the user's row for
- * the rest of the transaction; null when the user does not exist (deleted meanwhile).
+ * The connections a new one would clash with (PRODUCT.md §3 create), among those that are not
+ * failed, unlinked or deleted: the user's one to the same institution by the other method, and one
+ * with the same login there (the keyed hash, never the login): the user's own (`sameLogin`) and,
+ * unless `acrossUsers` is false, another user's in the same application (`sameLoginElsewhere`):
+ * one bank login is one lockout risk whoever enters it. Never across applications. Locks the
+ * user's row for the rest of the transaction, then the login (below); null when the user does not
+ * exist (deleted meanwhile).
  */
 export async function findClashes(
-  db: Db, c: { applicationId: string; userId: string; institutionId: string; method: string; loginHash: string | null; excludeId?: string },
+  db: Db, c: { applicationId: string; userId: string; institutionId: string; method: string; loginHash: string | null; excludeId?: string; acrossUsers?: boolean },
 ) {
   // The user's row lock orders two creates for one user: the second sees the first's connection.
   const [user] = await db.select({ id: users.id }).from(users).where(and(eq(users.applicationId, c.applicationId), eq(users.id, c.userId))).for('update');
@@ -57,10 +59,21 @@ export async function findClashes(
       notInArray(connections.status, ['failed', 'unlinked', 'deleted']),
       or(ne(connections.method, c.method), c.loginHash ? eq(connections.loginHash, c.loginHash) : undefined),
     ));
-  return {
-    otherMethod: rows.find((r) => r.method !== c.method) ?? null,
-    sameLogin: c.loginHash ? rows.find((r) => r.loginHash === c.loginHash) ?? null : null,
-  };
+  const sameLogin = c.loginHash ? rows.find((r) => r.loginHash === c.loginHash) ?? null : null;
+  let sameLoginElsewhere: { id: string } | null = null;
+  if (c.loginHash && !sameLogin && c.acrossUsers !== false) {
+    // Two users entering one login at once each hold only their own user's lock: a lock on the
+    // login (application, institution, hash) makes the second wait and see the first's connection.
+    // Taken right after the user's row and before any connection's (db/transaction.ts), by nothing else.
+    await db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`login ${c.applicationId} ${c.institutionId} ${c.loginHash}`}, 0))`);
+    // Through connections_login_idx (application_id, institution_id, login_hash).
+    [sameLoginElsewhere = null] = await db.select({ id: connections.id }).from(connections).where(and(
+      eq(connections.applicationId, c.applicationId), eq(connections.institutionId, c.institutionId), eq(connections.loginHash, c.loginHash),
+      ne(connections.userId, c.userId), c.excludeId ? ne(connections.id, c.excludeId) : undefined,
+      notInArray(connections.status, ['failed', 'unlinked', 'deleted']),
+    )).limit(1);
+  }
+  return { otherMethod: rows.find((r) => r.method !== c.method) ?? null, sameLogin, sameLoginElsewhere };
 }
 
 export async function findConnectionByAuthState(db: Db, stateHash: string, opts: { forUpdate?: boolean } = {}): Promise<ConnectionRow | null> {
@@ -117,13 +130,4 @@ export async function claimDueConnections(db: Db, f: { wallNow: Date; holdMs: nu
 
 export async function setNextScheduledRefresh(db: Db, id: string, at: Date): Promise<void> {
   await db.update(connections).set({ nextScheduledRefreshAt: at }).where(eq(connections.id, id));
-}
-
-/** One application's provider calls to one institution since `since` (its clock): how many, and how many failed for the institution's sake. */
-export async function recentInstitutionCalls(db: Db, applicationId: string, institutionId: string, since: Date, failingCodes: readonly string[]) {
-  const result = (await db.execute(sql`
-    select count(*)::int as calls, (count(*) filter (where p.error_code = any(${sql.param([...failingCodes])}::text[])))::int as failing
-    from provider_calls p join connections c on c.id = p.connection_id
-    where p.application_id = ${applicationId} and c.institution_id = ${institutionId} and p.created_at > ${since.toISOString()}::timestamptz`)) as { rows: { calls: number; failing: number }[] };
-  return { calls: Number(result.rows[0]?.calls ?? 0), failing: Number(result.rows[0]?.failing ?? 0) };
 }

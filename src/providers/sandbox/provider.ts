@@ -21,6 +21,8 @@ export const MFA_CODE = '1234';
 export const MFA_PROMPT = 'Enter the code sent to your phone (sandbox: 1234)';
 /** Personas the consent page may sign in as; user_locked and bad passwords mean nothing there. */
 export const OPENBANKING_PERSONAS = ['user_good', 'user_mfa', 'user_flaky', 'user_new_accounts', 'user_expiring'] as const;
+/** The magic logins (PRODUCT.md §5): test personas shared by every user, not one person's bank login. */
+export const SHARED_PERSONAS: readonly string[] = [...OPENBANKING_PERSONAS, 'user_locked'];
 export const CONSENT_DAYS = 365;
 /** user_expiring: web access and openbanking consent both run out this soon. */
 export const EXPIRING_DAYS = 3;
@@ -166,6 +168,8 @@ export function createSandboxProvider(opts: { latencyMs: number }): Provider {
 
   return {
     id: SANDBOX_PROVIDER_ID,
+
+    sharedLogin: (login) => SHARED_PERSONAS.includes(login),
 
     institutions(): ProviderInstitution[] {
       return sandboxInstitutions();
