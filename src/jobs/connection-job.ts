@@ -21,6 +21,7 @@ import { acquirePermit, capacityFor, deferJob, holdPermit, refreshIntervalMs, sl
 import type { Clock } from '../domain/clock.js';
 import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
 import { flushJournal, runStep, type RunState } from './steps.js';
+import { withTransaction } from '../db/transaction.js';
 import { findApplication } from '../db/repos/applications.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import { consentEventType, onConsentEnded } from '../services/consent.js';
@@ -202,9 +203,10 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     state.permit.markReleased(); // the statement gave it back, whether or not it ended the run
     if (ended) return;
   }
-  await core.db.transaction(async (tx) => {
-    await saveRun(tx, job.id, runToken, jobPatch);
+  await withTransaction(core.db, async (tx) => {
+    // The user and connection locked before the job (db/transaction.ts); then the fence on the job.
     const c = await findConnection(tx, job.applicationId, job.connectionId, { forUpdate: true });
+    await saveRun(tx, job.id, runToken, jobPatch);
     if (!c || c.status === 'deleted' || c.status === 'unlinked') return;
     // The application's clock as it is now: a sandbox test clock may have moved while the job ran,
     // and what the job decides (expiring soon, the next refresh) must not undo what that made due.

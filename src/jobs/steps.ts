@@ -6,6 +6,8 @@ import type { StepName } from '../domain/types.js';
 import { updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { applyTransactionPlan, loadStoredWindow, upsertAccounts, upsertIdentity } from '../db/repos/data.js';
 import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
+import { lockConnection } from '../db/repos/locks.js';
+import { withTransaction } from '../db/transaction.js';
 import { providerCalls } from '../db/schema.js';
 import { ProviderError, type AuthorizationGrant, type ProviderCallContext, type ProviderLink } from '../providers/types.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
@@ -106,9 +108,11 @@ async function verifyCredentials(s: RunState): Promise<StepOutcome> {
   const now = s.clock.now();
   const expiresAt = new Date(now.getTime() + core.config.mfaTimeoutSeconds * 1000);
   s.steps = stepsWith(s.steps, 'verify-credentials', { status: 'awaiting_input', resultCode: 'mfa_required' });
-  await core.db.transaction(async (tx) => {
+  await withTransaction(core.db, async (tx) => {
+    const pending = s.connection.status === 'pending';
+    if (pending) await lockConnection(tx, s.connection.applicationId, s.connection.id); // the connection before the job (db/transaction.ts)
     await saveRun(tx, job.id, s.runToken, { status: 'awaiting_input', steps: s.steps, mfaPrompt: outcome.prompt, mfaExpiresAt: expiresAt, updatedAt: now });
-    if (s.connection.status === 'pending') await updateConnection(tx, s.connection.id, { statusReason: 'awaiting_mfa', updatedAt: now });
+    if (pending) await updateConnection(tx, s.connection.id, { statusReason: 'awaiting_mfa', updatedAt: now });
   });
   await core.queue.scheduleMfaTimeout(job.id, new Date(Date.now() + core.config.mfaTimeoutSeconds * 1000));
   return { kind: 'awaiting_input' };
@@ -136,8 +140,10 @@ async function authorize(s: RunState): Promise<StepOutcome> {
   const tokenAccess = { kind: 'token' as const, token: grant.token };
   const renewed = s.connection.consentGrantedAt !== null;
   const at = s.clock.now();
-  const write = core.db.transaction(async (tx) => {
+  const write = withTransaction(core.db, async (tx) => {
     // Fenced: the run must still own its job (an unlink or delete takes it), and holds it until commit.
+    // The user and connection are locked first, in the order of db/transaction.ts.
+    await lockConnection(tx, s.connection.applicationId, s.connection.id);
     await saveRun(tx, s.job.id, s.runToken, { updatedAt: at });
     const c = await updateConnection(tx, s.connection.id, {
       accessEnc: core.cipher.encrypt(JSON.stringify(tokenAccess)), consentGrantedAt: grant.grantedAt, consentExpiresAt: grant.expiresAt,

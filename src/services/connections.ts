@@ -11,10 +11,11 @@ import type { JobTrigger, JobType, Method, Product } from '../domain/types.js';
 import {
   findClashes, findConnection, findConnectionByAuthState, insertConnection, listConnections, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow,
 } from '../db/repos/connections.js';
-import { cancelLiveJob, insertJobUnlessLive, insertJobUpdatingConnection, LiveJobRaceError } from '../db/repos/jobs.js';
+import { cancelLiveJob, insertJobUnlessLive, insertJobUpdatingConnection } from '../db/repos/jobs.js';
 import { providerFor } from './applications.js';
 import { requireUser } from './users.js';
 import type { Db } from '../db/open.js';
+import { withTransaction } from '../db/transaction.js';
 import type { ProviderAccess } from '../providers/types.js';
 import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
 import { randomToken, sha256 } from './crypto.js';
@@ -84,7 +85,7 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
     const loginHash = core.cipher.fingerprint(`${institution.id}\n${input.credentials.login}`);
     // A provider's shared test persona (the sandbox's user_good) is no one person's login: it pauses per user only.
     const acrossUsers = !core.provider.sharedLogin?.(input.credentials.login);
-    const { connection, job } = await core.db.transaction(async (tx) => {
+    const { connection, job } = await withTransaction(core.db, async (tx) => {
       const clashes = await findClashes(tx, { ...base, loginHash, acrossUsers });
       if (!clashes) throw notFound('user', userId); // deleted meanwhile
       if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, 'openbanking');
@@ -106,7 +107,7 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
       { errors: [{ field: 'body.credentials', message: 'not allowed for method openbanking' }] });
   }
   const state = randomToken();
-  const connection = await core.db.transaction(async (tx) => {
+  const connection = await withTransaction(core.db, async (tx) => {
     const clashes = await findClashes(tx, { ...base, loginHash: null });
     if (!clashes) throw notFound('user', userId);
     if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, 'web');
@@ -151,17 +152,14 @@ export async function refreshConnection(
   startAfter?: Date,
 ) {
   const now = tenantClock(core, tenant.application).now();
-  const start = () => startRefresh(core, tenant, userId, connectionId, products, trigger, now);
-  const result = await start().catch((err: unknown) => {
-    if (err instanceof LiveJobRaceError) return start(); // the second read sees the live job
-    throw err;
-  });
+  // A live job committed after the read (LiveJobRaceError) runs the transaction again: the second read sees it.
+  const result = await startRefresh(core, tenant, userId, connectionId, products, trigger, now);
   if (result.created) await core.queue.enqueue(result.job, startAfter);
   return { connection: presentConnection(core, tenant, result.connection), job: jobView(result.job), created: result.created };
 }
 
 function startRefresh(core: Core, tenant: Tenant, userId: string, connectionId: string, products: Product[] | undefined, trigger: JobTrigger, now: Date) {
-  return core.db.transaction(async (tx) => {
+  return withTransaction(core.db, async (tx) => {
     const found = await lockConnectionWithLiveJob(tx, tenant.application.id, connectionId, userId);
     if (!found) return connectionNotFound(core, tenant, userId, connectionId, tx);
     const c = found.connection;
@@ -216,7 +214,7 @@ export async function refreshAllConnections(core: Core, tenant: Tenant, userId: 
  */
 export async function completeAuthorization(core: Core, state: string, params: Record<string, string>) {
   const stateHash = sha256(state);
-  const { connection, job } = await core.db.transaction(async (tx) => {
+  const { connection, job } = await withTransaction(core.db, async (tx) => {
     // Locked, so an unlink or delete at the same moment either comes first (the link is then dead) or waits.
     const c = await findConnectionByAuthState(tx, stateHash, { forUpdate: true });
     if (!c) throw new AppError('not_found', 'This authorisation link is not valid. Start the connection again from the app.');

@@ -19,6 +19,7 @@ import { appTimeSql } from '../db/repos/app-clock.js';
 import { findApplication } from '../db/repos/applications.js';
 import { findConnection, stateOf, updateConnection } from '../db/repos/connections.js';
 import { releasePausedJobs } from '../db/repos/jobs.js';
+import { withTransaction } from '../db/transaction.js';
 import { applications, connections } from '../db/schema.js';
 import { applyConsentChange } from './consent.js';
 import { tenantClock, type Core } from './core.js';
@@ -67,7 +68,7 @@ async function applyOne(core: Core, row: { id: string; applicationId: string }, 
   const application = await findApplication(core.db, row.applicationId);
   if (!application) return false;
   const now = tenantClock(core, application).now();
-  return core.db.transaction(async (tx) => {
+  return withTransaction(core.db, async (tx) => {
     const c = await findConnection(tx, row.applicationId, row.id, { forUpdate: true });
     if (!c) return false;
     // Chosen before the lock: a job that ended meanwhile may already have said the same (and its event).

@@ -15,6 +15,7 @@ import type { Product } from '../domain/types.js';
 import { findClashes, insertConnection } from '../db/repos/connections.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import { insertJobUnlessLive } from '../db/repos/jobs.js';
+import { withTransaction } from '../db/transaction.js';
 import type { ProviderAccess } from '../providers/types.js';
 import { newJobRow, presentConnection } from './connections.js';
 import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
@@ -46,7 +47,7 @@ export async function importConnection(core: Core, tenant: Tenant, userId: strin
   const access: ProviderAccess = { kind: 'token', token: input.accessToken };
   // The same token twice would be the same link twice: answer the first one instead.
   const loginHash = core.cipher.fingerprint(`${institution.id}\ntoken\n${input.accessToken}`);
-  const { connection, job } = await core.db.transaction(async (tx) => {
+  const { connection, job } = await withTransaction(core.db, async (tx) => {
     const base = { applicationId: tenant.application.id, userId, institutionId: institution.id, method: 'openbanking', loginHash };
     const clashes = await findClashes(tx, base);
     if (!clashes) throw notFound('user', userId); // deleted meanwhile

@@ -13,9 +13,10 @@ import { allowedActions, transition } from '../domain/status.js';
 import { withAccountsProduct } from '../domain/steps.js';
 import type { ConnectionAction, ConnectionStatus, Product } from '../domain/types.js';
 import { findClashes, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
-import { insertJobUpdatingConnection, LiveJobRaceError, type JobRow } from '../db/repos/jobs.js';
+import { insertJobUpdatingConnection, type JobRow } from '../db/repos/jobs.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import type { Db } from '../db/open.js';
+import { withTransaction } from '../db/transaction.js';
 import type { ProviderAccess } from '../providers/types.js';
 import { AUTHORIZATION_WINDOW_MS, conflicting, connectionNotFound, invalidState, newJobRow, presentConnection } from './connections.js';
 import { findUser } from '../db/repos/users.js';
@@ -38,14 +39,6 @@ async function lockFor(core: Core, tenant: Tenant, tx: Db, userId: string, conne
   return c;
 }
 
-/** Runs a transaction that inserts a job, once more if a live job appeared meanwhile (it then answers 409). */
-async function withRaceRetry<T>(fn: () => Promise<T>): Promise<T> {
-  return fn().catch((err: unknown) => {
-    if (err instanceof LiveJobRaceError) return fn();
-    throw err;
-  });
-}
-
 async function finishOutcome(core: Core, tenant: Tenant, o: Outcome) {
   if (o.job) await core.queue.enqueue(o.job);
   return { connection: presentConnection(core, tenant, o.connection), job: o.job ? jobView(o.job) : null, authorizationUrl: o.authorizationUrl };
@@ -55,7 +48,7 @@ export interface RepairInput { credentials?: { login: string; password: string }
 
 export async function repairConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, input: RepairInput) {
   const now = tenantClock(core, tenant.application).now();
-  const outcome = await withRaceRetry(() => core.db.transaction(async (tx): Promise<Outcome> => {
+  const outcome = await withTransaction(core.db, async (tx): Promise<Outcome> => { // a live job that appeared meanwhile (LiveJobRaceError): run again, then 409
     // The user first, then the connection: the order create and delete user take them in.
     if (!(await findUser(tx, tenant.application.id, userId, { forUpdate: true }))) throw notFound('user', userId);
     const c = await lockFor(core, tenant, tx, userId, connectionId, 'repair', 'be repaired');
@@ -96,7 +89,7 @@ export async function repairConnection(core: Core, tenant: Tenant, userId: strin
     const authorizationUrl = core.provider.authorizationUrl({ institutionId: c.institutionId, state, publicUrl: core.publicUrl() });
     await insertEvent(tx, connectionEvent(c, 'connection.repair_requested', { method: c.method, jobId: null }, tenant.actor ?? null, now));
     return { connection, job: null, authorizationUrl };
-  }));
+  });
   return finishOutcome(core, tenant, outcome);
 }
 
@@ -106,7 +99,7 @@ export async function repairConnection(core: Core, tenant: Tenant, userId: strin
  */
 export async function updateProducts(core: Core, tenant: Tenant, userId: string, connectionId: string, products: Product[]) {
   const now = tenantClock(core, tenant.application).now();
-  const outcome = await withRaceRetry(() => core.db.transaction(async (tx): Promise<Outcome> => {
+  const outcome = await withTransaction(core.db, async (tx): Promise<Outcome> => { // a live job that appeared meanwhile (LiveJobRaceError): run again, then 409
     const c = await lockFor(core, tenant, tx, userId, connectionId, 'update_products', 'take new products');
     const institution = findInstitution(core, c.institutionId);
     const unsupported = products.filter((p) => !institution?.products.includes(p));
@@ -129,6 +122,6 @@ export async function updateProducts(core: Core, tenant: Tenant, userId: string,
     const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'update_products', 'api', withAccountsProduct(added), now), patch);
     await recorded(job.id);
     return { connection: { ...c, ...patch }, job, authorizationUrl: null };
-  }));
+  });
   return finishOutcome(core, tenant, outcome);
 }

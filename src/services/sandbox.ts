@@ -11,6 +11,7 @@ import { allowedActions, InvalidTransitionError, transition } from '../domain/st
 import { setClockOffset, setSandboxOutage, setSandboxRateLimit } from '../db/repos/applications.js';
 import { findConnection, stateOf, updateConnection } from '../db/repos/connections.js';
 import { wakeWebhookWorkers } from '../db/repos/webhooks.js';
+import { withTransaction } from '../db/transaction.js';
 import { issueSandboxToken, OPENBANKING_PERSONAS } from '../providers/sandbox/provider.js';
 import { ProviderError } from '../providers/types.js';
 import { applyConsentChange } from './consent.js';
@@ -27,7 +28,7 @@ const EXPIRING_NOTICE_DAYS = 3;
 
 export async function simulateEvent(core: Core, tenant: Tenant, connectionId: string, event: SimulatedEvent) {
   const now = tenantClock(core, tenant.application).now();
-  const connection = await core.db.transaction(async (tx) => {
+  const connection = await withTransaction(core.db, async (tx) => {
     const c = await findConnection(tx, tenant.application.id, connectionId, { forUpdate: true });
     if (!c) throw notFound('connection', connectionId);
     if (event.startsWith('consent_') && c.method !== 'openbanking') {

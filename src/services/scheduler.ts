@@ -23,6 +23,7 @@ import { InvalidTransitionError, transition } from '../domain/status.js';
 import { plannedStarts } from '../domain/throttle.js';
 import { findApplication, type ApplicationRow } from '../db/repos/applications.js';
 import { claimDueConnections, findConnection, setNextScheduledRefresh, stateOf, updateConnection } from '../db/repos/connections.js';
+import { withTransaction } from '../db/transaction.js';
 import { readThrottle } from '../db/repos/throttles.js';
 import { refreshConnection } from './connections.js';
 import { findInstitution, tenantClock, type Core } from './core.js';
@@ -98,7 +99,7 @@ async function refreshAtInstitution(core: Core, application: ApplicationRow, ins
 
 /** An institution that always wants a one-time code cannot be refreshed unattended: once its data is due, the user is needed. */
 async function markNeedsUser(core: Core, application: ApplicationRow, connectionId: string, now: Date): Promise<void> {
-  await core.db.transaction(async (tx) => {
+  await withTransaction(core.db, async (tx) => {
     const c = await findConnection(tx, application.id, connectionId, { forUpdate: true });
     if (!c) return;
     try {

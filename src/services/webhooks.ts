@@ -15,6 +15,7 @@ import {
   updateEndpoint, withAttempts, type AttemptRow, type DeliveryRow, type EndpointRow,
 } from '../db/repos/webhooks.js';
 import { insertEvent } from '../db/repos/events.js';
+import { withTransaction } from '../db/transaction.js';
 import { isBlockedAddress } from '../jobs/webhook-http.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { idPage, pageOf, readIdCursor } from './cursor.js';
@@ -141,7 +142,7 @@ export async function removeEndpoint(core: Core, tenant: Tenant, id: string) {
 export async function rotateSecret(core: Core, tenant: Tenant, id: string, graceSeconds: number) {
   const now = tenantClock(core, tenant.application).now();
   const secret = newSecret();
-  const updated = await core.db.transaction(async (tx) => {
+  const updated = await withTransaction(core.db, async (tx) => {
     const e = await findEndpoint(tx, tenant.application.id, id, { forUpdate: true });
     if (!e) throw notFound('webhook endpoint', id);
     return updateEndpoint(tx, e.id, {
@@ -209,7 +210,7 @@ export async function sendTestEvent(core: Core, tenant: Tenant, id: string) {
   const e = await requireEndpoint(core, tenant, id);
   if (!e.enabled) throw disabled(e);
   const now = tenantClock(core, tenant.application).now();
-  const delivery = await core.db.transaction(async (tx) => {
+  const delivery = await withTransaction(core.db, async (tx) => {
     const eventId = newId('evt', now.getTime());
     await insertEvent(tx, {
       id: eventId, applicationId: tenant.application.id, userId: null, connectionId: null, type: 'webhook_endpoint.test',

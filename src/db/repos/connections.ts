@@ -6,6 +6,7 @@ import type { Db } from '../open.js';
 import { connections, jobs, users } from '../schema.js';
 import { appTimeSql } from './app-clock.js';
 import type { JobRow } from './jobs.js';
+import { userLockedFirst } from './locks.js';
 
 export type ConnectionRow = typeof connections.$inferSelect;
 
@@ -23,17 +24,19 @@ export async function findConnection(db: Db, applicationId: string, id: string, 
   const q = db.select().from(connections).where(and(
     eq(connections.applicationId, applicationId), eq(connections.id, id),
     opts.userId ? eq(connections.userId, opts.userId) : undefined,
+    opts.forUpdate ? userLockedFirst(sql`${connections.userId}`) : undefined, // the user first (db/transaction.ts)
   ));
-  const [row] = opts.forUpdate ? await q.for('update') : await q;
+  const [row] = opts.forUpdate ? await q.for('no key update') : await q;
   return row ?? null;
 }
 
-/** The connection with its live job if it has one, locked for the rest of the transaction. */
+/** The connection with its live job if it has one, locked (its user first) for the rest of the transaction. */
 export async function lockConnectionWithLiveJob(db: Db, applicationId: string, id: string, userId: string): Promise<{ connection: ConnectionRow; live: JobRow | null } | null> {
   const [row] = await db.select({ connection: connections, live: jobs }).from(connections)
     .leftJoin(jobs, and(eq(jobs.connectionId, connections.id), inArray(jobs.status, [...LIVE_JOB_STATUSES])))
-    .where(and(eq(connections.applicationId, applicationId), eq(connections.id, id), eq(connections.userId, userId)))
-    .for('update', { of: connections });
+    .where(and(eq(connections.applicationId, applicationId), eq(connections.id, id), eq(connections.userId, userId),
+      userLockedFirst(sql`${connections.userId}`)))
+    .for('no key update', { of: connections });
   return row ?? null;
 }
 
@@ -77,8 +80,9 @@ export async function findClashes(
 }
 
 export async function findConnectionByAuthState(db: Db, stateHash: string, opts: { forUpdate?: boolean } = {}): Promise<ConnectionRow | null> {
-  const q = db.select().from(connections).where(eq(connections.authStateHash, stateHash));
-  const [row] = opts.forUpdate ? await q.for('update') : await q;
+  const q = db.select().from(connections).where(and(eq(connections.authStateHash, stateHash),
+    opts.forUpdate ? userLockedFirst(sql`${connections.userId}`) : undefined));
+  const [row] = opts.forUpdate ? await q.for('no key update') : await q;
   return row ?? null;
 }
 

@@ -21,9 +21,18 @@ export type TransactionRow = typeof transactions.$inferSelect;
 /** The job run doing a write: nothing is written unless it still owns the job (jobs.run_token). */
 export interface RunFence { jobId: string; runToken: string }
 
-/** `owned` for a CTE: the job row, locked, if the run still owns it; one row regardless when there is no run. */
+/**
+ * `owned` for a CTE: the job row, locked, if the run still owns it; one row regardless when there is
+ * no run. Its user and connection are locked before it, in the order of db/transaction.ts (a row is
+ * locked only once its filter passed, and the filter locks the one before): the statement goes on
+ * to bump the user's change_seq and to write under the connection, while a purge or a delete holds
+ * the user and connection and waits for this job.
+ */
 function ownedBy(run: RunFence | null) {
-  return run ? sql`select id from jobs where id = ${run.jobId} and run_token = ${run.runToken} for update` : sql`select 1`;
+  return run ? sql`select id from jobs where id = ${run.jobId} and run_token = ${run.runToken}
+    and exists (select 1 from connections lc where lc.id = jobs.connection_id
+      and exists (select 1 from users lu where lu.id = lc.user_id for no key update) for no key update)
+    for update` : sql`select 1`;
 }
 
 /**
@@ -116,9 +125,9 @@ function unnestRows(rows: { id: string; t: IncomingTransaction }[]) {
 
 /**
  * Applies a plan in ONE statement, so it needs no transaction of its own: checks that the run
- * still owns its job (locking the job row, so a superseded run cannot write at the same time),
- * reserves the plan's feed positions on the user's counter (the row lock orders concurrent
- * ingestions of one user), inserts, updates and removes, and advances the connection's
+ * still owns its job (locking the user, the connection and the job row, in that order, so a
+ * superseded run cannot write at the same time), reserves the plan's feed positions on the user's
+ * counter (the user's lock orders concurrent ingestions of one user), inserts, updates and removes, and advances the connection's
  * `transactionsSyncedThrough`, and writes the transactions.updated event when anything changed.
  * Answers false, having written nothing, when the run was superseded.
  */

@@ -1,7 +1,8 @@
 /**
  * Deleting what came through a connection or belongs to a user, and the record that proves it.
- * Callers run these inside a transaction that holds the connection (or user) locked and has
- * already cancelled the live job, so no job run can write while the rows go.
+ * Callers run these inside a transaction that holds the user and the connection(s) locked, in the
+ * order of db/transaction.ts, and has already cancelled the live job, so no job run can write while
+ * the rows go. Both statements write the user's row (change_seq, or the delete): its lock comes first.
  */
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../open.js';
@@ -44,8 +45,9 @@ export async function deleteConnectionData(db: Db, connectionId: string, now: Da
 }
 
 /**
- * Deletes the user, locked by the caller; the foreign keys cascade to connections, jobs, accounts,
- * transactions and profiles. Answers the counts.
+ * Deletes the user, locked by the caller (`for update`) with its connections; the foreign keys
+ * cascade to connections, jobs, accounts, transactions and profiles. No run can hold one of those
+ * rows meanwhile: each run write locks the user first. Answers the counts.
  */
 export async function deleteUserAndData(db: Db, applicationId: string, userId: string): Promise<Record<string, number>> {
   const counts = await counted(db, sql`

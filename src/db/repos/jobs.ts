@@ -7,6 +7,7 @@ import { LIVE_JOB_STATUSES, type JobStep } from '../../domain/types.js';
 import type { Db } from '../open.js';
 import { appTimeSql, boundedOffsetSql } from './app-clock.js';
 import { preparedPer } from '../prepared.js';
+import { RetryTransaction } from '../transaction.js';
 import { accounts, applications, connections, institutionThrottles, jobs, providerCalls, transactions } from '../schema.js';
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -34,8 +35,8 @@ export async function insertJobUnlessLive(db: Db, row: typeof jobs.$inferInsert)
   return { job: live, created: false };
 }
 
-/** A live job was committed for the connection after the caller's read: retry the transaction, it will see it. */
-export class LiveJobRaceError extends Error {
+/** A live job was committed for the connection after the caller's read: the transaction runs again (withTransaction) and sees it. */
+export class LiveJobRaceError extends RetryTransaction {
   constructor(connectionId: string) {
     super(`Connection ${connectionId} got a live job after it was read`);
     this.name = 'LiveJobRaceError';
@@ -128,6 +129,8 @@ export async function claimJob(db: Db, id: string, connectionId: string, runToke
 
 const claim = preparedPer((db) => {
   const claimable = and(eq(jobs.id, sql.placeholder('id')), inArray(jobs.status, ['queued', 'running']));
+  // The connection is locked before the job (db/transaction.ts): the job's filter takes it first.
+  const connectionFirst = sql`exists (select 1 from connections lc where lc.id = ${sql.placeholder('connectionId')} for no key update)`;
   const touch = db.$with('touch', { id: connections.id }).as(sql`${db.update(connections).set({ lastUsedAt: sql`${sql.placeholder('now')}::timestamptz` })
     .where(and(eq(connections.id, sql.placeholder('connectionId')), notInArray(connections.status, ['deleted', 'unlinked']),
       sql`exists (select 1 from ${jobs} where ${claimable})`))
@@ -135,7 +138,7 @@ const claim = preparedPer((db) => {
   return db.with(touch).update(jobs).set({
     status: 'running', runToken: sql`${sql.placeholder('runToken')}`, steps: sql`${sql.placeholder('steps')}::jsonb`, attempts: sql`${jobs.attempts} + 1`,
     startedAt: sql`coalesce(${jobs.startedAt}, ${sql.placeholder('now')}::timestamptz)`, updatedAt: sql`${sql.placeholder('now')}::timestamptz`,
-  }).where(claimable).returning().prepare('causeway_claim_job');
+  }).where(and(claimable, connectionFirst)).returning().prepare('causeway_claim_job');
 });
 
 export class SupersededRunError extends Error {
@@ -176,13 +179,15 @@ export interface RunEnding {
 }
 
 /**
- * Ends a run in one statement when nothing moved under it: locks the job if the run still owns
- * it, updates the connection only if it is still in the state the transition started from, and
- * writes the job only if the connection was written. Answers false when neither was written (the
+ * Ends a run in one statement when nothing moved under it: locks the connection and then the job
+ * if the run still owns it (the order of db/transaction.ts: the job's filter takes the connection),
+ * updates the connection only if it is still in the state the transition started from, and writes
+ * the job only if the connection was written. Answers false when neither was written (the
  * run was superseded, or the connection changed meanwhile); the caller then takes the locking path.
  */
 export async function endRunIfUnchanged(db: Db, e: RunEnding): Promise<boolean> {
-  const owned = db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.id, e.jobId), eq(jobs.runToken, e.runToken))).for('update');
+  const owned = db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.id, e.jobId), eq(jobs.runToken, e.runToken),
+    sql`exists (select 1 from connections lc where lc.id = ${e.connectionId} for no key update)`)).for('update');
   const conn = db.update(connections).set(e.connection).where(and(
     eq(connections.id, e.connectionId), eq(connections.status, e.expected.status),
     e.expected.statusReason === null ? isNull(connections.statusReason) : eq(connections.statusReason, e.expected.statusReason),

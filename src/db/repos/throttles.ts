@@ -9,6 +9,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { OPEN_THROTTLE, spacingMs, type InstitutionCapacity, type ThrottleState } from '../../domain/throttle.js';
 import type { Db } from '../open.js';
 import { institutionThrottles } from '../schema.js';
+import { withTransaction } from '../transaction.js';
 
 export interface ThrottleKey { applicationId: string; institutionId: string }
 
@@ -61,7 +62,7 @@ export async function releasePermit(db: Db, k: ThrottleKey, holder: string): Pro
 
 /** Changes the row under its lock (a 429 is rare; the rule stays in the domain). */
 export async function updateThrottle(db: Db, k: ThrottleKey, change: (s: ThrottleState) => ThrottleState): Promise<ThrottleState> {
-  return db.transaction(async (tx) => {
+  return withTransaction(db, async (tx) => {
     await tx.insert(institutionThrottles).values({ applicationId: k.applicationId, institutionId: k.institutionId }).onConflictDoNothing();
     const [row] = await tx.select().from(institutionThrottles).where(where(k)).for('update');
     const next = change(stateOf(row!));
