@@ -35,20 +35,27 @@ after(async () => {
 });
 
 const tag = randomBytes(4).toString('hex');
+/** Keys A used: an attacker sending them must never get A's stored answers back. */
+const IDEMPOTENCY_KEYS = [`iso-${tag}-user`, `iso-${tag}-token`] as const;
 
-async function call(method: string, url: string, auth: string, body?: unknown): Promise<ApiResponse & { raw: string }> {
+/** A call as the given credential; `raw` is the answer's headers and body, as a scan for leaks reads them. */
+async function call(method: string, url: string, auth: string, body?: unknown, idempotencyKey?: string): Promise<ApiResponse & { raw: string }> {
   const res = await t.app.inject({
     method: method as 'GET', url,
-    headers: { authorization: `Bearer ${auth}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${auth}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+    },
     ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
   });
   let parsed: any = null;
   try { parsed = res.body ? JSON.parse(res.body) : null; } catch { /* not JSON */ }
-  return { status: res.statusCode, body: parsed, headers: res.headers, raw: res.body };
+  const { date: _date, ...headers } = res.headers;
+  return { status: res.statusCode, body: parsed, headers: res.headers, raw: `${JSON.stringify(headers)}\n${res.body}` };
 }
 
-async function ok(method: string, url: string, auth: string, body?: unknown) {
-  const res = await call(method, url, auth, body);
+async function ok(method: string, url: string, auth: string, body?: unknown, idempotencyKey?: string) {
+  const res = await call(method, url, auth, body, idempotencyKey);
   assert.ok(res.status >= 200 && res.status < 300, `fixture ${method} ${url}: ${res.status} ${res.raw.slice(0, 500)}`);
   return res.body;
 }
@@ -73,6 +80,8 @@ interface World {
   /** Who calls, with what, and the caller's own user (a client token's, or one of B's for B's key). */
   attackers: { name: string; auth: string; userId: string }[];
   victimToken: string;
+  /** A's own calls made with an Idempotency-Key, to be repeated word for word by each attacker. */
+  replays: { method: string; url: string; body: unknown; key: string }[];
   /** Strings of A's that no attacker may read: ids, PII, descriptions, secrets. */
   secrets: string[];
 }
@@ -80,9 +89,9 @@ interface World {
 async function build(): Promise<World> {
   const keyA = t.key;
   const endpoint = await ok('POST', '/v1/webhook-endpoints', keyA, { url: receiverUrl, description: `A's endpoint ${tag}` });
-  const victim = await ok('POST', '/v1/users', keyA, {
-    email: `victim-${tag}@example.com`, name: `Victoria Victim ${tag}`, externalId: `ext-victim-${tag}`, metadata: { note: `meta-secret-${tag}` },
-  });
+  // A's own calls under Idempotency-Keys: their stored answers hold A's data (and a client token).
+  const victimBody = { email: `victim-${tag}@example.com`, name: `Victoria Victim ${tag}`, externalId: `ext-victim-${tag}`, metadata: { note: `meta-secret-${tag}` } };
+  const victim = await ok('POST', '/v1/users', keyA, victimBody, IDEMPOTENCY_KEYS[0]);
   const created = await ok('POST', `/v1/users/${victim.id}/connections`, keyA,
     { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
   const job = await t.waitForJob(created.job.id);
@@ -99,7 +108,11 @@ async function build(): Promise<World> {
     { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: `user_good_other_${tag}`, password: 'pass_good' } });
   await t.waitForJob(otherCon.job.id);
   const removed = await ok('DELETE', `/v1/users/${other.id}/connections/${otherCon.connection.id}?data=purge`, keyA);
-  const victimToken = (await ok('POST', `/v1/users/${victim.id}/client-tokens`, keyA, { scopes: ['connect', 'manage'] })).token;
+  const victimToken = (await ok('POST', `/v1/users/${victim.id}/client-tokens`, keyA, { scopes: ['connect', 'manage'] }, IDEMPOTENCY_KEYS[1])).token;
+  const replays = [
+    { method: 'POST', url: '/v1/users', body: victimBody, key: IDEMPOTENCY_KEYS[0] },
+    { method: 'POST', url: `/v1/users/${victim.id}/client-tokens`, body: { scopes: ['connect', 'manage'] }, key: IDEMPOTENCY_KEYS[1] },
+  ];
 
   // The attackers: B's key, a token of another user of A, a token of a user of B.
   const appB = await createApplication(t.core.db, systemClock, { name: `Application B ${tag}`, environment: 'sandbox' });
@@ -129,7 +142,7 @@ async function build(): Promise<World> {
     ...events.map((e) => e.id), ...deliveries.map((d) => d.id), ...jobs.map((j) => j.id), ...deletions.map((d) => d.id),
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4))];
   return {
-    keyA, keyB, ids, victimToken, secrets,
+    keyA, keyB, ids, victimToken, secrets, replays,
     attackers: [
       { name: "B's API key", auth: keyB, userId: userB.id },
       { name: 'a client token of another user of A', auth: peerToken, userId: peer.id },
@@ -240,7 +253,7 @@ describe('tenant isolation over every operation in the API document', () => {
           const res = await call(op.method, url, auth, body);
           requests++;
           statuses.set(`${res.status}`, (statuses.get(`${res.status}`) ?? 0) + 1);
-          if (process.env.ISOLATION_TRACE) console.log(`${name} ${op.method} ${url} ${res.status} ${res.raw.slice(0, 160)}`);
+          if (process.env.ISOLATION_TRACE) console.log(`${name} ${op.method} ${url} ${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
           const sent = `${url}\n${JSON.stringify(body ?? null)}`;
           const fail = (why: string) => failures.push(`${name}: ${op.method} ${url} -> ${res.status}: ${why}\n      ${res.raw.slice(0, 300)}`);
           if (res.status >= 500) fail('5xx');
@@ -263,6 +276,17 @@ describe('tenant isolation over every operation in the API document', () => {
             }
           }
         }
+      }
+    }
+    // Last, as B's copy of A's user carries A's words: A's requests repeated word for word with A's
+    // Idempotency-Keys. A replay across tenants or users would hand over A's stored answer.
+    for (const { name, auth } of w.attackers) {
+      for (const r of w.replays) {
+        const res = await call(r.method, r.url, auth, r.body, r.key);
+        requests++;
+        if (res.headers['idempotent-replayed']) failures.push(`${name}: ${r.method} ${r.url} with A's Idempotency-Key was answered with a replay`);
+        const leaked = w.secrets.filter((s) => res.raw.includes(s) && !`${r.url}\n${JSON.stringify(r.body)}`.includes(s));
+        if (leaked.length > 0) failures.push(`${name}: ${r.method} ${r.url} with A's Idempotency-Key -> ${res.status}: A's data in the answer: ${leaked.slice(0, 5).join(', ')}`);
       }
     }
     const after = await snapshot(w);
