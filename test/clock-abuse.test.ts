@@ -219,4 +219,16 @@ describe('one application abusing its sandbox clock', () => {
     }
     await setClockOffset(t.core.db, abuserId, 0);
   });
+
+  it('counts every one of several moves sent at once, and none passes the bound', async () => {
+    const moves = await Promise.all(Array.from({ length: 8 }, () => abuser('POST', '/v1/sandbox/clock', { advanceBy: 'P1D' })));
+    assert.deepEqual(moves.map((m) => m.status), Array(8).fill(200));
+    assert.equal(await storedOffset(abuserId), 8 * DAY_MS);
+    await setClockOffset(t.core.db, abuserId, MAX_CLOCK_OFFSET_MS - 3 * DAY_MS);
+    const near = await Promise.all(Array.from({ length: 6 }, () => abuser('POST', '/v1/sandbox/clock', { advanceBy: 'P1D' })));
+    assert.equal(near.filter((m) => m.status === 200).length, 3);
+    assert.equal(near.filter((m) => m.status === 400).length, 3);
+    assert.equal(await storedOffset(abuserId), MAX_CLOCK_OFFSET_MS);
+    await setClockOffset(t.core.db, abuserId, 0);
+  });
 });

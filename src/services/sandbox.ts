@@ -8,7 +8,7 @@ import { DAY_MS, MAX_CLOCK_OFFSET_MS } from '../domain/clock.js';
 import { parseDuration } from '../domain/duration.js';
 import { AppError, notFound } from '../domain/errors.js';
 import { allowedActions, InvalidTransitionError, transition } from '../domain/status.js';
-import { setClockOffset, setSandboxOutage, setSandboxRateLimit } from '../db/repos/applications.js';
+import { addClockOffset, setSandboxOutage, setSandboxRateLimit } from '../db/repos/applications.js';
 import { findConnection, stateOf, updateConnection } from '../db/repos/connections.js';
 import { wakeWebhookWorkers } from '../db/repos/webhooks.js';
 import { withTransaction } from '../db/transaction.js';
@@ -82,8 +82,11 @@ export async function advanceClock(core: Core, tenant: Tenant, advanceBy: string
     throw clockRefused(`A sandbox clock runs at most ${maxDays} days (10 years) ahead of real time; this one is ${isoDuration(current)} ahead, so it can move at most ${isoDuration(room)} more.`,
       `the clock may run at most ${maxDays} days (10 years) ahead of real time: at most ${isoDuration(room)} more`);
   }
-  const offsetMs = current + ms;
-  await setClockOffset(core.db, tenant.application.id, offsetMs);
+  const offsetMs = await addClockOffset(core.db, tenant.application.id, ms, MAX_CLOCK_OFFSET_MS);
+  if (offsetMs === null) { // another move landed first and left less room
+    throw clockRefused(`A sandbox clock runs at most ${maxDays} days (10 years) ahead of real time; another move just took the room this one needed. Read GET /v1/sandbox/clock and move by less.`,
+      `the clock may run at most ${maxDays} days (10 years) ahead of real time`);
+  }
   await applyDueRules(core, tenant.application.id); // what the new time made due happens now, not at the next sweep
   await runSchedulerTick(core, tenant.application.id); // background refreshes that fell due start
   await wakeWebhookWorkers(core.db); // and webhook retries that fell due go out

@@ -32,6 +32,17 @@ export async function updateApplication(db: Db, id: string, patch: PgUpdateSetSo
   return row!;
 }
 
+/**
+ * Moves the application's clock by `byMs` in one statement, only while the total stays within `maxMs`:
+ * two moves at once both count, and neither can pass the bound. Null when it would pass (nothing changed).
+ */
+export async function addClockOffset(db: Db, applicationId: string, byMs: number, maxMs: number): Promise<number | null> {
+  const [row] = await db.update(applications).set({ clockOffsetMs: sql`${applications.clockOffsetMs} + ${byMs}` })
+    .where(and(eq(applications.id, applicationId), sql`${applications.clockOffsetMs} <= ${maxMs - byMs}`))
+    .returning({ offsetMs: applications.clockOffsetMs });
+  return row ? row.offsetMs : null;
+}
+
 export async function setClockOffset(db: Db, applicationId: string, offsetMs: number): Promise<void> {
   await db.update(applications).set({ clockOffsetMs: offsetMs }).where(eq(applications.id, applicationId));
 }
