@@ -3,7 +3,9 @@
  * ids real, wrong and hostile; query strings of the wrong type, forged cursors, impossible dates;
  * JSON bodies from each operation's schema with one mutation; wrong content types and broken JSON.
  * Every answer must be below 500, and every 4xx a problem document. A route added later is fuzzed
- * without an edit. FUZZ_SEED and FUZZ_RUNS override the fixed seed and the number of cases.
+ * without an edit. Beside the random cases, an edge sweep sends each known-dangerous value to each
+ * parameter and body field once (helpers/fuzz-cases.ts). FUZZ_SEED and FUZZ_RUNS override the
+ * fixed seed and the number of random cases; FUZZ_PROFILE=1 prints where the time went.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
