@@ -41,6 +41,11 @@ const schema = z.object({
    * needs, and low enough that one runaway client cannot take a process's capacity from the rest.
    */
   CAUSEWAY_API_RATE_LIMIT: int(0).max(1_000_000).default(100),
+  /**
+   * Behind a reverse proxy: which X-Forwarded-For hops to believe, so the sign-in throttle counts the
+   * client's address, not the proxy's. `true` (every hop), a number of hops, or addresses/CIDRs, comma-separated.
+   */
+  CAUSEWAY_TRUST_PROXY: z.string().regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(,\s*[0-9a-fA-F.:/]+)*)$/, 'must be true, false, a number of hops, or addresses/CIDRs separated by commas').optional(),
   /** Requests a credential may make at once before the rate applies. Defaults to twice the rate. */
   CAUSEWAY_API_RATE_BURST: int(1).max(10_000_000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -69,10 +74,19 @@ export interface Config {
   apiRateLimit: number;
   /** Requests a credential may make in a burst before apiRateLimit applies. */
   apiRateBurst: number;
+  /** Fastify's trustProxy: which forwarded client addresses to believe (false: none). */
+  trustProxy: boolean | number | string[];
   logLevel: Env['LOG_LEVEL'];
 }
 
 export class ConfigError extends Error {}
+
+function parseTrustProxy(v: string | undefined): Config['trustProxy'] {
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((a) => a.trim());
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
@@ -100,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mfaTimeoutSeconds: e.CAUSEWAY_MFA_TIMEOUT_SECONDS,
     apiRateLimit: e.CAUSEWAY_API_RATE_LIMIT,
     apiRateBurst: e.CAUSEWAY_API_RATE_BURST ?? Math.max(1, 2 * e.CAUSEWAY_API_RATE_LIMIT),
+    trustProxy: parseTrustProxy(e.CAUSEWAY_TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -195,3 +195,28 @@ describe('log redaction', () => {
     assert.ok(!plain.includes('jo@example.com'), plain);
   });
 });
+
+describe('behind a reverse proxy', () => {
+  it('reads CAUSEWAY_TRUST_PROXY, and with it counts sign-in failures by the forwarded client address', async () => {
+    const { loadConfig } = await import('../src/config.js');
+    assert.equal(loadConfig({}).trustProxy, false);
+    assert.equal(loadConfig({ CAUSEWAY_TRUST_PROXY: '1' }).trustProxy, 1);
+    assert.deepEqual(loadConfig({ CAUSEWAY_TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }).trustProxy, ['10.0.0.1', '10.1.0.0/16']);
+    assert.throws(() => loadConfig({ CAUSEWAY_TRUST_PROXY: 'yes please' }), /CAUSEWAY_TRUST_PROXY/);
+    const { addressKey } = await import('../src/services/sign-in-throttle.js');
+    const t = await startTestApp({ worker: false, config: { trustProxy: 1 } });
+    try {
+      const signIn = (client: string) => t.app.inject({
+        method: 'POST', url: '/v1/operator-sessions', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': client },
+        payload: { email: 'nobody@example.com', password: 'wrong-password' },
+      });
+      assert.equal((await signIn('203.0.113.77')).statusCode, 401);
+      const rows = await t.core.db.execute(sql`select key from sign_in_failures`);
+      const keys = (rows as unknown as { rows: { key: string }[] }).rows.map((r) => r.key);
+      assert.ok(keys.includes(addressKey('203.0.113.77')), JSON.stringify(keys));
+      assert.ok(!keys.includes(addressKey('127.0.0.1')), 'the proxy is not the client');
+    } finally {
+      await t.close();
+    }
+  });
+});

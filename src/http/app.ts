@@ -30,6 +30,8 @@ export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Pro
     bodyLimit: 1024 * 1024,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     frameworkErrors: frameworkError,
+    // A hop count as a function: trust the nearest n proxies (proxy-addr calls it with each hop's index).
+    trustProxy: typeof core.config.trustProxy === 'number' ? ((hops: number) => (_addr: string, i: number) => i < hops)(core.config.trustProxy) : core.config.trustProxy,
     clientErrorHandler: clientError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
