@@ -1,7 +1,7 @@
 /**
  * Races that PostgreSQL runs truly in parallel (the embedded PGlite is single-threaded and cannot
  * deadlock): purge against a running refresh, and deleting a user against a refresh, a refresh of
- * all the user's connections and a purge. Every answer must be one the API documents (never a
+ * all the user's connections, a purge, deleting a connection with its data and minting a client token. Every answer must be one the API documents (never a
  * 5xx, which is what a deadlock used to give), and nothing may be left behind: no data after the
  * last purge once the cancelled run is over, no row of a deleted user.
  *
@@ -30,6 +30,8 @@ const DOCUMENTED: Record<string, number[]> = {
   refreshAll: [202, 404],
   purge: [200, 202, 404, 409],
   deleteUser: [200, 404],
+  mintToken: [201, 404],
+  deleteConnection: [200, 404],
 };
 
 const WEB_BANKS = ['ins_sandbox_web', 'ins_sandbox_universal'];
@@ -43,8 +45,8 @@ describe('races on the same user and connection answer cleanly and leave nothing
   before(async () => { t = await startTestApp({ config: { sandboxLatencyMs: 10, jobConcurrency: 8 } }); });
   after(async () => { await t.close(); });
 
-  async function call(op: keyof typeof DOCUMENTED, method: 'POST' | 'DELETE', url: string): Promise<ApiResponse> {
-    const res = await t.api(method, url, method === 'POST' ? {} : undefined);
+  async function call(op: keyof typeof DOCUMENTED, method: 'POST' | 'DELETE', url: string, body: unknown = {}): Promise<ApiResponse> {
+    const res = await t.api(method, url, method === 'POST' ? body : undefined);
     answers.push({ op, res });
     return res;
   }
@@ -108,6 +110,9 @@ describe('races on the same user and connection answer cleanly and leave nothing
           jitter(15).then(() => call('refresh', 'POST', `${base}/${second}/refresh`)),
           jitter(15).then(() => call('refreshAll', 'POST', `${base}/refresh`)),
           jitter(15).then(() => call('purge', 'POST', `${base}/${first}/purge`)),
+          // Rows that point at the user, written while it goes: a foreign key to a deleted row is a 404, not a 500.
+          jitter(15).then(() => call('mintToken', 'POST', `/v1/users/${userId}/client-tokens`, { scopes: ['manage'] })),
+          jitter(15).then(() => call('deleteConnection', 'DELETE', `${base}/${second}?data=purge`)),
         ]);
         if (deleted.status >= 500) continue; // counted below; nothing to check of a delete that did not happen
         assert.equal(deleted.status, 200, JSON.stringify(deleted.body));

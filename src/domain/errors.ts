@@ -43,6 +43,7 @@ export const ERROR_CATALOGUE = {
   too_many_requests: { status: 429, title: 'Too many requests with this credential' },
   too_many_sign_in_attempts: { status: 429, title: 'Too many failed sign-ins: wait before trying again' },
   internal_error: { status: 500, title: 'Something went wrong on our side' },
+  try_again: { status: 503, title: 'The database was busy; retry in a moment' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

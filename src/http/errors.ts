@@ -58,6 +58,16 @@ function toAppError(err: unknown): AppError | null {
   if (sqlState?.startsWith('22')) {
     return new AppError('bad_request', 'A value in the request is out of the range this API can store. Check dates, numbers and text for unusual values.');
   }
+  // A row this request points at was deleted by a request that committed first (a user deleted while
+  // a client token is minted for it, say): what a retry would find is that it no longer exists.
+  if (sqlState === '23503') {
+    return new AppError('not_found', 'Something this request refers to was deleted while it ran (another request deleted it at the same moment). Fetch it again before retrying.');
+  }
+  // Deadlocks and serialization failures are retried where transactions run (db/transaction.ts); one
+  // that outlasts its retries is a busy moment, not a fault: the caller retries.
+  if (sqlState === '40P01' || sqlState === '40001') {
+    return new AppError('try_again', 'The database was busy with a conflicting change. Retry the request in a moment.', {}, { 'retry-after': '1' });
+  }
   // Any other error Fastify raises for a client's mistake (a bad Content-Length, say) is still a problem document, never a 500.
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 && typeof fe.code === 'string' && fe.code.startsWith('FST_')) {
     if (fe.statusCode === 413) return new AppError('payload_too_large', 'The request body is too large.');
@@ -70,7 +80,8 @@ function toAppError(err: unknown): AppError | null {
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
   const app = toAppError(err);
   if (app) {
-    if (ERROR_CATALOGUE[app.code].status >= 500 || sqlStateOf(err)) request.log.error({ err }, 'request failed');
+    if (ERROR_CATALOGUE[app.code].status >= 500 || sqlStateOf(err)?.startsWith('22')) request.log.error({ err }, 'request failed');
+    else if (sqlStateOf(err)) request.log.warn({ err }, 'request lost a race with another');
     return sendProblem(reply, app);
   }
   if (isResponseSerializationError(err)) request.log.error({ err: { message: err.message, cause: err.cause.issues } }, 'response did not match its schema');
