@@ -42,10 +42,12 @@ const schema = z.object({
    */
   CAUSEWAY_API_RATE_LIMIT: int(0).max(1_000_000).default(100),
   /**
-   * Behind a reverse proxy: which X-Forwarded-For hops to believe, so the sign-in throttle counts the
-   * client's address, not the proxy's. `true` (every hop), a number of hops, or addresses/CIDRs, comma-separated.
+   * Behind a reverse proxy: whose X-Forwarded-For to believe, so the sign-in throttle counts the
+   * client's address, not the proxy's. The proxies' addresses or CIDRs, comma-separated, or `true`
+   * (every hop: only when nothing can reach Causeway but the proxy). No hop counts: a count cannot
+   * tell the proxy from a client that sends the header itself.
    */
-  CAUSEWAY_TRUST_PROXY: z.string().regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(,\s*[0-9a-fA-F.:/]+)*)$/, 'must be true, false, a number of hops, or addresses/CIDRs separated by commas').optional(),
+  CAUSEWAY_TRUST_PROXY: z.string().regex(/^(true|false|[0-9a-fA-F.:/]*[.:][0-9a-fA-F.:/]*(,\s*[0-9a-fA-F.:/]*[.:][0-9a-fA-F.:/]*)*)$/, 'must be true, false, or the proxies\' addresses/CIDRs separated by commas').optional(),
   /** Requests a credential may make at once before the rate applies. Defaults to twice the rate. */
   CAUSEWAY_API_RATE_BURST: int(1).max(10_000_000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -75,7 +77,7 @@ export interface Config {
   /** Requests a credential may make in a burst before apiRateLimit applies. */
   apiRateBurst: number;
   /** Fastify's trustProxy: which forwarded client addresses to believe (false: none). */
-  trustProxy: boolean | number | string[];
+  trustProxy: boolean | string[];
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -84,7 +86,6 @@ export class ConfigError extends Error {}
 function parseTrustProxy(v: string | undefined): Config['trustProxy'] {
   if (v === undefined || v === 'false') return false;
   if (v === 'true') return true;
-  if (/^\d+$/.test(v)) return Number(v);
   return v.split(',').map((a) => a.trim());
 }
 

@@ -35,9 +35,15 @@ function rawMessages(err: unknown, seen = new Set<unknown>()): string[] {
   return [...own, ...rawMessages((err as { cause?: unknown }).cause, seen)];
 }
 
+/**
+ * PostgreSQL quotes the offending value in some messages (`invalid input syntax for type uuid:
+ * "<value>"`, `value too long …`): keep the message, drop the quoted value.
+ */
+const QUOTED_VALUE = /(: )"(?:[^"\\]|\\.)*"/g;
+
 function scrub(value: unknown, messages: string[], depth = 0): unknown {
   if (typeof value === 'string') {
-    let s = value;
+    let s = value.replace(QUOTED_VALUE, '$1"[redacted]"');
     for (const m of messages) s = s.split(m).join(withoutParams(m));
     // A message copied into a plain object ({ message: err.message }) ends with its parameters.
     return s.includes(PARAMS_MARK) && !/\n\s+at /.test(s) ? withoutParams(s) : s;

@@ -12,7 +12,7 @@ import { deleteExpiredIdempotencyKeys } from './db/repos/idempotency.js';
 import { findStaleQueuedJobs } from './db/repos/jobs.js';
 import { buildApp } from './http/app.js';
 import { loggerOptions } from './logging.js';
-import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
+import { IDEMPOTENCY_TTL_MS } from './services/idempotency.js';
 import { runConnectionJob } from './jobs/connection-job.js';
 import { createQueue } from './jobs/queue.js';
 import { createSandboxProvider } from './providers/sandbox/index.js';

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { requestForLog } from '../src/http/app.js';
+import { requestForLog } from '../src/logging.js';
 import { CLIENT_TOKEN_ROUTES } from '../src/http/auth.js';
 import { createOperator } from '../src/services/access.js';
 import { systemClock } from '../src/domain/clock.js';

@@ -118,7 +118,7 @@ describe('the edge', () => {
 
   describe('idempotent answers', () => {
     const stored = async (key: string) => {
-      const res = await t.core.db.execute(sql`select status_code, answer_enc, locked_until from idempotency_keys where key = ${key}`);
+      const res = await t.core.db.execute(sql`select status_code, answer_enc, locked_until from idempotency_keys where key = ${`key:${key}`}`);
       return (res as unknown as { rows: any[] }).rows[0];
     };
 
@@ -154,23 +154,52 @@ describe('the edge', () => {
       // The first request claims the key and runs; pretend its process died before answering.
       const first = await t.api('POST', '/v1/users', body, { 'idempotency-key': key });
       assert.equal(first.status, 201);
-      await t.core.db.execute(sql`update idempotency_keys set status_code = null, answer_enc = null, locked_until = now() + interval '30 seconds' where key = ${key}`);
+      await t.core.db.execute(sql`update idempotency_keys set status_code = null, answer_enc = null, locked_until = now() + interval '30 seconds' where key = ${`key:${key}`}`);
       const busy = await t.api('POST', '/v1/users', body, { 'idempotency-key': key });
       assertProblem(busy, 409, 'idempotency_key_in_use');
       assert.ok(Number(busy.headers['retry-after']) >= 1 && Number(busy.headers['retry-after']) <= 60);
-      await t.core.db.execute(sql`update idempotency_keys set locked_until = now() - interval '1 second' where key = ${key}`);
+      await t.core.db.execute(sql`update idempotency_keys set locked_until = now() - interval '1 second' where key = ${`key:${key}`}`);
       const retried = await t.api('POST', '/v1/users', body, { 'idempotency-key': key });
       assert.equal(retried.status, 201, JSON.stringify(retried.body));
       assert.notEqual(retried.headers['idempotent-replayed'], 'true');
       // A different request may not take over a dead request's key.
-      await t.core.db.execute(sql`update idempotency_keys set status_code = null, answer_enc = null, locked_until = now() - interval '1 second' where key = ${key}`);
+      await t.core.db.execute(sql`update idempotency_keys set status_code = null, answer_enc = null, locked_until = now() - interval '1 second' where key = ${`key:${key}`}`);
       assertProblem(await t.api('POST', '/v1/users', { name: 'Another' }, { 'idempotency-key': key }), 422, 'idempotency_key_reused');
+    });
+
+    it("fences a request whose lease lapsed: its late answer neither lands in nor deletes the retry's claim", async () => {
+      const { claimKey, releaseClaim, storeAnswer } = await import('../src/services/idempotency.js');
+      const tenant = { application: (await t.core.db.execute(sql`select * from applications limit 1`) as any).rows.map((r: any) => ({ id: r.id }))[0] } as any;
+      const request = { method: 'POST', url: '/v1/users', body: { name: 'Slow' } };
+      const first = await claimKey(t.core, tenant, 'idem-fenced', request);
+      assert.ok('claimed' in first);
+      await t.core.db.execute(sql`update idempotency_keys set locked_until = now() - interval '1 second' where key = 'key:idem-fenced'`);
+      await new Promise((r) => setTimeout(r, 5)); // the retry's claim time differs from the first's
+      const retry = await claimKey(t.core, tenant, 'idem-fenced', request);
+      assert.ok('claimed' in retry, 'the retry takes over the dead claim');
+      await storeAnswer(t.core, first.claimed, { statusCode: 201, contentType: 'application/json', body: '{"stale":true}' });
+      await releaseClaim(t.core, first.claimed);
+      const row = await stored('idem-fenced');
+      assert.ok(row, "the stale release did not delete the retry's claim");
+      assert.equal(row.status_code, null, "the stale answer did not land in the retry's claim");
+      await storeAnswer(t.core, retry.claimed, { statusCode: 201, contentType: 'application/json', body: '{"fresh":true}' });
+      const replay = await claimKey(t.core, tenant, 'idem-fenced', request);
+      assert.ok('replay' in replay && replay.replay.body === '{"fresh":true}');
+    });
+
+    it("keeps an API key's keys apart from a client token's", async () => {
+      const token = await t.api('POST', `/v1/users/${userId}/client-tokens`, { scopes: ['manage'] });
+      assert.equal(token.status, 201, JSON.stringify(token.body));
+      const asClient = { authorization: `Bearer ${token.body.token}`, 'idempotency-key': 'shared' };
+      const byClient = await t.api('POST', `/v1/users/${userId}/connections/${connectionId}/refresh`, {}, asClient);
+      const byServer = await t.api('POST', `/v1/users/${userId}/connections/${connectionId}/refresh`, {}, { 'idempotency-key': `client:${userId}:shared` });
+      assert.notEqual(byServer.headers['idempotent-replayed'], 'true', JSON.stringify([byClient.status, byServer.status]));
     });
 
     it('sweeps keys past their day', async () => {
       const { deleteExpiredIdempotencyKeys } = await import('../src/db/repos/idempotency.js');
       await t.api('POST', '/v1/users', { name: 'Old' }, { 'idempotency-key': 'idem-old' });
-      await t.core.db.execute(sql`update idempotency_keys set created_at = now() - interval '25 hours' where key = 'idem-old'`);
+      await t.core.db.execute(sql`update idempotency_keys set created_at = now() - interval '25 hours' where key = 'key:idem-old'`);
       assert.ok(await deleteExpiredIdempotencyKeys(t.core.db, new Date(Date.now() - 24 * 3600_000)) >= 1);
       assert.equal(await stored('idem-old'), undefined);
       assert.ok(await stored('idem-problem'), 'fresh keys stay');
@@ -193,6 +222,27 @@ describe('log redaction', () => {
     assert.match(logged, /23505/);
     const plain = JSON.stringify(errForLog({ message: err.message }));
     assert.ok(!plain.includes('jo@example.com'), plain);
+    const quoted = JSON.stringify(errForLog(new Error('invalid input syntax for type integer: "jo@example.com"')));
+    assert.ok(!quoted.includes('jo@example.com'), quoted);
+    assert.match(quoted, /invalid input syntax for type integer/);
+  });
+
+  it('keeps a real failed query\'s values out of a line the process logger writes', async () => {
+    const { default: pino } = await import('pino');
+    const { Writable } = await import('node:stream');
+    const { loggerOptions } = await import('../src/logging.js');
+    let out = '';
+    const log = pino(loggerOptions('info'), new Writable({ write(chunk, _enc, cb) { out += chunk; cb(); } }));
+    const t = await startTestApp({ worker: false });
+    try {
+      const err = await t.core.db.execute(sql`select ${'jo@example.com'}::int as n, ${'Jo Secret'} as name`).then(() => null, (e: unknown) => e);
+      assert.ok(err, 'the query fails');
+      log.error({ err }, 'request failed');
+    } finally {
+      await t.close();
+    }
+    assert.match(out, /request failed/);
+    assert.ok(!out.includes('jo@example.com') && !out.includes('Jo Secret'), out);
   });
 });
 
@@ -200,11 +250,11 @@ describe('behind a reverse proxy', () => {
   it('reads CAUSEWAY_TRUST_PROXY, and with it counts sign-in failures by the forwarded client address', async () => {
     const { loadConfig } = await import('../src/config.js');
     assert.equal(loadConfig({}).trustProxy, false);
-    assert.equal(loadConfig({ CAUSEWAY_TRUST_PROXY: '1' }).trustProxy, 1);
+    assert.throws(() => loadConfig({ CAUSEWAY_TRUST_PROXY: '1' }), /CAUSEWAY_TRUST_PROXY/, 'a hop count cannot tell the proxy from a client');
     assert.deepEqual(loadConfig({ CAUSEWAY_TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }).trustProxy, ['10.0.0.1', '10.1.0.0/16']);
     assert.throws(() => loadConfig({ CAUSEWAY_TRUST_PROXY: 'yes please' }), /CAUSEWAY_TRUST_PROXY/);
     const { addressKey } = await import('../src/services/sign-in-throttle.js');
-    const t = await startTestApp({ worker: false, config: { trustProxy: 1 } });
+    const t = await startTestApp({ worker: false, config: { trustProxy: ['127.0.0.1'] } });
     try {
       const signIn = (client: string) => t.app.inject({
         method: 'POST', url: '/v1/operator-sessions', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': client },

@@ -110,6 +110,8 @@ function verdict(r: Sent): string | null {
   const missing = ['type', 'title', 'detail', 'code'].filter((k) => typeof body?.[k] !== 'string');
   if (missing.length > 0) return `${r.status} problem without ${missing.join(', ')}`;
   if (body.status !== r.status) return `${r.status} problem whose status is ${body.status}`;
+  // The database's own range check caught what validation let through: a 400 for the caller, a defect for us.
+  if (body.code === 'value_out_of_range') return `${r.status} value_out_of_range (validation let a value reach the database)`;
   return null;
 }
 

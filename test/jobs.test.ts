@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { eq, sql } from 'drizzle-orm';
 import { connections, jobs } from '../src/db/schema.js';
-import { LOG_REDACT, requestForLog } from '../src/http/app.js';
+import { LOG_REDACT, requestForLog } from '../src/logging.js';
 import { startWorker } from '../src/runtime.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 

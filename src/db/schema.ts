@@ -274,6 +274,8 @@ export const providerCalls = pgTable('provider_calls', {
   index('provider_calls_connection_idx').on(t.connectionId, t.id),
   // Institution health reads the last minutes of calls: without this it would scan the whole journal.
   index('provider_calls_created_idx').on(t.createdAt),
+  // Health is read per application: one tenant's busy journal must not lengthen another's walk (issue 11).
+  index('provider_calls_app_created_idx').on(t.applicationId, t.createdAt),
 ]);
 
 /** Stored answers for `Idempotency-Key`, replayed for 24 hours. */

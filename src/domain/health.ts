@@ -5,7 +5,7 @@
  * outage ends with them.
  *
  *   the latest OUTAGE_STREAK calls all failed with an institution error      ─► outage
- *   the latest RECOVERED_STREAK calls all succeeded                          ─► operational
+ *   the latest RECOVERED_STREAK calls had no institution error               ─► operational
  *   fewer than MIN_CALLS recent calls                                        ─► operational (too few to say)
  *   the latest call failed, and most (≥ 80 %) of the latest RECENT_CALLS did ─► outage
  *   at least one in five of the latest RECENT_CALLS failed                   ─► degraded
@@ -22,7 +22,10 @@ export const HEALTH_WINDOW_MS = 15 * 60_000;
 export const RECENT_CALLS = 10;
 /** This many institution failures in a row, with no success between, is an outage however busy the institution was. */
 export const OUTAGE_STREAK = 4;
-/** This many successes in a row is a recovery: older failures among the recent calls no longer count. */
+/**
+ * This many calls in a row without an institution error is a recovery: older failures among the recent
+ * calls no longer count. A user's own error (invalid_credentials, MFA) counts here: the bank answered.
+ */
 export const RECOVERED_STREAK = 5;
 /** Below this many recent calls (and no outage streak) an institution counts as operational. */
 export const MIN_CALLS = 3;

@@ -22,16 +22,13 @@ import { jobRoutes } from './routes/jobs.js';
 import { sandboxApiRoutes, sandboxPageRoutes } from './routes/sandbox.js';
 import { userRoutes } from './routes/users.js';
 
-export { LOG_REDACT, requestForLog } from '../logging.js';
-
 export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger === false ? false : { ...loggerOptions(core.config.logLevel), serializers: { ...loggerOptions(core.config.logLevel).serializers, req: requestForLog } },
     bodyLimit: 1024 * 1024,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     frameworkErrors: frameworkError,
-    // A hop count as a function: trust the nearest n proxies (proxy-addr calls it with each hop's index).
-    trustProxy: typeof core.config.trustProxy === 'number' ? ((hops: number) => (_addr: string, i: number) => i < hops)(core.config.trustProxy) : core.config.trustProxy,
+    trustProxy: core.config.trustProxy,
     clientErrorHandler: clientError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

@@ -47,13 +47,13 @@ export function frameworkError(err: Error & { code?: string }, _request: Fastify
  */
 export function clientError(err: Error & { code?: string }, socket: import('node:net').Socket) {
   if (!socket.writable) return socket.destroy(err);
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
-  const body = JSON.stringify({
-    type: 'urn:causeway:problem:malformed_request', title: tooLarge ? 'The request headers are too large' : 'The request is not valid HTTP',
-    status, detail: tooLarge ? 'Send smaller headers.' : 'The request line or headers could not be parsed.', code: 'malformed_request',
-  });
-  socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\n`
+  const [status, reason, code, title, detail] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'The request headers are too large', 'Send smaller headers.']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'request_timeout', 'The request took too long to arrive', 'Send the whole request promptly, then retry.']
+      : [400, 'Bad Request', 'malformed_request', 'The request is not valid HTTP', 'The request line or headers could not be parsed.'];
+  const body = JSON.stringify({ type: `urn:causeway:problem:${code}`, title, status, detail, code });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\n`
     + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 

@@ -52,11 +52,11 @@ function toAppError(err: unknown): AppError | null {
     return new AppError('malformed_json', 'The body is not valid JSON. Check quotes, commas and brackets.');
   }
   // PostgreSQL's data exceptions (class 22: a value out of range, text it cannot hold) come from a
-  // value the request carried past validation. Validation should have caught it (the log says so),
-  // but the caller gets a 400 to fix, never a 500.
+  // value the request carried past validation. Validation should have caught it: the log says so at
+  // error level and the fuzz test fails on this code, but the caller gets a 400 to fix, never a 500.
   const sqlState = sqlStateOf(err);
   if (sqlState?.startsWith('22')) {
-    return new AppError('bad_request', 'A value in the request is out of the range this API can store. Check dates, numbers and text for unusual values.');
+    return new AppError('value_out_of_range', 'A value in the request is out of the range this API can store. Check dates, numbers and text for unusual values.');
   }
   // A row this request points at was deleted by a request that committed first (a user deleted while
   // a client token is minted for it, say): what a retry would find is that it no longer exists.

@@ -8,6 +8,7 @@
  *   writeCursor(kind, position) ──► "eyJkIjoiMjAyNi0…fQ.Xk3…"
  *   readCursor(kind, cursor, schema) ──► position (MAC checked, then shape checked) | AppError
  */
+import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../domain/errors.js';
 import type { Core, Tenant } from './core.js';
@@ -36,7 +37,9 @@ export function invalidCursor(kind: CursorKind): AppError {
 export function readCursor<P>(core: Core, tenant: Tenant, kind: CursorKind, cursor: string, shape: z.ZodType<P>): P {
   const dot = cursor.indexOf('.');
   const body = cursor.slice(0, dot);
-  if (dot <= 0 || cursor.slice(dot + 1) !== mac(core, tenant, kind, body)) throw invalidCursor(kind);
+  const given = Buffer.from(cursor.slice(dot + 1));
+  const expected = Buffer.from(mac(core, tenant, kind, body));
+  if (dot <= 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalidCursor(kind);
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));

@@ -4,7 +4,7 @@
  * it is joined through the calling connection.
  *
  * One institution (the scheduler's circuit breaker, GET /v1/institutions/{id}): walks
- * provider_calls_created_idx backwards from now and stops at `limit` matching calls, so a busy
+ * provider_calls_app_created_idx (this application's calls only) backwards from now and stops at `limit` matching calls, so a busy
  * institution is answered from its last few index entries and the window only bounds the walk.
  * Every institution (GET /v1/institutions): one pass over the application's calls in the window,
  * numbered per institution, the same range the previous count read.

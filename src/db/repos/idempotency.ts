@@ -12,8 +12,8 @@ export type IdempotencyRow = typeof idempotencyKeys.$inferSelect;
 const keyOf = (applicationId: string, key: string) => and(eq(idempotencyKeys.applicationId, applicationId), eq(idempotencyKeys.key, key));
 
 /**
- * Takes the key for this request: a new key; one past its time to live (any request); or one whose
- * first request died in flight (its lease lapsed) for the same request. Answers null when the key is
+ * Takes the key for this request (true): a new key; one past its time to live (any request); or one whose
+ * first request died in flight (its lease lapsed) for the same request. Answers false when the key is
  * held or answered: read it with `findIdempotencyKey` to decide between a replay, 409 and 422.
  */
 export async function claimIdempotencyKey(db: Db, k: {
@@ -37,21 +37,25 @@ export async function findIdempotencyKey(db: Db, applicationId: string, key: str
   return row ?? null;
 }
 
-/** Extends a running request's lease; false when the key is no longer this request's. */
-export async function renewIdempotencyLease(db: Db, applicationId: string, key: string, requestHash: string, lockedUntil: Date): Promise<void> {
-  await db.update(idempotencyKeys).set({ lockedUntil })
-    .where(and(keyOf(applicationId, key), isNull(idempotencyKeys.statusCode), eq(idempotencyKeys.requestHash, requestHash)));
+/** Which claim a write belongs to: a key re-claimed after its lease lapsed has a new claim time, so a stale request's writes miss. */
+export interface ClaimRef { applicationId: string; key: string; requestHash: string; claimedAt: Date }
+
+const heldBy = (c: ClaimRef) => and(
+  keyOf(c.applicationId, c.key), isNull(idempotencyKeys.statusCode), eq(idempotencyKeys.requestHash, c.requestHash), eq(idempotencyKeys.createdAt, c.claimedAt),
+);
+
+/** Extends a running request's lease (nothing when the key is no longer this claim's). */
+export async function renewIdempotencyLease(db: Db, claim: ClaimRef, lockedUntil: Date): Promise<void> {
+  await db.update(idempotencyKeys).set({ lockedUntil }).where(heldBy(claim));
 }
 
-export async function storeIdempotentAnswer(db: Db, applicationId: string, key: string, requestHash: string, statusCode: number, answerEnc: string) {
-  await db.update(idempotencyKeys).set({ statusCode, answerEnc, lockedUntil: null })
-    .where(and(keyOf(applicationId, key), isNull(idempotencyKeys.statusCode), eq(idempotencyKeys.requestHash, requestHash)));
+export async function storeIdempotentAnswer(db: Db, claim: ClaimRef, statusCode: number, answerEnc: string) {
+  await db.update(idempotencyKeys).set({ statusCode, answerEnc, lockedUntil: null }).where(heldBy(claim));
 }
 
 /** Lets the key go (the request failed on our side: nothing was decided, so a retry runs again). */
-export async function releaseIdempotencyKey(db: Db, applicationId: string, key: string, requestHash: string) {
-  await db.delete(idempotencyKeys)
-    .where(and(keyOf(applicationId, key), isNull(idempotencyKeys.statusCode), eq(idempotencyKeys.requestHash, requestHash)));
+export async function releaseIdempotencyKey(db: Db, claim: ClaimRef) {
+  await db.delete(idempotencyKeys).where(heldBy(claim));
 }
 
 /** The sweep: keys past their time to live, at most `limit` a call (through the created_at index). */

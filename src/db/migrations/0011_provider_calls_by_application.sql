@@ -1,0 +1,1 @@
+CREATE INDEX "provider_calls_app_created_idx" ON "provider_calls" USING btree ("application_id","created_at");
