@@ -164,8 +164,11 @@ export const DeleteConnectionQuery = z.object({
 
 export const page = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
 
-/** Common error responses, documented on every route that can give them. */
-export const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, Problem]));
+/**
+ * Common error responses, documented on every route that can give them. Every /v1 call can also be
+ * refused 429 (the per-credential rate limit, or the sign-in throttle), so each route lists it.
+ */
+export const problems = (...statuses: number[]) => Object.fromEntries([...new Set([...statuses, 429])].map((s) => [s, Problem]));
 
 export const WebhookAttempt = z.object({
   id: z.string(), attemptedAt: dateTime, statusCode: z.number().int().nullable(), durationMs: z.number().int(),
