@@ -26,8 +26,13 @@
  * for a single statement outside a transaction. The function passed must be safe to run again: no
  * side effects outside the transaction (queue sends go through the transaction's `db`, or after
  * the commit). The embedded PGlite runs one statement at a time and never deadlocks.
+ *
+ * A transaction that still loses after the last run ends as AppError `try_again` (503 with
+ * Retry-After): a busy moment, not a fault, so every caller (a route, a job, the CLI) gets the same
+ * answer rather than a raw deadlock or a RetryTransaction that would reach the HTTP layer as a 500.
  */
 import { PgTransaction } from 'drizzle-orm/pg-core';
+import { AppError } from '../domain/errors.js';
 import type { Db } from './open.js';
 
 /** deadlock_detected and serialization_failure: the transaction lost a race and may simply run again. */
@@ -48,10 +53,18 @@ export class RetryTransaction extends Error {
   }
 }
 
-/** A deadlock or serialization failure, as either driver reports it (Drizzle wraps the driver's error in `cause`). */
+/** How deep `isConflict` looks through `cause`: Drizzle's error, the driver's, and a wrapper or two around them. */
+const CAUSE_DEPTH = 4;
+
+/**
+ * A deadlock or serialization failure, as either driver reports it: bare, or anywhere in the first
+ * CAUSE_DEPTH links of the `cause` chain (Drizzle wraps the driver's error in `cause`).
+ */
 export function isConflict(err: unknown): boolean {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
-  return RETRYABLE_CODES.has(String(e?.code)) || RETRYABLE_CODES.has(String(e?.cause?.code));
+  for (let e = err as { code?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < CAUSE_DEPTH; e = e.cause as typeof e, depth++) {
+    if (RETRYABLE_CODES.has(String(e.code))) return true;
+  }
+  return false;
 }
 
 const retryable = (err: unknown) => isConflict(err) || err instanceof RetryTransaction;
@@ -85,7 +98,20 @@ export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = TRANSA
  * failure. Inside a transaction already (`db` is one), it opens a savepoint and does not retry: the
  * outer transaction's locks would meet the same deadlock, so the outermost one retries.
  */
-export function withTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
   if (db instanceof PgTransaction) return db.transaction((tx) => fn(tx as unknown as Db));
-  return retryOnConflict(() => db.transaction((tx) => fn(tx as unknown as Db)));
+  try {
+    return await retryOnConflict(() => db.transaction((tx) => fn(tx as unknown as Db)));
+  } catch (err) {
+    // Only the outermost transaction gets here with a retryable error: its runs are spent.
+    if (retryable(err)) throw exhausted(err);
+    throw err;
+  }
+}
+
+/** The answer to a transaction that lost every run: retry the request shortly. The last error is kept as `cause` for the log. */
+function exhausted(err: unknown): AppError {
+  const e = new AppError('try_again', 'The database was busy with a conflicting change. Retry the request in a moment.', {}, { 'retry-after': '1' });
+  e.cause = err;
+  return e;
 }

@@ -8,7 +8,7 @@ import { applyTransactionPlan, loadStoredWindow, upsertAccounts, upsertIdentity 
 import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
 import { lockConnection } from '../db/repos/locks.js';
 import { withTransaction } from '../db/transaction.js';
-import { providerCalls } from '../db/schema.js';
+import { insertProviderCalls, type ProviderCallInsert } from '../db/repos/provider-calls.js';
 import { ProviderError, type AuthorizationGrant, type ProviderCallContext, type ProviderLink } from '../providers/types.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import type { Core } from '../services/core.js';
@@ -38,7 +38,7 @@ export interface RunState {
   flags: { newAccounts: boolean; partialData: boolean };
   steps: JobRow['steps'];
   /** Provider calls of this run, written to the journal together when the run ends (flushJournal). */
-  calls: (typeof providerCalls.$inferInsert)[];
+  calls: ProviderCallInsert[];
   /** The connection's accounts, provider account id → account id: read at the start, kept up to date by retrieve-accounts. */
   accounts: Map<string, string>;
   /** The date of the connection's oldest live pending transaction, read at the start. */
@@ -49,7 +49,7 @@ export interface RunState {
 export async function flushJournal(s: RunState): Promise<void> {
   if (s.calls.length === 0) return;
   const calls = s.calls.splice(0);
-  await s.core.db.insert(providerCalls).values(calls);
+  await insertProviderCalls(s.core.db, calls);
 }
 
 export type StepOutcome = { kind: 'success' | 'skipped'; resultCode: string } | { kind: 'awaiting_input' };

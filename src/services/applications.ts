@@ -1,13 +1,13 @@
 /** Applications and API keys: the default sandbox application, key creation, authentication, settings. */
 import { newId } from '../domain/ids.js';
-import { sql } from 'drizzle-orm';
-import { findActiveKeyByHash, findDefaultApplication, insertApiKey, insertApplication, updateApplication, type ApplicationRow } from '../db/repos/applications.js';
+import {
+  findActiveKeyByHash, findDefaultApplication, insertApiKey, insertApplication, updateApplicationSettings as updateApplicationSettingsRow, type ApplicationRow,
+} from '../db/repos/applications.js';
 import type { Db } from '../db/open.js';
 import type { Clock } from '../domain/clock.js';
 import { AppError } from '../domain/errors.js';
 import type { InstitutionSetting } from '../domain/types.js';
 import type { Provider } from '../providers/types.js';
-import { applications } from '../db/schema.js';
 import { findInstitution, type Core, type Tenant } from './core.js';
 import { randomToken, sha256 } from './crypto.js';
 
@@ -85,15 +85,7 @@ export async function updateApplicationSettings(core: Core, tenant: Tenant, patc
     throw new AppError('validation_failed', `No institution ${unknown.join(', ')}; GET /v1/institutions lists them.`,
       { errors: unknown.map((id) => ({ field: `body.institutions.${id}`, message: 'unknown institution' })) });
   }
-  const updated = await updateApplication(core.db, tenant.application.id, {
-    ...rest, ...(institutions ? { institutionSettings: mergeInstitutionSettings(institutions) } : {}),
-  });
+  // The institutions merged in one statement (no lost update between two PATCHes): set per institution, null removes.
+  const updated = await updateApplicationSettingsRow(core.db, tenant.application.id, rest, institutions);
   return applicationView(updated);
-}
-
-/** The settings merged in one statement (no lost update between two PATCHes): set per institution, null removes. */
-function mergeInstitutionSettings(patch: Record<string, InstitutionSetting | null>) {
-  const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== null));
-  const removed = Object.keys(patch).filter((id) => patch[id] === null);
-  return sql`(${applications.institutionSettings} - ${sql.param(removed)}::text[]) || ${JSON.stringify(set)}::jsonb`;
 }

@@ -12,15 +12,13 @@
  * that advances time sees the consequences at once. Each change goes through the status machine
  * on the locked row, so two workers sweeping together change a connection once.
  */
-import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { DAY_MS } from '../domain/clock.js';
 import { EXPIRING_SOON_DAYS, InvalidTransitionError, transition } from '../domain/status.js';
-import { appTimeSql } from '../db/repos/app-clock.js';
 import { findApplication } from '../db/repos/applications.js';
 import { findConnection, stateOf, updateConnection } from '../db/repos/connections.js';
+import { findDueRuleCandidates } from '../db/repos/due.js';
 import { releasePausedJobs } from '../db/repos/jobs.js';
 import { withTransaction } from '../db/transaction.js';
-import { applications, connections } from '../db/schema.js';
 import { applyConsentChange } from './consent.js';
 import { tenantClock, type Core } from './core.js';
 
@@ -33,21 +31,9 @@ export async function applyDueRules(core: Core, applicationId: string | null = n
   const wallNow = core.clock.now();
   const released = await releasePausedJobs(core.db, wallNow, applicationId, BATCH);
   for (const job of released) await core.queue.enqueue(job);
-  const appNow = appTimeSql(wallNow, applications.clockOffsetMs); // offset bounded: no application's stored value can fail the sweep
-  const expiresAt = sql`case when ${connections.method} = 'openbanking' then ${connections.consentExpiresAt} else ${connections.accessExpiresAt} end`;
-  const scope = applicationId ? eq(connections.applicationId, applicationId) : undefined;
-  const candidates = (where: ReturnType<typeof and>) => core.db.select({ id: connections.id, applicationId: connections.applicationId })
-    .from(connections).innerJoin(applications, eq(applications.id, connections.applicationId)).where(and(where, scope)).limit(BATCH);
-
-  const abandoned = await candidates(and(eq(connections.status, 'pre_init'), sql`${connections.authExpiresAt} < ${appNow}`));
-  const expired = await candidates(and(
-    inArray(connections.status, ['active', 'degraded', 'reconnect_required']), isNotNull(sql`${expiresAt}`), sql`${expiresAt} <= ${appNow}`,
-    sql`${connections.statusReason} is distinct from 'consent_expired'`, sql`${connections.statusReason} is distinct from 'consent_revoked'`,
-  ));
-  const expiring = await candidates(and(
-    eq(connections.status, 'active'), sql`${connections.statusReason} is distinct from 'access_expiring_soon'`,
-    sql`${expiresAt} > ${appNow}`, sql`${expiresAt} <= ${appNow} + ${EXPIRING_SOON_DAYS * DAY_MS} * interval '1 millisecond'`,
-  ));
+  const { abandoned, expired, expiring } = await findDueRuleCandidates(core.db, {
+    wallNow, applicationId, limit: BATCH, expiringSoonMs: EXPIRING_SOON_DAYS * DAY_MS,
+  });
   const changed = {
     released: released.length,
     abandoned: await applyEach(core, abandoned, 'authorization_abandoned'),

@@ -19,7 +19,7 @@ import { cancelLiveJob, insertJobUnlessLive, type JobRow } from '../db/repos/job
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import { lockConnection as lockConnectionRow, lockUser, lockUserConnections } from '../db/repos/locks.js';
 import { withTransaction } from '../db/transaction.js';
-import { providerCalls } from '../db/schema.js';
+import { insertProviderCalls } from '../db/repos/provider-calls.js';
 import type { Db } from '../db/open.js';
 import { planSteps } from '../domain/steps.js';
 import type { ProviderAccess, ProviderLink } from '../providers/types.js';
@@ -70,10 +70,10 @@ async function revokeAtProvider(core: Core, c: ConnectionRow, link: ProviderLink
     core.log.warn({ err, connectionId: c.id }, 'revoking access at the provider failed; the credentials are dropped anyway');
   }
   if (!journal) return;
-  await core.db.insert(providerCalls).values({
+  await insertProviderCalls(core.db, [{
     id: newId('call'), applicationId: c.applicationId, connectionId: c.id, jobId: null, operation: 'revoke', outcome, errorCode,
     providerCode: null, durationMs: Date.now() - started, createdAt: now,
-  }).catch((err) => core.log.warn({ err, connectionId: c.id }, 'provider call journal not written'));
+  }]).catch((err) => core.log.warn({ err, connectionId: c.id }, 'provider call journal not written'));
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Db } from '../db/open.js';
 import { withTransaction } from '../db/transaction.js';
 import type { ProviderAccess } from '../providers/types.js';
 import { AUTHORIZATION_WINDOW_MS, conflicting, connectionNotFound, invalidState, newJobRow, presentConnection } from './connections.js';
-import { findUser } from '../db/repos/users.js';
+import { lockUser } from '../db/repos/locks.js';
 import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
 import { randomToken, sha256 } from './crypto.js';
 import { jobView } from './views.js';
@@ -49,8 +49,8 @@ export interface RepairInput { credentials?: { login: string; password: string }
 export async function repairConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, input: RepairInput) {
   const now = tenantClock(core, tenant.application).now();
   const outcome = await withTransaction(core.db, async (tx): Promise<Outcome> => { // a live job that appeared meanwhile (LiveJobRaceError): run again, then 409
-    // The user first, then the connection: the order create and delete user take them in.
-    if (!(await findUser(tx, tenant.application.id, userId, { forUpdate: true }))) throw notFound('user', userId);
+    // The user first (`no key update`: only deleting the user takes more), then the connection: the order create and delete user take them in.
+    if (!(await lockUser(tx, tenant.application.id, userId, 'no key update'))) throw notFound('user', userId);
     const c = await lockFor(core, tenant, tx, userId, connectionId, 'repair', 'be repaired');
     const st = stateOf(c);
     const loginHash = c.method === 'web' && input.credentials ? core.cipher.fingerprint(`${c.institutionId}\n${input.credentials.login}`) : null;

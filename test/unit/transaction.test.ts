@@ -8,18 +8,33 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isConflict, retryOnConflict, RetryTransaction, TRANSACTION_ATTEMPTS } from '../../src/db/transaction.js';
+import { AppError } from '../../src/domain/errors.js';
+import type { Db } from '../../src/db/open.js';
+import { isConflict, retryOnConflict, RetryTransaction, TRANSACTION_ATTEMPTS, withTransaction } from '../../src/db/transaction.js';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
 const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
 /** What Drizzle throws for a failed query: its own error, the driver's in `cause`. */
 const wrapped = (code: string) => Object.assign(new Error('Failed query: ...'), { cause: pgError(code) });
+/** `err` wrapped `depth` times more, each wrapper holding the one before in `cause`. */
+const deeper = (err: Error, depth: number): Error => (depth === 0 ? err : deeper(Object.assign(new Error('wrapper'), { cause: err }), depth - 1));
+/** Stands in for a database: `transaction` runs the callback with no connection at all, counting the runs. */
+const fakeDb = () => {
+  const db = { runs: 0, async transaction<T>(fn: (tx: unknown) => Promise<T>) { db.runs++; return fn(db); } };
+  return db;
+};
 
 describe('withTransaction and retryOnConflict', () => {
   it('recognise a deadlock or a serialization failure, bare or wrapped by Drizzle, and nothing else', () => {
     assert.ok(isConflict(pgError('40P01')) && isConflict(pgError('40001')));
     assert.ok(isConflict(wrapped('40P01')) && isConflict(wrapped('40001')));
     for (const other of [pgError('23505'), wrapped('57014'), new Error('boom'), null, undefined, 'text']) assert.equal(isConflict(other), false);
+  });
+
+  it('find a deadlock anywhere in the first four links of the cause chain, and no deeper', () => {
+    assert.ok(isConflict(deeper(pgError('40P01'), 2)) && isConflict(deeper(pgError('40001'), 3)));
+    assert.equal(isConflict(deeper(pgError('40P01'), 4)), false);
+    assert.equal(isConflict(deeper(pgError('23505'), 2)), false);
   });
 
   it('run again after a deadlock and answer what the next run answers', async () => {
@@ -41,6 +56,25 @@ describe('withTransaction and retryOnConflict', () => {
     let runs = 0;
     await assert.rejects(retryOnConflict(async () => { runs++; throw pgError('40001'); }), /pg 40001/);
     assert.equal(runs, TRANSACTION_ATTEMPTS);
+  });
+
+  it(`end a transaction that loses all ${TRANSACTION_ATTEMPTS} runs as AppError try_again (503, Retry-After), whatever the race`, async () => {
+    for (const lose of [() => new RetryTransaction('live job appeared'), () => wrapped('40P01'), () => deeper(pgError('40001'), 2)]) {
+      const db = fakeDb();
+      const err = await withTransaction(db as unknown as Db, async () => { throw lose(); }).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof AppError, String(err));
+      assert.equal(err.code, 'try_again');
+      assert.deepEqual(err.headers, { 'retry-after': '1' });
+      assert.ok(isConflict(err.cause) || err.cause instanceof RetryTransaction, 'the last error is kept as the cause');
+      assert.equal(db.runs, TRANSACTION_ATTEMPTS);
+    }
+  });
+
+  it('answer from withTransaction what a later run answers, and pass any other error through untouched', async () => {
+    const db = fakeDb();
+    assert.equal(await withTransaction(db as unknown as Db, async () => { if (db.runs < 2) throw new RetryTransaction('race'); return 'done'; }), 'done');
+    const other = wrapped('23505');
+    await assert.rejects(withTransaction(fakeDb() as unknown as Db, async () => { throw other; }), (e) => e === other);
   });
 
   it('never run again after any other error', async () => {

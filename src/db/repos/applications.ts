@@ -1,6 +1,7 @@
 /** Applications (tenants) and their API keys. */
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import type { InstitutionSetting } from '../../domain/types.js';
 import type { Db } from '../open.js';
 import { apiKeys, applications } from '../schema.js';
 
@@ -30,6 +31,23 @@ export async function findApplication(db: Db, id: string): Promise<ApplicationRo
 export async function updateApplication(db: Db, id: string, patch: PgUpdateSetSource<typeof applications>): Promise<ApplicationRow> {
   const [row] = await db.update(applications).set(patch).where(eq(applications.id, id)).returning();
   return row!;
+}
+
+/**
+ * Writes an application's settings in one statement: `rest` as given, and `institutionsPatch` merged
+ * into the stored per-institution settings (set per institution, null removes), so two PATCHes at
+ * once lose neither's institutions.
+ */
+export async function updateApplicationSettings(
+  db: Db, id: string, rest: PgUpdateSetSource<typeof applications>, institutionsPatch?: Record<string, InstitutionSetting | null>,
+): Promise<ApplicationRow> {
+  return updateApplication(db, id, { ...rest, ...(institutionsPatch ? { institutionSettings: mergeInstitutionSettings(institutionsPatch) } : {}) });
+}
+
+function mergeInstitutionSettings(patch: Record<string, InstitutionSetting | null>) {
+  const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== null));
+  const removed = Object.keys(patch).filter((id) => patch[id] === null);
+  return sql`(${applications.institutionSettings} - ${sql.param(removed)}::text[]) || ${JSON.stringify(set)}::jsonb`;
 }
 
 /**

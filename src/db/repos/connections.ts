@@ -3,10 +3,10 @@ import { and, asc, eq, gt, inArray, ne, notInArray, or, sql } from 'drizzle-orm'
 import type { ConnectionState } from '../../domain/status.js';
 import { LIVE_JOB_STATUSES, type ConnectionStatus, type Method, type StatusReason } from '../../domain/types.js';
 import type { Db } from '../open.js';
-import { connections, jobs, users } from '../schema.js';
+import { connections, jobs } from '../schema.js';
 import { appTimeSql } from './app-clock.js';
 import type { JobRow } from './jobs.js';
-import { userLockedFirst } from './locks.js';
+import { lockUser, userLockedFirst } from './locks.js';
 
 export type ConnectionRow = typeof connections.$inferSelect;
 
@@ -46,14 +46,16 @@ export async function lockConnectionWithLiveJob(db: Db, applicationId: string, i
  * with the same login there (the keyed hash, never the login): the user's own (`sameLogin`) and,
  * unless `acrossUsers` is false, another user's in the same application (`sameLoginElsewhere`):
  * one bank login is one lockout risk whoever enters it. Never across applications. Locks the
- * user's row for the rest of the transaction, then the login (below); null when the user does not
+ * user's row (`for no key update`) for the rest of the transaction, then the login (below); null when the user does not
  * exist (deleted meanwhile).
  */
 export async function findClashes(
   db: Db, c: { applicationId: string; userId: string; institutionId: string; method: string; loginHash: string | null; excludeId?: string; acrossUsers?: boolean },
 ) {
   // The user's row lock orders two creates for one user: the second sees the first's connection.
-  const [user] = await db.select({ id: users.id }).from(users).where(and(eq(users.applicationId, c.applicationId), eq(users.id, c.userId))).for('update');
+  // `no key update` conflicts with itself, so they still queue, but lets foreign-key checks through
+  // (a client token minted for the user meanwhile does not wait for this whole transaction).
+  const user = await lockUser(db, c.applicationId, c.userId, 'no key update');
   if (!user) return null;
   const rows = await db.select({ id: connections.id, method: connections.method, loginHash: connections.loginHash })
     .from(connections).where(and(

@@ -13,6 +13,7 @@ import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '..
 import type { Db } from '../open.js';
 import { preparedPer } from '../prepared.js';
 import { SupersededRunError } from './jobs.js';
+import { connectionLockedFirst } from './locks.js';
 import { accounts, identities, transactionRemovals, transactions } from '../schema.js';
 
 export type AccountRow = typeof accounts.$inferSelect;
@@ -30,8 +31,7 @@ export interface RunFence { jobId: string; runToken: string }
  */
 function ownedBy(run: RunFence | null) {
   return run ? sql`select id from jobs where id = ${run.jobId} and run_token = ${run.runToken}
-    and exists (select 1 from connections lc where lc.id = jobs.connection_id
-      and exists (select 1 from users lu where lu.id = lc.user_id for no key update) for no key update)
+    and ${connectionLockedFirst(sql`jobs.connection_id`, { userFirst: true })}
     for update` : sql`select 1`;
 }
 

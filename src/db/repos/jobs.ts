@@ -7,6 +7,8 @@ import { LIVE_JOB_STATUSES, type JobStep } from '../../domain/types.js';
 import type { Db } from '../open.js';
 import { appTimeSql, boundedOffsetSql } from './app-clock.js';
 import { preparedPer } from '../prepared.js';
+import { connectionLockedFirst } from './locks.js';
+import type { ProviderCallInsert } from './provider-calls.js';
 import { RetryTransaction } from '../transaction.js';
 import { accounts, applications, connections, institutionThrottles, jobs, providerCalls, transactions } from '../schema.js';
 
@@ -130,7 +132,7 @@ export async function claimJob(db: Db, id: string, connectionId: string, runToke
 const claim = preparedPer((db) => {
   const claimable = and(eq(jobs.id, sql.placeholder('id')), inArray(jobs.status, ['queued', 'running']));
   // The connection is locked before the job (db/transaction.ts): the job's filter takes it first.
-  const connectionFirst = sql`exists (select 1 from connections lc where lc.id = ${sql.placeholder('connectionId')} for no key update)`;
+  const connectionFirst = connectionLockedFirst(sql`${sql.placeholder('connectionId')}`);
   const touch = db.$with('touch', { id: connections.id }).as(sql`${db.update(connections).set({ lastUsedAt: sql`${sql.placeholder('now')}::timestamptz` })
     .where(and(eq(connections.id, sql.placeholder('connectionId')), notInArray(connections.status, ['deleted', 'unlinked']),
       sql`exists (select 1 from ${jobs} where ${claimable})`))
@@ -173,7 +175,7 @@ export interface RunEnding {
   expected: { status: string; statusReason: string | null; everSynced: boolean };
   connection: Partial<typeof connections.$inferInsert>;
   /** Provider calls of the run: journalled by the same statement whatever else it does. */
-  calls: (typeof providerCalls.$inferInsert)[];
+  calls: ProviderCallInsert[];
   /** The run's institution permit (db/repos/throttles.ts, held by its run token), given back by the same statement whatever else it does. */
   permit?: { applicationId: string; institutionId: string };
 }
@@ -187,7 +189,7 @@ export interface RunEnding {
  */
 export async function endRunIfUnchanged(db: Db, e: RunEnding): Promise<boolean> {
   const owned = db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.id, e.jobId), eq(jobs.runToken, e.runToken),
-    sql`exists (select 1 from connections lc where lc.id = ${e.connectionId} for no key update)`)).for('update');
+    connectionLockedFirst(sql`${e.connectionId}`))).for('update');
   const conn = db.update(connections).set(e.connection).where(and(
     eq(connections.id, e.connectionId), eq(connections.status, e.expected.status),
     e.expected.statusReason === null ? isNull(connections.statusReason) : eq(connections.statusReason, e.expected.statusReason),

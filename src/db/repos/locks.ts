@@ -17,6 +17,16 @@ export function userLockedFirst(userIdSql: SQL, mode: UserLock = 'no key update'
   return sql`exists (select 1 from users lu where lu.id = ${userIdSql} for ${sql.raw(mode)})`;
 }
 
+/**
+ * A filter that locks the connection `connectionIdSql` names (step 2) before the row it filters
+ * (a job, step 3) is locked, `for no key update`; with `userFirst` it locks that connection's user
+ * before the connection (steps 1 and 2), through `userLockedFirst` on `lc.user_id`.
+ */
+export function connectionLockedFirst(connectionIdSql: SQL, opts: { userFirst?: boolean } = {}): SQL {
+  const user = opts.userFirst ? sql` and ${userLockedFirst(sql`lc.user_id`)}` : sql``;
+  return sql`exists (select 1 from connections lc where lc.id = ${connectionIdSql}${user} for no key update)`;
+}
+
 /** Locks the user row (step 1 of the order); null when there is no such user. */
 export async function lockUser(db: Db, applicationId: string, userId: string, mode: UserLock = 'no key update') {
   const q = db.select().from(users).where(and(eq(users.applicationId, applicationId), eq(users.id, userId)));

@@ -10,9 +10,9 @@ export async function insertUser(db: Db, row: typeof users.$inferInsert): Promis
   return created!;
 }
 
-export async function findUser(db: Db, applicationId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<UserRow | null> {
-  const q = db.select().from(users).where(and(eq(users.applicationId, applicationId), eq(users.id, id)));
-  const [row] = opts.forUpdate ? await q.for('update') : await q;
+/** Reads a user without locking it; to lock one, `lockUser` (repos/locks.ts) in the order of db/transaction.ts. */
+export async function findUser(db: Db, applicationId: string, id: string): Promise<UserRow | null> {
+  const [row] = await db.select().from(users).where(and(eq(users.applicationId, applicationId), eq(users.id, id)));
   return row ?? null;
 }
 
