@@ -33,7 +33,7 @@ describe('the edge', () => {
   });
   after(() => t.close());
 
-  it('refuses a NUL byte in a path id, a query string and a JSON string with a 400 naming the field', async () => {
+  it('refuses a NUL byte (in a path id, a query string or a JSON string) and half a surrogate pair with a 400 naming the field', async () => {
     const inPath = await t.api('GET', `/v1/users/usr_a%00b`);
     assertProblem(inPath, 400, 'validation_failed');
     assert.equal(inPath.body.errors[0].field, 'params.userId');
@@ -45,6 +45,9 @@ describe('the edge', () => {
     const inBody = await t.api('POST', '/v1/users', { name: 'Jo\u0000e', metadata: { 'k\u0000': 'v' } });
     assertProblem(inBody, 400, 'validation_failed');
     assert.deepEqual(inBody.body.errors.map((e: any) => e.field), ['body.name', 'body.metadata.k\\u0000']);
+    const surrogate = await t.api('POST', '/v1/users', '{"name":"Jo","metadata":{"k":"x\\udfff"}}');
+    assertProblem(surrogate, 400, 'validation_failed');
+    assert.equal(surrogate.body.errors[0].field, 'body.metadata.k');
     const users = await t.api('GET', '/v1/users?limit=500');
     assert.ok(!JSON.stringify(users.body).includes('Jo'), 'nothing was stored');
   });

@@ -1,8 +1,9 @@
 /**
  * What every request and answer passes through at the edge, whatever route serves it:
  *
- *   - NUL (U+0000) anywhere in a path parameter, the query string or a JSON or form body is refused
- *     with a 400 naming the field: PostgreSQL text cannot hold it, so it must not reach a query.
+ *   - NUL (U+0000) or half a surrogate pair anywhere in a path parameter, the query string or a JSON
+ *     or form body is refused with a 400 naming the field: PostgreSQL text cannot hold the one nor
+ *     jsonb the other, so neither may reach a query.
  *   - Errors the router raises before any route runs (bad percent-encoding, an over-long path
  *     segment) are problem documents like every other error.
  *   - Answers under /v1 carry bank data: never cached, never sniffed. HTML pages that set no policy
@@ -14,20 +15,26 @@ import { AppError, type FieldError } from '../domain/errors.js';
 import { sendProblem } from './errors.js';
 
 const NUL = '\u0000';
+/** Half a UTF-16 surrogate pair: JSON can spell it (`"\udfff"`) but it is no character, and PostgreSQL's jsonb refuses it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 /** Nested deeper than this, a body is refused by its schema anyway; the scan stops there. */
 const MAX_DEPTH = 32;
 
-/** Where in `value` a NUL appears (in a string or a key), as `prefix.path`; at most a few. */
-export function findNul(value: unknown, prefix: string, out: FieldError[] = [], depth = 0): FieldError[] {
+/** Where in `value` a NUL or a lone surrogate appears (in a string or a key), as `prefix.path`; at most a few. */
+export function findUnstorable(value: unknown, prefix: string, out: FieldError[] = [], depth = 0): FieldError[] {
   if (out.length >= 5 || depth > MAX_DEPTH) return out;
   if (typeof value === 'string') {
     if (value.includes(NUL)) out.push({ field: prefix, message: 'must not contain the NUL character (U+0000)' });
+    else if (LONE_SURROGATE.test(value)) out.push({ field: prefix, message: 'must be valid Unicode (it has half of a surrogate pair, such as \\udfff alone)' });
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => findNul(v, `${prefix}.${i}`, out, depth + 1));
+    value.forEach((v, i) => findUnstorable(v, `${prefix}.${i}`, out, depth + 1));
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (k.includes(NUL)) out.push({ field: `${prefix}.${k.replaceAll(NUL, '\\u0000')}`, message: 'a key must not contain the NUL character (U+0000)' });
-      else findNul(v, `${prefix}.${k}`, out, depth + 1);
+      if (k.includes(NUL) || LONE_SURROGATE.test(k)) {
+        out.push({ field: `${prefix}.${JSON.stringify(k).slice(1, -1)}`, message: 'a key must be valid Unicode without the NUL character (U+0000)' });
+      } else {
+        findUnstorable(v, `${prefix}.${k}`, out, depth + 1);
+      }
     }
   }
   return out;
@@ -62,9 +69,9 @@ const STRICT_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 
 export function registerEdge(app: FastifyInstance) {
   app.addHook('preValidation', async (request) => {
     const errors = [
-      ...findNul(request.params, 'params'),
-      ...findNul(request.query, 'querystring'),
-      ...findNul(request.body, 'body'),
+      ...findUnstorable(request.params, 'params'),
+      ...findUnstorable(request.query, 'querystring'),
+      ...findUnstorable(request.body, 'body'),
     ];
     if (errors.length > 0) {
       throw new AppError('validation_failed', `Fix these fields: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`, { errors });
