@@ -21,16 +21,7 @@ import { createApiKey } from '../src/services/applications.js';
 import { applyDueRules } from '../src/services/due.js';
 import { runSchedulerTick } from '../src/services/scheduler.js';
 import { startTestApp, type ApiResponse, type TestApp } from './helpers/app.js';
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from './helpers/wait.js';
 
 /** Answers 200 on `/ok…`, 503 with a Retry-After of an hour on `/later…`; keeps what it got. */
 async function startReceiver() {

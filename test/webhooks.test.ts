@@ -22,6 +22,7 @@ import { openDatabase } from '../src/db/open.js';
 import { startWebhookWorker } from '../src/jobs/webhook-worker.js';
 import { createCore } from '../src/runtime.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { until } from './helpers/wait.js';
 
 function assertProblem(res: { status: number; body: any }, status: number, code: string) {
   assert.equal(res.status, status, JSON.stringify(res.body));
@@ -60,16 +61,6 @@ async function startReceiver() {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('webhook signing (known answers)', () => {
