@@ -66,7 +66,7 @@ export function errForLog(err: unknown): unknown {
 
 export const LOG_SERIALIZERS = { err: errForLog, error: errForLog };
 
-/** Options for every logger the process makes. */
-export function loggerOptions(level: LoggerOptions['level']): LoggerOptions {
-  return { level, redact: LOG_REDACT, serializers: LOG_SERIALIZERS };
+/** Options for every logger the process makes; `serializers` adds to the error ones (the request logger's `req`). */
+export function loggerOptions(level: LoggerOptions['level'], serializers: LoggerOptions['serializers'] = {}): LoggerOptions {
+  return { level, redact: LOG_REDACT, serializers: { ...LOG_SERIALIZERS, ...serializers } };
 }

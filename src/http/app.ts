@@ -24,7 +24,7 @@ import { userRoutes } from './routes/users.js';
 
 export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger === false ? false : { ...loggerOptions(core.config.logLevel), serializers: { ...loggerOptions(core.config.logLevel).serializers, req: requestForLog } },
+    logger: opts.logger === false ? false : loggerOptions(core.config.logLevel, { req: requestForLog }),
     bodyLimit: 1024 * 1024,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     frameworkErrors: frameworkError,

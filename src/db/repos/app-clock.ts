@@ -14,6 +14,6 @@ export function boundedOffsetSql(offset: AnyColumn | SQL): SQL {
 
 /** `wall` (real time) on the clock of the application whose offset column is given, plus `plusMs` (a parameter or a number). */
 export function appTimeSql(wall: Date, offset: AnyColumn | SQL, plusMs: number | SQL = 0): SQL {
-  const extra = typeof plusMs === 'number' ? (plusMs === 0 ? sql`` : sql` + ${plusMs}`) : sql` + ${plusMs}`;
+  const extra = plusMs === 0 ? sql`` : sql` + ${plusMs}`;
   return sql`(${wall.toISOString()}::timestamptz + (${boundedOffsetSql(offset)}${extra}) * interval '1 millisecond')`;
 }

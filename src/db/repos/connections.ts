@@ -6,7 +6,7 @@ import type { Db } from '../open.js';
 import { connections, jobs } from '../schema.js';
 import { appTimeSql } from './app-clock.js';
 import type { JobRow } from './jobs.js';
-import { lockUser, userLockedFirst } from './locks.js';
+import { lockConnection, lockUser, userLockedFirst } from './locks.js';
 
 export type ConnectionRow = typeof connections.$inferSelect;
 
@@ -20,13 +20,13 @@ export async function insertConnection(db: Db, row: typeof connections.$inferIns
   return created!;
 }
 
+/** The connection; with `forUpdate`, locked with its user first (locks.ts `lockConnection`, the order of db/transaction.ts). */
 export async function findConnection(db: Db, applicationId: string, id: string, opts: { userId?: string; forUpdate?: boolean } = {}): Promise<ConnectionRow | null> {
-  const q = db.select().from(connections).where(and(
+  if (opts.forUpdate) return lockConnection(db, applicationId, id, opts.userId);
+  const [row] = await db.select().from(connections).where(and(
     eq(connections.applicationId, applicationId), eq(connections.id, id),
     opts.userId ? eq(connections.userId, opts.userId) : undefined,
-    opts.forUpdate ? userLockedFirst(sql`${connections.userId}`) : undefined, // the user first (db/transaction.ts)
   ));
-  const [row] = opts.forUpdate ? await q.for('no key update') : await q;
   return row ?? null;
 }
 
