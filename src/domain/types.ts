@@ -12,7 +12,12 @@
 export const PRODUCTS = ['accounts', 'balances', 'transactions', 'identity', 'investments'] as const;
 export type Product = (typeof PRODUCTS)[number];
 
-export const METHODS = ['web', 'openbanking'] as const;
+/**
+ * `web`: Causeway's own credentials form. `openbanking`: the bank's consent page. `hosted`: the
+ * provider's own link page (Plaid Hosted Link), where the user signs in to the bank through the
+ * provider; Causeway receives a token. Openbanking and hosted both go pre_init → init → job.
+ */
+export const METHODS = ['web', 'openbanking', 'hosted'] as const;
 export type Method = (typeof METHODS)[number];
 
 export const CONNECTION_STATUSES = [
