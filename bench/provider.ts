@@ -12,7 +12,7 @@ import { findConnection } from '../src/db/repos/connections.js';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../src/db/open.js';
 import { transactions } from '../src/db/schema.js';
-import { RESYNC_OVERLAP_DAYS, INITIAL_HISTORY_DAYS } from '../src/jobs/steps.js';
+import { RESYNC_OVERLAP_DAYS, INITIAL_HISTORY_DAYS } from '../src/services/sync/steps.js';
 import type { Provider, ProviderAccount, ProviderLink, ProviderTransaction } from '../src/providers/types.js';
 
 export interface Precomputed { provider: Provider; stats: { hits: number; misses: number } }
@@ -62,7 +62,7 @@ export function precomputed(base: Provider): Precomputed & {
         await fill({ institutionId, access: { kind: 'web', login, password }, firstSyncedAt: null }, { from: addDays(today, -INITIAL_HISTORY_DAYS), to: today }, now);
       }
     },
-    /** The window retrieve-transactions will ask for (jobs/steps.ts), connection by connection. */
+    /** The window retrieve-transactions will ask for (services/sync/steps.ts), connection by connection. */
     async warmRefresh(db, applicationId, institutionId, links, password, now) {
       const today = isoDay(now);
       for (const { connectionId, login } of links) {

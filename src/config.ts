@@ -50,6 +50,14 @@ const schema = z.object({
   CAUSEWAY_TRUST_PROXY: z.string().regex(/^(true|false|[0-9a-fA-F.:/]*[.:][0-9a-fA-F.:/]*(,\s*[0-9a-fA-F.:/]*[.:][0-9a-fA-F.:/]*)*)$/, 'must be true, false, or the proxies\' addresses/CIDRs separated by commas').optional(),
   /** Requests a credential may make at once before the rate applies. Defaults to twice the rate. */
   CAUSEWAY_API_RATE_BURST: int(1).max(10_000_000).optional(),
+  /** Plaid for every application without settings of its own (PUT /v1/application/providers/plaid). */
+  CAUSEWAY_PLAID_CLIENT_ID: z.string().min(1).optional(),
+  CAUSEWAY_PLAID_SECRET: z.string().min(1).optional(),
+  CAUSEWAY_PLAID_ENV: z.enum(['sandbox', 'production']).default('sandbox'),
+  /** Any Plaid-compatible host (a proxy, a test fake) instead of Plaid's own, for every application. */
+  CAUSEWAY_PLAID_URL: z.string().url().optional(),
+  /** How often the worker syncs the institutions catalogue from each provider (hours; 0: only on demand). */
+  CAUSEWAY_CATALOGUE_SYNC_HOURS: int(0).max(24 * 365).default(24),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -79,7 +87,13 @@ export interface Config {
   /** Fastify's trustProxy: which forwarded client addresses to believe (false: none). */
   trustProxy: boolean | string[];
   logLevel: Env['LOG_LEVEL'];
+  /** The providers' variables (CAUSEWAY_PLAID_* and the like), checked above, read by each provider's settingsFromEnv. */
+  providerEnv: Record<string, string>;
+  catalogueSyncHours: number;
 }
+
+/** Variables that belong to a provider adapter (providers/<name>/). */
+const PROVIDER_ENV = /^CAUSEWAY_(PLAID|GOCARDLESS|SIMPLEFIN|BASIQ)_/;
 
 export class ConfigError extends Error {}
 
@@ -117,5 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiRateBurst: e.CAUSEWAY_API_RATE_BURST ?? Math.max(1, 2 * e.CAUSEWAY_API_RATE_LIMIT),
     trustProxy: parseTrustProxy(e.CAUSEWAY_TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
+    providerEnv: Object.fromEntries(Object.entries({ ...env, CAUSEWAY_PLAID_ENV: e.CAUSEWAY_PLAID_ENV } as Record<string, string | undefined>)
+      .filter((kv): kv is [string, string] => PROVIDER_ENV.test(kv[0]) && typeof kv[1] === 'string' && kv[1] !== '')),
+    catalogueSyncHours: e.CAUSEWAY_CATALOGUE_SYNC_HOURS,
   };
 }

@@ -13,11 +13,13 @@ import { findStaleQueuedJobs } from './db/repos/jobs.js';
 import { buildApp } from './http/app.js';
 import { loggerOptions } from './logging.js';
 import { IDEMPOTENCY_TTL_MS } from './services/idempotency.js';
-import { runConnectionJob } from './jobs/connection-job.js';
+import { runConnectionJob } from './services/sync/run.js';
 import { createQueue } from './jobs/queue.js';
-import { createSandboxProvider } from './providers/sandbox/index.js';
+import { builtInProviders, createRegistry } from './providers/registry.js';
 import type { Provider } from './providers/types.js';
 import type { Core } from './services/core.js';
+import { syncCatalogue, syncCatalogues } from './services/catalogue.js';
+import { SANDBOX_PROVIDER_ID } from './providers/sandbox/index.js';
 import { createCipher, resolveEncryptionKey } from './services/crypto.js';
 import { expireMfa } from './services/jobs.js';
 import { applyDueRules } from './services/due.js';
@@ -28,7 +30,9 @@ export type Role = 'api' | 'worker' | 'all';
 
 export interface CoreOverrides {
   clock?: Clock;
+  /** Replace the built-in provider of the same id (tests pass a scripted sandbox), or add one. */
   provider?: Provider;
+  providers?: Provider[];
   database?: Database;
   /** Tests pass a quiet logger. */
   logLevel?: Config['logLevel'];
@@ -46,10 +50,14 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     }, (err) => log.warn({ err: { message: err.message } }, 'queue error'));
     const core: Core = {
       config, database, db: database.db, cipher: createCipher(key), log, queue, listeningUrl: null,
-      provider: overrides.provider ?? createSandboxProvider({ latencyMs: config.sandboxLatencyMs }),
+      providers: createRegistry(builtInProviders({ sandboxLatencyMs: config.sandboxLatencyMs }, [
+        ...(overrides.provider ? [overrides.provider] : []), ...(overrides.providers ?? []),
+      ])),
       clock: overrides.clock ?? systemClock,
       publicUrl: () => config.publicUrl ?? core.listeningUrl ?? `http://${config.host}:${config.port}`,
     };
+    // The sandbox's institutions are part of the code: written on every start, so the catalogue matches it.
+    await syncCatalogue(core, SANDBOX_PROVIDER_ID);
     return core;
   } catch (err) {
     await database.close();
@@ -80,6 +88,18 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
   const timer = setInterval(() => { sweep().catch((err) => core.log.warn({ err }, 'sweep failed')); }, SWEEP_INTERVAL_MS);
   timer.unref();
   const webhooks = await startWebhookWorker(core);
+  // The catalogues: an empty one is filled at start, all are refreshed every CAUSEWAY_CATALOGUE_SYNC_HOURS.
+  let cataloguing: Promise<unknown> | null = null;
+  const catalogue = (all: boolean) => {
+    if (cataloguing) return;
+    cataloguing = syncCatalogues(core, { all })
+      .then((done) => { if (done.length > 0) core.log.info({ synced: done }, 'institutions catalogue synced'); })
+      .catch((err) => core.log.warn({ err }, 'institutions catalogue sync failed; the next one tries again'))
+      .finally(() => { cataloguing = null; });
+  };
+  catalogue(false);
+  const catalogueTimer = core.config.catalogueSyncHours > 0 ? setInterval(() => catalogue(true), core.config.catalogueSyncHours * 3_600_000) : null;
+  catalogueTimer?.unref();
   // One tick at a time: a long backlog is worked through by the tick that found it, and the next interval skips.
   let ticking: Promise<void> | null = null;
   let stopping = false;
@@ -97,8 +117,10 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
   return async () => {
     clearInterval(timer);
     if (scheduler) clearInterval(scheduler);
+    if (catalogueTimer) clearInterval(catalogueTimer);
     stopping = true;
     await ticking;
+    await cataloguing;
     await webhooks.stop();
   };
 }

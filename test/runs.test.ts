@@ -11,7 +11,7 @@ import { claimJob, endRunIfUnchanged, findJobForRun, saveSteps, SupersededRunErr
 import { accounts, connections, jobs, providerCalls, transactions, users } from '../src/db/schema.js';
 import { systemClock } from '../src/domain/clock.js';
 import type { IncomingTransaction } from '../src/domain/matching.js';
-import { finish } from '../src/jobs/connection-job.js';
+import { finish } from '../src/services/sync/run.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 describe('run fencing', () => {

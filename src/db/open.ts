@@ -14,9 +14,10 @@ import pg from 'pg';
 import * as core from './schema.js';
 import * as access from './tables/access.js';
 import * as webhooks from './tables/webhooks.js';
+import * as providers from './tables/providers.js';
 import { lockDataDir } from './lock.js';
 
-const schema = { ...core, ...webhooks, ...access };
+const schema = { ...core, ...webhooks, ...providers, ...access };
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 export type Database =

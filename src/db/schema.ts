@@ -71,7 +71,19 @@ export const connections = pgTable('connections', {
   applicationId: text('application_id').notNull().references(() => applications.id, { onDelete: 'cascade' }),
   userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
   institutionId: text('institution_id').notNull(),
+  /** The provider that serves it (providers/registry.ts), for every call made for it. */
   provider: text('provider').notNull(),
+  /** The provider's own id for the institution (null on rows from before the catalogue: the sandbox's ids are its own). */
+  providerInstitutionId: text('provider_institution_id'),
+  /** The provider's id for the link (Plaid's item_id): its webhooks name it. */
+  itemId: text('item_id'),
+  /**
+   * Sync state for providers that sync by cursor: the cursor after the last page set fully applied,
+   * written in the same statement as the rows it covers (db/repos/data.ts applyTransactionPlan).
+   */
+  providerCursor: text('provider_cursor'),
+  /** The provider's reference for the link session in progress (Plaid's link_token), encrypted. */
+  linkReferenceEnc: text('link_reference_enc'),
   method: text('method').notNull(),
   status: text('status').notNull(),
   statusReason: text('status_reason'),
@@ -114,6 +126,8 @@ export const connections = pgTable('connections', {
   index('connections_auth_state_idx').on(t.authStateHash),
   // The duplicate-credentials pause compares logins across the whole application (issue 11 item 13).
   index('connections_login_idx').on(t.applicationId, t.institutionId, t.loginHash),
+  // A provider's webhook names its link; the link's connection is found through this.
+  index('connections_item_idx').on(t.provider, t.itemId),
 ]);
 
 /**
@@ -268,6 +282,11 @@ export const providerCalls = pgTable('provider_calls', {
   outcome: text('outcome').notNull(),
   errorCode: text('error_code'),
   providerCode: text('provider_code'),
+  /** The provider that was called, and its id for the request (Plaid's request_id), to quote to its support. */
+  provider: text('provider'),
+  requestId: text('request_id'),
+  /** What the provider asked for on a 429, in seconds. */
+  retryAfterSeconds: integer('retry_after_seconds'),
   durationMs: integer('duration_ms').notNull(),
   createdAt: ts('created_at').notNull(),
 }, (t) => [

@@ -25,6 +25,8 @@ export const ERROR_CATALOGUE = {
   unauthenticated: { status: 401, title: 'A valid API key is required' },
   import_not_supported: { status: 400, title: 'The provider cannot import existing connections' },
   no_provider: { status: 400, title: 'No provider serves connections for this application' },
+  provider_not_configured: { status: 400, title: 'The application has no settings for this provider' },
+  invalid_webhook_signature: { status: 400, title: 'The webhook did not verify' },
   sandbox_only: { status: 403, title: 'This call is only available to sandbox applications' },
   client_token_not_allowed: { status: 403, title: 'Client tokens cannot make this call' },
   invalid_login: { status: 401, title: 'The email or password is not right' },
@@ -46,6 +48,7 @@ export const ERROR_CATALOGUE = {
   too_many_requests: { status: 429, title: 'Too many requests with this credential' },
   too_many_sign_in_attempts: { status: 429, title: 'Too many failed sign-ins: wait before trying again' },
   internal_error: { status: 500, title: 'Something went wrong on our side' },
+  provider_unavailable: { status: 502, title: 'The provider did not answer as it should; try again' },
   try_again: { status: 503, title: 'The database was busy; retry in a moment' },
 } as const;
 

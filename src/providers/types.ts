@@ -60,8 +60,8 @@ export interface ProviderCallContext {
   now: Date;
   /** Identifies the run (job id + attempt) so simulated intermittent failures are reproducible. */
   runKey: string;
-  /** The calling application's settings for this provider (services/provider-settings.ts). */
-  settings: ProviderSettings;
+  /** The calling application's settings for this provider (services/providers.ts settingsFor); absent for a provider that takes none. */
+  settings?: ProviderSettings;
   /**
    * Sandbox control: the calling application has switched on an outage of this institution
    * (POST /v1/sandbox/institutions/{id}/outage). The sandbox then answers institution_unavailable;

@@ -1,6 +1,6 @@
 /**
  * Connection use cases: create (web and openbanking), read, refresh, and the openbanking
- * authorisation round trip. Jobs are created here and run by src/jobs/connection-job.ts.
+ * authorisation round trip. Jobs are created here and run by src/services/sync/run.ts.
  */
 import { newId } from '../domain/ids.js';
 import { backgroundAllowedAt, refreshBudget, spendRefresh } from '../domain/budget.js';

@@ -8,7 +8,7 @@ import { offsetClock, type Clock } from '../domain/clock.js';
 import type { Database, Db } from '../db/open.js';
 import type { ApplicationRow } from '../db/repos/applications.js';
 import type { JobQueue } from '../jobs/queue.js';
-import type { Provider, ProviderInstitution } from '../providers/types.js';
+import type { ProviderRegistry } from '../providers/registry.js';
 import type { Cipher } from './crypto.js';
 
 export interface Core {
@@ -16,7 +16,8 @@ export interface Core {
   database: Database;
   db: Db;
   cipher: Cipher;
-  provider: Provider;
+  /** Every provider this server can use; a connection is served by its own (services/providers.ts providerFor). */
+  providers: ProviderRegistry;
   clock: Clock;
   queue: JobQueue;
   log: Logger;
@@ -40,8 +41,4 @@ export interface Tenant {
 /** The application's clock: the wall clock plus its sandbox test-clock offset. */
 export function tenantClock(core: Core, application: Pick<ApplicationRow, 'clockOffsetMs'>): Clock {
   return offsetClock(core.clock, application.clockOffsetMs);
-}
-
-export function findInstitution(core: Core, id: string): ProviderInstitution | null {
-  return core.provider.institutions().find((i) => i.id === id) ?? null;
 }

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../domain/errors.js';
 import { findJob, findJobById, listJobsForConnection, updateJob } from '../db/repos/jobs.js';
-import { finish } from '../jobs/connection-job.js';
+import { finish } from './sync/run.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { requireConnection } from './connections.js';
 import { jobView } from './views.js';

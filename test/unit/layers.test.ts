@@ -21,8 +21,6 @@ const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sr
 const ALLOWED: Record<string, string> = {
   // The service holds the queue the composition root made; a type only, no code runs from jobs/.
   'services/core.ts → jobs/queue.js': 'Core carries the JobQueue (type import)',
-  // Timing out an MFA prompt ends the job the way a run does; the run's ending lives in the job code.
-  'services/jobs.ts → jobs/connection-job.js': 'expiring an MFA prompt calls the run ending `finish`',
   // The webhook URL check at registration shares the delivery's list of refused address ranges.
   'services/webhooks.ts → jobs/webhook-http.js': 'webhook URL validation reuses isBlockedAddress',
 };

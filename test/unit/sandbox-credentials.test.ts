@@ -150,7 +150,7 @@ describe('sandbox ins_sandbox_outage', () => {
     await rejectsWith(provider.fetchAccounts(link, ctx()), 'institution_unavailable', true);
     await rejectsWith(provider.fetchTransactions(link, { from: '2025-06-01', to: '2025-06-18' }, ctx()), 'institution_unavailable', true);
     await rejectsWith(provider.fetchIdentity(link, ctx()), 'institution_unavailable', true);
-    await rejectsWith(provider.completeAuthorization({ institutionId: 'ins_sandbox_outage', params: { decision: 'approve' } }, ctx()), 'institution_unavailable', true);
+    await rejectsWith(provider.completeLink({ institutionId: 'ins_sandbox_outage', params: { decision: 'approve' }, reference: 'ref', update: null }, ctx()), 'institution_unavailable', true);
   });
   it('still lets access be revoked', async () => {
     await provider.revoke(link, ctx());

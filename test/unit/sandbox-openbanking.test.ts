@@ -12,22 +12,30 @@ async function rejectsWith(p: Promise<unknown>, code: ProviderErrorCode, transie
   await assert.rejects(p, (e: unknown) => e instanceof ProviderError && e.code === code && e.transient === transient);
 }
 
+/** The consent page's answer: a grant, or the refusal thrown as the ProviderError a job would end with. */
 async function grant(params: Record<string, string>, institutionId = 'ins_sandbox_openbank', now = NOW) {
-  return provider.completeAuthorization({ institutionId, params }, ctx(now));
+  const result = await provider.completeLink({ institutionId, params, reference: 'ref', update: null }, ctx(now));
+  if (result.kind === 'granted') return result.grant;
+  if (result.kind === 'denied') throw new ProviderError(result.code, result.message, false, result.providerCode);
+  throw new Error('the sandbox never answers pending');
 }
+
+const start = (institutionId: string, state: string, publicUrl: string) => provider.startLink({
+  institutionId, products: ['accounts'], state, returnUrl: `${publicUrl}/link/return?state=${encodeURIComponent(state)}`, webhookUrl: null, userId: 'usr_1', update: null,
+}, ctx());
 
 function tokenLink(token: string, institutionId = 'ins_sandbox_openbank', firstSyncedAt: Date | null = null): ProviderLink {
   return { institutionId, access: { kind: 'token', token }, firstSyncedAt };
 }
 
 describe('sandbox openbanking authorisation', () => {
-  it('sends the user to the consent page Causeway serves, with the state URL-encoded', () => {
-    const url = provider.authorizationUrl({ institutionId: 'ins_sandbox_openbank', state: 'st/a te?&', publicUrl: 'https://causeway.example' });
+  it('sends the user to the consent page Causeway serves, with the state URL-encoded', async () => {
+    const { url } = await start('ins_sandbox_openbank', 'st/a te?&', 'https://causeway.example');
     assert.equal(url, 'https://causeway.example/sandbox/consent/st%2Fa%20te%3F%26');
   });
 
-  it('refuses an authorisation URL for a web-only institution', () => {
-    assert.throws(() => provider.authorizationUrl({ institutionId: 'ins_sandbox_web', state: 's', publicUrl: 'http://x' }), ProviderError);
+  it('refuses an authorisation URL for a web-only institution', async () => {
+    await assert.rejects(start('ins_sandbox_web', 's', 'http://x'), ProviderError);
   });
 
   it('approval grants a sbx_tok_ token for user_good by default, valid for 365 days', async () => {

@@ -4,7 +4,7 @@
  * (persona, consent dates) travels in the access the caller passes back.
  */
 import type {
-  AuthorizationGrant, Provider, ProviderAccount, ProviderCallContext, ProviderErrorCode, ProviderIdentity,
+  AuthorizationGrant, LinkResult, LinkSession, LinkStart, Provider, ProviderAccount, ProviderCallContext, ProviderErrorCode, ProviderIdentity,
   ProviderInstitution, ProviderLink, ProviderTransaction, VerifyOutcome,
 } from '../types.js';
 import { ProviderError } from '../types.js';
@@ -137,7 +137,12 @@ export function sandboxPostedBalance(institutionId: string, login: string, accou
   return postedBalanceOn(buildPersona(institutionOrThrow(institutionId), login), accountId, date);
 }
 
-export function createSandboxProvider(opts: { latencyMs: number }): Provider {
+/** The sandbox offers every optional call, and its institutions without a round trip. */
+export type SandboxProvider = Provider & Required<Pick<Provider, 'verifyCredentials' | 'startLink' | 'completeLink' | 'fetchTransactions' | 'importAccess'>> & {
+  institutions(): ProviderInstitution[];
+};
+
+export function createSandboxProvider(opts: { latencyMs: number }): SandboxProvider {
   const latencyMs = opts.latencyMs;
   if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new RangeError(`latencyMs must be a non-negative number, got ${latencyMs}`);
 
@@ -168,11 +173,21 @@ export function createSandboxProvider(opts: { latencyMs: number }): Provider {
 
   return {
     id: SANDBOX_PROVIDER_ID,
+    name: 'Sandbox',
+    methods: ['web', 'openbanking'],
+    sandboxOnly: true,
 
     sharedLogin: (login) => SHARED_PERSONAS.includes(login),
 
-    institutions(): ProviderInstitution[] {
-      return sandboxInstitutions();
+    institutions: () => sandboxInstitutions(),
+
+    async listInstitutions(): Promise<{ institutions: ProviderInstitution[]; next: string | null; total: number }> {
+      const all = sandboxInstitutions();
+      return { institutions: all, next: null, total: all.length };
+    },
+
+    async getInstitution(id: string): Promise<ProviderInstitution | null> {
+      return sandboxInstitutions().find((i) => i.id === id) ?? null;
     },
 
     async verifyCredentials(link: ProviderLink, mfaCode: string | null, ctx: ProviderCallContext): Promise<VerifyOutcome> {
@@ -186,28 +201,34 @@ export function createSandboxProvider(opts: { latencyMs: number }): Provider {
       return { kind: 'verified', accessExpiresAt: resolved.expiresAt };
     },
 
-    authorizationUrl(input: { institutionId: string; state: string; publicUrl: string }): string {
+    /** The sandbox bank's consent page is served by Causeway itself (/sandbox/consent/{state}); no call is made. */
+    async startLink(input: LinkStart, ctx: ProviderCallContext): Promise<LinkSession> {
       const institution = institutionOrThrow(input.institutionId);
       if (!institution.methods.includes('openbanking')) throw fail('provider_error', `${institution.name} does not offer openbanking`, false);
-      return `${input.publicUrl.replace(/\/+$/, '')}/sandbox/consent/${encodeURIComponent(input.state)}`;
+      const base = new URL(input.returnUrl);
+      return {
+        url: `${base.origin}${base.pathname.replace(/\/link\/return$/, '')}/sandbox/consent/${encodeURIComponent(input.state)}`,
+        reference: `sbx_link_${hashHex(input.state).slice(0, 16)}`,
+        expiresAt: new Date(ctx.now.getTime() + DAY_MS),
+      };
     },
 
-    async completeAuthorization(
-      input: { institutionId: string; params: Record<string, string> },
-      ctx: ProviderCallContext,
-    ): Promise<AuthorizationGrant> {
+    /** The consent page's form: `decision` approve or deny, and the persona signed in as. */
+    async completeLink(input: { institutionId: string; params: Record<string, string> }, ctx: ProviderCallContext): Promise<LinkResult> {
       await pause(input.institutionId);
       const institution = institutionOrThrow(input.institutionId);
       if (!institution.methods.includes('openbanking')) throw fail('provider_error', `${institution.name} does not offer openbanking`, false);
+      if (input.params.decision !== 'approve') {
+        return { kind: 'denied', code: 'authorization_denied', message: 'The customer denied access', providerCode: 'SANDBOX_AUTHORIZATION_DENIED' };
+      }
       checkUp(institution, ctx);
-      if (input.params.decision !== 'approve') throw fail('authorization_denied', 'The customer denied access', false);
       const persona = input.params.persona ?? 'user_good';
       if (!(OPENBANKING_PERSONAS as readonly string[]).includes(persona)) {
-        throw fail('authorization_denied', `The sandbox bank has no customer ${JSON.stringify(persona)}`, false);
+        return { kind: 'denied', code: 'authorization_denied', message: `The sandbox bank has no customer ${JSON.stringify(persona)}`, providerCode: 'SANDBOX_UNKNOWN_PERSONA' };
       }
       const grantedAt = new Date(ctx.now.getTime());
       const expiresAt = new Date(grantedAt.getTime() + consentDays(persona) * DAY_MS);
-      return { token: encodeToken(institution.id, persona, grantedAt), grantedAt, expiresAt };
+      return { kind: 'granted', grant: { token: encodeToken(institution.id, persona, grantedAt), grantedAt, expiresAt } };
     },
 
     async fetchAccounts(link: ProviderLink, ctx: ProviderCallContext): Promise<ProviderAccount[]> {
@@ -232,7 +253,9 @@ export function createSandboxProvider(opts: { latencyMs: number }): Provider {
       return generateIdentity(resolved.persona);
     },
 
-    async importAccess(input: { institutionId: string; token: string }, ctx: ProviderCallContext): Promise<AuthorizationGrant> {
+    async importAccess(input: { institutionId: string | null; token: string }, ctx: ProviderCallContext): Promise<AuthorizationGrant> {
+      // The sandbox's tokens are bound to their institution, which the caller must name.
+      if (input.institutionId === null) throw fail('invalid_credentials', 'Name the institution the sandbox token was issued for', false);
       await pause(input.institutionId);
       const resolved = resolveLink({ institutionId: input.institutionId, access: { kind: 'token', token: input.token }, firstSyncedAt: null }, ctx);
       const decoded = decodeToken(resolved.institution.id, input.token)!;

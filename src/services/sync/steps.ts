@@ -1,18 +1,18 @@
 /** What each job step does. Every provider call goes through `call`, which journals it. */
-import { addDays, isoDay, type Clock } from '../domain/clock.js';
-import { newId } from '../domain/ids.js';
-import { planTransactions, type IncomingTransaction } from '../domain/matching.js';
-import type { StepName } from '../domain/types.js';
-import { updateConnection, type ConnectionRow } from '../db/repos/connections.js';
-import { applyTransactionPlan, loadStoredWindow, upsertAccounts, upsertIdentity } from '../db/repos/data.js';
-import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
-import { lockConnection } from '../db/repos/locks.js';
-import { withTransaction } from '../db/transaction.js';
-import { insertProviderCalls, type ProviderCallInsert } from '../db/repos/provider-calls.js';
-import { ProviderError, type AuthorizationGrant, type ProviderCallContext, type ProviderLink } from '../providers/types.js';
-import { connectionEvent, insertEvent } from '../db/repos/events.js';
-import type { Core } from '../services/core.js';
-import type { HeldPermit } from '../services/limits.js';
+import { addDays, isoDay, type Clock } from '../../domain/clock.js';
+import { newId } from '../../domain/ids.js';
+import { planTransactions, type IncomingTransaction } from '../../domain/matching.js';
+import type { StepName } from '../../domain/types.js';
+import { updateConnection, type ConnectionRow } from '../../db/repos/connections.js';
+import { applyTransactionPlan, loadStoredWindow, upsertAccounts, upsertIdentity } from '../../db/repos/data.js';
+import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../../db/repos/jobs.js';
+import { lockConnection } from '../../db/repos/locks.js';
+import { withTransaction } from '../../db/transaction.js';
+import { insertProviderCalls, type ProviderCallInsert } from '../../db/repos/provider-calls.js';
+import { ProviderError, type AuthorizationGrant, type ProviderCallContext, type ProviderLink } from '../../providers/types.js';
+import { connectionEvent, insertEvent } from '../../db/repos/events.js';
+import type { Core } from '../core.js';
+import type { HeldPermit } from '../limits.js';
 
 /** History fetched on the first sync (PRODUCT.md §5: twelve months). */
 export const INITIAL_HISTORY_DAYS = 365;

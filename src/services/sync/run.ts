@@ -10,21 +10,21 @@
  * run killed half way and run again stores each transaction once.
  */
 import { randomUUID } from 'node:crypto';
-import { EXPIRING_SOON_DAYS, transition, type FailureCode } from '../domain/status.js';
-import { degradedReason, nextAfterFailure, nextAfterSuccess } from '../domain/schedule.js';
-import { isRequiredStep } from '../domain/steps.js';
-import type { JobStep, JobType } from '../domain/types.js';
-import { findConnection, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
-import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, stepsWith, SupersededRunError, type JobRow } from '../db/repos/jobs.js';
-import { tenantClock, type Core } from '../services/core.js';
-import { acquirePermit, capacityFor, deferJob, holdPermit, refreshIntervalMs, slowInstitution } from '../services/limits.js';
-import type { Clock } from '../domain/clock.js';
-import { ProviderError, type ProviderAccess, type ProviderLink } from '../providers/types.js';
+import { EXPIRING_SOON_DAYS, transition, type FailureCode } from '../../domain/status.js';
+import { degradedReason, nextAfterFailure, nextAfterSuccess } from '../../domain/schedule.js';
+import { isRequiredStep } from '../../domain/steps.js';
+import type { JobStep, JobType } from '../../domain/types.js';
+import { findConnection, stateOf, updateConnection, type ConnectionRow } from '../../db/repos/connections.js';
+import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, stepsWith, SupersededRunError, type JobRow } from '../../db/repos/jobs.js';
+import { tenantClock, type Core } from '../core.js';
+import { acquirePermit, capacityFor, deferJob, holdPermit, refreshIntervalMs, slowInstitution } from '../limits.js';
+import type { Clock } from '../../domain/clock.js';
+import { ProviderError, type ProviderAccess, type ProviderLink } from '../../providers/types.js';
 import { flushJournal, runStep, type RunState } from './steps.js';
-import { withTransaction } from '../db/transaction.js';
-import { findApplication } from '../db/repos/applications.js';
-import { connectionEvent, insertEvent } from '../db/repos/events.js';
-import { consentEventType, onConsentEnded } from '../services/consent.js';
+import { withTransaction } from '../../db/transaction.js';
+import { findApplication } from '../../db/repos/applications.js';
+import { connectionEvent, insertEvent } from '../../db/repos/events.js';
+import { consentEventType, onConsentEnded } from '../consent.js';
 
 interface Attempt { retryCount: number; retryLimit: number }
 

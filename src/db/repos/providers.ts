@@ -1,0 +1,94 @@
+/** Provider settings per application, and the institutions catalogue. */
+import { and, asc, eq, gt, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../open.js';
+import { institutions, providerSettings } from '../tables/providers.js';
+
+export type ProviderSettingsRow = typeof providerSettings.$inferSelect;
+export type InstitutionRow = typeof institutions.$inferSelect;
+export type InstitutionInsert = typeof institutions.$inferInsert;
+
+export async function findProviderSettings(db: Db, applicationId: string, provider: string): Promise<ProviderSettingsRow | null> {
+  const [row] = await db.select().from(providerSettings)
+    .where(and(eq(providerSettings.applicationId, applicationId), eq(providerSettings.provider, provider)));
+  return row ?? null;
+}
+
+export async function listProviderSettings(db: Db, applicationId: string): Promise<ProviderSettingsRow[]> {
+  return db.select().from(providerSettings).where(eq(providerSettings.applicationId, applicationId)).orderBy(asc(providerSettings.provider));
+}
+
+/** Any application's settings for the provider (the catalogue sync needs one set of credentials when the deployment has none). */
+export async function anyProviderSettings(db: Db, provider: string): Promise<ProviderSettingsRow | null> {
+  const [row] = await db.select().from(providerSettings).where(eq(providerSettings.provider, provider))
+    .orderBy(asc(providerSettings.updatedAt)).limit(1);
+  return row ?? null;
+}
+
+export async function upsertProviderSettings(db: Db, row: ProviderSettingsRow): Promise<ProviderSettingsRow> {
+  const [saved] = await db.insert(providerSettings).values(row).onConflictDoUpdate({
+    target: [providerSettings.applicationId, providerSettings.provider],
+    set: { settingsEnc: row.settingsEnc, shown: row.shown, updatedAt: row.updatedAt },
+  }).returning();
+  return saved!;
+}
+
+export async function deleteProviderSettings(db: Db, applicationId: string, provider: string): Promise<boolean> {
+  const rows = await db.delete(providerSettings)
+    .where(and(eq(providerSettings.applicationId, applicationId), eq(providerSettings.provider, provider))).returning({ p: providerSettings.provider });
+  return rows.length > 0;
+}
+
+/** Inserts or refreshes catalogue rows in one statement (a page of a provider's catalogue). */
+export async function upsertInstitutions(db: Db, rows: InstitutionInsert[]): Promise<void> {
+  if (rows.length === 0) return;
+  const excluded = (c: string) => sql.raw(`excluded.${c}`);
+  await db.insert(institutions).values(rows).onConflictDoUpdate({
+    target: institutions.id,
+    set: {
+      name: excluded('name'), country: excluded('country'), methods: excluded('methods'), products: excluded('products'),
+      logo: excluded('logo'), primaryColor: excluded('primary_color'), url: excluded('url'), alwaysMfa: excluded('always_mfa'),
+      linksPendingTransactions: excluded('links_pending_transactions'), limits: excluded('limits'), syncedAt: excluded('synced_at'),
+    },
+  });
+}
+
+export async function findInstitutionRow(db: Db, id: string): Promise<InstitutionRow | null> {
+  const [row] = await db.select().from(institutions).where(eq(institutions.id, id));
+  return row ?? null;
+}
+
+export async function findInstitutionRows(db: Db, ids: string[]): Promise<InstitutionRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(institutions).where(inArray(institutions.id, ids));
+}
+
+export async function countInstitutions(db: Db, provider: string): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(institutions).where(eq(institutions.provider, provider));
+  return row!.n;
+}
+
+export interface InstitutionSearch {
+  /** Providers the caller may use: only their institutions are listed. */
+  providers: string[];
+  search?: string;
+  country?: string;
+  /** Keyset position: strictly after (lower(name), id). */
+  after?: { name: string; id: string };
+  limit: number;
+}
+
+/** A page of the catalogue, by name then id. `search` matches any part of the name, case-insensitively. */
+export async function searchInstitutions(db: Db, q: InstitutionSearch): Promise<(InstitutionRow & { sortName: string })[]> {
+  if (q.providers.length === 0) return [];
+  const lname = sql`lower(${institutions.name})`;
+  const conditions: (SQL | undefined)[] = [
+    inArray(institutions.provider, q.providers),
+    q.country ? eq(institutions.country, q.country) : undefined,
+    q.search ? ilike(institutions.name, `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) : undefined,
+    q.after ? or(gt(lname, q.after.name), and(eq(lname, q.after.name), gt(institutions.id, q.after.id))) : undefined,
+  ];
+  // The position is the database's own lower(name), so the next page starts where its ordering left off.
+  const rows = await db.select({ row: institutions, sortName: sql<string>`lower(${institutions.name})` }).from(institutions)
+    .where(and(...conditions)).orderBy(asc(lname), asc(institutions.id)).limit(q.limit);
+  return rows.map((r) => ({ ...r.row, sortName: r.sortName }));
+}
