@@ -184,6 +184,6 @@ export function allowedActions(s: Pick<ConnectionState, 'status' | 'reason'>): C
 export function userActionFor(reason: StatusReason | null): 'reconnect' | 'wait' | 'none' {
   if (reason === null) return 'none';
   if (['institution_unavailable', 'provider_error', 'rate_limited', 'continued_failures', 'duplicate_credentials'].includes(reason)) return 'wait';
-  if (['partial_data', 'awaiting_mfa', 'unlinked_by_app'].includes(reason)) return 'none';
+  if (['partial_data', 'awaiting_mfa', 'unlinked_by_app', 'duplicate_connection'].includes(reason)) return 'none';
   return 'reconnect';
 }

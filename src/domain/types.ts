@@ -38,6 +38,8 @@ export const STATUS_REASONS = [
   'user_action_required',
   // failed (plus the user errors above when the first attempt fails)
   'authorization_abandoned', 'authorization_denied', 'mfa_failed', 'mfa_timeout',
+  // failed: the user linked, at the provider, a bank they had already connected (services/link.ts)
+  'duplicate_connection',
   // unlinked
   'unlinked_by_app',
 ] as const;

@@ -44,8 +44,12 @@ export const User = z.object({
 });
 
 export const Institution = z.object({
-  id: z.string(), name: z.string(), country: z.string(), methods: z.array(z.enum(METHODS)), products: z.array(Product),
+  id: z.string(), provider: z.string().describe('The provider that serves it: sandbox, plaid…'),
+  name: z.string(), country: z.string(), methods: z.array(z.enum(METHODS)), products: z.array(Product),
   mfa: z.boolean().describe('Always asks for a one-time code'),
+  logo: z.string().nullable().describe('An https URL or a data: URI of the institution\'s logo, where the provider gives one'),
+  primaryColor: z.string().nullable().describe('The institution\'s brand colour, #rrggbb'),
+  url: z.string().nullable().describe('The institution\'s own site'),
   limits: z.object({
     refreshesPerDay: z.number().int().describe('Refreshes of one connection a day'),
     minIntervalSeconds: z.number().int().describe('Seconds between two refreshes of one connection'),

@@ -7,8 +7,8 @@ import type { Db } from '../db/open.js';
 import type { Clock } from '../domain/clock.js';
 import { AppError } from '../domain/errors.js';
 import type { InstitutionSetting } from '../domain/types.js';
-import type { Provider } from '../providers/types.js';
-import { findInstitution, type Core, type Tenant } from './core.js';
+import type { Core, Tenant } from './core.js';
+import { findInstitutions } from './catalogue.js';
 import { randomToken, sha256 } from './crypto.js';
 
 /** The shown part of a key: enough to recognise it in a list, far too little to use it. */
@@ -33,18 +33,6 @@ export async function createApplication(db: Db, clock: Clock, input: { name: str
   const name = input.name.trim();
   if (name.length === 0 || name.length > 200) throw new AppError('validation_failed', 'An application name is 1 to 200 characters.', { errors: [{ field: 'name', message: 'must be 1 to 200 characters' }] });
   return insertApplication(db, { id: newId('app'), name, environment: input.environment, isDefault: false, createdAt: clock.now() });
-}
-
-/**
- * The provider that serves this application's connections. The sandbox provider is a simulator
- * with magic credentials (PRODUCT.md §5): it serves sandbox applications only. No live provider
- * exists yet, so a live application is told so plainly rather than linked to simulated banks.
- */
-export function providerFor(core: Core, application: Pick<ApplicationRow, 'environment'>): Provider {
-  if (application.environment !== 'sandbox' && core.provider.id === 'sandbox') {
-    throw new AppError('no_provider', 'This is a live application, and the only provider on this server is the sandbox, which serves sandbox applications only. Use a sandbox application\'s API key to try Causeway; live connections need a live provider configured.');
-  }
-  return core.provider;
 }
 
 /** Creates a key and answers it in full: this is the only time it is ever shown. */
@@ -80,7 +68,8 @@ export async function updateApplicationSettings(core: Core, tenant: Tenant, patc
 }) {
   const { institutions, ...rest } = patch;
   if (Object.values(patch).every((v) => v === undefined)) return applicationView(tenant.application); // nothing to change
-  const unknown = Object.keys(institutions ?? {}).filter((id) => !findInstitution(core, id));
+  const known = await findInstitutions(core, Object.keys(institutions ?? {}));
+  const unknown = Object.keys(institutions ?? {}).filter((id) => !known.has(id));
   if (unknown.length > 0) {
     throw new AppError('validation_failed', `No institution ${unknown.join(', ')}; GET /v1/institutions lists them.`,
       { errors: unknown.map((id) => ({ field: `body.institutions.${id}`, message: 'unknown institution' })) });

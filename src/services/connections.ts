@@ -5,22 +5,23 @@
 import { newId } from '../domain/ids.js';
 import { backgroundAllowedAt, refreshBudget, spendRefresh } from '../domain/budget.js';
 import { AppError, notFound } from '../domain/errors.js';
-import { allowedActions, InvalidTransitionError, transition } from '../domain/status.js';
+import { allowedActions } from '../domain/status.js';
 import { planSteps, withAccountsProduct } from '../domain/steps.js';
 import type { JobTrigger, JobType, Method, Product } from '../domain/types.js';
 import {
-  findClashes, findConnection, findConnectionByAuthState, insertConnection, listConnections, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow,
+  findClashes, findConnection, insertConnection, listConnections, lockConnectionWithLiveJob, stateOf, type ConnectionRow,
 } from '../db/repos/connections.js';
-import { cancelLiveJob, insertJobUnlessLive, insertJobUpdatingConnection } from '../db/repos/jobs.js';
-import { providerFor } from './applications.js';
+import { insertJobUnlessLive, insertJobUpdatingConnection } from '../db/repos/jobs.js';
+import { canUse, providerById, requireUsable } from './providers.js';
+import { findInstitution, findInstitutions } from './catalogue.js';
+import { openLinkSession } from './link.js';
 import { requireUser } from './users.js';
 import type { Db } from '../db/open.js';
 import { withTransaction } from '../db/transaction.js';
 import type { ProviderAccess } from '../providers/types.js';
-import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
+import { tenantClock, type Core, type Tenant } from './core.js';
 import { randomToken, sha256 } from './crypto.js';
 import { connectionView, jobView } from './views.js';
-import { findApplication } from '../db/repos/applications.js';
 import { idPage, readIdCursor } from './cursor.js';
 
 /** How long a user has to finish an openbanking authorisation (PRODUCT.md §2). */
@@ -43,8 +44,15 @@ export async function connectionNotFound(core: Core, tenant: Tenant, userId: str
   throw notFound('connection', connectionId);
 }
 
-export function presentConnection(core: Core, tenant: Tenant, c: ConnectionRow) {
-  return connectionView(c, findInstitution(core, c.institutionId), tenantClock(core, tenant.application).now());
+export async function presentConnection(core: Core, tenant: Tenant, c: ConnectionRow) {
+  return connectionView(c, await findInstitution(core, c.institutionId), tenantClock(core, tenant.application).now());
+}
+
+/** Many connections, with one read of their institutions. */
+export async function presentConnections(core: Core, tenant: Tenant, rows: ConnectionRow[]) {
+  const institutions = await findInstitutions(core, rows.map((c) => c.institutionId));
+  const now = tenantClock(core, tenant.application).now();
+  return rows.map((c) => connectionView(c, institutions.get(c.institutionId) ?? null, now));
 }
 
 export function newJobRow(c: ConnectionRow, type: JobType, trigger: JobTrigger, products: Product[], now: Date) {
@@ -56,11 +64,11 @@ export function newJobRow(c: ConnectionRow, type: JobType, trigger: JobTrigger, 
 }
 
 export async function createConnection(core: Core, tenant: Tenant, userId: string, input: CreateConnectionInput) {
-  providerFor(core, tenant.application); // a live application gets a clear 400, not the sandbox's simulated banks
   await requireUser(core, tenant, userId);
   const now = tenantClock(core, tenant.application).now();
-  const institution = findInstitution(core, input.institutionId);
-  if (!institution) throw notFound('institution', input.institutionId);
+  const institution = await institutionForNewConnection(core, tenant, input.institutionId);
+  const provider = providerById(core, institution.provider);
+  await requireUsable(core, tenant.application, provider);
   if (!institution.methods.includes(input.method)) {
     throw new AppError('unsupported_method', `${institution.name} supports ${institution.methods.join(' and ')}, not ${input.method}.`,
       { errors: [{ field: 'body.method', message: `must be one of: ${institution.methods.join(', ')}` }] });
@@ -74,7 +82,7 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
   const withAccounts = withAccountsProduct(products);
   const base = {
     id: newId('con', now.getTime()), applicationId: tenant.application.id, userId, institutionId: institution.id,
-    provider: core.provider.id, method: input.method, products: withAccounts, createdAt: now, updatedAt: now,
+    provider: provider.id, providerInstitutionId: institution.providerInstitutionId, method: input.method, products: withAccounts, createdAt: now, updatedAt: now,
   };
   if (input.method === 'web') {
     if (!input.credentials) {
@@ -84,11 +92,11 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
     const access: ProviderAccess = { kind: 'web', ...input.credentials };
     const loginHash = core.cipher.fingerprint(`${institution.id}\n${input.credentials.login}`);
     // A provider's shared test persona (the sandbox's user_good) is no one person's login: it pauses per user only.
-    const acrossUsers = !core.provider.sharedLogin?.(input.credentials.login);
+    const acrossUsers = !provider.sharedLogin?.(input.credentials.login);
     const { connection, job } = await withTransaction(core.db, async (tx) => {
       const clashes = await findClashes(tx, { ...base, loginHash, acrossUsers });
       if (!clashes) throw notFound('user', userId); // deleted meanwhile
-      if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, 'openbanking');
+      if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, clashes.otherMethod.method);
       // The same login twice at once can lock the user out at the bank (Basiq), whichever of the
       // application's users entered it: the new one waits.
       const paused = clashes.sameLogin !== null || clashes.sameLoginElsewhere !== null;
@@ -100,23 +108,34 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
       return { connection, job };
     });
     if (!connection.pausedUntil) await core.queue.enqueue(job); // a paused job is sent when the pause ends (services/due.ts)
-    return { connection: presentConnection(core, tenant, connection), job: jobView(job), authorizationUrl: null };
+    return { connection: await presentConnection(core, tenant, connection), job: jobView(job), authorizationUrl: null, link: null };
   }
   if (input.credentials) {
-    throw new AppError('credentials_not_allowed', 'Openbanking connections are authorised at the institution; do not send credentials.',
-      { errors: [{ field: 'body.credentials', message: 'not allowed for method openbanking' }] });
+    throw new AppError('credentials_not_allowed', `${input.method === 'hosted' ? 'Hosted' : 'Openbanking'} connections are authorised at the ${input.method === 'hosted' ? 'provider' : 'institution'}; do not send credentials.`,
+      { errors: [{ field: 'body.credentials', message: `not allowed for method ${input.method}` }] });
   }
   const state = randomToken();
   const connection = await withTransaction(core.db, async (tx) => {
     const clashes = await findClashes(tx, { ...base, loginHash: null });
     if (!clashes) throw notFound('user', userId);
-    if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, 'web');
+    if (clashes.otherMethod) throw conflicting(clashes.otherMethod.id, institution.name, clashes.otherMethod.method);
     return insertConnection(tx, {
       ...base, status: 'pre_init', statusReason: null, authStateHash: sha256(state), authExpiresAt: new Date(now.getTime() + AUTHORIZATION_WINDOW_MS),
     });
   });
-  const authorizationUrl = core.provider.authorizationUrl({ institutionId: institution.id, state, publicUrl: core.publicUrl() });
-  return { connection: presentConnection(core, tenant, connection), job: null, authorizationUrl };
+  const link = await openLinkSession(core, tenant.application, connection, state, { update: false, products: withAccounts });
+  return { connection: await presentConnection(core, tenant, connection), job: null, authorizationUrl: link.url, link };
+}
+
+/** The institution a new connection names: in the catalogue, of a provider the application can use. */
+async function institutionForNewConnection(core: Core, tenant: Tenant, id: string) {
+  const found = await findInstitution(core, id);
+  if (!found) throw notFound('institution', id);
+  const provider = providerById(core, found.provider);
+  // A sandbox institution asked for by a live application: say why, rather than "not found".
+  if (provider.sandboxOnly && tenant.application.environment !== 'sandbox') await requireUsable(core, tenant.application, provider);
+  if (!(await canUse(core, tenant.application, provider))) throw notFound('institution', id);
+  return found;
 }
 
 /** A new web connection with the same login at the same institution as a live one in the application waits this long (PRODUCT.md §3). */
@@ -131,7 +150,8 @@ export function conflicting(otherId: string, institution: string, otherMethod: s
 export async function listUserConnections(core: Core, tenant: Tenant, userId: string, after: string | null, limit: number) {
   await requireUser(core, tenant, userId);
   const rows = await listConnections(core.db, tenant.application.id, userId, readIdCursor(core, tenant, 'user_connections', after), limit + 1);
-  return idPage(core, tenant, 'user_connections', rows, limit, (c) => presentConnection(core, tenant, c));
+  const page = idPage(core, tenant, 'user_connections', rows, limit, (c) => c);
+  return { ...page, data: await presentConnections(core, tenant, page.data) };
 }
 
 /** 409 for an action the connection's status does not allow, with the status and what it allows. */
@@ -155,7 +175,7 @@ export async function refreshConnection(
   // A live job committed after the read (LiveJobRaceError) runs the transaction again: the second read sees it.
   const result = await startRefresh(core, tenant, userId, connectionId, products, trigger, now);
   if (result.created) await core.queue.enqueue(result.job, startAfter);
-  return { connection: presentConnection(core, tenant, result.connection), job: jobView(result.job), created: result.created };
+  return { connection: await presentConnection(core, tenant, result.connection), job: jobView(result.job), created: result.created };
 }
 
 function startRefresh(core: Core, tenant: Tenant, userId: string, connectionId: string, products: Product[] | undefined, trigger: JobTrigger, now: Date) {
@@ -171,7 +191,7 @@ function startRefresh(core: Core, tenant: Tenant, userId: string, connectionId: 
       throw new AppError('unsupported_product', `This connection was not linked for ${notLinked.join(', ')}; add products first.`,
         { errors: [{ field: 'body.products', message: `the connection has: ${c.products.join(', ')}` }] });
     }
-    const institution = findInstitution(core, c.institutionId);
+    const institution = await findInstitution(core, c.institutionId);
     const budgetState = { refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt };
     const limits = institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 };
     const budget = refreshBudget(budgetState, limits, now);
@@ -206,40 +226,4 @@ export async function refreshAllConnections(core: Core, tenant: Tenant, userId: 
     }
   }
   return { data: started, skipped };
-}
-
-/**
- * The user came back from the institution's consent page. Approval starts the first retrieval
- * (the `authorize` step exchanges the grant); denial fails the connection with a reason.
- */
-export async function completeAuthorization(core: Core, state: string, params: Record<string, string>) {
-  const stateHash = sha256(state);
-  const { connection, job } = await withTransaction(core.db, async (tx) => {
-    // Locked, so an unlink or delete at the same moment either comes first (the link is then dead) or waits.
-    const c = await findConnectionByAuthState(tx, stateHash, { forUpdate: true });
-    if (!c) throw new AppError('not_found', 'This authorisation link is not valid. Start the connection again from the app.');
-    const application = await findApplication(tx, c.applicationId);
-    const now = tenantClock(core, application!).now();
-    if (c.authExpiresAt && c.authExpiresAt < now) {
-      throw new AppError('authorization_expired', 'This authorisation link has expired. Start again from the app to get a new one.');
-    }
-    const st = stateOf(c);
-    const approved = params.decision === 'approve';
-    let next;
-    try {
-      next = transition(st, { type: approved ? 'authorization_granted' : 'authorization_denied' });
-    } catch (err) {
-      if (!(err instanceof InvalidTransitionError)) throw err;
-      throw new AppError('not_found', `This authorisation link no longer applies: the connection is ${st.status}. Start again from the app.`);
-    }
-    const done = { status: next.status, statusReason: next.reason, authStateHash: null, authExpiresAt: null, updatedAt: now };
-    if (!approved) return { connection: await updateConnection(tx, c.id, done), job: null };
-    // The user is here with a new grant: it replaces whatever job was running on the old access.
-    await cancelLiveJob(tx, c.id, now, 'A new authorisation replaced this job.');
-    const connection = await updateConnection(tx, c.id, { ...done, accessEnc: core.cipher.encrypt(JSON.stringify({ kind: 'grant', params })) });
-    const { job } = await insertJobUnlessLive(tx, newJobRow(connection, c.firstSyncedAt ? 'repair' : 'create', 'user', connection.products as Product[], now));
-    return { connection, job };
-  });
-  if (job) await core.queue.enqueue(job);
-  return { connection, job };
 }

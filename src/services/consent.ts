@@ -54,7 +54,7 @@ export async function onConsentEnded(
   await cancelLiveJob(tx, c.id, now, 'The consent ended while this job ran.');
   if (application.consentEndData !== 'purge') return c;
   const counts = await deleteConnectionData(tx, c.id, now);
-  const connection = await updateConnection(tx, c.id, { transactionsSyncedThrough: null });
+  const connection = await updateConnection(tx, c.id, { transactionsSyncedThrough: null, providerCursor: null });
   const deletion = await insertDeletion(tx, {
     id: newId('del', now.getTime()), applicationId: c.applicationId, userId: c.userId, connectionId: c.id, operation: 'purge', counts,
     requestedBy: 'system', createdAt: now,

@@ -3,11 +3,10 @@
  * provider calls on its own clock: what its connections meet, and nothing of other applications'.
  * The scheduler's circuit breaker reads the same (services/scheduler.ts).
  */
-import { notFound } from '../domain/errors.js';
 import { HEALTH_LOOKBACK_CALLS, HEALTH_WINDOW_MS, healthOf, INSTITUTION_ERRORS, type Health as InstitutionHealth, type RecentCall } from '../domain/health.js';
 import type { ApplicationRow } from '../db/repos/applications.js';
 import { recentCallsAt, recentCallsByInstitution, type HealthQuery } from '../db/repos/health.js';
-import type { ProviderInstitution } from '../providers/types.js';
+import { requireInstitution, searchCatalogue, type CatalogueInstitution, type CatalogueQuery } from './catalogue.js';
 import { liveHolders, OPEN_THROTTLE, rateFactorAt, type ThrottleState } from '../domain/throttle.js';
 import { listThrottles } from '../db/repos/throttles.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
@@ -33,15 +32,16 @@ function present(health: InstitutionHealth): Health {
 const NO_CALLS: readonly RecentCall[] = [];
 
 /** The limits as they apply to this application (its own settings can only be stricter), and where its refreshes there stand now. */
-function view(core: Core, tenant: Tenant, i: ProviderInstitution, health: Health, throttle: ThrottleState | undefined) {
+async function view(core: Core, tenant: Tenant, i: CatalogueInstitution, health: Health, throttle: ThrottleState | undefined) {
   const now = core.clock.now();
   const state = throttle ?? OPEN_THROTTLE;
   return {
-    id: i.id, name: i.name, country: i.country, methods: i.methods, products: i.products, mfa: i.alwaysMfa,
+    id: i.id, provider: i.provider, name: i.name, country: i.country, methods: i.methods, products: i.products, mfa: i.alwaysMfa,
+    logo: i.logo ?? null, primaryColor: i.primaryColor ?? null, url: i.url ?? null,
     limits: {
       refreshesPerDay: i.limits.refreshesPerDay, minIntervalSeconds: i.limits.minIntervalSeconds,
-      ...capacityFor(core, tenant.application, i.id),
-      refreshIntervalHours: refreshIntervalMs(core, tenant.application, i.id) / 3_600_000,
+      ...(await capacityFor(core, tenant.application, i.id)),
+      refreshIntervalHours: (await refreshIntervalMs(core, tenant.application, i.id)) / 3_600_000,
     },
     health,
     throttle: {
@@ -52,14 +52,17 @@ function view(core: Core, tenant: Tenant, i: ProviderInstitution, health: Health
   };
 }
 
-export async function listInstitutions(core: Core, tenant: Tenant) {
-  const [calls, throttles] = await Promise.all([recentCallsByInstitution(core.db, healthQuery(core, tenant.application)), listThrottles(core.db, tenant.application.id)]);
-  return core.provider.institutions().map((i) => view(core, tenant, i, present(healthOf(calls.get(i.id) ?? NO_CALLS)), throttles.get(i.id)));
+/** GET /v1/institutions: a page of the catalogue (the providers this application can use), each with its health here. */
+export async function listInstitutions(core: Core, tenant: Tenant, q: CatalogueQuery) {
+  const [page, calls, throttles] = await Promise.all([
+    searchCatalogue(core, tenant, q), recentCallsByInstitution(core.db, healthQuery(core, tenant.application)), listThrottles(core.db, tenant.application.id),
+  ]);
+  const data = await Promise.all(page.data.map((i) => view(core, tenant, i, present(healthOf(calls.get(i.id) ?? NO_CALLS)), throttles.get(i.id))));
+  return { data, nextCursor: page.nextCursor, hasMore: page.hasMore };
 }
 
 export async function getInstitution(core: Core, tenant: Tenant, id: string) {
-  const institution = core.provider.institutions().find((i) => i.id === id);
-  if (!institution) throw notFound('institution', id);
+  const institution = await requireInstitution(core, tenant, id);
   const [health, throttles] = await Promise.all([institutionHealth(core, tenant.application, id), listThrottles(core.db, tenant.application.id)]);
   return view(core, tenant, institution, present(health), throttles.get(id));
 }

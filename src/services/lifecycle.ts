@@ -19,10 +19,12 @@ import { cancelLiveJob, insertJobUnlessLive, type JobRow } from '../db/repos/job
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import { lockConnection as lockConnectionRow, lockUser, lockUserConnections } from '../db/repos/locks.js';
 import { withTransaction } from '../db/transaction.js';
-import { insertProviderCalls } from '../db/repos/provider-calls.js';
 import type { Db } from '../db/open.js';
 import { planSteps } from '../domain/steps.js';
-import type { ProviderAccess, ProviderLink } from '../providers/types.js';
+import type { ProviderLink } from '../providers/types.js';
+import { linkOf } from './sync/grant.js';
+import { callProvider } from './sync/journal.js';
+import { settingsFor } from './providers.js';
 import { connectionNotFound, invalidState, presentConnection } from './connections.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { jobView } from './views.js';
@@ -49,31 +51,23 @@ function deletionView(d: DeletionRow) {
 }
 
 /** The link as the provider needs it to revoke access, read before the credentials are dropped. */
-function linkOf(core: Core, c: ConnectionRow): ProviderLink | null {
+function revocable(core: Core, c: ConnectionRow): ProviderLink | null {
   if (!c.accessEnc) return null;
-  const access = JSON.parse(core.cipher.decrypt(c.accessEnc)) as ProviderAccess | { kind: 'grant' };
-  if (access.kind === 'grant') return null; // never exchanged: nothing to revoke
-  return { institutionId: c.institutionId, access, firstSyncedAt: c.firstSyncedAt };
+  const link = linkOf(core, c);
+  return link.access.kind === 'token' && link.access.token === '' ? null : link; // never exchanged: nothing to revoke
 }
 
-/** Revokes access at the provider after the commit; the outcome goes to the provider-call journal while the connection exists. */
-async function revokeAtProvider(core: Core, c: ConnectionRow, link: ProviderLink | null, now: Date, journal = true): Promise<void> {
+/** Revokes access at the provider after the commit, journaled while the connection exists. A failure is logged: the credentials are dropped anyway. */
+export async function revokeAtProvider(core: Core, tenant: Tenant, c: ConnectionRow, link: ProviderLink | null, now: Date, journal = true): Promise<void> {
   if (!link) return;
-  const started = Date.now();
-  let outcome = 'ok';
-  let errorCode: string | null = null;
-  try {
-    await core.provider.revoke(link, { now, runKey: `revoke:${c.id}` });
-  } catch (err) {
-    outcome = 'error';
-    errorCode = (err as { code?: string }).code ?? 'unexpected';
+  const provider = core.providers.get(c.provider);
+  if (!provider) return;
+  const settings = (await settingsFor(core, tenant.application, provider)) ?? {};
+  await callProvider({
+    core, provider, settings, applicationId: c.applicationId, connectionId: c.id, jobId: null, now: () => now, runKey: `revoke:${c.id}`, journal,
+  }, 'revoke', (p, ctx) => p.revoke(link, ctx)).catch((err: unknown) => {
     core.log.warn({ err, connectionId: c.id }, 'revoking access at the provider failed; the credentials are dropped anyway');
-  }
-  if (!journal) return;
-  await insertProviderCalls(core.db, [{
-    id: newId('call'), applicationId: c.applicationId, connectionId: c.id, jobId: null, operation: 'revoke', outcome, errorCode,
-    providerCode: null, durationMs: Date.now() - started, createdAt: now,
-  }]).catch((err) => core.log.warn({ err, connectionId: c.id }, 'provider call journal not written'));
+  });
 }
 
 /**
@@ -89,14 +83,14 @@ export async function purgeConnection(core: Core, tenant: Tenant, userId: string
     if (no) throw no;
     const cancelled = await cancelLiveJob(tx, c.id, now, 'The connection was purged while this job ran.');
     const deletion = await purgeInside(tx, tenant, c, now, 'purge');
-    const connection = await updateConnection(tx, c.id, { transactionsSyncedThrough: null, updatedAt: now });
+    const connection = await updateConnection(tx, c.id, { transactionsSyncedThrough: null, providerCursor: null, updatedAt: now });
     await insertEvent(tx, connectionEvent(c, 'connection.purged', { deletionId: deletion.id, counts: deletion.counts, cancelledJobId: cancelled?.id ?? null }, tenant.actor ?? null, now));
     // pending and init only move on when their job ends (a first sync, a repair): run it again, from nothing.
     const restarted = cancelled && (c.status === 'pending' || c.status === 'init') ? await restartJob(tx, connection, cancelled, now) : null;
     return { connection, deletion, restarted };
   });
   if (restarted) await core.queue.enqueue(restarted);
-  return { connection: presentConnection(core, tenant, connection), deletion: deletionView(deletion), job: restarted ? jobView(restarted) : null };
+  return { connection: await presentConnection(core, tenant, connection), deletion: deletionView(deletion), job: restarted ? jobView(restarted) : null };
 }
 
 async function purgeInside(tx: Db, tenant: Tenant, c: ConnectionRow, now: Date, operation: 'purge' | 'delete_connection') {
@@ -126,15 +120,15 @@ export async function unlinkConnection(core: Core, tenant: Tenant, userId: strin
     if (no) throw no;
     const cancelled = await cancelLiveJob(tx, c.id, now, 'The connection was unlinked while this job ran.');
     const next = transition(stateOf(c), { type: 'unlinked' });
-    const link = linkOf(core, c);
+    const link = revocable(core, c);
     await insertEvent(tx, connectionEvent(c, 'connection.unlinked', { cancelledJobId: cancelled?.id ?? null }, tenant.actor ?? null, now));
     const connection = await updateConnection(tx, c.id, {
       status: next.status, statusReason: next.reason, accessEnc: null, authStateHash: null, pausedUntil: null, updatedAt: now,
     });
     return { connection, link, cancelled };
   });
-  await revokeAtProvider(core, connection, link, now);
-  return { connection: presentConnection(core, tenant, connection), cancelledJobId: cancelled?.id ?? null };
+  await revokeAtProvider(core, tenant, connection, link, now);
+  return { connection: await presentConnection(core, tenant, connection), cancelledJobId: cancelled?.id ?? null };
 }
 
 /**
@@ -150,18 +144,18 @@ export async function deleteConnection(core: Core, tenant: Tenant, userId: strin
     const cancelled = await cancelLiveJob(tx, c.id, now, 'The connection was deleted while this job ran.');
     const deletion = data === 'purge' ? await purgeInside(tx, tenant, c, now, 'delete_connection') : null;
     const next = transition(stateOf(c), { type: 'deleted' });
-    const link = linkOf(core, c);
+    const link = revocable(core, c);
     await insertEvent(tx, connectionEvent(c, 'connection.deleted', {
       data, deletionId: deletion?.id ?? null, counts: deletion?.counts ?? null, cancelledJobId: cancelled?.id ?? null,
     }, tenant.actor ?? null, now));
     const connection = await updateConnection(tx, c.id, {
       status: next.status, statusReason: next.reason, accessEnc: null, authStateHash: null, pausedUntil: null, updatedAt: now,
-      ...(deletion ? { transactionsSyncedThrough: null } : {}),
+      ...(deletion ? { transactionsSyncedThrough: null, providerCursor: null } : {}),
     });
     return { connection, link, deletion };
   });
-  await revokeAtProvider(core, connection, link, now);
-  return { connection: presentConnection(core, tenant, connection), deletion: deletion ? deletionView(deletion) : null };
+  await revokeAtProvider(core, tenant, connection, link, now);
+  return { connection: await presentConnection(core, tenant, connection), deletion: deletion ? deletionView(deletion) : null };
 }
 
 /**
@@ -178,7 +172,7 @@ export async function deleteUserEverywhere(core: Core, tenant: Tenant, userId: s
     const links: { c: ConnectionRow; link: ProviderLink | null }[] = [];
     for (const c of all) {
       await cancelLiveJob(tx, c.id, now, 'The user was deleted while this job ran.');
-      if (c.status !== 'deleted') links.push({ c, link: linkOf(core, c) });
+      if (c.status !== 'deleted') links.push({ c, link: revocable(core, c) });
     }
     const counts = await deleteUserAndData(tx, tenant.application.id, userId);
     const deletion = await insertDeletion(tx, {
@@ -191,7 +185,7 @@ export async function deleteUserEverywhere(core: Core, tenant: Tenant, userId: s
     });
     return { deletion, links };
   });
-  for (const { c, link } of links) await revokeAtProvider(core, c, link, now, false); // the journal went with the user
+  for (const { c, link } of links) await revokeAtProvider(core, tenant, c, link, now, false); // the journal went with the user
   return deletionView(deletion);
 }
 

@@ -18,25 +18,39 @@ import type { ApplicationRow } from '../db/repos/applications.js';
 import { requeueJob } from '../db/repos/jobs.js';
 import { readThrottle, releasePermit, renewPermit, takePermit, updateThrottle, type ThrottleKey } from '../db/repos/throttles.js';
 import type { InstitutionLimits } from '../providers/types.js';
-import { findInstitution, type Core } from './core.js';
+import type { Core } from './core.js';
+import { findInstitution } from './catalogue.js';
 
 type LimitsApplication = Pick<ApplicationRow, 'id' | 'refreshIntervalHours' | 'institutionSettings'>;
 
 /** An unknown institution (gone from the provider's list) gets the strictest limits: one a day, one at a time. */
 const UNKNOWN: InstitutionLimits = { refreshesPerDay: 1, minIntervalSeconds: 0, maxConcurrentRefreshes: 1, refreshesPerMinute: 1 };
 
-export function institutionLimits(core: Core, institutionId: string): InstitutionLimits {
-  return findInstitution(core, institutionId)?.limits ?? UNKNOWN;
+/**
+ * Institutions' limits, read from the catalogue and kept a minute per process: every job run and
+ * scheduler tick asks, and a catalogue sync changes them rarely.
+ */
+const LIMITS_TTL_MS = 60_000;
+const limitsCache = new WeakMap<Core, Map<string, { limits: InstitutionLimits; until: number }>>();
+
+export async function institutionLimits(core: Core, institutionId: string): Promise<InstitutionLimits> {
+  let cache = limitsCache.get(core);
+  if (!cache) limitsCache.set(core, cache = new Map());
+  const hit = cache.get(institutionId);
+  if (hit && hit.until > Date.now()) return hit.limits;
+  const limits = (await findInstitution(core, institutionId))?.limits ?? UNKNOWN;
+  cache.set(institutionId, { limits, until: Date.now() + LIMITS_TTL_MS });
+  return limits;
 }
 
 /** How often the application's connections at this institution are refreshed in the background. */
-export function refreshIntervalMs(core: Core, application: LimitsApplication, institutionId: string): number {
+export async function refreshIntervalMs(core: Core, application: LimitsApplication, institutionId: string): Promise<number> {
   const hours = Math.max(application.refreshIntervalHours, application.institutionSettings[institutionId]?.refreshIntervalHours ?? 0);
-  return effectiveIntervalMs(hours, institutionLimits(core, institutionId));
+  return effectiveIntervalMs(hours, await institutionLimits(core, institutionId));
 }
 
-export function capacityFor(core: Core, application: LimitsApplication, institutionId: string): InstitutionCapacity {
-  return effectiveCapacity(institutionLimits(core, institutionId), application.institutionSettings[institutionId]);
+export async function capacityFor(core: Core, application: LimitsApplication, institutionId: string): Promise<InstitutionCapacity> {
+  return effectiveCapacity(await institutionLimits(core, institutionId), application.institutionSettings[institutionId]);
 }
 
 /** A refusal whose next chance is this close is waited out in place rather than sent back to the queue. */

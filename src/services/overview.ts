@@ -1,13 +1,14 @@
 /** The operator dashboard's reads across the application (issue 6): every connection by filter, and the overview. */
 import { HOUR_MS } from '../domain/clock.js';
 import { listApplicationConnections, overviewCounts, type ConnectionFilter } from '../db/repos/overview.js';
-import { presentConnection } from './connections.js';
+import { presentConnections } from './connections.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { idPage, readIdCursor } from './cursor.js';
 
 export async function listAllConnections(core: Core, tenant: Tenant, filter: ConnectionFilter, cursor: string | null, limit: number) {
   const rows = await listApplicationConnections(core.db, tenant.application.id, filter, readIdCursor(core, tenant, 'connections', cursor), limit + 1);
-  return idPage(core, tenant, 'connections', rows, limit, (c) => presentConnection(core, tenant, c));
+  const page = idPage(core, tenant, 'connections', rows, limit, (c) => c);
+  return { ...page, data: await presentConnections(core, tenant, page.data) };
 }
 
 /** The last 24 hours on the application's clock. */

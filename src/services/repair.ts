@@ -20,11 +20,14 @@ import { withTransaction } from '../db/transaction.js';
 import type { ProviderAccess } from '../providers/types.js';
 import { AUTHORIZATION_WINDOW_MS, conflicting, connectionNotFound, invalidState, newJobRow, presentConnection } from './connections.js';
 import { lockUser } from '../db/repos/locks.js';
-import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
+import { tenantClock, type Core, type Tenant } from './core.js';
+import { findInstitution } from './catalogue.js';
+import { openLinkSession } from './link.js';
 import { randomToken, sha256 } from './crypto.js';
 import { jobView } from './views.js';
 
-type Outcome = { connection: ConnectionRow; job: JobRow | null; authorizationUrl: string | null };
+/** `linkState`: a new link session to open once committed (openbanking, hosted). */
+type Outcome = { connection: ConnectionRow; job: JobRow | null; linkState: string | null };
 
 /** Locks the connection, checks the action is allowed and no job is in flight. */
 async function lockFor(core: Core, tenant: Tenant, tx: Db, userId: string, connectionId: string, action: ConnectionAction, verb: string) {
@@ -41,7 +44,11 @@ async function lockFor(core: Core, tenant: Tenant, tx: Db, userId: string, conne
 
 async function finishOutcome(core: Core, tenant: Tenant, o: Outcome) {
   if (o.job) await core.queue.enqueue(o.job);
-  return { connection: presentConnection(core, tenant, o.connection), job: o.job ? jobView(o.job) : null, authorizationUrl: o.authorizationUrl };
+  // A connection that has access (it synced, or was linked) is repaired in the provider's update mode: same link, same accounts.
+  const link = o.linkState
+    ? await openLinkSession(core, tenant.application, o.connection, o.linkState, { update: o.connection.accessEnc !== null, products: o.connection.products as Product[] })
+    : null;
+  return { connection: await presentConnection(core, tenant, o.connection), job: o.job ? jobView(o.job) : null, authorizationUrl: link?.url ?? null, link };
 }
 
 export interface RepairInput { credentials?: { login: string; password: string } }
@@ -57,7 +64,7 @@ export async function repairConnection(core: Core, tenant: Tenant, userId: strin
     // A failed or unlinked connection coming back must not sit beside a live one by the other method.
     const clashes = await findClashes(tx, { applicationId: c.applicationId, userId, institutionId: c.institutionId, method: c.method, loginHash: null, excludeId: c.id });
     if (clashes?.otherMethod) {
-      throw conflicting(clashes.otherMethod.id, findInstitution(core, c.institutionId)?.name ?? c.institutionId, clashes.otherMethod.method);
+      throw conflicting(clashes.otherMethod.id, (await findInstitution(core, c.institutionId))?.name ?? c.institutionId, clashes.otherMethod.method);
     }
     if (c.method === 'web') {
       if (!input.credentials) {
@@ -72,11 +79,11 @@ export async function repairConnection(core: Core, tenant: Tenant, userId: strin
       const jobRow = newJobRow(c, 'repair', 'api', withAccountsProduct(c.products as Product[]), now);
       await insertEvent(tx, connectionEvent(c, 'connection.repair_requested', { method: c.method, jobId: jobRow.id }, tenant.actor ?? null, now));
       const job = await insertJobUpdatingConnection(tx, jobRow, patch);
-      return { connection: { ...c, ...patch }, job, authorizationUrl: null };
+      return { connection: { ...c, ...patch }, job, linkState: null };
     }
     if (input.credentials) {
-      throw new AppError('credentials_not_allowed', 'Openbanking connections are repaired at the institution; do not send credentials.',
-        { errors: [{ field: 'body.credentials', message: 'not allowed for method openbanking' }] });
+      throw new AppError('credentials_not_allowed', `${c.method === 'hosted' ? 'Hosted' : 'Openbanking'} connections are repaired at the ${c.method === 'hosted' ? 'provider' : 'institution'}; do not send credentials.`,
+        { errors: [{ field: 'body.credentials', message: `not allowed for method ${c.method}` }] });
     }
     // A new authorisation. A connection that never synced is resumed (pre_init); one that did keeps
     // its status, and its data, until the user approves.
@@ -86,9 +93,8 @@ export async function repairConnection(core: Core, tenant: Tenant, userId: strin
       status: next.status, statusReason: next.reason, authStateHash: sha256(state), authExpiresAt: new Date(now.getTime() + AUTHORIZATION_WINDOW_MS),
       updatedAt: now,
     });
-    const authorizationUrl = core.provider.authorizationUrl({ institutionId: c.institutionId, state, publicUrl: core.publicUrl() });
     await insertEvent(tx, connectionEvent(c, 'connection.repair_requested', { method: c.method, jobId: null }, tenant.actor ?? null, now));
-    return { connection, job: null, authorizationUrl };
+    return { connection, job: null, linkState: state };
   });
   return finishOutcome(core, tenant, outcome);
 }
@@ -101,7 +107,7 @@ export async function updateProducts(core: Core, tenant: Tenant, userId: string,
   const now = tenantClock(core, tenant.application).now();
   const outcome = await withTransaction(core.db, async (tx): Promise<Outcome> => { // a live job that appeared meanwhile (LiveJobRaceError): run again, then 409
     const c = await lockFor(core, tenant, tx, userId, connectionId, 'update_products', 'take new products');
-    const institution = findInstitution(core, c.institutionId);
+    const institution = await findInstitution(core, c.institutionId);
     const unsupported = products.filter((p) => !institution?.products.includes(p));
     if (unsupported.length > 0) {
       throw new AppError('unsupported_product', `${institution?.name ?? c.institutionId} does not offer ${unsupported.join(', ')}.`,
@@ -117,11 +123,11 @@ export async function updateProducts(core: Core, tenant: Tenant, userId: string,
       insertEvent(tx, connectionEvent(c, 'connection.products_updated', { added, products: patch.products, jobId }, tenant.actor ?? null, now));
     if (c.status !== 'active' && c.status !== 'degraded') {
       await recorded(null);
-      return { connection: await updateConnection(tx, c.id, patch), job: null, authorizationUrl: null };
+      return { connection: await updateConnection(tx, c.id, patch), job: null, linkState: null };
     }
     const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'update_products', 'api', withAccountsProduct(added), now), patch);
     await recorded(job.id);
-    return { connection: { ...c, ...patch }, job, authorizationUrl: null };
+    return { connection: { ...c, ...patch }, job, linkState: null };
   });
   return finishOutcome(core, tenant, outcome);
 }

@@ -12,11 +12,12 @@ import { addClockOffset, setSandboxOutage, setSandboxRateLimit } from '../db/rep
 import { findConnection, stateOf, updateConnection } from '../db/repos/connections.js';
 import { wakeWebhookWorkers } from '../db/repos/webhooks.js';
 import { withTransaction } from '../db/transaction.js';
-import { issueSandboxToken, OPENBANKING_PERSONAS } from '../providers/sandbox/provider.js';
+import { issueSandboxToken, OPENBANKING_PERSONAS, SANDBOX_PROVIDER_ID } from '../providers/sandbox/provider.js';
 import { ProviderError } from '../providers/types.js';
 import { applyConsentChange } from './consent.js';
 import { presentConnection } from './connections.js';
-import { findInstitution, tenantClock, type Core, type Tenant } from './core.js';
+import { tenantClock, type Core, type Tenant } from './core.js';
+import { findInstitution } from './catalogue.js';
 import { applyDueRules } from './due.js';
 import { runSchedulerTick } from './scheduler.js';
 
@@ -94,23 +95,29 @@ export async function advanceClock(core: Core, tenant: Tenant, advanceBy: string
 }
 
 /** Switches a simulated outage of one institution on or off for the calling application. */
+/** Sandbox controls act on the sandbox's own institutions only. */
+async function sandboxInstitution(core: Core, institutionId: string) {
+  const found = await findInstitution(core, institutionId);
+  if (!found || found.provider !== SANDBOX_PROVIDER_ID) throw notFound('institution', institutionId);
+  return found;
+}
+
 export async function setInstitutionOutage(core: Core, tenant: Tenant, institutionId: string, enabled: boolean) {
-  if (!findInstitution(core, institutionId)) throw notFound('institution', institutionId);
+  await sandboxInstitution(core, institutionId);
   const outages = await setSandboxOutage(core.db, tenant.application.id, institutionId, enabled);
   return { institutionId, outage: outages.includes(institutionId) };
 }
 
 /** Has one institution answer the calling application's calls with 429 and this Retry-After, or stops it (null). */
 export async function setInstitutionRateLimit(core: Core, tenant: Tenant, institutionId: string, retryAfterSeconds: number | null) {
-  if (!findInstitution(core, institutionId)) throw notFound('institution', institutionId);
+  await sandboxInstitution(core, institutionId);
   const limits = await setSandboxRateLimit(core.db, tenant.application.id, institutionId, retryAfterSeconds);
   return { institutionId, rateLimited: limits[institutionId] !== undefined, retryAfterSeconds: limits[institutionId] ?? null };
 }
 
 /** A token as the sandbox bank's consent would issue it, to try import with (as Plaid's sandbox public tokens). */
-export function createSandboxToken(core: Core, tenant: Tenant, institutionId: string, persona: string) {
-  const institution = findInstitution(core, institutionId);
-  if (!institution) throw notFound('institution', institutionId);
+export async function createSandboxToken(core: Core, tenant: Tenant, institutionId: string, persona: string) {
+  const institution = await sandboxInstitution(core, institutionId);
   if (!institution.methods.includes('openbanking')) {
     throw new AppError('unsupported_method', `${institution.name} offers ${institution.methods.join(' and ')} only; sandbox tokens are openbanking access.`,
       { errors: [{ field: 'body.institutionId', message: 'must be an institution that offers openbanking' }] });

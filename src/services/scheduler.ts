@@ -26,7 +26,8 @@ import { claimDueConnections, findConnection, setNextScheduledRefresh, stateOf, 
 import { withTransaction } from '../db/transaction.js';
 import { readThrottle } from '../db/repos/throttles.js';
 import { refreshConnection } from './connections.js';
-import { findInstitution, tenantClock, type Core } from './core.js';
+import { tenantClock, type Core } from './core.js';
+import { findInstitution } from './catalogue.js';
 import { institutionHealth } from './institutions.js';
 import { capacityFor, refreshIntervalMs } from './limits.js';
 
@@ -62,7 +63,7 @@ export async function runSchedulerTick(core: Core, applicationId: string | null 
 
 async function refreshAtInstitution(core: Core, application: ApplicationRow, institutionId: string, due: Due[]): Promise<void> {
   const now = tenantClock(core, application).now();
-  if (findInstitution(core, institutionId)?.alwaysMfa) {
+  if ((await findInstitution(core, institutionId))?.alwaysMfa) {
     for (const c of due) await markNeedsUser(core, application, c.id, now);
     return;
   }
@@ -75,8 +76,8 @@ async function refreshAtInstitution(core: Core, application: ApplicationRow, ins
     take = probe ? [probe] : [];
   }
   const wall = core.clock.now();
-  const starts = plannedStarts(await readThrottle(core.db, { applicationId: application.id, institutionId }), capacityFor(core, application, institutionId), wall, take.length);
-  const intervalMs = refreshIntervalMs(core, application, institutionId);
+  const starts = plannedStarts(await readThrottle(core.db, { applicationId: application.id, institutionId }), await capacityFor(core, application, institutionId), wall, take.length);
+  const intervalMs = await refreshIntervalMs(core, application, institutionId);
   for (const [k, c] of take.entries()) {
     const startAt = starts[k]!;
     const wait = startAt.getTime() - wall.getTime();

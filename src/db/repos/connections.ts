@@ -88,6 +88,15 @@ export async function findConnectionByAuthState(db: Db, stateHash: string, opts:
   return row ?? null;
 }
 
+/** The user's other live connections at an institution, with their accounts' masks (the duplicate-link check). */
+export async function findLiveConnectionsAt(db: Db, applicationId: string, userId: string, institutionId: string, excludeId: string): Promise<(ConnectionRow & { accountMasks: string[] })[]> {
+  const rows = await db.select({ c: connections, masks: sql<string[] | null>`(select array_agg(a.mask) from accounts a where a.connection_id = ${connections.id})` })
+    .from(connections)
+    .where(and(eq(connections.applicationId, applicationId), eq(connections.userId, userId), eq(connections.institutionId, institutionId),
+      sql`${connections.id} <> ${excludeId}`, inArray(connections.status, ['active', 'degraded', 'reconnect_required'])));
+  return rows.map((r) => ({ ...r.c, accountMasks: r.masks ?? [] }));
+}
+
 export async function listConnections(db: Db, applicationId: string, userId: string, after: string | null, limit: number): Promise<ConnectionRow[]> {
   return db.select().from(connections)
     .where(and(eq(connections.applicationId, applicationId), eq(connections.userId, userId), after ? gt(connections.id, after) : undefined))

@@ -7,7 +7,7 @@
  * The run's claim of the job comes first, and a superseded run's apply writes nothing, so the
  * window read is never stale. A crash leaves the last apply whole or absent; a re-run re-plans.
  */
-import { and, asc, desc, eq, gt, gte, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { newId } from '../../domain/ids.js';
 import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '../../domain/matching.js';
 import type { Db } from '../open.js';
@@ -92,6 +92,18 @@ export async function loadStoredWindow(db: Db, connectionId: string, from: strin
   }));
 }
 
+/** The stored transactions with these provider ids (a cursor page's added, modified, removed and the pending ones they name). */
+export async function loadStoredByProviderIds(db: Db, connectionId: string, providerIds: string[]): Promise<StoredTransaction[]> {
+  if (providerIds.length === 0) return [];
+  const rows = await db.select().from(transactions)
+    .where(and(eq(transactions.connectionId, connectionId), inArray(transactions.providerTransactionId, [...new Set(providerIds)])));
+  return rows.map((r) => ({
+    id: r.id, providerId: r.providerTransactionId, accountId: r.accountId, status: r.status as StoredTransaction['status'],
+    amount: r.amount, currency: r.currency, date: r.date, authorizedDate: r.authorizedDate, description: r.description,
+    merchantName: r.merchantName, category: r.category, pendingProviderId: r.providerPendingId, removed: r.removedAt !== null,
+  }));
+}
+
 const storedWindow = preparedPer((db) => db.select().from(transactions).where(and(
   eq(transactions.connectionId, sql.placeholder('connectionId')),
   or(gte(transactions.date, sql.placeholder('from')), and(eq(transactions.status, 'pending'), isNull(transactions.removedAt))),
@@ -104,6 +116,8 @@ export interface ApplyContext {
   now: Date;
   /** The day the connection's transactions are now synced through. */
   syncedThrough: string;
+  /** A provider that syncs by cursor: the cursor after the pages applied, written with them (undefined: left as it is). */
+  providerCursor?: string | null;
   /** The job run doing the ingestion: nothing is written unless it still owns the job. */
   run: RunFence | null;
 }
@@ -162,7 +176,7 @@ export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: Tran
       from unnest(${sql.param(plan.removals)}::text[]) with ordinality as v(id, ord) cross join seq
       where x.id = v.id and x.connection_id = ${ctx.connectionId}),
     mark as (
-      update connections set transactions_synced_through = ${ctx.syncedThrough}
+      update connections set transactions_synced_through = ${ctx.syncedThrough}${ctx.providerCursor !== undefined ? sql`, provider_cursor = ${ctx.providerCursor}` : sql``}
       where id = ${ctx.connectionId} and exists (select 1 from owned)),
     ev as (insert into events (id, application_id, user_id, connection_id, type, data, actor, created_at)
       select ${newId('evt', ctx.now.getTime())}, ${ctx.applicationId}, ${ctx.userId}, ${ctx.connectionId}, 'transactions.updated',

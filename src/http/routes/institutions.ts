@@ -7,8 +7,20 @@ import { Institution, problems } from '../schemas.js';
 
 export const institutionRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
   const tags = ['institutions'];
-  app.get('/institutions', { schema: { tags, summary: 'List institutions', response: { 200: z.object({ data: z.array(Institution), nextCursor: z.null() }), ...problems(401) } } },
-    async (req) => ({ data: await listInstitutions(core, tenantOf(req)), nextCursor: null }));
+  app.get('/institutions', {
+    schema: {
+      tags, summary: 'List and search institutions',
+      description: 'The institutions of every provider this application can use (the sandbox for sandbox applications; Plaid once it has settings), by name, a page at a time.',
+      querystring: z.object({
+        search: z.string().max(200).optional().describe('Part of the name, any case'),
+        country: z.string().regex(/^[A-Za-z]{2}$/).optional().describe('ISO 3166-1 alpha-2'),
+        provider: z.string().max(40).optional(),
+        cursor: z.string().max(1000).optional(),
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+      }).strict(),
+      response: { 200: z.object({ data: z.array(Institution), nextCursor: z.string().nullable(), hasMore: z.boolean() }), ...problems(400, 401) },
+    },
+  }, async (req) => listInstitutions(core, tenantOf(req), req.query));
   app.get('/institutions/:institutionId', {
     schema: { tags, summary: 'Get an institution', params: z.object({ institutionId: z.string().max(64) }), response: { 200: Institution, ...problems(401, 404) } },
   }, async (req) => getInstitution(core, tenantOf(req), req.params.institutionId));

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { boundedOffset } from '../../domain/clock.js';
 import { AppError } from '../../domain/errors.js';
-import { completeAuthorization } from '../../services/connections.js';
+import { completeLinkSession } from '../../services/link.js';
 import { tenantClock, type Core } from '../../services/core.js';
 import { tenantOf } from '../auth.js';
 import { Connection, problems } from '../schemas.js';
@@ -74,7 +74,7 @@ export const sandboxApiRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
       }).strict(),
       response: { 201: z.object({ accessToken: z.string(), institutionId: z.string(), persona: z.string(), expiresAt: z.string() }), ...problems(400, 401, 403, 404) },
     },
-  }, async (req, reply) => reply.code(201).send(createSandboxToken(core, tenantOf(req), req.body.institutionId, req.body.persona)));
+  }, async (req, reply) => reply.code(201).send(await createSandboxToken(core, tenantOf(req), req.body.institutionId, req.body.persona)));
 };
 
 /** The consent page is for end users in a browser: HTML, no API key (the `state` in the URL is the secret). */
@@ -86,11 +86,11 @@ export const sandboxPageRoutes = (core: Core): FastifyPluginAsyncZod => async (a
     schema: { hide: true, params, body: z.object({ decision: z.enum(['approve', 'deny']), persona: z.string().max(64).default('user_good') }) },
   }, async (req, reply) => {
     try {
-      const { connection } = await completeAuthorization(core, req.params.state, { decision: req.body.decision, persona: req.body.persona });
-      return reply.type('text/html; charset=utf-8').send(consentResultPage(req.body.decision === 'approve', connection.id));
+      const { connection, result } = await completeLinkSession(core, req.params.state, { decision: req.body.decision, persona: req.body.persona });
+      return reply.type('text/html; charset=utf-8').send(consentResultPage(result === 'granted', connection.id));
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      return reply.code(err.code === 'authorization_expired' ? 410 : 404).type('text/html; charset=utf-8').send(consentResultPage(false, null, err.message));
+      return reply.code(err.code === 'authorization_expired' ? 410 : err.code === 'provider_unavailable' ? 502 : 404).type('text/html; charset=utf-8').send(consentResultPage(false, null, err.message));
     }
   });
 };

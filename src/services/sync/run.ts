@@ -19,8 +19,10 @@ import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, stepsWi
 import { tenantClock, type Core } from '../core.js';
 import { acquirePermit, capacityFor, deferJob, holdPermit, refreshIntervalMs, slowInstitution } from '../limits.js';
 import type { Clock } from '../../domain/clock.js';
-import { ProviderError, type ProviderAccess, type ProviderLink } from '../../providers/types.js';
-import { flushJournal, runStep, type RunState } from './steps.js';
+import { ProviderError } from '../../providers/types.js';
+import { runStep, type RunState } from './steps.js';
+import { linkOf } from './grant.js';
+import { providerFor, settingsFor } from '../providers.js';
 import { withTransaction } from '../../db/transaction.js';
 import { findApplication } from '../../db/repos/applications.js';
 import { connectionEvent, insertEvent } from '../../db/repos/events.js';
@@ -46,7 +48,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
   // The institution's limits, across every worker (services/limits.ts): refused, the job waits queued.
   // Held by this run (its token): a resumed or superseding run of the same job holds its own.
   const throttleKey = { applicationId: found.application.id, institutionId };
-  const capacity = capacityFor(core, found.application, institutionId);
+  const capacity = await capacityFor(core, found.application, institutionId);
   const permit = await acquirePermit(core, throttleKey, capacity, runToken);
   if (!permit.granted) {
     core.log.debug({ jobId, institutionId, reason: permit.reason, retryAt: permit.retryAt.toISOString() }, 'job deferred by institution limits');
@@ -61,25 +63,28 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
     if (!job) return;
     core.log.debug({ jobId, institutionId }, 'job run started');
     const connection = { ...found.connection, lastUsedAt: started };
+    const provider = providerFor(core, connection);
+    const runKey = `${job.id}:${job.attempts}`;
+    const simulatedOutage = found.application.sandboxOutages.includes(institutionId);
+    const simulatedRateLimitSeconds = found.application.sandboxRateLimits[institutionId] ?? null;
+    // Settings removed since the connection was made: every call fails as not configured, which the connection shows.
+    const settings = (await settingsFor(core, found.application, provider)) ?? {};
     const state: RunState = {
       core, clock, job, runToken, connection,
       link: linkOf(core, connection),
-      runKey: `${job.id}:${job.attempts}`,
-      simulatedOutage: found.application.sandboxOutages.includes(institutionId),
-      simulatedRateLimitSeconds: found.application.sandboxRateLimits[institutionId] ?? null,
+      runKey, simulatedOutage, simulatedRateLimitSeconds,
+      scope: {
+        core, provider, settings, applicationId: job.applicationId, connectionId: connection.id, jobId: job.id,
+        now: () => clock.now(), runKey, simulatedOutage, simulatedRateLimitSeconds,
+      },
       permit: held,
-      refreshIntervalMs: refreshIntervalMs(core, found.application, institutionId),
+      refreshIntervalMs: await refreshIntervalMs(core, found.application, institutionId),
       flags: { newAccounts: false, partialData: false },
       steps: job.steps,
-      calls: [],
       accounts: found.accounts,
       oldestPending: found.oldestPending,
     };
-    try {
-      await runSteps(core, clock, job, runToken, state, attempt);
-    } finally {
-      await flushJournal(state).catch((err) => core.log.warn({ err, jobId }, 'provider call journal not written'));
-    }
+    await runSteps(core, clock, job, runToken, state, attempt);
   } finally {
     await held.release().catch((err) => core.log.warn({ err, jobId }, 'institution permit not given back; it lapses with its lease'));
   }
@@ -158,15 +163,6 @@ function asProviderError(err: unknown): ProviderError | null {
   return err instanceof ProviderError ? err : null;
 }
 
-function linkOf(core: Core, c: ConnectionRow): ProviderLink {
-  const access = c.accessEnc ? (JSON.parse(core.cipher.decrypt(c.accessEnc)) as ProviderAccess | { kind: 'grant' }) : null;
-  return {
-    institutionId: c.institutionId,
-    access: access && access.kind !== 'grant' ? access : { kind: 'token', token: '' },
-    firstSyncedAt: c.firstSyncedAt,
-  };
-}
-
 type Ending = { failure?: { code: string; message: string } };
 
 /**
@@ -194,9 +190,8 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
   if (state && runPatch && !consentEnded && !expiringNews(state.connection, runPatch)) {
     const c = state.connection;
     const st = stateOf(c);
-    const calls = state.calls.splice(0);
     const ended = await endRunIfUnchanged(core.db, {
-      jobId: job.id, runToken, job: jobPatch, connectionId: c.id, calls,
+      jobId: job.id, runToken, job: jobPatch, connectionId: c.id, calls: [],
       expected: { status: st.status, statusReason: st.reason, everSynced: st.everSynced },
       connection: runPatch, permit: state.permit.key,
     });
@@ -212,7 +207,7 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     // and what the job decides (expiring soon, the next refresh) must not undo what that made due.
     const application = await findApplication(tx, c.applicationId);
     const at = application ? tenantClock(core, application).now() : now;
-    const patch = connectionPatch(c, job, state, state?.refreshIntervalMs ?? (application ? refreshIntervalMs(core, application, c.institutionId) : null), ending, at);
+    const patch = connectionPatch(c, job, state, state?.refreshIntervalMs ?? (application ? await refreshIntervalMs(core, application, c.institutionId) : null), ending, at);
     // Said already (the time-based rules got there first while the job ran): no second event, no second purge.
     const ended = consentEnded && c.statusReason !== consentEnded ? consentEnded : null;
     const news = consentEnded ? ended : expiringNews(c, patch) ? 'consent_expiring' : null;

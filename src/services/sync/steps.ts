@@ -1,15 +1,16 @@
-/** What each job step does. Every provider call goes through `call`, which journals it. */
+/** What each job step does. Every provider call goes through `call`, which journals it as it ends. */
 import { addDays, isoDay, type Clock } from '../../domain/clock.js';
 import { newId } from '../../domain/ids.js';
 import { planTransactions, type IncomingTransaction } from '../../domain/matching.js';
 import type { StepName } from '../../domain/types.js';
 import { updateConnection, type ConnectionRow } from '../../db/repos/connections.js';
-import { applyTransactionPlan, loadStoredWindow, upsertAccounts, upsertIdentity } from '../../db/repos/data.js';
+import { applyTransactionPlan, loadStoredByProviderIds, loadStoredWindow, upsertAccounts, upsertIdentity } from '../../db/repos/data.js';
 import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../../db/repos/jobs.js';
 import { lockConnection } from '../../db/repos/locks.js';
 import { withTransaction } from '../../db/transaction.js';
-import { insertProviderCalls, type ProviderCallInsert } from '../../db/repos/provider-calls.js';
-import { ProviderError, type AuthorizationGrant, type ProviderCallContext, type ProviderLink } from '../../providers/types.js';
+import { callProvider, type CallScope } from './journal.js';
+import { ProviderError, type AuthorizationGrant, type Provider, type ProviderAccess, type ProviderAccount, type ProviderCallContext, type ProviderLink, type ProviderTransaction } from '../../providers/types.js';
+import { grantEventData, grantPatch, providerWebhookUrl } from './grant.js';
 import { connectionEvent, insertEvent } from '../../db/repos/events.js';
 import type { Core } from '../core.js';
 import type { HeldPermit } from '../limits.js';
@@ -37,40 +38,19 @@ export interface RunState {
   refreshIntervalMs: number;
   flags: { newAccounts: boolean; partialData: boolean };
   steps: JobRow['steps'];
-  /** Provider calls of this run, written to the journal together when the run ends (flushJournal). */
-  calls: ProviderCallInsert[];
+  /** The provider that serves the connection, with the application's settings: every call goes through it (sync/journal.ts). */
+  scope: CallScope;
   /** The connection's accounts, provider account id → account id: read at the start, kept up to date by retrieve-accounts. */
   accounts: Map<string, string>;
   /** The date of the connection's oldest live pending transaction, read at the start. */
   oldestPending: string | null;
 }
 
-/** Writes the run's provider calls in one statement. */
-export async function flushJournal(s: RunState): Promise<void> {
-  if (s.calls.length === 0) return;
-  const calls = s.calls.splice(0);
-  await insertProviderCalls(s.core.db, calls);
-}
-
 export type StepOutcome = { kind: 'success' | 'skipped'; resultCode: string } | { kind: 'awaiting_input' };
 
-async function call<T>(s: RunState, operation: string, fn: (ctx: ProviderCallContext) => Promise<T>): Promise<T> {
-  const startedAt = Date.now();
-  let outcome = 'ok';
-  let error: ProviderError | null = null;
-  try {
-    return await fn({ now: s.clock.now(), runKey: s.runKey, simulatedOutage: s.simulatedOutage, simulatedRateLimitSeconds: s.simulatedRateLimitSeconds });
-  } catch (err) {
-    outcome = 'error';
-    error = err instanceof ProviderError ? err : null;
-    throw err;
-  } finally {
-    s.calls.push({
-      id: newId('call'), applicationId: s.job.applicationId, connectionId: s.job.connectionId, jobId: s.job.id, operation, outcome,
-      errorCode: error?.code ?? (outcome === 'ok' ? null : 'unexpected'), providerCode: error?.providerCode ?? null,
-      durationMs: Date.now() - startedAt, createdAt: s.clock.now(),
-    });
-  }
+/** A provider call of this run, journaled as it ends (sync/journal.ts). */
+function call<T>(s: RunState, operation: string, fn: (provider: Provider, ctx: ProviderCallContext) => Promise<T>): Promise<T> {
+  return callProvider(s.scope, operation, fn);
 }
 
 const fenceOf = (s: RunState) => ({ jobId: s.job.id, runToken: s.runToken });
@@ -93,7 +73,10 @@ export async function runStep(s: RunState, name: StepName): Promise<StepOutcome>
 async function verifyCredentials(s: RunState): Promise<StepOutcome> {
   const { core, job } = s;
   const mfaCode = job.mfaCodeEnc ? core.cipher.decrypt(job.mfaCodeEnc) : null;
-  const outcome = await call(s, 'verifyCredentials', (ctx) => core.provider.verifyCredentials(s.link, mfaCode, ctx));
+  const outcome = await call(s, 'verifyCredentials', (p, ctx) => {
+    if (!p.verifyCredentials) throw new ProviderError('provider_error', `The ${p.name} provider takes no credentials.`, false, 'web_not_supported');
+    return p.verifyCredentials(s.link, mfaCode, ctx);
+  });
   if (outcome.kind === 'verified') {
     if (outcome.accessExpiresAt?.getTime() !== s.connection.accessExpiresAt?.getTime()) {
       s.connection = await updateConnection(core.db, s.connection.id, { accessExpiresAt: outcome.accessExpiresAt });
@@ -119,25 +102,40 @@ async function verifyCredentials(s: RunState): Promise<StepOutcome> {
 }
 
 /**
- * Openbanking access: exchanges the grant the consent page sent back (create, repair), or checks
- * an imported token (import). Either way the consent dates are recorded with a consent.granted event.
+ * Import: checks the imported token at the provider and records its consent dates with a
+ * consent.granted event, then points the provider's webhooks at Causeway where it can. A link made
+ * through Causeway's own flow was exchanged on the user's return (services/link.ts): nothing to do.
+ * A row from before link sessions still holds the consent page's answer (`grant`): exchanged here.
  */
 async function authorize(s: RunState): Promise<StepOutcome> {
   const { core } = s;
   const access = s.connection.accessEnc ? JSON.parse(core.cipher.decrypt(s.connection.accessEnc)) as { kind: string; params?: Record<string, string>; token?: string } : null;
-  let grant: AuthorizationGrant;
+  let grant: AuthorizationGrant | null = null;
   if (access?.kind === 'grant' && access.params) {
     const params = access.params;
-    grant = await call(s, 'completeAuthorization', (ctx) => core.provider.completeAuthorization({ institutionId: s.connection.institutionId, params }, ctx));
+    const result = await call(s, 'completeLink', (p, ctx) => {
+      if (!p.completeLink) throw new ProviderError('provider_error', `The ${p.name} provider has no link to complete.`, false, 'link_not_supported');
+      return p.completeLink({ institutionId: s.link.institutionId, params, reference: '', update: null }, ctx);
+    });
+    if (result.kind !== 'granted') {
+      throw new ProviderError(result.kind === 'denied' ? result.code : 'authorization_denied', result.kind === 'denied' ? result.message : 'The authorisation was not finished.', false, result.kind === 'denied' ? result.providerCode : 'pending');
+    }
+    grant = result.grant;
   } else if (s.job.type === 'import' && access?.kind === 'token' && access.token && s.connection.consentGrantedAt === null) {
-    const importAccess = core.provider.importAccess?.bind(core.provider);
-    if (!importAccess) throw new ProviderError('provider_error', `The ${core.provider.id} provider cannot import connections.`, false, 'import_not_supported');
     const token = access.token;
-    grant = await call(s, 'importAccess', (ctx) => importAccess({ institutionId: s.connection.institutionId, token }, ctx));
-  } else {
-    return ok('already_authorized'); // a resumed run exchanged it already
+    grant = await call(s, 'importAccess', (p, ctx) => {
+      if (!p.importAccess) throw new ProviderError('provider_error', `The ${p.name} provider cannot import connections.`, false, 'import_not_supported');
+      return p.importAccess({ institutionId: s.link.institutionId, token }, ctx);
+    });
   }
-  const tokenAccess = { kind: 'token' as const, token: grant.token };
+  if (grant) await recordGrant(s, grant);
+  if (s.job.type === 'import') await pointWebhooksHere(s);
+  return ok(grant ? 'ok' : 'already_authorized');
+}
+
+async function recordGrant(s: RunState, grant: AuthorizationGrant): Promise<void> {
+  const { core } = s;
+  const tokenAccess: ProviderAccess = { kind: 'token', token: grant.token, ...(grant.itemId ? { itemId: grant.itemId } : {}) };
   const renewed = s.connection.consentGrantedAt !== null;
   const at = s.clock.now();
   const write = withTransaction(core.db, async (tx) => {
@@ -145,33 +143,48 @@ async function authorize(s: RunState): Promise<StepOutcome> {
     // The user and connection are locked first, in the order of db/transaction.ts.
     await lockConnection(tx, s.connection.applicationId, s.connection.id);
     await saveRun(tx, s.job.id, s.runToken, { updatedAt: at });
-    const c = await updateConnection(tx, s.connection.id, {
-      accessEnc: core.cipher.encrypt(JSON.stringify(tokenAccess)), consentGrantedAt: grant.grantedAt, consentExpiresAt: grant.expiresAt,
-    });
-    await insertEvent(tx, connectionEvent(c, 'consent.granted', {
-      grantedAt: grant.grantedAt.toISOString(), expiresAt: grant.expiresAt.toISOString(), renewed, imported: s.job.type === 'import', jobId: s.job.id,
-    }, null, at));
+    const c = await updateConnection(tx, s.connection.id, grantPatch(core, grant));
+    await insertEvent(tx, connectionEvent(c, 'consent.granted', grantEventData(grant, { renewed, imported: s.job.type === 'import', jobId: s.job.id }), null, at));
     return c;
   });
   s.connection = await write.catch(async (err: unknown) => {
     // The connection was taken away meanwhile: the token just issued must not outlive it.
     if (err instanceof SupersededRunError) {
-      await call(s, 'revoke', (ctx) => core.provider.revoke({ ...s.link, access: tokenAccess }, ctx)).catch(() => {});
+      await call(s, 'revoke', (p, ctx) => p.revoke({ ...s.link, access: tokenAccess }, ctx)).catch(() => {});
     }
     throw err;
   });
   s.link = { ...s.link, access: tokenAccess };
-  return ok();
+}
+
+/** An imported link's webhooks still go wherever its first owner pointed them: to Causeway's, when Causeway has a public address. */
+async function pointWebhooksHere(s: RunState): Promise<void> {
+  const url = providerWebhookUrl(s.core, s.scope.provider.id);
+  if (!url || !s.scope.provider.setWebhook) return;
+  await call(s, 'setWebhook', (p, ctx) => p.setWebhook!(s.link, url, ctx)).catch((err) => {
+    // Not fatal: the scheduler's polling keeps the connection fresh without webhooks.
+    s.core.log.warn({ err, connectionId: s.connection.id }, 'provider webhook not pointed at Causeway');
+  });
 }
 
 async function retrieveAccounts(s: RunState): Promise<StepOutcome> {
+  const fetched = await call(s, 'fetchAccounts', (p, ctx) => p.fetchAccounts(s.link, ctx));
+  await storeAccounts(s, fetched, true);
+  return ok(s.flags.newAccounts ? 'new_accounts_available' : 'ok');
+}
+
+/**
+ * Stores the accounts a provider listed. After the first sync, accounts the user did not share
+ * before wait for a repair (new_accounts_available). A connection whose data was purged has no
+ * accounts left: its next sync fetches them all again. `complete`: the list is every account (an
+ * accounts call), not just those a sync page named.
+ */
+async function storeAccounts(s: RunState, fetched: ProviderAccount[], complete: boolean): Promise<void> {
   const { core, connection } = s;
-  const fetched = await call(s, 'fetchAccounts', (ctx) => core.provider.fetchAccounts(s.link, ctx));
-  // After the first sync, accounts the user did not share before wait for a repair (new_accounts_available).
-  // A connection whose data was purged has no accounts left: its next sync fetches them all again.
   const addNew = connection.firstSyncedAt === null || s.job.type === 'repair' || s.accounts.size === 0;
   const toStore = fetched.filter((a) => addNew || s.accounts.has(a.id));
-  s.flags.newAccounts = toStore.length < fetched.length;
+  if (toStore.length < fetched.length) s.flags.newAccounts = true;
+  else if (complete) s.flags.newAccounts = false;
   const now = s.clock.now();
   const stored = await upsertAccounts(core.db, toStore.map((a) => ({
     id: newId('acc', now.getTime()), applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id,
@@ -180,18 +193,9 @@ async function retrieveAccounts(s: RunState): Promise<StepOutcome> {
     balancesUpdatedAt: now, createdAt: now, updatedAt: now,
   })), fenceOf(s));
   for (const a of stored) s.accounts.set(a.providerAccountId, a.id);
-  return ok(s.flags.newAccounts ? 'new_accounts_available' : 'ok');
 }
 
-async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
-  const { core, connection } = s;
-  const today = isoDay(s.clock.now());
-  const since = connection.transactionsSyncedThrough
-    ? addDays(connection.transactionsSyncedThrough, -RESYNC_OVERLAP_DAYS)
-    : addDays(today, -INITIAL_HISTORY_DAYS);
-  // A pending transaction older than the overlap must be in the window, or its posting could not be matched.
-  const from = s.oldestPending && s.oldestPending < since ? s.oldestPending : since;
-  const fetched = await call(s, 'fetchTransactions', (ctx) => core.provider.fetchTransactions(s.link, { from, to: today }, ctx));
+function toIncoming(s: RunState, fetched: ProviderTransaction[]): IncomingTransaction[] {
   const incoming: IncomingTransaction[] = [];
   for (const t of fetched) {
     const accountId = s.accounts.get(t.accountId);
@@ -201,8 +205,24 @@ async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
       description: t.description, merchantName: t.merchantName, category: t.category, pendingProviderId: t.pendingTransactionId,
     });
   }
+  return incoming;
+}
+
+async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
+  if (s.scope.provider.syncTransactions) return syncByCursor(s);
+  const { core, connection } = s;
+  const today = isoDay(s.clock.now());
+  const since = connection.transactionsSyncedThrough
+    ? addDays(connection.transactionsSyncedThrough, -RESYNC_OVERLAP_DAYS)
+    : addDays(today, -INITIAL_HISTORY_DAYS);
+  // A pending transaction older than the overlap must be in the window, or its posting could not be matched.
+  const from = s.oldestPending && s.oldestPending < since ? s.oldestPending : since;
+  const fetched = await call(s, 'fetchTransactions', (p, ctx) => {
+    if (!p.fetchTransactions) throw new ProviderError('provider_error', `The ${p.name} provider lists no transactions.`, false, 'not_supported');
+    return p.fetchTransactions(s.link, { from, to: today }, ctx);
+  });
   const stored = await loadStoredWindow(core.db, connection.id, from);
-  const plan = planTransactions(stored, incoming, { from, to: today });
+  const plan = planTransactions(stored, toIncoming(s, fetched), { from, to: today });
   const applied = await applyTransactionPlan(core.db, {
     applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id, now: s.clock.now(),
     syncedThrough: today, run: fenceOf(s),
@@ -211,9 +231,85 @@ async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
   return ok();
 }
 
+/** Times a cursor sync starts its pagination again after the provider's data changed under it, before it resyncs from the start. */
+export const PAGINATION_RESTARTS = 3;
+
+/**
+ * A provider with a cursor (Plaid's /transactions/sync). Pages are read until the provider says
+ * there are no more, and only then applied, with the new cursor, in one statement: a crash or an
+ * error half way leaves the stored cursor where the run began, and the next run reads the same pages
+ * again. When the data changes during pagination the run starts again from the cursor it began with;
+ * after PAGINATION_RESTARTS such restarts, or when the connection has no cursor but has synced before
+ * (the cursor was lost, or the data purged), it reads everything from the start and reconciles:
+ * whatever the provider no longer returns is removed.
+ */
+async function syncByCursor(s: RunState): Promise<StepOutcome> {
+  const { core, connection } = s;
+  let start = connection.providerCursor;
+  let restarts = 0;
+  let pages: { added: ProviderTransaction[]; modified: ProviderTransaction[]; removed: string[]; accounts: ProviderAccount[]; cursor: string };
+  for (;;) {
+    try {
+      pages = await readPages(s, start);
+      break;
+    } catch (err) {
+      if (!(err instanceof ProviderError) || !err.restartPagination) throw err;
+      restarts += 1;
+      if (restarts > PAGINATION_RESTARTS) {
+        if (start === null) throw err; // even a full read keeps changing under us: a transient failure, retried later
+        core.log.warn({ connectionId: connection.id }, 'cursor sync kept changing under pagination: resyncing from the start');
+        start = null;
+        restarts = 0;
+      }
+    }
+  }
+  const fullResync = start === null && connection.firstSyncedAt !== null;
+  if (pages.accounts.length > 0) await storeAccounts(s, pages.accounts, false);
+  const incoming = toIncoming(s, [...pages.added, ...pages.modified]);
+  const named = [...incoming.map((t) => t.providerId), ...incoming.flatMap((t) => (t.pendingProviderId ? [t.pendingProviderId] : [])), ...pages.removed];
+  const stored = fullResync ? await loadStoredWindow(core.db, connection.id, '0001-01-01') : await loadStoredByProviderIds(core.db, connection.id, named);
+  // A full resync reconciles everything stored; an incremental one removes only what the provider said it removed.
+  const window = fullResync ? { from: '0001-01-01', to: '9999-12-31' } : { from: '9999-12-31', to: '0001-01-01' };
+  const plan = planTransactions(stored, incoming, window);
+  const taken = new Set(plan.updates.map((u) => u.id));
+  const removedIds = new Set(pages.removed);
+  for (const row of stored) {
+    if (removedIds.has(row.providerId) && !row.removed && !taken.has(row.id) && !plan.removals.includes(row.id)) plan.removals.push(row.id);
+  }
+  const today = isoDay(s.clock.now());
+  const applied = await applyTransactionPlan(core.db, {
+    applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id, now: s.clock.now(),
+    syncedThrough: today, providerCursor: pages.cursor, run: fenceOf(s),
+  }, plan);
+  if (!applied) throw new SupersededRunError(s.job.id);
+  s.connection = { ...s.connection, providerCursor: pages.cursor, transactionsSyncedThrough: today };
+  return ok(fullResync ? 'resynced' : 'ok');
+}
+
+/** Every page after `cursor`, in memory: the provider's own later changes win over earlier ones in the same set. */
+async function readPages(s: RunState, cursor: string | null) {
+  const added = new Map<string, ProviderTransaction>();
+  const modified = new Map<string, ProviderTransaction>();
+  const removed = new Set<string>();
+  const accounts = new Map<string, ProviderAccount>();
+  let next = cursor;
+  for (;;) {
+    const at = next;
+    const page = await call(s, 'syncTransactions', (p, ctx) => p.syncTransactions!(s.link, at, ctx));
+    for (const t of page.added) { added.set(t.id, t); removed.delete(t.id); }
+    for (const t of page.modified) { if (added.has(t.id)) added.set(t.id, t); else modified.set(t.id, t); removed.delete(t.id); }
+    for (const id of page.removed) { added.delete(id); modified.delete(id); removed.add(id); }
+    for (const a of page.accounts) accounts.set(a.id, a);
+    next = page.nextCursor;
+    if (!page.hasMore) break;
+    await s.permit.renewIfAging();
+  }
+  return { added: [...added.values()], modified: [...modified.values()], removed: [...removed], accounts: [...accounts.values()], cursor: next ?? '' };
+}
+
 async function retrieveIdentity(s: RunState): Promise<StepOutcome> {
   const { core, connection } = s;
-  const identity = await call(s, 'fetchIdentity', (ctx) => core.provider.fetchIdentity(s.link, ctx));
+  const identity = await call(s, 'fetchIdentity', (p, ctx) => p.fetchIdentity(s.link, ctx));
   await upsertIdentity(core.db, {
     connectionId: connection.id, applicationId: connection.applicationId, userId: connection.userId,
     dataEnc: core.cipher.encrypt(JSON.stringify(identity)), updatedAt: s.clock.now(),

@@ -12,6 +12,7 @@ const REASONS: Record<string, string> = {
   consent_revoked: 'Permission to share data was withdrawn at the bank.',
   authorization_denied: 'Access was not allowed at the bank.',
   authorization_abandoned: 'The bank sign-in was not finished.',
+  duplicate_connection: 'This bank was already connected; that connection is being updated instead.',
   user_action_required: 'The bank needs you to do something in its app or website first.',
   institution_unavailable: 'The bank is not answering right now.',
   provider_error: 'Something went wrong while talking to the bank.',

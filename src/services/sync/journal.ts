@@ -1,0 +1,47 @@
+/**
+ * The one way Causeway calls a provider: with the application's settings and clock, and a journal
+ * row written as the call ends (ENGINEERING.md habit 4), not when the run does, so a crash keeps
+ * the calls that explain it. The row keeps the provider's raw code, its request id and any
+ * Retry-After it sent.
+ */
+import { newId } from '../../domain/ids.js';
+import { insertProviderCalls } from '../../db/repos/provider-calls.js';
+import { ProviderError, type Provider, type ProviderCallContext, type ProviderSettings } from '../../providers/types.js';
+import type { Core } from '../core.js';
+
+export interface CallScope {
+  core: Core;
+  provider: Provider;
+  settings: ProviderSettings;
+  applicationId: string;
+  connectionId: string;
+  jobId: string | null;
+  now(): Date;
+  runKey: string;
+  simulatedOutage?: boolean;
+  simulatedRateLimitSeconds?: number | null;
+  /** false: no journal row (the connection is gone with its user, and its journal with it). */
+  journal?: boolean;
+}
+
+export async function callProvider<T>(scope: CallScope, operation: string, fn: (provider: Provider, ctx: ProviderCallContext) => Promise<T>): Promise<T> {
+  const startedAt = Date.now();
+  let error: unknown = null;
+  try {
+    return await fn(scope.provider, {
+      now: scope.now(), runKey: scope.runKey, settings: scope.settings,
+      simulatedOutage: scope.simulatedOutage, simulatedRateLimitSeconds: scope.simulatedRateLimitSeconds,
+    });
+  } catch (err) {
+    error = err;
+    throw err;
+  } finally {
+    const pe = error instanceof ProviderError ? error : null;
+    if (scope.journal !== false) await insertProviderCalls(scope.core.db, [{
+      id: newId('call'), applicationId: scope.applicationId, connectionId: scope.connectionId, jobId: scope.jobId, operation,
+      outcome: error ? 'error' : 'ok', errorCode: pe?.code ?? (error ? 'unexpected' : null), providerCode: pe?.providerCode ?? null,
+      provider: scope.provider.id, requestId: pe?.requestId ?? null, retryAfterSeconds: pe?.retryAfterSeconds ?? null,
+      durationMs: Date.now() - startedAt, createdAt: scope.now(),
+    }]).catch((err) => scope.core.log.warn({ err, operation }, 'provider call not journaled'));
+  }
+}
