@@ -258,6 +258,30 @@ describe('Plaid fake', () => {
     assert.ok(oldKey.expired_at);
   });
 
+  it('with autoWebhooks, tells a synced Item about new data and new accounts; account selection shares them', async () => {
+    const auto = await startPlaidFake({ autoWebhooks: true });
+    try {
+      const client = new PlaidApi(new Configuration({ basePath: auto.url, baseOptions: { headers: { 'PLAID-CLIENT-ID': auto.clientId, 'PLAID-SECRET': auto.secret } } }));
+      const { itemId, accessToken } = auto.createItem({ webhook: hooks.url, transactions: 10 });
+      auto.addTransactions(itemId, 1);
+      await auto.flushWebhooks();
+      assert.equal(auto.webhooks.length, 0, 'no SYNC_UPDATES_AVAILABLE before the first /transactions/sync');
+      const first = await client.transactionsSync({ access_token: accessToken });
+      auto.addTransactions(itemId, 2);
+      const account = auto.addAccount(itemId);
+      await auto.flushWebhooks();
+      assert.deepEqual(auto.webhooks.map((d) => d.payload.webhook_code), ['SYNC_UPDATES_AVAILABLE', 'NEW_ACCOUNTS_AVAILABLE']);
+      const next = await client.transactionsSync({ access_token: accessToken, cursor: first.data.next_cursor });
+      assert.equal(next.data.added.length, 2);
+      assert.ok(!(await client.accountsGet({ access_token: accessToken })).data.accounts.some((a) => a.account_id === account.account_id));
+      const upd = await client.linkTokenCreate({ user: { client_user_id: 'u3' }, client_name: 'Causeway', access_token: accessToken, country_codes: [CountryCode.Us], language: 'en', update: { account_selection_enabled: true }, hosted_link: {} });
+      assert.equal((await completeHostedLink(upd.data.hosted_link_url!, { action: 'success' })).status, 200);
+      assert.ok((await client.accountsGet({ access_token: accessToken })).data.accounts.some((a) => a.account_id === account.account_id));
+    } finally {
+      await auto.close();
+    }
+  });
+
   it('lets a test slow an endpoint and act before a request is answered', async () => {
     const { accessToken } = fake.createItem({ transactions: 5 });
     const seen: string[] = [];

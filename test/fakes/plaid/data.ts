@@ -186,12 +186,14 @@ export function makeTransaction(t: TxInput): PlaidTransaction {
   };
 }
 
+/** Activity any account can have (a savings or money market account has no card spending). */
+const DEPOSIT: Merchant = { name: 'ONLINE TRANSFER FROM CHK 0000', merchant: null, pfc: ['TRANSFER_IN', 'TRANSFER_IN_ACCOUNT_TRANSFER'], channel: 'other', min: -300, max: -20, on: [] };
+
 function spendingFor(r: Rng, accounts: PlaidAccount[]): { account: PlaidAccount; m: Merchant } {
-  for (;;) {
-    const m = r.pick(SPENDING);
-    const candidates = accounts.filter((a) => m.on.includes(accountKey(a) as Merchant['on'][number]));
-    if (candidates.length) return { account: r.pick(candidates), m };
-  }
+  const usable = SPENDING.filter((m) => accounts.some((a) => m.on.includes(accountKey(a) as Merchant['on'][number])));
+  if (!usable.length) return { account: r.pick(accounts), m: DEPOSIT };
+  const m = r.pick(usable);
+  return { account: r.pick(accounts.filter((a) => m.on.includes(accountKey(a) as Merchant['on'][number]))), m };
 }
 
 export interface HistoryOptions {

@@ -138,11 +138,20 @@ export async function startPlaidFake(opts: PlaidFakeOptions = {}): Promise<Plaid
   const makeError = (code: string) => plaidError({ error_code: code }, requestId());
 
   const webhooks: Delivery[] = [];
+  /** close() abandons webhooks still waiting on a slow receiver. */
+  const stopping = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
-  async function send(url: string, payload: Record<string, unknown>, sign: SignOptions = {}): Promise<Delivery> {
+  // One queue per receiver URL, so webhooks arrive in the order they were sent.
+  const queues = new Map<string, Promise<unknown>>();
+  function send(url: string, payload: Record<string, unknown>, sign: SignOptions = {}): Promise<Delivery> {
+    const p = (queues.get(url) ?? Promise.resolve()).then(() => sendNow(url, payload, sign));
+    queues.set(url, p.catch(() => undefined));
+    return p;
+  }
+  async function sendNow(url: string, payload: Record<string, unknown>, sign: SignOptions): Promise<Delivery> {
     const body = webhookBody(payload);
     const jwt = await keys.sign(body, sign);
-    const result = await deliver(url, body, jwt);
+    const result = await deliver(url, body, jwt, stopping.signal);
     const d: Delivery = { url, body, payload, jwt, ...result, at: now().toISOString() };
     webhooks.push(d);
     return d;
@@ -152,7 +161,7 @@ export async function startPlaidFake(opts: PlaidFakeOptions = {}): Promise<Plaid
     void p.finally(() => inFlight.delete(p));
     return p;
   };
-  function itemWebhook(item: FakeItem, event: WebhookEvent, url = item.webhook, sign?: SignOptions): Promise<Delivery> {
+  async function itemWebhook(item: FakeItem, event: WebhookEvent, url = item.webhook, sign?: SignOptions): Promise<Delivery> {
     if (!url) throw new Error(`plaid fake: item ${item.itemId} has no webhook URL`);
     const payload = webhookPayload(item, event, now(), makeError);
     item.lastWebhook = { sent_at: now().toISOString(), code_sent: event.webhook_code };
@@ -162,7 +171,7 @@ export async function startPlaidFake(opts: PlaidFakeOptions = {}): Promise<Plaid
   const world = new PlaidWorld({
     now, ids, seed: opts.seed ?? 'plaid-fake', initialTransactions: opts.initialTransactions ?? 180,
     autoWebhooks: opts.autoWebhooks ?? false,
-    emit: (item, payload) => { if (item.webhook) void track(send(item.webhook, payload)); },
+    emit: (item, event) => { if (item.webhook) void itemWebhook(item, event); },
   });
   const links = new LinkTokens(world, ids, now);
   let pageSize = opts.pageSize ?? 100;
@@ -182,7 +191,7 @@ export async function startPlaidFake(opts: PlaidFakeOptions = {}): Promise<Plaid
 
   const ctx = (): RouteCtx => ({
     world, links, keys, ids, now, baseUrl, pageSize, cursorSecret, makeError,
-    emit: (item, event) => { if (item.webhook) void itemWebhook(item, event).catch(() => undefined); },
+    emit: (item, event) => { if (item.webhook) void itemWebhook(item, event); },
     emitTo: (url, payload) => { void track(send(url, payload)); },
   });
 
@@ -299,6 +308,7 @@ export async function startPlaidFake(opts: PlaidFakeOptions = {}): Promise<Plaid
     clientId,
     secret,
     async close() {
+      stopping.abort();
       await Promise.allSettled([...inFlight]);
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
@@ -344,9 +354,9 @@ export async function startPlaidFake(opts: PlaidFakeOptions = {}): Promise<Plaid
     postPending: (itemId, txId) => world.postPending(item(itemId), txId),
     addAccount: (itemId, o) => world.addAccount(item(itemId), o),
     linkToken: (token) => links.get(token),
-    fireWebhook: (itemId, event, o = {}) => itemWebhook(item(itemId), event, o.url ?? item(itemId).webhook, o.sign),
+    fireWebhook: async (itemId, event, o = {}) => itemWebhook(item(itemId), event, o.url ?? item(itemId).webhook, o.sign),
     signWebhook: (body, o) => keys.sign(body, o),
-    sendWebhook: async (url, body, jwt) => (await deliver(url, body, jwt)).status,
+    sendWebhook: async (url, body, jwt) => (await deliver(url, body, jwt, stopping.signal)).status,
     get webhookKey() { return keys.jwk(keys.currentKey.kid)!; },
     async rotateWebhookKey() { return keys.jwk((await keys.rotate()).kid)!; },
     webhooks,

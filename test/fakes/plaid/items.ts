@@ -7,6 +7,7 @@ import { buildAccount, buildHistory, freshTransactions, postedFrom, type PlaidAc
 import { fail, plaidError, type ErrorSpec, type PlaidErrorBody } from './errors.js';
 import { institutionCatalogue, type AccountTemplate, type FakeInstitution, type ProductHealth } from './institutions.js';
 import type { IdSource } from './random.js';
+import type { WebhookEvent } from './shapes.js';
 import { append, newChangeLog, type ChangeLog } from './sync.js';
 
 export type TransactionsUpdateStatus = 'TRANSACTIONS_UPDATE_STATUS_UNKNOWN' | 'NOT_READY' | 'INITIAL_UPDATE_COMPLETE' | 'HISTORICAL_UPDATE_COMPLETE';
@@ -64,8 +65,8 @@ export interface WorldOptions {
   seed: string;
   initialTransactions: number;
   autoWebhooks: boolean;
-  /** Sends a webhook to the Item's URL (fire and forget). */
-  emit: (item: FakeItem, payload: Record<string, unknown>) => void;
+  /** Sends a webhook to the Item's URL, if it has one (fire and forget). */
+  emit: (item: FakeItem, event: WebhookEvent) => void;
 }
 
 const PUBLIC_TOKEN_TTL_MS = 30 * 60_000; // Plaid: a public_token expires after 30 minutes
@@ -172,7 +173,7 @@ export class PlaidWorld {
     if (opts.shareNewAccounts && item.pendingAccounts.length) {
       const shared = item.pendingAccounts.splice(0);
       item.accounts.push(...shared);
-      this.addTransactions(item, freshTransactions(shared, 5 * shared.length, { ids: this.o.ids, seed: `${this.o.seed}:shared:${item.log.entries.length}`, today: this.o.now(), country: item.institution.country_codes[0]! }));
+      this.insert(item, freshTransactions(shared, 5 * shared.length, { ids: this.o.ids, seed: `${this.o.seed}:shared:${item.log.entries.length}`, today: this.o.now(), country: item.institution.country_codes[0]! }));
     }
   }
 
@@ -190,7 +191,7 @@ export class PlaidWorld {
   private changed(item: FakeItem): void {
     item.lastSuccessfulUpdate = this.o.now().toISOString();
     if (this.o.autoWebhooks && item.syncedOnce && item.webhook) {
-      this.o.emit(item, { webhook_type: 'TRANSACTIONS', webhook_code: 'SYNC_UPDATES_AVAILABLE', item_id: item.itemId, initial_update_complete: true, historical_update_complete: true, environment: 'sandbox' });
+      this.o.emit(item, { webhook_code: 'SYNC_UPDATES_AVAILABLE' });
     }
   }
 
@@ -203,13 +204,18 @@ export class PlaidWorld {
         const [base] = freshTransactions(item.accounts, 1, { ids: this.o.ids, seed: `${this.o.seed}:fresh:${item.itemId}:${item.log.entries.length}`, today, country, ...(opts.pending !== undefined ? { pending: opts.pending } : {}) });
         return { ...base!, ...partial, transaction_id: partial.transaction_id ?? base!.transaction_id };
       });
-    for (const tx of made) {
+    return this.insert(item, made);
+  }
+
+  private insert(item: FakeItem, txs: PlaidTransaction[]): PlaidTransaction[] {
+    if (!item.accounts.length) throw new Error(`plaid fake: item ${item.itemId} has no accounts`);
+    for (const tx of txs) {
       if (!item.accounts.some((a) => a.account_id === tx.account_id)) throw new Error(`plaid fake: no account ${tx.account_id} on item ${item.itemId}`);
       if (item.log.addedAt.has(tx.transaction_id)) throw new Error(`plaid fake: transaction id ${tx.transaction_id} already used`);
       this.record(item, { kind: 'added', tx });
     }
-    if (made.length) this.changed(item);
-    return made;
+    if (txs.length) this.changed(item);
+    return txs;
   }
 
   modifyTransaction(item: FakeItem, txId: string, patch: Partial<PlaidTransaction>): PlaidTransaction {
@@ -250,7 +256,7 @@ export class PlaidWorld {
     if (opts.visible) item.accounts.push(account);
     else item.pendingAccounts.push(account);
     if (this.o.autoWebhooks && item.webhook) {
-      this.o.emit(item, { webhook_type: 'ITEM', webhook_code: 'NEW_ACCOUNTS_AVAILABLE', item_id: item.itemId, error: null, environment: 'sandbox' });
+      this.o.emit(item, { webhook_code: 'NEW_ACCOUNTS_AVAILABLE' });
     }
     return account;
   }

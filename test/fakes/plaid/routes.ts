@@ -81,6 +81,12 @@ function selectAccounts(item: FakeItem, options: Body | undefined): PlaidAccount
   return item.accounts.filter((a) => ids.includes(a.account_id));
 }
 
+/** Plaid: `balance` is not a valid value; Balance comes with any other product. */
+function invalidProducts(products: string[]): void {
+  const bad = products.filter((p) => p === 'balance' || !PRODUCTS.includes(p));
+  if (bad.length) fail('INVALID_PRODUCT', `invalid products: ${bad.join(', ')}${bad.includes('balance') ? ' (balance needs no initialization)' : ''}`);
+}
+
 const accountsJson = (accounts: PlaidAccount[]) => structuredClone(accounts);
 
 export const ROUTES: Record<string, Handler> = {
@@ -91,8 +97,7 @@ export const ROUTES: Record<string, Handler> = {
     const updateItem = b.access_token ? ctx.world.byToken(b.access_token) : null;
     const products = (b.products ?? []) as string[];
     if (!updateItem && !products.length) fail('MISSING_FIELDS', 'the following required fields are missing: products');
-    const unknown = products.filter((p) => !PRODUCTS.includes(p));
-    if (unknown.length) fail('INVALID_PRODUCT', `invalid products: ${unknown.join(', ')}`);
+    invalidProducts(products);
     if (b.institution_id && !ctx.world.institution(b.institution_id)) fail('INVALID_INSTITUTION');
     const hosted = b.hosted_link as Body | undefined;
     const completion = checkUrl('hosted_link.completion_redirect_uri', hosted?.completion_redirect_uri);
@@ -237,6 +242,7 @@ export const ROUTES: Record<string, Handler> = {
     const inst = ctx.world.institution(b.institution_id) ?? fail('INVALID_INSTITUTION');
     const products = b.initial_products as string[];
     if (!products.length) fail('MISSING_FIELDS', 'the following required fields are missing: initial_products');
+    invalidProducts(products);
     const unsupported = products.filter((p) => !inst.products.includes(p));
     if (unsupported.length) fail('PRODUCTS_NOT_SUPPORTED', `${inst.name} does not support ${unsupported.join(', ')}`);
     const o = (b.options ?? {}) as Body;

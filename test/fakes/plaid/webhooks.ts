@@ -6,6 +6,8 @@
  * the public key by kid from /webhook_verification_key/get.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
@@ -111,20 +113,29 @@ export interface Delivery {
 /** Plaid gives a receiver about 10 seconds. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
 
-export async function deliver(url: string, body: string, jwt: string): Promise<{ status: number | null; error?: string }> {
-  try {
-    const res = await fetch(url, {
+/**
+ * One POST on a fresh connection that is closed afterwards (node:http with no agent), so a
+ * receiver under test can close its server at once instead of waiting out a keep-alive socket.
+ */
+export function deliver(url: string, body: string, jwt: string, stop?: AbortSignal): Promise<{ status: number | null; error?: string }> {
+  return new Promise((resolve) => {
+    let target: URL;
+    try { target = new URL(url); } catch { resolve({ status: null, error: `invalid webhook URL ${url}` }); return; }
+    const signal = stop ? AbortSignal.any([stop, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)]) : AbortSignal.timeout(DELIVERY_TIMEOUT_MS);
+    const send = target.protocol === 'https:' ? https.request : http.request;
+    const req = send(target, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'plaid-verification': jwt, 'user-agent': 'Plaid Verifier' },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      agent: false,
+      signal,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'plaid-verification': jwt, 'user-agent': 'Plaid Verifier' },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? null }));
+      res.on('error', (err) => resolve({ status: res.statusCode ?? null, error: err.message }));
     });
-    await res.arrayBuffer().catch(() => undefined);
-    return { status: res.status };
-  } catch (err) {
-    return { status: null, error: (err as Error).message };
-  }
+    req.on('error', (err) => resolve({ status: null, error: err.message }));
+    req.end(body);
+  });
 }
 
 /** Webhook body as Plaid sends it. */
