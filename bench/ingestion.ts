@@ -18,6 +18,7 @@ import { createConnection } from '../src/services/connections.js';
 import type { Core, Tenant } from '../src/services/core.js';
 import { createUser } from '../src/services/users.js';
 import type { Db } from '../src/db/open.js';
+import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import { inParallel, round, scalar, startWindow, waitFor, type WindowResult } from './measure.js';
 import { allJobsDone, jobProfile, polls, type JobProfile } from './profile.js';
 
@@ -97,6 +98,7 @@ async function prepare(core: Core, tenant: Tenant, k: number, tag: string): Prom
   const today = isoDay(now);
   const from = addDays(today, -365);
   const prepared: Prepared[] = [];
+  const sandbox = createSandboxProvider({ latencyMs: 0 });
   let fetchMs = 0;
   let count = 0;
   for (let i = 0; i < k; i++) {
@@ -104,15 +106,15 @@ async function prepare(core: Core, tenant: Tenant, k: number, tag: string): Prom
     const user = await createUser(core, tenant, { externalId: `core_${tag}_${i}` });
     const access = { kind: 'web' as const, login, password: PASSWORD };
     const c = await insertConnection(core.db, {
-      id: newId('con'), applicationId: tenant.application.id, userId: user.id, institutionId: INSTITUTION, provider: core.provider.id,
+      id: newId('con'), applicationId: tenant.application.id, userId: user.id, institutionId: INSTITUTION, provider: sandbox.id,
       method: 'web', products: ['accounts', 'transactions'], status: 'active', accessEnc: core.cipher.encrypt(JSON.stringify(access)),
       createdAt: now, updatedAt: now,
     });
     const link = { institutionId: INSTITUTION, access, firstSyncedAt: null };
     const ctx = { now, runKey: `core:${login}` };
     const t = performance.now();
-    const accounts = await core.provider.fetchAccounts(link, ctx);
-    const fetched = await core.provider.fetchTransactions(link, { from, to: today }, ctx);
+    const accounts = await sandbox.fetchAccounts(link, ctx);
+    const fetched = await sandbox.fetchTransactions(link, { from, to: today }, ctx);
     fetchMs += performance.now() - t;
     const stored = await upsertAccounts(core.db, accounts.map((a) => ({
       id: newId('acc'), applicationId: tenant.application.id, userId: user.id, connectionId: c.id, providerAccountId: a.id, name: a.name,

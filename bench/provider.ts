@@ -14,6 +14,7 @@ import type { Db } from '../src/db/open.js';
 import { transactions } from '../src/db/schema.js';
 import { RESYNC_OVERLAP_DAYS, INITIAL_HISTORY_DAYS } from '../src/services/sync/steps.js';
 import type { Provider, ProviderAccount, ProviderLink, ProviderTransaction } from '../src/providers/types.js';
+import type { SandboxProvider } from '../src/providers/sandbox/index.js';
 
 export interface Precomputed { provider: Provider; stats: { hits: number; misses: number } }
 
@@ -21,7 +22,7 @@ const who = (link: ProviderLink) => (link.access.kind === 'web' ? link.access.lo
 const accountsKey = (link: ProviderLink, now: Date) => `${who(link)}|${link.firstSyncedAt ? 'later' : 'first'}|${isoDay(now)}`;
 const txKey = (link: ProviderLink, range: { from: string; to: string }) => `${who(link)}|${range.from}|${range.to}`;
 
-export function precomputed(base: Provider): Precomputed & {
+export function precomputed(base: SandboxProvider): Precomputed & {
   warmInitial(institutionId: string, logins: string[], password: string, now: Date): Promise<void>;
   warmRefresh(db: Db, applicationId: string, institutionId: string, links: { connectionId: string; login: string }[], password: string, now: Date): Promise<void>;
 } {
@@ -29,11 +30,7 @@ export function precomputed(base: Provider): Precomputed & {
   const txs = new Map<string, ProviderTransaction[]>();
   const stats = { hits: 0, misses: 0 };
   const provider: Provider = {
-    id: base.id,
-    institutions: () => base.institutions(),
-    verifyCredentials: (link, code, ctx) => base.verifyCredentials(link, code, ctx),
-    authorizationUrl: (input) => base.authorizationUrl(input),
-    completeAuthorization: (input, ctx) => base.completeAuthorization(input, ctx),
+    ...base,
     fetchIdentity: (link, ctx) => base.fetchIdentity(link, ctx),
     revoke: (link, ctx) => base.revoke(link, ctx),
     async fetchAccounts(link, ctx) {

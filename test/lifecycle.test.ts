@@ -281,10 +281,10 @@ describe('an openbanking authorisation racing a delete', () => {
   // The sandbox, except that the grant exchange waits until the test lets it go.
   const provider: Provider = {
     ...sandbox,
-    completeAuthorization: async (input, ctx) => {
+    completeLink: async (input, ctx) => {
       entered();
       await new Promise<void>((r) => { release = r; });
-      return sandbox.completeAuthorization(input, ctx);
+      return sandbox.completeLink(input, ctx);
     },
     revoke: async (link) => { revoked.push(link); },
   };

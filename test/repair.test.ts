@@ -170,7 +170,6 @@ describe('update products', () => {
   const provider: Provider = {
     ...sandbox,
     id: sandbox.id,
-    institutions: () => sandbox.institutions(),
     fetchIdentity: (link, ctx) => (failIdentity
       ? Promise.reject(new ProviderError('provider_error', 'The institution returned no profile', false, 'no_profile'))
       : sandbox.fetchIdentity(link, ctx)),

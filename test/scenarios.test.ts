@@ -1,4 +1,5 @@
 /** Every sandbox magic credential and institution, through the HTTP API (PRODUCT.md §5). */
+import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { flakyRunFails } from '../src/providers/sandbox/index.js';
@@ -202,7 +203,7 @@ describe('sandbox institutions', () => {
       const now = new Date(Date.now() + app.clockOffsetMs);
       // The provider serves twelve months back from today; compare inside that window.
       const from = new Date(now.getTime() - 360 * 86_400_000).toISOString().slice(0, 10);
-      const fromProvider = await t.core.provider.fetchTransactions(
+      const fromProvider = await createSandboxProvider({ latencyMs: 0 }).fetchTransactions(
         { institutionId, access: { kind: 'web', login: 'posting_check', password: 'pass_good' }, firstSyncedAt: now },
         { from, to: now.toISOString().slice(0, 10) }, { now, runKey: 'check' });
       const stored = txns.filter((x) => x.date >= from);

@@ -10,7 +10,7 @@
  * `everSynced` separates a first attempt (a failure ends in `failed`) from a later one (a failure
  * ends in `reconnect_required` or `degraded`, both with a way back).
  */
-import type { ConnectionAction, ConnectionStatus, Method, StatusReason } from './types.js';
+import { linksAway, type ConnectionAction, type ConnectionStatus, type Method, type StatusReason } from './types.js';
 
 /** An access or consent ending within this many days puts `access_expiring_soon` on the connection. */
 export const EXPIRING_SOON_DAYS = 7;
@@ -108,19 +108,19 @@ export function transition(s: ConnectionState, e: ConnectionEvent): Next {
       if (st !== 'pending') throw invalid();
       return { status: 'pending', reason: 'duplicate_credentials' };
     case 'authorization_started':
-      if (s.method !== 'openbanking' || s.everSynced || !['pre_init', 'failed'].includes(st)) throw invalid();
+      if (!linksAway(s.method) || s.everSynced || !['pre_init', 'failed'].includes(st)) throw invalid();
       return { status: 'pre_init', reason: null };
     case 'authorization_granted':
-      if (s.method !== 'openbanking' || st === 'init') throw invalid();
+      if (!linksAway(s.method) || st === 'init') throw invalid();
       return { status: 'init', reason: null };
     case 'authorization_denied':
-      if (s.method !== 'openbanking') throw invalid();
+      if (!linksAway(s.method)) throw invalid();
       if (st === 'pre_init') return { status: 'failed', reason: 'authorization_denied' };
       // A denied renewal (or relink) leaves the connection as it was.
       if (LIVE.has(st) || st === 'unlinked') return { status: st, reason: s.reason };
       throw invalid();
     case 'authorization_abandoned':
-      if (s.method !== 'openbanking' || st !== 'pre_init') throw invalid();
+      if (!linksAway(s.method) || st !== 'pre_init') throw invalid();
       return { status: 'failed', reason: 'authorization_abandoned' };
     case 'job_succeeded':
       if (!SYNCING.has(st)) throw invalid();

@@ -20,6 +20,11 @@ export type Product = (typeof PRODUCTS)[number];
 export const METHODS = ['web', 'openbanking', 'hosted'] as const;
 export type Method = (typeof METHODS)[number];
 
+/** Linked away from Causeway (openbanking, hosted): a consent with dates, granted at the bank or the provider, not a stored login. */
+export function linksAway(method: string): boolean {
+  return method === 'openbanking' || method === 'hosted';
+}
+
 export const CONNECTION_STATUSES = [
   'pre_init', 'init', 'pending', 'active', 'degraded', 'reconnect_required', 'failed', 'unlinked', 'deleted',
 ] as const;

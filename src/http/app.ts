@@ -11,6 +11,8 @@ import { registerRateLimit } from './rate-limit.js';
 import { clientError, frameworkError, registerEdge } from './edge.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { providerRoutes } from './routes/providers.js';
+import { linkPageRoutes } from './routes/link.js';
 import { webPageRoutes } from './pages/web.js';
 import { accessRoutes } from './routes/access.js';
 import { applicationRoutes } from './routes/application.js';
@@ -68,6 +70,7 @@ export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Pro
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain')
     .send('Causeway is running. API: /v1 (see /openapi.json). Pages: /dashboard for operators; /connect and /manage for end users (with a client token).\n'));
   await app.register(sandboxPageRoutes(core));
+  await app.register(linkPageRoutes(core));
   await webPageRoutes(app);
   await app.register(async (v1) => {
     await v1.register(accessRoutes(core));
@@ -79,6 +82,7 @@ export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Pro
     await v1.register(dataRoutes(core));
     await v1.register(sandboxApiRoutes(core));
     await v1.register(webhookRoutes(core));
+    await v1.register(providerRoutes(core));
   }, { prefix: '/v1' });
   return app;
 }

@@ -37,7 +37,7 @@ export const CLIENT_TOKEN_ROUTES: Readonly<Record<string, ClientScope[]>> = {
 };
 
 /** Calls under /v1 that take no credential. */
-const PUBLIC = new Set(['POST /v1/operator-sessions']);
+const PUBLIC = new Set(['POST /v1/operator-sessions', 'POST /v1/providers/:provider/webhooks']);
 
 export function registerAuth(app: FastifyInstance, core: Core) {
   app.decorateRequest('tenant', null);

@@ -109,7 +109,17 @@ export const Job = z.object({
   attempts: z.number().int(), createdAt: dateTime, startedAt: dateTime.nullable(), finishedAt: dateTime.nullable(),
 });
 
-export const ConnectionAndJob = z.object({ connection: Connection, job: Job.nullable(), authorizationUrl: z.string().nullable().optional() });
+export const LinkSession = z.object({
+  url: z.string().describe('Where to send the user: the bank\'s consent page or the provider\'s link page'),
+  reference: z.string().describe("The provider's reference for this link (Plaid's link_token)"),
+  expiresAt: dateTime.describe('The link works until then'),
+});
+
+export const ConnectionAndJob = z.object({
+  connection: Connection, job: Job.nullable(),
+  authorizationUrl: z.string().nullable().optional().describe('openbanking and hosted: link.url'),
+  link: LinkSession.nullable().optional().describe('openbanking and hosted: the link session the user finishes at the bank or the provider'),
+});
 
 export const Account = z.object({
   id: z.string(), connectionId: z.string(), userId: z.string(), name: z.string(), type: z.enum(ACCOUNT_TYPES), mask: z.string(), currency: z.string(),
@@ -206,7 +216,8 @@ export const TimelineQuery = pageQuery.extend({
 });
 
 export const ImportConnectionBody = z.object({
-  institutionId: id('ins'),
+  provider: z.string().min(1).max(40).regex(/^[a-z0-9_-]+$/).optional().describe('The provider the token is from (plaid); required when institutionId is left out'),
+  institutionId: id('ins').optional().describe('Optional where the provider can tell it from the token (Plaid)'),
   accessToken: z.string().min(1).max(2048).describe("The provider's access token for an existing link (for the sandbox: a token it issued, as a Plaid access token would be)"),
   products: z.array(Product).min(1).max(PRODUCTS.length).refine((p) => new Set(p).size === p.length, 'must not repeat a product').optional(),
 }).strict();

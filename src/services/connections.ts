@@ -191,6 +191,11 @@ function startRefresh(core: Core, tenant: Tenant, userId: string, connectionId: 
       throw new AppError('unsupported_product', `This connection was not linked for ${notLinked.join(', ')}; add products first.`,
         { errors: [{ field: 'body.products', message: `the connection has: ${c.products.join(', ')}` }] });
     }
+    // The provider said there is new data (a webhook): one refresh, coalesced with any in flight, outside the app's budget.
+    if (trigger === 'system') {
+      const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'refresh', trigger, withAccountsProduct(wanted), now), { updatedAt: now });
+      return { connection: c, job, created: true };
+    }
     const institution = await findInstitution(core, c.institutionId);
     const budgetState = { refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt };
     const limits = institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 };

@@ -8,6 +8,7 @@
  * (`keep`, the default) or is purged, in the same transaction, with a deletion record.
  * Callers hold the connection locked (for update) inside `tx`.
  */
+import { linksAway } from '../domain/types.js';
 import { newId } from '../domain/ids.js';
 import { transition } from '../domain/status.js';
 import type { ApplicationRow } from '../db/repos/applications.js';
@@ -31,8 +32,8 @@ export async function applyConsentChange(
   tx: Db, application: ApplicationRow, c: ConnectionRow, change: ConsentChange, now: Date, actor: string | null, expiresAt?: Date,
 ): Promise<ConnectionRow> {
   const next = transition(stateOf(c), { type: change });
-  const dates = expiresAt ? (c.method === 'openbanking' ? { consentExpiresAt: expiresAt } : { accessExpiresAt: expiresAt }) : {};
-  const end = expiresAt ?? (c.method === 'openbanking' ? c.consentExpiresAt : c.accessExpiresAt);
+  const dates = expiresAt ? (linksAway(c.method) ? { consentExpiresAt: expiresAt } : { accessExpiresAt: expiresAt }) : {};
+  const end = expiresAt ?? (linksAway(c.method) ? c.consentExpiresAt : c.accessExpiresAt);
   // The event first, then the status change it causes (written by the trigger): the timeline reads cause, effect.
   await insertEvent(tx, connectionEvent(c, consentEventType(c.method, change), {
     grantedAt: c.consentGrantedAt?.toISOString() ?? null, expiresAt: end?.toISOString() ?? null,
@@ -65,5 +66,5 @@ export async function onConsentEnded(
 
 /** The consent event's type: consent.* for openbanking, access.* for a web login's access. */
 export function consentEventType(method: string, change: ConsentChange): string {
-  return method === 'openbanking' ? EVENT_TYPE[change] : `access.${change.slice('consent_'.length)}`;
+  return linksAway(method) ? EVENT_TYPE[change] : `access.${change.slice('consent_'.length)}`;
 }

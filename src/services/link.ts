@@ -141,6 +141,17 @@ export async function completeLinkSession(core: Core, state: string, params: Rec
   }).then(async (outcome) => {
     if (outcome.job) await core.queue.enqueue(outcome.job);
     return outcome;
+  }, async (err: unknown) => {
+    // The connection was unlinked or deleted while the provider answered: the access just issued must not outlive it.
+    if (result.kind === 'granted' && !update) await revokeGrant(core, scope, before, result.grant);
+    throw err;
+  });
+}
+
+async function revokeGrant(core: Core, scope: CallScope, c: ConnectionRow, grant: AuthorizationGrant): Promise<void> {
+  const link = { institutionId: c.providerInstitutionId ?? c.institutionId, access: { kind: 'token' as const, token: grant.token, ...(grant.itemId ? { itemId: grant.itemId } : {}) }, firstSyncedAt: null };
+  await callProvider(scope, 'revoke', (p, ctx) => p.revoke(link, ctx)).catch((err: unknown) => {
+    core.log.warn({ err, connectionId: c.id }, 'a link granted for a connection that is gone could not be removed at the provider');
   });
 }
 
@@ -176,10 +187,7 @@ async function duplicateOf(core: Core, c: ConnectionRow, grant: AuthorizationGra
  * were with fresh data, on the connection the app already knows.
  */
 async function adoptDuplicate(core: Core, scope: CallScope, c: ConnectionRow, existing: ConnectionRow, grant: AuthorizationGrant, stateHash: string): Promise<LinkOutcome> {
-  const newLink = { institutionId: c.providerInstitutionId ?? c.institutionId, access: { kind: 'token' as const, token: grant.token, ...(grant.itemId ? { itemId: grant.itemId } : {}) }, firstSyncedAt: null };
-  await callProvider(scope, 'revoke', (p, ctx) => p.revoke(newLink, ctx)).catch((err: unknown) => {
-    core.log.warn({ err, connectionId: c.id }, 'the duplicate link could not be removed at the provider');
-  });
+  await revokeGrant(core, scope, c, grant);
   const { connection, job } = await withTransaction(core.db, async (tx) => {
     const locked = await findConnectionByAuthState(tx, stateHash, { forUpdate: true });
     if (!locked) throw unknownLink();

@@ -4,6 +4,7 @@
  * status machine decides, exactly as for a real event. Every control acts for the calling
  * application only.
  */
+import { linksAway } from '../domain/types.js';
 import { DAY_MS, MAX_CLOCK_OFFSET_MS } from '../domain/clock.js';
 import { parseDuration } from '../domain/duration.js';
 import { AppError, notFound } from '../domain/errors.js';
@@ -32,7 +33,7 @@ export async function simulateEvent(core: Core, tenant: Tenant, connectionId: st
   const connection = await withTransaction(core.db, async (tx) => {
     const c = await findConnection(tx, tenant.application.id, connectionId, { forUpdate: true });
     if (!c) throw notFound('connection', connectionId);
-    if (event.startsWith('consent_') && c.method !== 'openbanking') {
+    if (event.startsWith('consent_') && !linksAway(c.method)) {
       throw new AppError('validation_failed', `${event} applies to openbanking connections; this one is ${c.method}.`,
         { errors: [{ field: 'body.event', message: 'consent events need an openbanking connection' }] });
     }

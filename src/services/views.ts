@@ -1,4 +1,5 @@
 /** What the API shows of each row. One place, so every route answers the same shape. */
+import { linksAway } from '../domain/types.js';
 import { refreshBudget } from '../domain/budget.js';
 import { allowedActions, userActionFor } from '../domain/status.js';
 import type { AccountType, JobStatus, JobStep, JobTrigger, JobType, TransactionStatus } from '../domain/types.js';
@@ -34,7 +35,7 @@ export function connectionView(c: ConnectionRow, institution: ProviderInstitutio
     allowedActions: allowedActions({ status, reason }),
     products: c.products,
     refreshBudget: { remainingToday: budget.remainingToday, nextRefreshAllowedAt: budget.nextRefreshAllowedAt.toISOString() },
-    consent: c.method === 'openbanking' ? { grantedAt: iso(c.consentGrantedAt), expiresAt: iso(c.consentExpiresAt) } : null,
+    consent: linksAway(c.method) ? { grantedAt: iso(c.consentGrantedAt), expiresAt: iso(c.consentExpiresAt) } : null,
     accessExpiresAt: iso(c.accessExpiresAt),
     pausedUntil: iso(c.pausedUntil),
     nextScheduledRefreshAt: status === 'active' || status === 'degraded' ? iso(c.nextScheduledRefreshAt) : null,

@@ -88,6 +88,13 @@ export async function findConnectionByAuthState(db: Db, stateHash: string, opts:
   return row ?? null;
 }
 
+/** The connection a provider's link belongs to (its webhooks name the link). The newest, should a link have been imported twice over time. */
+export async function findConnectionByItem(db: Db, provider: string, itemId: string): Promise<ConnectionRow | null> {
+  const [row] = await db.select().from(connections).where(and(eq(connections.provider, provider), eq(connections.itemId, itemId)))
+    .orderBy(sql`${connections.id} desc`).limit(1);
+  return row ?? null;
+}
+
 /** The user's other live connections at an institution, with their accounts' masks (the duplicate-link check). */
 export async function findLiveConnectionsAt(db: Db, applicationId: string, userId: string, institutionId: string, excludeId: string): Promise<(ConnectionRow & { accountMasks: string[] })[]> {
   const rows = await db.select({ c: connections, masks: sql<string[] | null>`(select array_agg(a.mask) from accounts a where a.connection_id = ${connections.id})` })

@@ -26,7 +26,7 @@ export interface DueQuery {
  */
 export async function findDueRuleCandidates(db: Db, q: DueQuery): Promise<{ abandoned: DueCandidate[]; expired: DueCandidate[]; expiring: DueCandidate[] }> {
   const appNow = appTimeSql(q.wallNow, applications.clockOffsetMs); // offset bounded: no application's stored value can fail the sweep
-  const expiresAt = sql`case when ${connections.method} = 'openbanking' then ${connections.consentExpiresAt} else ${connections.accessExpiresAt} end`;
+  const expiresAt = sql`case when ${connections.method} in ('openbanking', 'hosted') then ${connections.consentExpiresAt} else ${connections.accessExpiresAt} end`;
   const scope = q.applicationId ? eq(connections.applicationId, q.applicationId) : undefined;
   const candidates = (where: SQL | undefined) => db.select({ id: connections.id, applicationId: connections.applicationId })
     .from(connections).innerJoin(applications, eq(applications.id, connections.applicationId)).where(and(where, scope)).limit(q.limit);

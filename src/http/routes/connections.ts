@@ -20,8 +20,8 @@ export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
   app.post('/users/:userId/connections', {
     schema: {
       tags, summary: 'Create a connection',
-      description: 'web: answers 202 with the first job. openbanking: answers 201 with an authorizationUrl to send the user to; the job starts when they approve.',
-      params: UserParams, body: CreateConnectionBody, response: { 201: ConnectionAndJob, 202: ConnectionAndJob, ...problems(400, 401, 404, 409) },
+      description: "web: answers 202 with the first job. openbanking (the bank's consent page) and hosted (the provider's own link page, Plaid Hosted Link): answers 201 with a link { url, reference, expiresAt } to send the user to; they come back to /link/return and the first job starts.",
+      params: UserParams, body: CreateConnectionBody, response: { 201: ConnectionAndJob, 202: ConnectionAndJob, ...problems(400, 401, 404, 409, 502) },
     },
   }, async (req, reply) => {
     const result = await createConnection(core, tenantOf(req), req.params.userId, req.body);
@@ -30,8 +30,8 @@ export const connectionRoutes = (core: Core): FastifyPluginAsyncZod => async (ap
   app.post('/users/:userId/connections/import', {
     schema: {
       tags, summary: 'Import an existing provider connection',
-      description: "Brings in a link the app already holds at the provider (the sandbox takes a token from POST /v1/sandbox/tokens, standing in for a Plaid access token) without the user: 202 with the import job, which checks the token and fetches the data. The connection is init until the job ends: active, or failed / invalid_credentials for a token the provider does not know.",
-      params: UserParams, body: ImportConnectionBody, response: { 202: ConnectionAndJob, ...problems(400, 401, 404, 409) },
+      description: "Brings in a link the app already holds at the provider without the user: { provider: 'plaid', accessToken: 'access-…' } (the institution is learned from the token), or { institutionId, accessToken } (the sandbox takes a token from POST /v1/sandbox/tokens). 202 with the import job, which fetches the data from the start (and points the provider's webhooks at Causeway when CAUSEWAY_PUBLIC_URL is set). The connection is init until the job ends: active, or failed / invalid_credentials for a token the provider does not know.",
+      params: UserParams, body: ImportConnectionBody, response: { 202: ConnectionAndJob, ...problems(400, 401, 404, 409, 502) },
     },
   }, async (req, reply) => reply.code(202).send(await importConnection(core, tenantOf(req), req.params.userId, req.body)));
   app.get('/users/:userId/connections/:connectionId/timeline', {

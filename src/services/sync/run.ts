@@ -9,6 +9,7 @@
  * A retried or resumed run skips the steps that already succeeded; ingestion is idempotent, so a
  * run killed half way and run again stores each transaction once.
  */
+import { linksAway } from '../../domain/types.js';
 import { randomUUID } from 'node:crypto';
 import { EXPIRING_SOON_DAYS, transition, type FailureCode } from '../../domain/status.js';
 import { degradedReason, nextAfterFailure, nextAfterSuccess } from '../../domain/schedule.js';
@@ -213,7 +214,7 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     const news = consentEnded ? ended : expiringNews(c, patch) ? 'consent_expiring' : null;
     if (news) {
       await insertEvent(tx, connectionEvent(c, consentEventType(c.method, news), {
-        grantedAt: c.consentGrantedAt?.toISOString() ?? null, expiresAt: (c.method === 'openbanking' ? c.consentExpiresAt : c.accessExpiresAt)?.toISOString() ?? null, jobId: job.id,
+        grantedAt: c.consentGrantedAt?.toISOString() ?? null, expiresAt: (linksAway(c.method) ? c.consentExpiresAt : c.accessExpiresAt)?.toISOString() ?? null, jobId: job.id,
       }, null, at));
     }
     const updated = await updateConnection(tx, c.id, patch);
@@ -240,7 +241,7 @@ function connectionPatch(c: ConnectionRow, job: JobRow, state: RunState | null, 
     }
     return { status: next.status, statusReason: next.reason, updatedAt: now, consecutiveFailures: failures };
   }
-  const expiresAt = c.method === 'openbanking' ? c.consentExpiresAt : c.accessExpiresAt;
+  const expiresAt = linksAway(c.method) ? c.consentExpiresAt : c.accessExpiresAt;
   const expiringSoon = expiresAt !== null && expiresAt.getTime() - now.getTime() < EXPIRING_SOON_DAYS * 86_400_000;
   const next = transition(st, {
     type: 'job_succeeded', partialData: state?.flags.partialData, newAccounts: state?.flags.newAccounts, accessExpiringSoon: expiringSoon,
