@@ -97,7 +97,9 @@ export async function findConnectionByItem(db: Db, provider: string, itemId: str
 
 /** The user's other live connections at an institution, with their accounts' masks (the duplicate-link check). */
 export async function findLiveConnectionsAt(db: Db, applicationId: string, userId: string, institutionId: string, excludeId: string): Promise<(ConnectionRow & { accountMasks: string[] })[]> {
-  const rows = await db.select({ c: connections, masks: sql<string[] | null>`(select array_agg(a.mask) from accounts a where a.connection_id = ${connections.id})` })
+  // Qualified by hand: in a one-table select drizzle writes ${connections.id} as a bare "id", which inside
+  // the subquery would be the account's own id, and no connection would ever have masks.
+  const rows = await db.select({ c: connections, masks: sql<string[] | null>`(select array_agg(a.mask) from accounts a where a.connection_id = ${connections}.id)` })
     .from(connections)
     .where(and(eq(connections.applicationId, applicationId), eq(connections.userId, userId), eq(connections.institutionId, institutionId),
       sql`${connections.id} <> ${excludeId}`, inArray(connections.status, ['active', 'degraded', 'reconnect_required'])));
