@@ -63,7 +63,11 @@ export async function anySettings(core: Core, provider: Provider): Promise<Provi
   const fromEnv = deploymentSettings(core, provider);
   if (fromEnv) return fromEnv;
   const row = await anyProviderSettings(core.db, provider.id);
-  return row ? JSON.parse(core.cipher.decrypt(row.settingsEnc)) as ProviderSettings : null;
+  if (!row) return null;
+  // The deployment's host applies here as in settingsFor: an application's keys go to CAUSEWAY_<PROVIDER>_URL when set.
+  const settings = JSON.parse(core.cipher.decrypt(row.settingsEnc)) as Record<string, string>;
+  const host = deploymentHost(core, provider);
+  return host ? { ...settings, baseUrl: host } : settings;
 }
 
 /** May this application use this provider? The sandbox serves sandbox applications; a real provider needs settings. */
