@@ -200,7 +200,10 @@ async function adoptDuplicate(core: Core, scope: CallScope, c: ConnectionRow, ex
     });
     // The existing connection is synced again now the user is here (a job already in flight does it).
     const mine = await lockConnectionWithLiveJob(tx, existing.applicationId, existing.id, existing.userId);
-    if (!mine || mine.live || !allowedActions(stateOf(mine.connection)).includes('repair')) return { connection, job: null };
+    if (!mine || mine.live) return { connection, job: null };
+    // A plain active connection (the usual duplicate) allows refresh, not repair: either lets it be synced now.
+    const actions = allowedActions(stateOf(mine.connection));
+    if (!actions.includes('repair') && !actions.includes('refresh')) return { connection, job: null };
     const { job } = await insertJobUnlessLive(tx, newJobRow(mine.connection, 'repair', 'user', mine.connection.products as Product[], at));
     return { connection, job };
   });
