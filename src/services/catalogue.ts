@@ -13,6 +13,7 @@ import {
 } from '../db/repos/providers.js';
 import type { Provider, ProviderInstitution, ProviderSettings } from '../providers/types.js';
 import type { Core, Tenant } from './core.js';
+import type { Db } from '../db/open.js';
 import { readCursor, writeCursor } from './cursor.js';
 import { anySettings, providerById, usableProviders } from './providers.js';
 import { z } from 'zod';
@@ -43,8 +44,9 @@ function toRow(provider: string, i: ProviderInstitution, now: Date) {
   };
 }
 
-export async function findInstitution(core: Core, id: string): Promise<CatalogueInstitution | null> {
-  const row = await findInstitutionRow(core.db, id);
+/** `db`: the transaction, when called inside one (PGlite has one connection: a read on another would wait for ever). */
+export async function findInstitution(core: Core, id: string, db: Db = core.db): Promise<CatalogueInstitution | null> {
+  const row = await findInstitutionRow(db, id);
   return row ? fromRow(row) : null;
 }
 

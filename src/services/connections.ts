@@ -196,7 +196,7 @@ function startRefresh(core: Core, tenant: Tenant, userId: string, connectionId: 
       const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'refresh', trigger, withAccountsProduct(wanted), now), { updatedAt: now });
       return { connection: c, job, created: true };
     }
-    const institution = await findInstitution(core, c.institutionId);
+    const institution = await findInstitution(core, c.institutionId, tx);
     const budgetState = { refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt };
     const limits = institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 };
     const budget = refreshBudget(budgetState, limits, now);

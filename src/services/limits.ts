@@ -19,6 +19,7 @@ import { requeueJob } from '../db/repos/jobs.js';
 import { readThrottle, releasePermit, renewPermit, takePermit, updateThrottle, type ThrottleKey } from '../db/repos/throttles.js';
 import type { InstitutionLimits } from '../providers/types.js';
 import type { Core } from './core.js';
+import type { Db } from '../db/open.js';
 import { findInstitution } from './catalogue.js';
 
 type LimitsApplication = Pick<ApplicationRow, 'id' | 'refreshIntervalHours' | 'institutionSettings'>;
@@ -33,24 +34,24 @@ const UNKNOWN: InstitutionLimits = { refreshesPerDay: 1, minIntervalSeconds: 0, 
 const LIMITS_TTL_MS = 60_000;
 const limitsCache = new WeakMap<Core, Map<string, { limits: InstitutionLimits; until: number }>>();
 
-export async function institutionLimits(core: Core, institutionId: string): Promise<InstitutionLimits> {
+export async function institutionLimits(core: Core, institutionId: string, db: Db = core.db): Promise<InstitutionLimits> {
   let cache = limitsCache.get(core);
   if (!cache) limitsCache.set(core, cache = new Map());
   const hit = cache.get(institutionId);
   if (hit && hit.until > Date.now()) return hit.limits;
-  const limits = (await findInstitution(core, institutionId))?.limits ?? UNKNOWN;
+  const limits = (await findInstitution(core, institutionId, db))?.limits ?? UNKNOWN;
   cache.set(institutionId, { limits, until: Date.now() + LIMITS_TTL_MS });
   return limits;
 }
 
 /** How often the application's connections at this institution are refreshed in the background. */
-export async function refreshIntervalMs(core: Core, application: LimitsApplication, institutionId: string): Promise<number> {
+export async function refreshIntervalMs(core: Core, application: LimitsApplication, institutionId: string, db: Db = core.db): Promise<number> {
   const hours = Math.max(application.refreshIntervalHours, application.institutionSettings[institutionId]?.refreshIntervalHours ?? 0);
-  return effectiveIntervalMs(hours, await institutionLimits(core, institutionId));
+  return effectiveIntervalMs(hours, await institutionLimits(core, institutionId, db));
 }
 
-export async function capacityFor(core: Core, application: LimitsApplication, institutionId: string): Promise<InstitutionCapacity> {
-  return effectiveCapacity(await institutionLimits(core, institutionId), application.institutionSettings[institutionId]);
+export async function capacityFor(core: Core, application: LimitsApplication, institutionId: string, db: Db = core.db): Promise<InstitutionCapacity> {
+  return effectiveCapacity(await institutionLimits(core, institutionId, db), application.institutionSettings[institutionId]);
 }
 
 /** A refusal whose next chance is this close is waited out in place rather than sent back to the queue. */

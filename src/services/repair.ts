@@ -64,7 +64,7 @@ export async function repairConnection(core: Core, tenant: Tenant, userId: strin
     // A failed or unlinked connection coming back must not sit beside a live one by the other method.
     const clashes = await findClashes(tx, { applicationId: c.applicationId, userId, institutionId: c.institutionId, method: c.method, loginHash: null, excludeId: c.id });
     if (clashes?.otherMethod) {
-      throw conflicting(clashes.otherMethod.id, (await findInstitution(core, c.institutionId))?.name ?? c.institutionId, clashes.otherMethod.method);
+      throw conflicting(clashes.otherMethod.id, (await findInstitution(core, c.institutionId, tx))?.name ?? c.institutionId, clashes.otherMethod.method);
     }
     if (c.method === 'web') {
       if (!input.credentials) {
@@ -107,7 +107,7 @@ export async function updateProducts(core: Core, tenant: Tenant, userId: string,
   const now = tenantClock(core, tenant.application).now();
   const outcome = await withTransaction(core.db, async (tx): Promise<Outcome> => { // a live job that appeared meanwhile (LiveJobRaceError): run again, then 409
     const c = await lockFor(core, tenant, tx, userId, connectionId, 'update_products', 'take new products');
-    const institution = await findInstitution(core, c.institutionId);
+    const institution = await findInstitution(core, c.institutionId, tx);
     const unsupported = products.filter((p) => !institution?.products.includes(p));
     if (unsupported.length > 0) {
       throw new AppError('unsupported_product', `${institution?.name ?? c.institutionId} does not offer ${unsupported.join(', ')}.`,

@@ -208,7 +208,7 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     // and what the job decides (expiring soon, the next refresh) must not undo what that made due.
     const application = await findApplication(tx, c.applicationId);
     const at = application ? tenantClock(core, application).now() : now;
-    const patch = connectionPatch(c, job, state, state?.refreshIntervalMs ?? (application ? await refreshIntervalMs(core, application, c.institutionId) : null), ending, at);
+    const patch = connectionPatch(c, job, state, state?.refreshIntervalMs ?? (application ? await refreshIntervalMs(core, application, c.institutionId, tx) : null), ending, at);
     // Said already (the time-based rules got there first while the job ran): no second event, no second purge.
     const ended = consentEnded && c.statusReason !== consentEnded ? consentEnded : null;
     const news = consentEnded ? ended : expiringNews(c, patch) ? 'consent_expiring' : null;
