@@ -48,11 +48,12 @@ describe('authentication', () => {
       '/v1/users/{userId}/connections/{connectionId}/purge', '/v1/users/{userId}/connections/{connectionId}/unlink', '/v1/users/{userId}/connections/{connectionId}/repair',
       '/v1/users/{userId}/connections/{connectionId}/products', '/v1/users/{userId}/connections/import', '/v1/users/{userId}/connections/{connectionId}/timeline',
       '/v1/events', '/v1/webhook-endpoints', '/v1/webhook-endpoints/{endpointId}/deliveries', '/v1/webhook-deliveries/{deliveryId}/resend',
-      '/v1/webhook-endpoints/{endpointId}/replay', '/v1/webhook-endpoints/{endpointId}/test', '/v1/sandbox/institutions/{institutionId}/outage']) {
+      '/v1/webhook-endpoints/{endpointId}/replay', '/v1/webhook-endpoints/{endpointId}/test', '/v1/sandbox/institutions/{institutionId}/outage',
+      '/v1/application/providers', '/v1/application/providers/{provider}', '/v1/providers/{provider}/webhooks', '/v1/institutions']) {
       assert.ok(spec.paths[p], `${p} is documented`);
     }
     const create = spec.paths['/v1/users/{userId}/connections'].post;
-    assert.deepEqual(create.requestBody.content['application/json'].schema.properties.method.enum, ['web', 'openbanking']);
+    assert.deepEqual(create.requestBody.content['application/json'].schema.properties.method.enum, ['web', 'openbanking', 'hosted']);
   });
 });
 
