@@ -125,8 +125,8 @@ export async function completeLinkSession(core: Core, state: string, params: Rec
     if (result.kind === 'denied') {
       const next = checkTransition(c, 'authorization_denied');
       // A first link refused for a reason other than the user's no (the institution failed) says so.
-      const reason = next.status === 'failed' && result.code !== 'authorization_denied' && ['institution_unavailable', 'provider_error'].includes(result.code)
-        ? 'authorization_denied' : next.reason;
+      const reason = next.status === 'failed' && (result.code === 'institution_unavailable' || result.code === 'provider_error')
+        ? result.code : next.reason;
       const connection = await updateConnection(tx, c.id, { ...done, status: next.status, statusReason: reason });
       return { connection, job: null, result: 'denied' as const, message: result.message };
     }
