@@ -66,6 +66,13 @@ export async function receiveProviderWebhook(core: Core, providerId: string, hea
         case 'login_required': {
           const next = loginRequired(c, m.code);
           if (!next) return `ignored: the connection is ${c.status}`;
+          // Consent that ended (an OAuth consent expired or withdrawn at the bank) takes the consent path, as a job
+          // that met it does: the consent event, and the application's keep-or-purge setting.
+          if (next.reason === 'consent_expired' || next.reason === 'consent_revoked') {
+            if (c.statusReason === next.reason) return `ignored: the connection is ${c.status} (${c.statusReason}) already`;
+            await applyConsentChange(tx, application, c, next.reason, now, tenant.actor);
+            return `status reconnect_required (${next.reason})`;
+          }
           await updateConnection(tx, c.id, { status: next.status, statusReason: next.reason, updatedAt: now });
           return `status ${next.status} (${next.reason})`;
         }
