@@ -65,6 +65,9 @@ export async function startLink(s: PlaidSession, input: LinkStart): Promise<Link
     const held = productsHeld(item);
     const missing = wanted.filter((p) => !held.has(p));
     request.access_token = token;
+    // Account Select in update mode: accounts the user opened since (NEW_ACCOUNTS_AVAILABLE) are shared only
+    // when the user picks them here; without it a repair for new_accounts_available could never bring them in.
+    request.update = { account_selection_enabled: true };
     if (missing.length > 0) request.additional_consented_products = missing;
   } else {
     request.products = wanted;
