@@ -1,16 +1,24 @@
 /**
  * The `causeway` command: start, migrate, applications create|list, keys create|list|revoke,
- * operators create.
- * Output meant for scripts (a new key) goes to stdout alone; messages go to stderr.
+ * operators create, institutions sync|list.
+ * Output meant for scripts (a new key, a sync's counts) goes to stdout alone; messages and progress go to stderr.
  */
 import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { systemClock } from '../domain/clock.js';
 import { openDatabase, runMigrations, type Database } from '../db/open.js';
 import { DataDirLockedError } from '../db/lock.js';
 import { findApplication, findDefaultApplication, listApiKeys, listApplications, revokeApiKey, type ApplicationRow } from '../db/repos/applications.js';
 import type { Db } from '../db/open.js';
-import { start, type Role } from '../runtime.js';
+import { searchInstitutions } from '../db/repos/providers.js';
+import { AppError } from '../domain/errors.js';
+import { builtInProviders, createRegistry } from '../providers/registry.js';
+import { ProviderError, type Provider } from '../providers/types.js';
+import { createCore, start, type Role } from '../runtime.js';
+import { syncCatalogues, type SyncProgress } from '../services/catalogue.js';
+import type { Core } from '../services/core.js';
+import { anySettings } from '../services/providers.js';
 import { createOperator } from '../services/access.js';
 import { createApiKey, createApplication, ensureDefaultApplication, type Environment } from '../services/applications.js';
 
@@ -32,9 +40,32 @@ Commands:
   operators create --email EMAIL [--password P] [--application ID]
                                   Create a dashboard sign-in (for the default application unless
                                   given); prints the password (generated unless given) on stdout, this once
+  institutions sync [--provider ID]
+                                  Copy the providers' institution catalogues into the database now
+                                  (all configured providers unless given; the worker also does it
+                                  every CAUSEWAY_CATALOGUE_SYNC_HOURS); prints a count per provider
+  institutions list [--search TEXT] [--provider ID] [--country CC] [--limit N]
+                                  List institutions in the database (id, name, country, provider, methods)
 
 Settings come from the environment: DATABASE_URL (unset: embedded database in CAUSEWAY_DATA_DIR,
-default ./data), PORT (3000), HOST (127.0.0.1), CAUSEWAY_ENCRYPTION_KEY (required with DATABASE_URL).`;
+default ./data), PORT (3000), HOST (127.0.0.1), CAUSEWAY_ENCRYPTION_KEY (required with DATABASE_URL),
+CAUSEWAY_PLAID_CLIENT_ID and CAUSEWAY_PLAID_SECRET (Plaid for every application), CAUSEWAY_PLAID_ENV
+(sandbox or production), CAUSEWAY_PUBLIC_URL (where browsers and providers' webhooks reach this server).`;
+
+const INSTITUTIONS_USAGE = `Usage: causeway institutions <sync|list>
+
+  institutions sync [--provider ID]
+      Copies each configured provider's institutions into the database, a page at a time, and
+      prints a count per provider on stdout (\`plaid: 2,513 institutions\`); progress goes to stderr.
+      Without --provider: every provider that has settings. The worker does this on its own too:
+      empty catalogues at start, all of them every CAUSEWAY_CATALOGUE_SYNC_HOURS (default 24).
+  institutions list [--search TEXT] [--provider ID] [--country CC] [--limit N]
+      Institutions in the database by name (default limit 50, at most 1000): id, name, country,
+      provider, methods. --search matches any part of the name.
+
+A provider reads its catalogue with the deployment's settings (Plaid: CAUSEWAY_PLAID_CLIENT_ID,
+CAUSEWAY_PLAID_SECRET, CAUSEWAY_PLAID_ENV), else with one application's own
+(PUT /v1/application/providers/plaid).`;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -164,7 +195,151 @@ async function cmdOperators(config: Config, sub: string | undefined, args: strin
   });
 }
 
-class UsageError extends Error {}
+/** The core (database, queue, providers) for a one-shot command, closed after `fn`; logs only warnings unless LOG_LEVEL says otherwise. */
+async function withCore<T>(config: Config, fn: (core: Core) => Promise<T>): Promise<T> {
+  const core = await createCore(config, { logLevel: process.env.LOG_LEVEL ? config.logLevel : 'warn' });
+  try {
+    return await fn(core);
+  } finally {
+    await core.queue.stop().catch(() => {});
+    await core.database.close();
+  }
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** The provider named by --provider, checked before the database is opened. */
+function namedProvider(config: Config, id: string): Provider {
+  const registry = createRegistry(builtInProviders({ sandboxLatencyMs: config.sandboxLatencyMs }));
+  const provider = registry.get(id);
+  if (!provider) throw new UsageError(`No provider ${id}. This server has: ${registry.list().map((p) => p.id).join(', ')}.`, INSTITUTIONS_USAGE);
+  return provider;
+}
+
+/** What to set for a provider without settings: its required fields as CAUSEWAY_<PROVIDER>_<FIELD> (Plaid: CLIENT_ID, SECRET). */
+function howToConfigure(provider: Provider): string {
+  const vars = (provider.settingFields ?? []).filter((f) => f.required)
+    .map((f) => `CAUSEWAY_${provider.id.toUpperCase()}_${f.name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`);
+  const env = vars.length > 1 ? `${vars.slice(0, -1).join(', ')} and ${vars[vars.length - 1]}` : vars[0] ?? '';
+  const environment = provider.settingFields?.some((f) => f.name === 'environment') ? ` (and CAUSEWAY_${provider.id.toUpperCase()}_ENV=production for production keys)` : '';
+  return `set ${env}${environment}, or give an application its own with PUT /v1/application/providers/${provider.id}`;
+}
+
+/**
+ * A sync's progress on stderr: a bar when stderr is a terminal, else one line a page, so logs and
+ * CI show how far it got. stdout keeps only the counts.
+ */
+function progressDisplay() {
+  const tty = process.stderr.isTTY === true;
+  let bar: cliProgress.SingleBar | null = null;
+  let current: string | null = null;
+  const finish = () => { bar?.stop(); bar = null; current = null; };
+  const onProgress = (p: SyncProgress) => {
+    if (!tty) {
+      say(`${p.provider}: ${count(p.done)}${p.total !== null ? ` of ${count(p.total)}` : ''} institutions`);
+      return;
+    }
+    if (current !== p.provider) {
+      finish();
+      current = p.provider;
+      bar = new cliProgress.SingleBar({
+        format: `${p.provider.padEnd(8)} [{bar}] {value}/{total} institutions`, stream: process.stderr,
+        formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? count(v) : String(v)),
+      }, cliProgress.Presets.shades_classic);
+      bar.start(p.total ?? p.done, 0);
+    }
+    if (p.total !== null) bar!.setTotal(p.total);
+    else if (p.done > bar!.getTotal()) bar!.setTotal(p.done);
+    bar!.update(p.done);
+  };
+  return { onProgress, finish };
+}
+
+/**
+ * A provider's refusal for the operator: its technical part when the message also carries words
+ * meant for end users (Plaid's: "… (Plaid INVALID_API_KEYS on /institutions/get: …)").
+ */
+function forOperator(err: ProviderError | AppError): string {
+  if (!(err instanceof ProviderError)) return err.message;
+  const technical = [...err.message.matchAll(/\(([^()]*)\)/g)].map((m) => m[1]!).find((t) => t.includes(err.providerCode));
+  return technical ?? `${err.message.replace(/\.$/, '')} (${err.providerCode})`;
+}
+
+async function cmdInstitutionsSync(config: Config, only: string | undefined) {
+  const named = only !== undefined ? namedProvider(config, only) : null;
+  await withCore(config, async (core) => {
+    const ready: Provider[] = [];
+    const missing: Provider[] = [];
+    for (const provider of core.providers.list()) {
+      if (named && provider.id !== named.id) continue;
+      ((await anySettings(core, provider)) === null ? missing : ready).push(provider);
+    }
+    if (named && missing.length > 0) throw new CliError(`${named.name} is not configured, so its catalogue cannot be read: ${howToConfigure(named)}.`);
+    const failures: string[] = [];
+    // One provider at a time, so a failure names its provider and the others still sync.
+    for (const provider of ready) {
+      const progress = progressDisplay();
+      let last: SyncProgress | null = null;
+      try {
+        const results = await syncCatalogues(core, { all: true, only: provider.id }, (p) => { last = p; progress.onProgress(p); });
+        progress.finish();
+        for (const r of results) process.stdout.write(`${r.provider}: ${count(r.synced)} institution${r.synced === 1 ? '' : 's'}\n`);
+      } catch (err) {
+        progress.finish();
+        if (!(err instanceof ProviderError) && !(err instanceof AppError)) throw err;
+        const at = last as SyncProgress | null;
+        const kept = at ? ` after ${count(at.done)}${at.total !== null ? ` of ${count(at.total)}` : ''} institutions (those are kept)` : '';
+        failures.push(`${provider.id}: the catalogue sync failed${kept}: ${forOperator(err)}`);
+      }
+    }
+    for (const p of missing) say(`${p.id}: not configured, skipped; to sync it, ${howToConfigure(p)}.`);
+    if (failures.length === 1) throw new CliError(failures[0]!);
+    if (failures.length > 1) throw new CliError(`${failures.length} catalogue syncs failed:\n  ${failures.join('\n  ')}`);
+  });
+}
+
+async function cmdInstitutionsList(config: Config, values: { search?: string; provider?: string; country?: string; limit?: string }) {
+  const limit = values.limit === undefined ? 50 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000', INSTITUTIONS_USAGE);
+  if (values.country !== undefined && !/^[A-Za-z]{2}$/.test(values.country)) throw new UsageError('--country must be a two-letter country code (US, GB, …)', INSTITUTIONS_USAGE);
+  const providers = values.provider !== undefined
+    ? [namedProvider(config, values.provider).id]
+    : createRegistry(builtInProviders({ sandboxLatencyMs: config.sandboxLatencyMs })).list().map((p) => p.id);
+  await withDatabase(config, async ({ db }) => {
+    const rows = await searchInstitutions(db, { providers, search: values.search?.trim() || undefined, country: values.country?.toUpperCase(), limit: limit + 1 });
+    if (rows.length === 0) {
+      say(values.search || values.country ? 'No institutions match.' : `No institutions yet. Fill the catalogue with: npx causeway institutions sync${values.provider ? ` --provider ${values.provider}` : ''}`);
+    }
+    for (const r of rows.slice(0, limit)) {
+      process.stdout.write(`${r.id}  ${r.name}  ${r.country}  ${r.provider}  ${r.methods.join(',')}\n`);
+    }
+    if (rows.length > limit) say(`Showing the first ${limit}; narrow with --search or raise --limit.`);
+  });
+}
+
+async function cmdInstitutions(config: Config, sub: string | undefined, args: string[]) {
+  if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') { say(INSTITUTIONS_USAGE); return; }
+  if (sub !== 'sync' && sub !== 'list') throw new UsageError('institutions takes sync or list', INSTITUTIONS_USAGE);
+  const common = { provider: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+  const listing = { search: { type: 'string' }, country: { type: 'string' }, limit: { type: 'string' } } as const;
+  let values: { provider?: string; search?: string; country?: string; limit?: string; help?: boolean };
+  try {
+    values = sub === 'sync' ? parseArgs({ args, options: common }).values : parseArgs({ args, options: { ...common, ...listing } }).values;
+  } catch (err) {
+    if (/^ERR_PARSE_ARGS_/.test((err as { code?: string }).code ?? '')) throw new UsageError((err as Error).message, INSTITUTIONS_USAGE);
+    throw err;
+  }
+  if (values.help) { say(INSTITUTIONS_USAGE); return; }
+  if (sub === 'sync') await cmdInstitutionsSync(config, values.provider);
+  else await cmdInstitutionsList(config, values);
+}
+
+/** A mistake in the command: the message, then the usage (of the command, if it has its own). */
+class UsageError extends Error {
+  constructor(message: string, readonly usage = USAGE) { super(message); }
+}
+/** The command was right but cannot be done as things are (a provider without settings, a provider's refusal): one line. */
+class CliError extends Error {}
 
 export async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
@@ -182,15 +357,17 @@ export async function main(argv: string[]): Promise<void> {
       await cmdKeys(config, sub, rest);
     } else if (command === 'operators') {
       await cmdOperators(config, sub, rest);
+    } else if (command === 'institutions') {
+      await cmdInstitutions(config, sub, rest);
     } else if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       say(USAGE);
     } else {
       throw new UsageError(`Unknown command ${command}`);
     }
   } catch (err) {
-    if (err instanceof UsageError) { say(`${err.message}\n\n${USAGE}`); process.exit(2); }
+    if (err instanceof UsageError) { say(`${err.message}\n\n${err.usage}`); process.exit(2); }
     if (/^ERR_PARSE_ARGS_/.test((err as { code?: string }).code ?? '')) { say(`${(err as Error).message}\n\n${USAGE}`); process.exit(2); }
-    if (err instanceof ConfigError || err instanceof DataDirLockedError) { say(`causeway: ${err.message}`); process.exit(1); }
+    if (err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof CliError) { say(`causeway: ${err.message}`); process.exit(1); }
     throw err;
   }
 }
