@@ -254,12 +254,15 @@ export function createSandboxProvider(opts: { latencyMs: number }): SandboxProvi
     },
 
     async importAccess(input: { institutionId: string | null; token: string }, ctx: ProviderCallContext): Promise<AuthorizationGrant> {
-      // The sandbox's tokens are bound to their institution, which the caller must name.
-      if (input.institutionId === null) throw fail('invalid_credentials', 'Name the institution the sandbox token was issued for', false);
-      await pause(input.institutionId);
-      const resolved = resolveLink({ institutionId: input.institutionId, access: { kind: 'token', token: input.token }, firstSyncedAt: null }, ctx);
+      // A sandbox token is bound to its institution by its checksum: without a name, the institution it checks out for
+      // is the one (PRODUCT.md §7: { provider: 'sandbox', accessToken }, as Plaid's tokens tell theirs).
+      const institutionId = input.institutionId
+        ?? sandboxInstitutions().find((i) => i.methods.includes('openbanking') && decodeToken(i.id, input.token) !== null)?.id;
+      if (!institutionId) throw fail('invalid_credentials', 'The access token was not issued by the sandbox bank', false);
+      await pause(institutionId);
+      const resolved = resolveLink({ institutionId, access: { kind: 'token', token: input.token }, firstSyncedAt: null }, ctx);
       const decoded = decodeToken(resolved.institution.id, input.token)!;
-      return { token: input.token, grantedAt: decoded.grantedAt, expiresAt: resolved.expiresAt! };
+      return { token: input.token, grantedAt: decoded.grantedAt, expiresAt: resolved.expiresAt!, institutionId };
     },
 
     async revoke(link: ProviderLink): Promise<void> {
