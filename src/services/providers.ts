@@ -13,6 +13,7 @@ import type { ApplicationRow } from '../db/repos/applications.js';
 import { deleteProviderSettings, findProviderSettings, listProviderSettings, upsertProviderSettings, anyProviderSettings } from '../db/repos/providers.js';
 import type { Provider, ProviderSettings } from '../providers/types.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
+import { syncCatalogues } from './catalogue.js';
 
 export function providerById(core: Core, id: string): Provider {
   const provider = core.providers.get(id);
@@ -147,7 +148,17 @@ export async function putProviderSettings(core: Core, tenant: Tenant, providerId
     applicationId: tenant.application.id, provider: provider.id, settingsEnc: core.cipher.encrypt(JSON.stringify(settings)),
     shown: shownOf(provider, settings), updatedAt: now,
   });
+  // The first settings for a provider whose catalogue is empty: fill it now, not at the next daily sync.
+  void fillEmptyCatalogue(core, provider.id);
   return settingsView(core, provider, saved.shown, 'application');
+}
+
+async function fillEmptyCatalogue(core: Core, providerId: string): Promise<void> {
+  try {
+    await syncCatalogues(core, { all: false, only: providerId });
+  } catch (err) {
+    core.log.warn({ err, provider: providerId }, 'institutions catalogue sync after new settings failed; the next one tries again');
+  }
 }
 
 export async function deleteProviderSettingsOf(core: Core, tenant: Tenant, providerId: string): Promise<void> {

@@ -118,16 +118,22 @@ export async function updateProducts(core: Core, tenant: Tenant, userId: string,
       throw new AppError('products_already_linked', `The connection already has ${products.join(', ')}. Refresh it to fetch them again.`,
         { errors: [{ field: 'body.products', message: `the connection has: ${c.products.join(', ')}` }] });
     }
-    const patch = { products: [...c.products, ...added], updatedAt: now };
+    // A provider-hosted link may need the user's consent for the new products (Plaid's update mode):
+    // a link session is opened too, for the app to send the user to when the job reports it.
+    const state = c.method === 'hosted' && c.accessEnc ? randomToken() : null;
+    const patch = {
+      products: [...c.products, ...added], updatedAt: now,
+      ...(state ? { authStateHash: sha256(state), authExpiresAt: new Date(now.getTime() + AUTHORIZATION_WINDOW_MS) } : {}),
+    };
     const recorded = (jobId: string | null) =>
       insertEvent(tx, connectionEvent(c, 'connection.products_updated', { added, products: patch.products, jobId }, tenant.actor ?? null, now));
     if (c.status !== 'active' && c.status !== 'degraded') {
       await recorded(null);
-      return { connection: await updateConnection(tx, c.id, patch), job: null, linkState: null };
+      return { connection: await updateConnection(tx, c.id, patch), job: null, linkState: state };
     }
     const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'update_products', 'api', withAccountsProduct(added), now), patch);
     await recorded(job.id);
-    return { connection: { ...c, ...patch }, job, linkState: null };
+    return { connection: { ...c, ...patch }, job, linkState: state };
   });
   return finishOutcome(core, tenant, outcome);
 }
