@@ -1,7 +1,8 @@
 /**
  * The hosted pages (src/web, built by `npm run build` into dist/web): /connect and /manage (for end
  * users, with a client token; embeddable in an iframe) and /dashboard (for operators; never
- * framed). Their address may carry a token, so no page sends a Referer.
+ * framed). Their address may carry a token, so no page sends a Referer. Images may come from any
+ * https host: institutions' logos are the provider's (an https URL or a data: URI).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ function headers(framable: boolean): Record<string, string> {
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
     'content-security-policy': [
-      "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:", "connect-src 'self'",
+      "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: https:", "connect-src 'self'",
       "base-uri 'none'", "form-action 'self'", `frame-ancestors ${framable ? '*' : "'none'"}`,
     ].join('; '),
     ...(framable ? {} : { 'x-frame-options': 'DENY' }),

@@ -2,27 +2,35 @@
  * The connect widget (/connect?token=ct_…): link a bank, or (mode=repair, mode=products) fix or
  * extend an existing connection, with the same screens.
  *
- *   pick institution ─► method ─► web: credentials ─► progress (job steps) ─► MFA code? ─► done
- *                              └► openbanking: consent page in a new window ─► progress ─► done
+ *   pick institution (searched on the server, a page at a time) ─► method
+ *     ─► web: credentials ─► progress (job steps) ─► MFA code? ─► done
+ *     ─► openbanking: the bank's consent page in a new window ─► progress ─► done
+ *     ─► hosted: the provider's link page (Plaid Hosted Link) in a new window ─► progress ─► done
  *   failure ─► the reason in plain words and the form again: "try again" repairs the same connection
  *   done ─► redirect to the token's redirectUri with state, connectionId and jobId, or
  *           postMessage({ type: 'causeway.connect', … }) to the window that embeds or opened it
  */
-import { StrictMode, useEffect, useMemo, useState } from 'react';
+import { StrictMode, useEffect, useMemo, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { ApiError, createApi, followJob, takeToken, type Api, type Connection, type ConnectionStart, type Institution, type Job, type Page } from '../shared/api';
-import { plainStatus, reasonText, stepText } from '../shared/status';
+import {
+  ApiError, createApi, followJob, linkUrl, takeToken, type Api, type Connection, type ConnectionStart, type Institution, type InstitutionPage, type Job,
+} from '../shared/api';
+import { latestJob, openLinkWindow, sendTo, watchLink } from '../shared/link';
+import { plainStatus, providerName, reasonText, stepText, viaOf } from '../shared/status';
 import { ErrorBox, Logo, Notice, Spinner, useAction } from '../shared/ui';
 import '../shared/styles.css';
 
 interface Who { userId: string; scopes: string[]; redirectUri: string | null }
 type Mode = 'connect' | 'repair' | 'products';
+/** Linked away from Causeway: at the bank (openbanking) or at the provider (hosted). */
+type AwayMethod = 'openbanking' | 'hosted';
 
 type Screen =
   | { kind: 'pick' }
   | { kind: 'method'; institution: Institution }
   | { kind: 'credentials'; institution: Institution; connection: Connection | null; failure: string | null }
-  | { kind: 'consent'; institution: Institution; connection: Connection; url: string; failure: string | null }
+  /** `connection` null: created when the user continues (hosted, chosen from the list). */
+  | { kind: 'consent'; institution: Institution; method: AwayMethod; connection: Connection | null; url: string | null; failure: string | null }
   | { kind: 'products'; connection: Connection; institution: Institution }
   | { kind: 'progress'; institution: Institution; connection: Connection; job: Job }
   | { kind: 'done'; institution: Institution; connection: Connection; job: Job | null };
@@ -30,6 +38,8 @@ type Screen =
 const params = new URLSearchParams(window.location.search);
 const MODE = (params.get('mode') as Mode | null) ?? 'connect';
 const APP_STATE = params.get('state');
+const PAGE_SIZE = 20;
+const SEARCH_DELAY_MS = 250;
 
 function finish(who: Who, result: { connectionId: string; jobId: string | null; status: string }) {
   const message = { type: 'causeway.connect', state: APP_STATE, ...result };
@@ -45,12 +55,26 @@ function finish(who: Who, result: { connectionId: string; jobId: string | null; 
   }
 }
 
+/** The connection's institution from the catalogue (logo, methods, products), or what the connection itself says of it. */
+async function institutionOf(api: Api, c: Connection): Promise<Institution> {
+  try {
+    return await api.get<Institution>(`/institutions/${encodeURIComponent(c.institution.id)}`);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404) throw err;
+    return {
+      id: c.institution.id, name: c.institution.name, provider: c.provider, country: '', methods: [c.method as Institution['methods'][number]],
+      products: c.products, mfa: false, logo: null, primaryColor: null, health: { status: 'operational', since: null },
+    };
+  }
+}
+
+const methodOf = (c: Connection): AwayMethod => (c.method === 'hosted' ? 'hosted' : 'openbanking');
+
 function App() {
   const token = useMemo(() => takeToken('causeway.connect.token'), []);
   const api = useMemo(() => (token ? createApi(token) : null), [token]);
   const [who, setWho] = useState<Who | null>(null);
-  const [institutions, setInstitutions] = useState<Institution[] | null>(null);
-  const [screen, setScreen] = useState<Screen>({ kind: 'pick' });
+  const [screen, setScreen] = useState<Screen | null>(MODE === 'connect' ? { kind: 'pick' } : null);
   const [fatal, setFatal] = useState<unknown>(null);
 
   useEffect(() => {
@@ -58,17 +82,14 @@ function App() {
     (async () => {
       const me = await api.get<Who>('/client-token');
       setWho(me);
-      const list = (await api.get<{ data: Institution[] }>('/institutions')).data;
-      setInstitutions(list);
+      if (MODE === 'connect') return;
       const connectionId = params.get('connectionId');
-      if (MODE !== 'connect') {
-        if (!connectionId) throw new Error('This link is missing the connection to fix (connectionId). Open it again from the app.');
-        const c = await api.get<Connection>(`/users/${me.userId}/connections/${connectionId}`);
-        const institution = list.find((i) => i.id === c.institution.id)!;
-        if (MODE === 'products') setScreen({ kind: 'products', connection: c, institution });
-        else if (c.method === 'web') setScreen({ kind: 'credentials', institution, connection: c, failure: reasonText(c.statusReason) || null });
-        else await startConsent(api, me, institution, c, setScreen);
-      }
+      if (!connectionId) throw new Error('This link is missing the connection to fix (connectionId). Open it again from the app.');
+      const c = await api.get<Connection>(`/users/${me.userId}/connections/${connectionId}`);
+      const institution = await institutionOf(api, c);
+      if (MODE === 'products') setScreen({ kind: 'products', connection: c, institution });
+      else if (c.method === 'web') setScreen({ kind: 'credentials', institution, connection: c, failure: reasonText(c.statusReason) || null });
+      else await startConsent(api, me, institution, c, setScreen);
     })().catch(setFatal);
   }, [api]);
 
@@ -79,17 +100,17 @@ function App() {
     const expired = fatal instanceof ApiError && fatal.status === 401;
     return <main className="narrow"><h1>Connect your bank</h1><ErrorBox error={expired ? new Error('This link has expired. Go back to the app and start again.') : fatal} /></main>;
   }
-  if (!who || !institutions) return <main className="narrow"><h1>Connect your bank</h1><Spinner label="Loading…" /></main>;
+  if (!who || !screen) return <main className="narrow"><h1>Connect your bank</h1><Spinner label="Loading…" /></main>;
 
   return (
     <main className="narrow">
       <h1>{MODE === 'repair' ? 'Fix your connection' : MODE === 'products' ? 'Share more data' : 'Connect your bank'}</h1>
-      <Body api={api} who={who} institutions={institutions} screen={screen} setScreen={setScreen} />
+      <Body api={api} who={who} screen={screen} setScreen={setScreen} />
     </main>
   );
 }
 
-interface BodyProps { api: Api; who: Who; institutions: Institution[]; screen: Screen; setScreen: (s: Screen) => void }
+interface BodyProps { api: Api; who: Who; screen: Screen; setScreen: (s: Screen) => void }
 
 function Body(p: BodyProps) {
   const s = p.screen;
@@ -104,25 +125,99 @@ function Body(p: BodyProps) {
   }
 }
 
-function PickInstitution({ institutions, setScreen }: BodyProps) {
+const methodWords = (i: Institution) => i.methods.map((m) => (m === 'web' ? 'Sign in' : m === 'openbanking' ? 'Open banking' : `Through ${providerName(i.provider)}`)).join(' or ');
+
+/** What a bank leads to when chosen: the one way it has, or the choice of ways. */
+function chosen(i: Institution): Screen {
+  if (i.methods.length === 1 && i.methods[0] === 'web') return { kind: 'credentials', institution: i, connection: null, failure: null };
+  if (i.methods.length === 1 && i.methods[0] === 'hosted') return { kind: 'consent', institution: i, method: 'hosted', connection: null, url: null, failure: null };
+  return { kind: 'method', institution: i };
+}
+
+interface Results { query: string; items: Institution[]; nextCursor: string | null }
+
+/**
+ * The banks, searched by name on the server as the person types (after a short pause), a page at a
+ * time with "Show more banks". What is already shown narrows at once while the server answers.
+ */
+function PickInstitution({ api, setScreen }: BodyProps) {
   const [query, setQuery] = useState('');
-  const shown = institutions.filter((i) => i.name.toLowerCase().includes(query.trim().toLowerCase()));
-  const choose = (i: Institution) => setScreen(i.methods.length > 1 ? { kind: 'method', institution: i } : i.methods[0] === 'web'
-    ? { kind: 'credentials', institution: i, connection: null, failure: null } : { kind: 'method', institution: i });
+  const [results, setResults] = useState<Results | null>(null);
+  const [searching, setSearching] = useState(false);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  /** The latest search: answers to older ones are dropped. */
+  const seq = useRef(0);
+  /** After "Show more banks": the first new bank, to move focus to. */
+  const focusNext = useRef<string | null>(null);
+  const listRef = useRef<HTMLUListElement>(null);
+
+  const page = (search: string, cursor: string | null) => api.get<InstitutionPage>(`/institutions?${new URLSearchParams({
+    limit: String(PAGE_SIZE), ...(search ? { search } : {}), ...(cursor ? { cursor } : {}),
+  })}`);
+
+  const search = (q: string) => {
+    const mine = ++seq.current;
+    setSearching(true);
+    page(q, null).then((p) => {
+      if (seq.current !== mine) return;
+      setResults({ query: q, items: p.data, nextCursor: p.hasMore ? p.nextCursor : null });
+      setError(null);
+    }, (err) => { if (seq.current === mine) setError(err); })
+      .finally(() => { if (seq.current === mine) setSearching(false); });
+  };
+
+  useEffect(() => {
+    const q = query.trim();
+    if (results === null) { search(q); return; } // the first page at once
+    if (q === results.query && !searching) return;
+    const timer = setTimeout(() => search(q), SEARCH_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [query]);
+
+  useEffect(() => {
+    if (!focusNext.current) return;
+    const id = focusNext.current;
+    focusNext.current = null;
+    listRef.current?.querySelector<HTMLButtonElement>(`button[data-institution="${CSS.escape(id)}"]`)?.focus();
+  }, [results]);
+
+  const more = () => {
+    if (!results?.nextCursor) return;
+    const mine = seq.current;
+    setLoadingMore(true);
+    page(results.query, results.nextCursor).then((p) => {
+      if (seq.current !== mine) return;
+      focusNext.current = p.data[0]?.id ?? null;
+      setResults({ query: results.query, items: [...results.items, ...p.data.filter((i) => !results.items.some((x) => x.id === i.id))], nextCursor: p.hasMore ? p.nextCursor : null });
+    }, setError).finally(() => setLoadingMore(false));
+  };
+
+  if (!results) {
+    return error ? <ErrorBox error={error} onRetry={() => search(query.trim())} /> : <Spinner label="Loading banks…" />;
+  }
+  const q = query.trim();
+  const current = results.query === q;
+  // While the server answers a new search, what is shown narrows to the names that still match.
+  const shown = current ? results.items : results.items.filter((i) => i.name.toLowerCase().includes(q.toLowerCase()));
   return (
     <section aria-labelledby="pick-title">
       <h2 id="pick-title">Choose your bank</h2>
       <label htmlFor="search">Search</label>
-      <input id="search" type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="Bank name" autoFocus />
-      <ul className="list" aria-label="Banks" style={{ marginTop: 12 }}>
+      <input id="search" type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="Bank name" autoComplete="off"
+        aria-describedby="search-count" autoFocus />
+      <p id="search-count" className="sr-only" role="status">
+        {searching ? '' : `${shown.length}${results.nextCursor ? ' or more' : ''} banks shown`}
+      </p>
+      <ul ref={listRef} className="list" aria-label="Banks" aria-busy={searching} style={{ marginTop: 12 }}>
         {shown.map((i) => (
           <li key={i.id}>
-            <button type="button" className="choice" onClick={() => choose(i)}>
-              <Logo name={i.name} />
+            <button type="button" className="choice" data-institution={i.id} onClick={() => setScreen(chosen(i))}>
+              <Logo name={i.name} logo={i.logo} color={i.primaryColor} />
               <span>
                 <strong>{i.name}</strong><br />
                 <span className="muted small">
-                  {i.methods.map((m) => (m === 'web' ? 'Sign in' : 'Open banking')).join(' or ')}
+                  {methodWords(i)}
                   {i.health.status !== 'operational' && <> · <span className="badge badge-warn">{i.health.status === 'outage' ? 'Not available right now' : 'Slow right now'}</span></>}
                 </span>
               </span>
@@ -130,7 +225,12 @@ function PickInstitution({ institutions, setScreen }: BodyProps) {
           </li>
         ))}
       </ul>
-      {shown.length === 0 && <p className="muted">No bank matches “{query}”.</p>}
+      {searching && <p><Spinner label="Searching…" /></p>}
+      {!searching && current && shown.length === 0 && <p className="muted">No bank matches “{q}”.</p>}
+      {current && results.nextCursor && (
+        <button type="button" className="more" onClick={more} disabled={loadingMore}>{loadingMore ? 'Loading more banks…' : 'Show more banks'}</button>
+      )}
+      <ErrorBox error={error} onRetry={() => search(q)} />
     </section>
   );
 }
@@ -139,13 +239,19 @@ function PickMethod({ api, who, institution, setScreen }: BodyProps & { institut
   const action = useAction();
   const openbanking = () => action.run(async () => {
     const started = await api.post<ConnectionStart>(`/users/${who.userId}/connections`, { institutionId: institution.id, method: 'openbanking' });
-    setScreen({ kind: 'consent', institution, connection: started.connection, url: started.authorizationUrl!, failure: null });
+    setScreen({ kind: 'consent', institution, method: 'openbanking', connection: started.connection, url: linkUrl(started), failure: null });
   });
+  const via = providerName(institution.provider);
   return (
     <section aria-labelledby="method-title">
       <BankHeader institution={institution} onBack={() => setScreen({ kind: 'pick' })} />
       <h2 id="method-title">How would you like to connect?</h2>
       <div className="stack">
+        {institution.methods.includes('hosted') && (
+          <button type="button" className="choice" onClick={() => setScreen({ kind: 'consent', institution, method: 'hosted', connection: null, url: null, failure: null })} disabled={action.busy}>
+            <span><strong>Through {via}</strong><br /><span className="muted small">Sign in to your bank on {via}’s page. Causeway never sees your password.</span></span>
+          </button>
+        )}
         {institution.methods.includes('openbanking') && (
           <button type="button" className="choice" onClick={openbanking} disabled={action.busy}>
             <span><strong>Open banking</strong><br /><span className="muted small">Approve access at your bank. Causeway never sees your password.</span></span>
@@ -166,7 +272,7 @@ function PickMethod({ api, who, institution, setScreen }: BodyProps & { institut
 function BankHeader({ institution, onBack }: { institution: Institution; onBack?: () => void }) {
   return (
     <div className="row gap between">
-      <div className="row gap"><Logo name={institution.name} /><strong>{institution.name}</strong></div>
+      <div className="row gap"><Logo name={institution.name} logo={institution.logo} color={institution.primaryColor} /><strong>{institution.name}</strong></div>
       {onBack && <button type="button" className="link" onClick={onBack}>Choose another bank</button>}
     </div>
   );
@@ -210,75 +316,116 @@ function Credentials({ api, who, screen, setScreen }: BodyProps & { screen: Extr
   );
 }
 
-/** Opens the bank's consent page in a new window and follows the connection until the bank sends the user back. */
+/** A new link for a connection linked away (repair: the same connection), then the screen that sends the user there. */
 async function startConsent(api: Api, who: Who, institution: Institution, connection: Connection, setScreen: (s: Screen) => void) {
   const r = await api.post<ConnectionStart>(`/users/${who.userId}/connections/${connection.id}/repair`, {});
-  setScreen({ kind: 'consent', institution, connection: r.connection, url: r.authorizationUrl!, failure: null });
+  setScreen({ kind: 'consent', institution, method: methodOf(connection), connection: r.connection, url: linkUrl(r), failure: null });
 }
 
+/**
+ * The bank's consent page (openbanking) or the provider's link page (hosted) in a new window; this
+ * page follows the connection until the user is sent back (services/link.ts finishes the link).
+ */
 function Consent({ api, who, screen, setScreen }: BodyProps & { screen: Extract<Screen, { kind: 'consent' }> }) {
-  /** The bank's window, and the connection's last job before it opened (the baseline to notice a new one). */
+  const hosted = screen.method === 'hosted';
+  const via = hosted ? providerName(screen.institution.provider) : null;
+  /** The window, and the connection's last job before it opened (the baseline to notice a new one). */
   const [handoff, setHandoff] = useState<{ win: Window | null; before: string | null } | null>(null);
   const [closed, setClosed] = useState(false);
+  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const continueRef = useRef<HTMLButtonElement>(null);
+  const againRef = useRef<HTMLButtonElement>(null);
+
+  // Focus follows the way forward: "Try again" after a failure, the button to continue otherwise.
+  useEffect(() => { (screen.failure ? againRef : continueRef).current?.focus(); }, [screen.failure, screen.url]);
+
   useEffect(() => {
-    if (!handoff) return;
+    if (!handoff || !screen.connection) return;
     let stop = false;
-    (async () => {
-      // The bank's answer shows on the connection: approval starts a new job; denial fails it.
-      const was = `${screen.connection.status}/${screen.connection.statusReason}`;
-      let closedPolls = 0;
-      while (!stop) {
-        const job = await latestJob(api, who, screen.connection.id);
-        const c = await api.get<Connection>(`/users/${who.userId}/connections/${screen.connection.id}`);
-        if (stop) return;
-        if (job && job.id !== handoff.before) { setScreen({ kind: 'progress', institution: screen.institution, connection: c, job }); return; }
-        if (`${c.status}/${c.statusReason}` !== was && (c.status === 'failed' || c.statusReason === 'authorization_denied')) {
-          setHandoff(null);
-          setScreen({ ...screen, connection: c, failure: reasonText(c.statusReason) || 'The bank did not give access.' });
-          return;
-        }
-        // The bank's window was closed without an answer: stop asking, and offer to open it again.
-        if (handoff.win?.closed && ++closedPolls >= 3) { setHandoff(null); setClosed(true); return; }
-        await new Promise((r) => setTimeout(r, 400));
-      }
-    })().catch(setError);
+    watchLink(api, { userId: who.userId, connection: screen.connection, before: handoff.before, win: handoff.win, stopped: () => stop }).then((out) => {
+      if (!out) return;
+      setHandoff(null);
+      if (out.kind === 'job') setScreen({ kind: 'progress', institution: screen.institution, connection: out.connection, job: out.job });
+      else if (out.kind === 'failed' && out.connection.statusReason === 'duplicate_connection') setScreen({ kind: 'done', institution: screen.institution, connection: out.connection, job: null });
+      else if (out.kind === 'failed') setScreen({ ...screen, connection: out.connection, failure: reasonText(out.connection.statusReason, via) || 'The bank did not give access.' });
+      else setClosed(true);
+    }).catch(setError);
     return () => { stop = true; };
   }, [handoff]);
+
   const open = async () => {
+    if (handoff?.win && !handoff.win.closed) { handoff.win.focus(); return; }
+    // The last window is gone: its link may be spent (a finished session), so a new one is made.
+    const fresh = closed || handoff !== null;
     setClosed(false);
-    // The window opens now, while the click still counts (pop-up blockers), and goes to the bank
+    setError(null);
+    // The window opens now, while the click still counts (pop-up blockers), and goes to the link
     // once the baseline is read: an approval cannot come before it.
-    const win = window.open('about:blank', `causeway-consent-${Date.now()}`, 'width=520,height=720'); // a new window each time
+    const win = openLinkWindow();
+    setBusy(true);
     try {
-      const before = (await latestJob(api, who, screen.connection.id))?.id ?? null;
-      if (win) win.location.href = screen.url; else window.open(screen.url, '_blank');
+      let { connection, url } = screen;
+      const before = connection ? (await latestJob(api, who.userId, connection.id))?.id ?? null : null;
+      if (!connection) {
+        const started = await api.post<ConnectionStart>(`/users/${who.userId}/connections`, { institutionId: screen.institution.id, method: screen.method });
+        connection = started.connection;
+        url = linkUrl(started);
+      } else if (fresh || !url) {
+        const r = await api.post<ConnectionStart>(`/users/${who.userId}/connections/${connection.id}/repair`, {});
+        connection = r.connection;
+        url = linkUrl(r);
+      }
+      sendTo(win, url!);
+      setScreen({ ...screen, connection, url, failure: null });
       setHandoff({ win, before });
     } catch (err) {
+      win?.close();
       setError(err);
+    } finally {
+      setBusy(false);
     }
   };
-  const again = () => startConsent(api, who, screen.institution, screen.connection, setScreen).catch(setError);
+  const again = () => {
+    setError(null);
+    setClosed(false);
+    startConsent(api, who, screen.institution, screen.connection!, setScreen).catch(setError);
+  };
+  const where = via ?? 'your bank';
   return (
     <section aria-labelledby="consent-title">
-      <BankHeader institution={screen.institution} />
-      <h2 id="consent-title">Approve access at {screen.institution.name}</h2>
-      {screen.failure && <div className="alert alert-bad" role="alert"><p>{screen.failure}</p><p className="small">You can try again and approve at your bank.</p></div>}
-      {closed && <Notice tone="warn">The bank’s window was closed before you finished. Continue to your bank to try again.</Notice>}
+      <BankHeader institution={screen.institution} onBack={screen.connection || busy ? undefined : () => setScreen({ kind: 'pick' })} />
+      <h2 id="consent-title">{hosted ? `Connect ${screen.institution.name} through ${via}` : `Approve access at ${screen.institution.name}`}</h2>
+      {screen.failure && (
+        <div className="alert alert-bad" role="alert">
+          <p><strong>Not connected</strong></p>
+          <p>{screen.failure}</p>
+          <p className="small">{hosted ? `You can try again and finish at ${via}.` : 'You can try again and approve at your bank.'}</p>
+        </div>
+      )}
+      {closed && (
+        <Notice tone="warn">{hosted
+          ? `${via}’s window was closed before your bank was connected. If you left on purpose, nothing changed. Continue to ${via} to try again.`
+          : 'The bank’s window was closed before you finished. Continue to your bank to try again.'}</Notice>
+      )}
       {screen.failure
-        ? <button type="button" className="primary" onClick={again}>Try again</button>
+        ? <button type="button" className="primary" ref={againRef} onClick={again}>Try again</button>
         : <>
-            <p>Your bank’s page opens in a new window. Sign in there and approve sharing; then come back here.</p>
-            <button type="button" className="primary" onClick={() => void open()}>{handoff ? 'Open the bank’s page again' : 'Continue to your bank'}</button>
-            {handoff && <p><Spinner label="Waiting for your bank…" /></p>}
+            <p>{hosted
+              ? `${via}’s page opens in a new window. Choose your bank there and sign in; then come back here.`
+              : 'Your bank’s page opens in a new window. Sign in there and approve sharing; then come back here.'}</p>
+            <button type="button" className="primary" ref={continueRef} onClick={() => void open()} disabled={busy}>
+              {handoff ? (hosted ? `Open ${via}’s page again` : 'Open the bank’s page again') : hosted ? `Continue to ${via}` : 'Continue to your bank'}
+            </button>
+            {busy && <p><Spinner label={`Preparing ${hosted ? `${via}’s` : 'your bank’s'} page…`} /></p>}
+            {handoff && !handoff.win && screen.url && (
+              <p className="small">The window did not open. <a href={screen.url} target="_blank" rel="noreferrer">Open {hosted ? `${via}’s page` : 'your bank’s page'}</a> yourself.</p>
+            )}
+            {handoff && <p><Spinner label={`Waiting for ${where}…`} /></p>}
           </>}
       <ErrorBox error={error} />
     </section>
   );
-}
-
-async function latestJob(api: Api, who: Who, connectionId: string): Promise<Job | null> {
-  return (await api.get<Page<Job>>(`/users/${who.userId}/connections/${connectionId}/jobs?limit=1`)).data[0] ?? null;
 }
 
 function Products({ api, who, screen, setScreen }: BodyProps & { screen: Extract<Screen, { kind: 'products' }> }) {
@@ -331,7 +478,12 @@ function Progress({ api, who, screen, setScreen }: BodyProps & { screen: Extract
       if (ended.status === 'succeeded') setScreen({ kind: 'done', institution: screen.institution, connection: c, job: ended });
       else if (c.method === 'web' && c.allowedActions.includes('repair')) {
         setScreen({ kind: 'credentials', institution: screen.institution, connection: c, failure: reasonText(ended.error?.code ?? c.statusReason) || plainStatus(c.status, c.statusReason).detail });
-      } else setError(new Error(`${plainStatus(c.status, c.statusReason).title}. ${reasonText(ended.error?.code ?? c.statusReason)}`));
+      } else if (c.method !== 'web' && c.allowedActions.includes('repair') && ['failed', 'reconnect_required'].includes(c.status)) {
+        // Linked away: "Try again" is a new link on the same connection.
+        const via = viaOf(c);
+        setScreen({ kind: 'consent', institution: screen.institution, method: methodOf(c), connection: c, url: null,
+          failure: reasonText(c.statusReason ?? ended.error?.code ?? null, via) || plainStatus(c.status, c.statusReason, via).detail });
+      } else setError(new Error(`${plainStatus(c.status, c.statusReason, viaOf(c)).title}. ${reasonText(ended.error?.code ?? c.statusReason, viaOf(c))}`));
     })().catch(setError);
     return () => { stop = true; };
   }, [job.id, job.status === 'awaiting_input']);
@@ -374,7 +526,9 @@ function Progress({ api, who, screen, setScreen }: BodyProps & { screen: Extract
 }
 
 function Done({ who, screen }: BodyProps & { screen: Extract<Screen, { kind: 'done' }> }) {
-  const plain = plainStatus(screen.connection.status, screen.connection.statusReason);
+  const plain = plainStatus(screen.connection.status, screen.connection.statusReason, viaOf(screen.connection));
+  // A bank linked again at the provider: the connection the app already has is updated, this one ends.
+  const duplicate = screen.connection.statusReason === 'duplicate_connection';
   const result = { connectionId: screen.connection.id, jobId: screen.job?.id ?? null, status: screen.connection.status };
   useEffect(() => {
     if (!who.redirectUri) finish(who, result); // embedded: tell the app at once; a redirect waits for the button
@@ -382,8 +536,8 @@ function Done({ who, screen }: BodyProps & { screen: Extract<Screen, { kind: 'do
   return (
     <section aria-labelledby="done-title">
       <BankHeader institution={screen.institution} />
-      <h2 id="done-title">{screen.connection.status === 'active' ? `${screen.institution.name} is connected` : plain.title}</h2>
-      <Notice tone="ok">{plain.detail}</Notice>
+      <h2 id="done-title">{screen.connection.status === 'active' ? `${screen.institution.name} is connected` : duplicate ? `${screen.institution.name} was already connected` : plain.title}</h2>
+      <Notice tone={duplicate ? 'info' : 'ok'}>{plain.detail}</Notice>
       {who.redirectUri
         ? <button type="button" className="primary" onClick={() => finish(who, result)} autoFocus>Continue</button>
         : <p className="muted">You can close this window.</p>}

@@ -2,11 +2,16 @@
  * "Manage my connections" (/manage?token=ct_…, embeddable in an iframe): the user's connections
  * in plain words with what to do, their accounts and balances, a detail view with sync history,
  * products and consent, and the actions the connection allows (refresh, fix, disconnect, delete).
+ * A connection linked through a provider's own page (hosted, e.g. Plaid) is fixed right here: the
+ * provider's page opens in a new window (update mode) and the card follows the repair.
  */
-import { StrictMode, useCallback, useEffect, useMemo, useState } from 'react';
+import { StrictMode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { ApiError, createApi, followJob, takeToken, type Account, type Api, type Connection, type ConnectionStart, type Job, type Page } from '../shared/api';
-import { formatDate, formatMoney, plainStatus, reasonText, stepText } from '../shared/status';
+import {
+  ApiError, createApi, followJob, linkUrl, takeToken, type Account, type Api, type Connection, type ConnectionStart, type Institution, type Job, type Page,
+} from '../shared/api';
+import { latestJob, openLinkWindow, sendTo, watchLink } from '../shared/link';
+import { formatDate, formatMoney, plainStatus, reasonText, stepText, viaOf } from '../shared/status';
 import { ConfirmDialog, ErrorBox, Logo, Notice, Spinner, StatusBadge, useAction } from '../shared/ui';
 import '../shared/styles.css';
 
@@ -18,6 +23,8 @@ function App() {
   const [who, setWho] = useState<Who | null>(null);
   const [connections, setConnections] = useState<Connection[] | null>(null);
   const [accounts, setAccounts] = useState<Account[]>([]);
+  /** The connections' institutions from the catalogue (logos); null where it has none. */
+  const [institutions, setInstitutions] = useState<Record<string, Institution | null>>({});
   const [error, setError] = useState<unknown>(null);
 
   const load = useCallback(async () => {
@@ -37,6 +44,13 @@ function App() {
     }
   }, [api, who]);
   useEffect(() => { void load(); }, [api]);
+  useEffect(() => {
+    if (!api || !connections) return;
+    const missing = [...new Set(connections.map((c) => c.institution.id))].filter((id) => !(id in institutions));
+    if (missing.length === 0) return;
+    void Promise.all(missing.map((id) => api.get<Institution>(`/institutions/${encodeURIComponent(id)}`).then((i) => [id, i] as const, () => [id, null] as const)))
+      .then((found) => setInstitutions((known) => ({ ...known, ...Object.fromEntries(found) })));
+  }, [api, connections]);
 
   if (!token || !api) return <main><h1>Your bank connections</h1><ErrorBox error={new Error('This page needs a link from the app (it carries a token). Go back to the app and open it again.')} /></main>;
   if (error && !connections) {
@@ -51,7 +65,8 @@ function App() {
       <ul className="list" aria-label="Connections">
         {connections.map((c) => (
           <li key={c.id}>
-            <ConnectionCard api={api} who={who} token={token} connection={c} accounts={accounts.filter((a) => a.connectionId === c.id)} reload={load} />
+            <ConnectionCard api={api} who={who} token={token} connection={c} institution={institutions[c.institution.id] ?? null}
+              accounts={accounts.filter((a) => a.connectionId === c.id)} reload={load} />
           </li>
         ))}
       </ul>
@@ -60,10 +75,11 @@ function App() {
   );
 }
 
-function ConnectionCard({ api, who, token, connection: c, accounts, reload }: {
-  api: Api; who: Who; token: string; connection: Connection; accounts: Account[]; reload: () => Promise<void>;
+function ConnectionCard({ api, who, token, connection: c, institution, accounts, reload }: {
+  api: Api; who: Who; token: string; connection: Connection; institution: Institution | null; accounts: Account[]; reload: () => Promise<void>;
 }) {
-  const plain = plainStatus(c.status, c.statusReason);
+  const via = viaOf(c);
+  const plain = plainStatus(c.status, c.statusReason, via);
   const [open, setOpen] = useState(false);
   const [syncing, setSyncing] = useState(false);
   const [budget, setBudget] = useState<string | null>(null);
@@ -72,6 +88,12 @@ function ConnectionCard({ api, who, token, connection: c, accounts, reload }: {
   const action = useAction();
   const can = (a: string) => c.allowedActions.includes(a);
   const base = `/users/${who.userId}/connections/${c.id}`;
+  /** Fixing at the provider: its window, while the card waits for the user to finish there. */
+  const [linking, setLinking] = useState<{ win: Window | null; url: string } | null>(null);
+  const [linkNote, setLinkNote] = useState<{ tone: 'warn' | 'bad'; text: string } | null>(null);
+  const gone = useRef(false);
+  const titleRef = useRef<HTMLHeadingElement>(null);
+  useEffect(() => () => { gone.current = true; }, []);
 
   const refresh = () => action.run(async () => {
     setBudget(null);
@@ -91,25 +113,76 @@ function ConnectionCard({ api, who, token, connection: c, accounts, reload }: {
     }
     await reload();
   });
+  /** hosted: a repair is a new link in update mode, at the provider, in a new window; then the repair job. */
+  const relink = () => {
+    if (linking) { linking.win?.focus(); return; } // already waiting: a closed window is noticed in a moment
+    const win = openLinkWindow(); // now, while the click counts for pop-up blockers
+    let sent = false;
+    void action.run(async () => {
+      setLinkNote(null);
+      setBudget(null);
+      try {
+        const before = (await latestJob(api, who.userId, c.id))?.id ?? null;
+        const r = await api.post<ConnectionStart>(`${base}/repair`);
+        const url = linkUrl(r);
+        sendTo(win, url);
+        sent = true;
+        setLinking({ win, url });
+        const out = await watchLink(api, { userId: who.userId, connection: r.connection, before, win, stopped: () => gone.current });
+        setLinking(null);
+        if (!out) return;
+        if (out.kind === 'job') {
+          setSyncing(true);
+          try {
+            await followJob<Job>(api, out.job.id, () => {}, (j) => gone.current || !['queued', 'running'].includes(j.status));
+          } finally {
+            setSyncing(false);
+          }
+        } else if (out.kind === 'failed') {
+          setLinkNote({ tone: 'bad', text: reasonText(out.connection.statusReason, via) || plainStatus(out.connection.status, out.connection.statusReason, via).detail });
+        } else {
+          setLinkNote({ tone: 'warn', text: `${via}’s window was closed before the connection was fixed. If you left on purpose, nothing changed. Use ${fixLabel} to try again.` });
+        }
+        await reload();
+        titleRef.current?.focus(); // the Fix button is gone once fixed: focus stays on this connection
+      } catch (err) {
+        if (!sent) win?.close();
+        setLinking(null);
+        throw err;
+      }
+    });
+  };
   const unlink = () => action.run(async () => { await api.post(`${base}/unlink`); setDialog(null); await reload(); });
   const remove = () => action.run(async () => { await api.del(`${base}?data=${erase ? 'purge' : 'keep'}`); setDialog(null); await reload(); });
   const fixHref = `/connect?${new URLSearchParams({ token, mode: 'repair', connectionId: c.id })}`;
+  const fixLabel = c.status === 'unlinked' ? 'Reconnect' : c.statusReason === 'access_expiring_soon' ? 'Renew' : 'Fix';
+  const fixable = can('repair') && (['reconnect_required', 'failed', 'unlinked'].includes(c.status) || c.statusReason === 'access_expiring_soon');
   const titleId = `conn-${c.id}`;
 
   return (
     <article className="card" aria-labelledby={titleId}>
       <div className="row gap between">
         <div className="row gap">
-          <Logo name={c.institution.name} />
+          <Logo name={c.institution.name} logo={institution?.logo} color={institution?.primaryColor} />
           <div>
-            <h2 id={titleId} style={{ margin: 0 }}>{c.institution.name}</h2>
-            <StatusBadge status={c.status} reason={c.statusReason} />
+            <h2 id={titleId} ref={titleRef} tabIndex={-1} style={{ margin: 0 }}>{c.institution.name}</h2>
+            <StatusBadge status={c.status} reason={c.statusReason} via={via} />
           </div>
         </div>
         {syncing && <Spinner label="Syncing…" />}
       </div>
       <p>{plain.detail}</p>
+      {linking && (
+        <div className="panel row gap between" style={{ marginBottom: 10 }}>
+          <Spinner label={`Waiting for ${via}… Finish in the new window.`} />
+          {linking.win
+            ? <button type="button" onClick={relink}>Open {via}’s page again</button>
+            : <a className="btn" href={linking.url} target="_blank" rel="noreferrer">Open {via}’s page</a>}
+        </div>
+      )}
+      {linkNote && <Notice tone={linkNote.tone === 'bad' ? 'warn' : linkNote.tone}>{linkNote.text}</Notice>}
       <dl className="kv small">
+        {via && <><dt>Linked through</dt><dd>{via}</dd></>}
         <dt>First synced</dt><dd>{formatDate(c.firstSyncedAt)}</dd>
         <dt>Last synced</dt><dd>{formatDate(c.lastSuccessfulSyncAt)}</dd>
         <dt>Next update</dt><dd>{c.nextScheduledRefreshAt ? formatDate(c.nextScheduledRefreshAt) : 'Not scheduled'}</dd>
@@ -134,11 +207,13 @@ function ConnectionCard({ api, who, token, connection: c, accounts, reload }: {
       <ErrorBox error={action.error} />
       <div className="row gap" style={{ marginTop: 10 }}>
         {can('refresh') && <button type="button" className="primary" onClick={() => void refresh()} disabled={action.busy || syncing}>Refresh</button>}
-        {can('repair') && (['reconnect_required', 'failed', 'unlinked'].includes(c.status) || c.statusReason === 'access_expiring_soon') && (
-          <a className="btn" href={fixHref}>{c.status === 'unlinked' ? 'Reconnect' : c.statusReason === 'access_expiring_soon' ? 'Renew' : 'Fix'}</a>
-        )}
+        {fixable && (c.method === 'hosted'
+          ? <button type="button" className="primary" onClick={relink} disabled={action.busy || syncing}
+              aria-describedby={`${titleId}-fix-help`}>{fixLabel}</button>
+          : <a className="btn" href={fixHref}>{fixLabel}</a>)}
         {can('unlink') && <button type="button" onClick={() => setDialog('unlink')} disabled={action.busy}>Disconnect</button>}
         {can('delete') && <button type="button" className="danger" onClick={() => setDialog('delete')} disabled={action.busy}>Delete</button>}
+        {fixable && c.method === 'hosted' && <span id={`${titleId}-fix-help`} className="sr-only">Opens {via}’s page in a new window</span>}
         <button type="button" className="link" aria-expanded={open} aria-controls={`${titleId}-detail`} onClick={() => setOpen(!open)}>
           {open ? 'Hide details' : 'Details'}
         </button>

@@ -92,23 +92,39 @@ export async function followJob<J extends { status: string }>(api: Api, jobId: s
 }
 
 /** Types of what the pages read (the API's own shapes, as far as the pages use them). */
+export type Method = 'web' | 'openbanking' | 'hosted';
 export interface Institution {
-  id: string; name: string; methods: ('web' | 'openbanking')[]; products: string[]; mfa: boolean;
+  id: string; provider: string; name: string; country: string; methods: Method[]; products: string[]; mfa: boolean;
+  /** An https URL or a data: URI, where the provider gives one. */
+  logo: string | null;
+  /** #rrggbb, where the provider gives one. */
+  primaryColor: string | null;
   health: { status: 'operational' | 'degraded' | 'outage'; since: string | null };
 }
+/** GET /institutions: a page of the catalogue, searched by name on the server. */
+export interface InstitutionPage { data: Institution[]; nextCursor: string | null; hasMore: boolean }
 export interface JobStep { name: string; status: string; resultCode: string | null; startedAt: string | null; finishedAt: string | null }
 export interface Job {
   id: string; connectionId: string; type: string; trigger: string; status: string; steps: JobStep[];
   createdAt: string; finishedAt: string | null; error?: { code: string; message: string } | null; mfa?: { prompt: string; expiresAt: string } | null;
 }
 export interface Connection {
-  id: string; userId: string; institution: { id: string; name: string }; method: string; status: string; statusReason: string | null;
+  id: string; userId: string; institution: { id: string; name: string }; provider: string; method: string; status: string; statusReason: string | null;
   allowedActions: string[]; userAction: 'reconnect' | 'wait' | 'none'; products: string[]; createdAt: string; firstSyncedAt: string | null;
   lastSuccessfulSyncAt: string | null; nextScheduledRefreshAt: string | null; accessExpiresAt: string | null;
   consent: { grantedAt: string | null; expiresAt: string | null } | null;
   refreshBudget: { remainingToday: number; nextRefreshAllowedAt: string };
 }
-export interface ConnectionStart { connection: Connection; job: Job | null; authorizationUrl?: string | null }
+/** openbanking and hosted: where the user finishes linking (the bank's consent page, the provider's link page). */
+export interface LinkSession { url: string; reference: string; expiresAt: string }
+export interface ConnectionStart { connection: Connection; job: Job | null; authorizationUrl?: string | null; link?: LinkSession | null }
+
+/** Where to send the user to link (or relink) a connection that answered without a job. */
+export function linkUrl(r: ConnectionStart): string {
+  const url = r.link?.url ?? r.authorizationUrl;
+  if (!url) throw new Error('Causeway did not say where to finish linking. Try again.');
+  return url;
+}
 export interface Account {
   id: string; connectionId: string; name: string; type: string; mask: string | null; currency: string;
   balances: { current: number; available: number | null; limit: number | null; updatedAt: string };

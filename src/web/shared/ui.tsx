@@ -1,7 +1,7 @@
 /** Small accessible building blocks shared by the three pages. */
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from './api';
-import { initials, plainStatus } from './status';
+import { initials, plainStatus, textOn } from './status';
 
 export function Spinner({ label }: { label: string }) {
   return <span className="spinner" role="status" aria-live="polite"><span className="spinner-dot" aria-hidden="true" />{label}</span>;
@@ -25,8 +25,8 @@ export function Notice({ children, tone = 'info' }: { children: ReactNode; tone?
   return <div className={`alert alert-${tone}`} role="status">{children}</div>;
 }
 
-export function StatusBadge({ status, reason }: { status: string; reason: string | null }) {
-  const plain = plainStatus(status, reason);
+export function StatusBadge({ status, reason, via = null }: { status: string; reason: string | null; via?: string | null }) {
+  const plain = plainStatus(status, reason, via);
   return <span className={`badge badge-${plain.tone}`} title={`${status}${reason ? ` / ${reason}` : ''}`}>{plain.title}</span>;
 }
 
@@ -78,7 +78,16 @@ export function useAction() {
   return { busy, error, setError, run };
 }
 
-/** The institution's initials in a circle (no logos in the sandbox catalogue). */
-export function Logo({ name }: { name: string }) {
-  return <span className="logo" aria-hidden="true">{initials(name)}</span>;
+/**
+ * The institution's logo where the provider gives one (an https URL or a data: URI), with alt text;
+ * otherwise (or when it does not load) its initials in a circle, on its brand colour if it has one.
+ */
+export function Logo({ name, logo = null, color = null }: { name: string; logo?: string | null; color?: string | null }) {
+  const [broken, setBroken] = useState(false);
+  useEffect(() => setBroken(false), [logo]);
+  if (logo && !broken && /^(https:|data:image\/)/.test(logo)) {
+    return <img className="logo logo-img" src={logo} alt={`${name} logo`} width={38} height={38} onError={() => setBroken(true)} />;
+  }
+  const brand = color && /^#[0-9a-f]{6}$/i.test(color) ? { background: color, color: textOn(color) } : undefined;
+  return <span className="logo" style={brand} aria-hidden="true">{initials(name)}</span>;
 }
