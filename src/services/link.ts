@@ -99,7 +99,8 @@ export async function completeLinkSession(core: Core, state: string, params: Rec
     throw new AppError('authorization_expired', 'This authorisation link has expired. Start again from the app to get a new one.');
   }
   checkTransition(before, 'authorization_granted');
-  const update = before.firstSyncedAt !== null || stateOf(before).status !== 'pre_init' && before.accessEnc !== null;
+  // Update mode where the link still has its access (a repair, new products); a fresh link after an unlink dropped it.
+  const update = before.accessEnc !== null;
   const scope = await scopeFor(core, application, before, `link:${before.id}`);
   const reference = before.linkReferenceEnc ? core.cipher.decrypt(before.linkReferenceEnc) : '';
   const result: LinkResult = await callProvider(scope, 'completeLink', (p, ctx) => {
