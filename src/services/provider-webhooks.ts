@@ -45,6 +45,7 @@ export async function receiveProviderWebhook(core: Core, providerId: string, hea
     if (err instanceof ProviderError) throw new AppError('provider_unavailable', `${provider.name}'s webhook could not be checked now (${err.providerCode}); send it again.`);
     throw err;
   }
+  if (hook.meaning.kind === 'ignored' && hook.itemId === '') return { type: hook.type, connectionId: null, action: `ignored: ${hook.meaning.why}` };
   const found = await findConnectionByItem(core.db, provider.id, hook.itemId);
   if (!found) return { type: hook.type, connectionId: null, action: 'ignored: no connection has this link' };
   const application = await findApplication(core.db, found.applicationId);

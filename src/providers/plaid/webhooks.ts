@@ -129,7 +129,11 @@ export function createWebhookParser(clients: PlaidClients): (input: WebhookInput
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw refuse('the body is not a JSON object');
     const fields = body as Record<string, unknown>;
     const itemId = fields.item_id;
-    // Plaid's LINK webhooks name no Item, so no application's keys can be chosen to verify them.
+    // Plaid's LINK webhooks (Hosted Link's session events) name no Item, so no application's keys can
+    // verify them. Causeway reads the session itself when the user returns: answered, acted on never.
+    if (fields.webhook_type === 'LINK' && (typeof itemId !== 'string' || itemId === '')) {
+      return { itemId: '', type: `LINK:${String(fields.webhook_code ?? '')}`, meaning: { kind: 'ignored', why: 'Link session events are read from the session on return' } };
+    }
     if (typeof itemId !== 'string' || itemId === '') throw refuse('it names no item_id, so no application\'s keys can verify it');
     const settings = await input.settingsFor(itemId);
     if (!settings) throw refuse(`no connection holds item ${JSON.stringify(itemId)}`);
