@@ -127,6 +127,9 @@ async function build(): Promise<World> {
   const jobs = await all(`${base}/jobs`, keyA);
   const deletions = await all('/v1/deletions', keyA);
   const appA = await ok('GET', '/v1/application', keyA);
+  // A's own Plaid settings: its client id is shown to A only, its secret to no one.
+  const plaidA = { clientId: `a-plaid-client-${tag}`, secret: `a-plaid-secret-${tag}`, environment: 'sandbox' };
+  await ok('PUT', '/v1/application/providers/plaid', keyA, plaidA);
 
   const ids = {
     userId: victim.id, connectionId: created.connection.id, accountId: accounts[0].id, jobId: job.id, endpointId: endpoint.id,
@@ -134,7 +137,7 @@ async function build(): Promise<World> {
   };
   const quoted = (s: string | null) => (s ? [JSON.stringify(s)] : []);
   const secrets = [...new Set([
-    keyA, victimToken, appA.id, receiverUrl, endpoint.description, endpoint.id, victim.id, victim.email, victim.name, victim.externalId, `meta-secret-${tag}`,
+    keyA, victimToken, appA.id, receiverUrl, plaidA.clientId, plaidA.secret, endpoint.description, endpoint.id, victim.id, victim.email, victim.name, victim.externalId, `meta-secret-${tag}`,
     other.id, other.email, other.name, otherCon.connection.id, created.connection.id, removed.deletion.id,
     ...accounts.flatMap((a) => [a.id, `"mask":"${a.mask}"`]),
     ...transactions.flatMap((x) => [x.id, ...quoted(x.description), ...quoted(x.merchantName)]),
@@ -217,6 +220,7 @@ describe('tenant isolation over every operation in the API document', () => {
     /** A's ids in the path (made up ones of the same shape when `made`), the caller's own user when `ownUser` is given. */
     const pathValue = (op: Operation, made: boolean, ownUser?: string) => Object.fromEntries(op.pathParams.map((p) => {
       if (p.name === 'institutionId') return [p.name, 'ins_sandbox_web'];
+      if (p.name === 'provider') return [p.name, 'plaid']; // every application has its own settings for the same providers
       if (p.name === 'userId' && ownUser) return [p.name, ownUser];
       const v = w.ids[p.name];
       assert.ok(v, `${op.id}: the fixture has no id of A's for the path parameter ${p.name}; add one to build()`);
