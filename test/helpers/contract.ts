@@ -1,0 +1,412 @@
+/**
+ * The provider contract (PRODUCT.md §7: "the sandbox is one provider among others and passes the
+ * same contract suite"): one suite, run once per provider against its fake, through the HTTP API
+ * only, asserting what the app and its users see.
+ *
+ *   import ─► active (institution in the catalogue)          a token the provider never issued ─► never active
+ *   create ─► pre_init ─► the user at the provider ─► active ─► refresh ─► login required ─► repair
+ *          ─► expiring ─► repair ─► unlink (the provider's revoke is called) ─► delete
+ *   link refused at the provider ─► failed, with the reason
+ *   every error the provider documents, on a synced connection ─► its status and reason ─► recovered
+ *
+ * A provider takes part through a ProviderDriver: how to start its fake and Causeway against it, how
+ * a user finishes (or refuses) a link at the provider's page, how to break the login, make consent
+ * expire, import, and its table of errors. A new provider is one more driver.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestApp } from './app.js';
+import { until } from './wait.js';
+
+/** A connection as the suite holds it: its ids, and the provider's handle for its link (Plaid's item_id). */
+export interface Conn { userId: string; id: string; base: string; ref: string | null }
+
+/** A link session as create and repair answer it. */
+export interface LinkSession { url: string; reference: string; expiresAt: string }
+
+export interface Outcome {
+  status: string;
+  reason: string | null;
+}
+
+export interface ErrorCase {
+  name: string;
+  /** The provider's own error code the case brings about, where it is one. */
+  providerCode?: string;
+  /** Breaks the provider for this (active, synced) connection. */
+  arrange(t: TestApp, c: Conn): Promise<void>;
+  /**
+   * `refresh` (default): the suite then refreshes and waits for the job. `event`: arrange itself is
+   * the provider telling Causeway (a webhook, a simulated event); the suite waits for the status.
+   */
+  via?: 'refresh' | 'event';
+  expect: Outcome & {
+    /** The refresh job's ending: status, error code and how many runs it took (retries included). */
+    job?: { status: 'succeeded' | 'failed' | 'queued'; errorCode?: string | null; attempts?: number; step?: { name: string; resultCode: string } };
+  };
+  /** Puts the provider right again (an outage switched off), before recovery. */
+  cleanup?(t: TestApp, c: Conn): Promise<void>;
+  /** The institution the case's connection is imported at (the driver's own name for it), when not the driver's default: a case that slows its institution down keeps it to itself. */
+  institution?: string;
+  /** Accounts the user did not share before arrive with the recovery (a repair after new accounts appeared at the bank). */
+  moreAccountsAfterRecovery?: boolean;
+  /** How the connection comes back: by a refresh, a repair, or not here (a job left waiting on a slowed institution). Default from the status. */
+  recover?: 'refresh' | 'repair' | 'none';
+}
+
+export interface LinkFailure {
+  name: string;
+  /** What the user does at the provider's page (driver-specific: 'deny', 'exit', 'error:INSTITUTION_NOT_RESPONDING'). */
+  action: string;
+  expect: Outcome;
+}
+
+export interface ProviderDriver {
+  /** Shown in test names. */
+  name: string;
+  provider: string;
+  method: 'openbanking' | 'hosted';
+  /** Causeway's id of the institution the lifecycle links to. */
+  institutionId: string;
+  /** Starts the fake and a Causeway pointed at it. */
+  start(): Promise<TestApp>;
+  stop(): Promise<void>;
+  /** Whether the import test's institution is unknown to Causeway until the import (so the import must fetch it). */
+  importFetchesInstitution: boolean;
+  /** The catalogue is there for links (called after the import test). */
+  catalogueReady(t: TestApp): Promise<void>;
+  /**
+   * The user at the provider's page for `link`: 'approve' links (or, in update mode, repairs), any
+   * other action is one of `linkFailures`. Ends once the user is back on Causeway's return page.
+   * Answers the provider's handle for the link (null where the driver needs none).
+   */
+  finishLink(t: TestApp, link: LinkSession, action: string): Promise<string | null>;
+  linkFailures: LinkFailure[];
+  /** The bank wants the user to sign in again, and the provider tells Causeway (a webhook, a simulated event, or found by a refresh). */
+  breakLogin(t: TestApp, c: Conn): Promise<void>;
+  /** The consent is about to end, and the provider tells Causeway; answers how many days it has left at most. */
+  expireConsent(t: TestApp, c: Conn): Promise<{ withinDays: number }>;
+  /** Whether the provider was asked to revoke this connection's access. */
+  revokedAtProvider(c: Conn): boolean;
+  /** A link the app already holds at the provider: the import body, and the handle. */
+  importBody(t: TestApp, institution?: string): Promise<{ body: Record<string, unknown>; ref: string | null; institutionId: string }>;
+  /** An import body with a token the provider never issued. */
+  badImportBody(t: TestApp): Promise<Record<string, unknown>>;
+  /** What the provider holds for the link, when the fake can say: Causeway's copy must match it. */
+  providerTruth?(c: Conn): { accounts: number; transactions: number };
+  /** New activity at the provider; answers how many transactions were added. */
+  addActivity?(c: Conn): Promise<number>;
+  errors: ErrorCase[];
+}
+
+export const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** How a Causeway answer looks in a failed assertion. */
+const show = (x: unknown) => JSON.stringify(x);
+
+export function runContractSuite(driver: ProviderDriver): void {
+  // One test at a time (a caller may run providers side by side; subtests would inherit that): the cases share the provider's fake and institutions.
+  describe(`provider contract: ${driver.name}`, { concurrency: 1 }, () => {
+    let t: TestApp;
+    before(async () => { t = await driver.start(); });
+    after(async () => { await driver.stop(); });
+
+    const get = async (c: Conn) => {
+      const res = await t.api('GET', c.base);
+      assert.equal(res.status, 200, show(res.body));
+      return res.body;
+    };
+    const accountIds = async (c: Conn): Promise<string[]> => {
+      const res = await t.api('GET', `/v1/users/${c.userId}/accounts?connectionId=${c.id}`);
+      assert.equal(res.status, 200, show(res.body));
+      return res.body.data.map((a: any) => a.id).sort();
+    };
+    const transactionCount = async (c: Conn): Promise<number> => {
+      let n = 0;
+      let cursor: string | null = null;
+      do {
+        const res = await t.api('GET', `/v1/users/${c.userId}/transactions?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        assert.equal(res.status, 200, show(res.body));
+        n += res.body.data.filter((x: any) => x.connectionId === c.id).length;
+        cursor = res.body.nextCursor;
+      } while (cursor);
+      return n;
+    };
+    const jobs = async (c: Conn) => (await t.api('GET', `${c.base}/jobs`)).body.data as any[];
+    /** The connection's newest job, once it is there and no longer queued or running. */
+    const latestJobDone = async (c: Conn, type: string, after: Set<string> = new Set()) => {
+      const job = await until(`a ${type} job on ${c.id}`, async () => (await jobs(c)).find((j) => j.type === type && !after.has(j.id)), 10_000);
+      return t.waitForJob(job.id, undefined, 30_000);
+    };
+    const waitForStatus = (c: Conn, want: Outcome, what: string) =>
+      until(`${c.id} ${want.status}/${want.reason} (${what})`, async () => {
+        const con = await get(c);
+        return con.status === want.status && con.statusReason === want.reason ? con : undefined;
+      }, 15_000);
+
+    const timelineTypes = async (c: Conn): Promise<string[]> => {
+      const res = await t.api('GET', `${c.base}/timeline?limit=500`);
+      assert.equal(res.status, 200, show(res.body));
+      return res.body.data.map((e: any) => e.type);
+    };
+    /** Consent that ended or is ending is on the timeline as the consent event, whoever told Causeway. */
+    const CONSENT_EVENT: Record<string, string> = { consent_expired: 'consent.expired', consent_revoked: 'consent.revoked', access_expiring_soon: 'consent.expiring' };
+
+    /** A refresh the app asks for; an institution's minimum interval between refreshes is waited out on the sandbox clock. */
+    async function refresh(c: Conn): Promise<any> {
+      for (let i = 0; i < 3; i++) {
+        const res = await t.api('POST', `${c.base}/refresh`);
+        if (res.status === 429 && res.body.code === 'refresh_budget_exhausted' && res.body.refreshBudget?.remainingToday > 0) {
+          const wait = Number(res.headers['retry-after']);
+          assert.ok(wait > 0 && wait <= 3600, `Retry-After ${wait}`);
+          assert.equal((await t.api('POST', '/v1/sandbox/clock', { advanceBy: `PT${wait + 1}S` })).status, 200);
+          continue;
+        }
+        assert.equal(res.status, 202, show(res.body));
+        assert.equal(res.body.job.type, 'refresh');
+        return res.body.job;
+      }
+      throw new Error('refresh refused three times');
+    }
+
+    function assertJobSucceeded(job: any) {
+      assert.equal(job.status, 'succeeded', show(job));
+      assert.equal(job.error, null);
+      for (const step of job.steps) {
+        assert.ok(step.status === 'success' || (step.status === 'skipped' && step.resultCode === 'not_supported'), `step ${step.name}: ${show(step)}`);
+        assert.ok(step.startedAt && step.finishedAt, show(step));
+      }
+      for (const name of ['retrieve-accounts', 'retrieve-transactions']) {
+        assert.equal(job.steps.find((s: any) => s.name === name)?.status, 'success', `${name} in ${show(job.steps)}`);
+      }
+    }
+
+    /** Causeway's copy of the connection's data agrees with the provider's, where the fake can tell. */
+    async function assertData(c: Conn) {
+      const [ids, count] = [await accountIds(c), await transactionCount(c)];
+      assert.ok(ids.length > 0, 'accounts stored');
+      assert.ok(count > 0, 'transactions stored');
+      const truth = driver.providerTruth?.(c);
+      if (truth) assert.deepEqual({ accounts: ids.length, transactions: count }, truth, 'what the provider holds');
+      return { ids, count };
+    }
+
+    /** A new user links through the provider's page; answers once the first job is done. */
+    async function link(): Promise<Conn> {
+      const userId = await t.createUser();
+      const created = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: driver.institutionId, method: driver.method });
+      assert.equal(created.status, 201, show(created.body));
+      const { connection, link: session } = created.body;
+      assert.equal(connection.status, 'pre_init');
+      assert.equal(created.body.job, null);
+      assert.ok(session?.url && session.reference && Date.parse(session.expiresAt) > Date.now(), show(session));
+      assert.equal(created.body.authorizationUrl, session.url);
+      const c: Conn = { userId, id: connection.id, base: `/v1/users/${userId}/connections/${connection.id}`, ref: null };
+      c.ref = await driver.finishLink(t, session, 'approve');
+      assertJobSucceeded(await latestJobDone(c, 'create'));
+      return c;
+    }
+
+    /** A new user's connection brought in by import; answers once it is active. */
+    async function imported(institution?: string): Promise<Conn> {
+      const userId = await t.createUser();
+      const { body, ref } = await driver.importBody(t, institution);
+      const res = await t.api('POST', `/v1/users/${userId}/connections/import`, body);
+      assert.equal(res.status, 202, show(res.body));
+      const c: Conn = { userId, id: res.body.connection.id, base: `/v1/users/${userId}/connections/${res.body.connection.id}`, ref };
+      assertJobSucceeded(await t.waitForJob(res.body.job.id, undefined, 30_000));
+      await waitForStatus(c, { status: 'active', reason: null }, 'imported');
+      return c;
+    }
+
+    /** Repair through the provider's page (update mode): same connection, same accounts. */
+    async function repair(c: Conn, accountsBefore: string[]) {
+      const seen = new Set((await jobs(c)).map((j) => j.id));
+      const res = await t.api('POST', `${c.base}/repair`);
+      assert.equal(res.status, 200, show(res.body));
+      assert.equal(res.body.connection.id, c.id);
+      assert.equal(res.body.job, null, 'the job starts when the user is back');
+      assert.ok(res.body.link?.url, show(res.body));
+      await driver.finishLink(t, res.body.link, 'approve');
+      assertJobSucceeded(await latestJobDone(c, 'repair', seen));
+      const con = await waitForStatus(c, { status: 'active', reason: null }, 'repaired');
+      const after = await accountIds(c);
+      for (const id of accountsBefore) assert.ok(after.includes(id), `account ${id} kept its id through the repair`);
+      const list = (await t.api('GET', `/v1/users/${c.userId}/connections`)).body.data;
+      assert.deepEqual(list.map((x: any) => x.id), [c.id], 'never a second connection');
+      return con;
+    }
+
+    it('imports a link the app already holds: active with accounts and transactions, the institution in the catalogue', async () => {
+      const userId = await t.createUser();
+      const { body, ref, institutionId } = await driver.importBody(t);
+      if (driver.importFetchesInstitution) {
+        assert.equal((await t.api('GET', `/v1/institutions/${institutionId}`)).status, 404, 'not in the catalogue before');
+      }
+      const res = await t.api('POST', `/v1/users/${userId}/connections/import`, body);
+      assert.equal(res.status, 202, show(res.body));
+      assert.equal(res.body.connection.status, 'init');
+      assert.equal(res.body.connection.provider, driver.provider);
+      assert.equal(res.body.connection.institution.id, institutionId);
+      const c: Conn = { userId, id: res.body.connection.id, base: `/v1/users/${userId}/connections/${res.body.connection.id}`, ref };
+      const job = await t.waitForJob(res.body.job.id, undefined, 30_000);
+      assert.equal(job.type, 'import');
+      assertJobSucceeded(job);
+      const con = await get(c);
+      assert.deepEqual([con.status, con.statusReason], ['active', null]);
+      assert.ok(con.firstSyncedAt && con.lastSuccessfulSyncAt && con.consent?.grantedAt, show(con));
+      await assertData(c);
+      const institution = await t.api('GET', `/v1/institutions/${institutionId}`);
+      assert.equal(institution.status, 200, show(institution.body));
+      assert.equal(institution.body.provider, driver.provider);
+      assert.equal(institution.body.name, con.institution.name);
+      const again = await t.api('POST', `/v1/users/${userId}/connections/import`, body);
+      assert.equal(again.status, 409, 'the same token twice is the same link twice');
+    });
+
+    it('never makes a connection active from a token the provider did not issue', async () => {
+      const userId = await t.createUser();
+      const res = await t.api('POST', `/v1/users/${userId}/connections/import`, await driver.badImportBody(t));
+      if (res.status === 400) {
+        assert.ok(res.body.errors?.some((e: any) => e.field === 'body.accessToken'), show(res.body));
+        assert.deepEqual((await t.api('GET', `/v1/users/${userId}/connections`)).body.data, []);
+        return;
+      }
+      assert.equal(res.status, 202, show(res.body));
+      const job = await t.waitForJob(res.body.job.id);
+      assert.deepEqual([job.status, job.error?.code], ['failed', 'invalid_credentials']);
+      const con = (await t.api('GET', `/v1/users/${userId}/connections/${res.body.connection.id}`)).body;
+      assert.deepEqual([con.status, con.statusReason], ['failed', 'invalid_credentials']);
+    });
+
+    it('carries a connection through its life: create, refresh, login required, repair, expiring, unlink, delete', async () => {
+      await driver.catalogueReady(t);
+      // create ─► active
+      const c = await link();
+      const created = await get(c);
+      assert.deepEqual([created.status, created.statusReason, created.userAction], ['active', null, 'none']);
+      assert.equal(created.provider, driver.provider);
+      assert.equal(created.method, driver.method);
+      assert.equal(created.institution.id, driver.institutionId);
+      assert.ok(created.firstSyncedAt && created.lastSuccessfulSyncAt && created.consent?.grantedAt, show(created));
+      for (const a of ['refresh', 'unlink', 'delete']) assert.ok(created.allowedActions.includes(a), `${a} in ${created.allowedActions}`);
+      const { ids } = await assertData(c);
+
+      // refresh ─► new activity stored, nothing twice
+      const before = await transactionCount(c);
+      const added = (await driver.addActivity?.(c)) ?? 0;
+      const job = await refresh(c);
+      const refreshed = await t.waitForJob(job.id, undefined, 30_000);
+      assertJobSucceeded(refreshed);
+      assert.deepEqual(await accountIds(c), ids, 'the same accounts');
+      if (added > 0) assert.equal(await transactionCount(c), before + added, 'the new transactions, once each');
+      else assert.ok(await transactionCount(c) >= before);
+      await assertData(c);
+      const afterRefresh = await get(c);
+      assert.deepEqual([afterRefresh.status, afterRefresh.statusReason], ['active', null]);
+      assert.ok(afterRefresh.lastSuccessfulSyncAt >= created.lastSuccessfulSyncAt);
+
+      // login required ─► reconnect_required, which only the user can mend
+      await driver.breakLogin(t, c);
+      const broken = await waitForStatus(c, { status: 'reconnect_required', reason: 'invalid_credentials' }, 'login required');
+      assert.equal(broken.userAction, 'reconnect');
+      assert.ok(broken.allowedActions.includes('repair'), show(broken.allowedActions));
+      assert.deepEqual(await accountIds(c), ids, 'the data stays while broken');
+
+      // repair ─► active, the same connection and accounts
+      await repair(c, ids);
+      assert.deepEqual(await accountIds(c), ids, 'the same account ids');
+      await assertData(c);
+
+      // expiring ─► active + access_expiring_soon; a repair renews it
+      const grantedBefore = (await get(c)).consent?.grantedAt;
+      const { withinDays } = await driver.expireConsent(t, c);
+      const expiring = await waitForStatus(c, { status: 'active', reason: 'access_expiring_soon' }, 'consent expiring');
+      assert.ok((await timelineTypes(c)).includes('consent.expiring'), 'consent.expiring on the timeline');
+      const clockNow = Date.parse((await t.api('GET', '/v1/sandbox/clock')).body.now);
+      const ends = Date.parse(expiring.consent?.expiresAt);
+      assert.ok(ends > clockNow && ends <= clockNow + (withinDays + 1) * 86_400_000, `consent ends ${expiring.consent?.expiresAt}`);
+      assert.ok(expiring.allowedActions.includes('repair') && expiring.allowedActions.includes('refresh'), show(expiring.allowedActions));
+      const renewed = await repair(c, ids);
+      assert.deepEqual(await accountIds(c), ids, 'the same account ids');
+      assert.ok(renewed.consent.expiresAt === null || Date.parse(renewed.consent.expiresAt) > ends, `renewed until ${renewed.consent.expiresAt}`);
+      assert.ok(Date.parse(renewed.consent.grantedAt) >= Date.parse(grantedBefore), 'the consent is granted anew');
+
+      // unlink ─► the provider's access revoked, data kept, no more syncing
+      assert.equal(driver.revokedAtProvider(c), false);
+      const unlinked = await t.api('POST', `${c.base}/unlink`);
+      assert.equal(unlinked.status, 200, show(unlinked.body));
+      assert.equal(unlinked.body.connection.status, 'unlinked');
+      await until('the provider asked to revoke', () => driver.revokedAtProvider(c));
+      assert.deepEqual(await accountIds(c), ids, 'the data stays');
+      assert.equal((await t.api('POST', `${c.base}/refresh`)).status, 409);
+
+      // delete ─► deleted for good
+      const deleted = await t.api('DELETE', c.base);
+      assert.equal(deleted.status, 200, show(deleted.body));
+      assert.equal(deleted.body.connection.status, 'deleted');
+      assert.equal((await get(c)).status, 'deleted');
+      for (const [method, path] of [['POST', `${c.base}/refresh`], ['POST', `${c.base}/repair`], ['POST', `${c.base}/unlink`], ['DELETE', c.base]] as const) {
+        assert.equal((await t.api(method, path)).status, 409, `${method} ${path} on a deleted connection`);
+      }
+    });
+
+    for (const failure of driver.linkFailures) {
+      it(`a link refused at the provider (${failure.name}) ends ${failure.expect.status} / ${failure.expect.reason}`, async () => {
+        await driver.catalogueReady(t);
+        const userId = await t.createUser();
+        const created = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: driver.institutionId, method: driver.method });
+        assert.equal(created.status, 201, show(created.body));
+        const c: Conn = { userId, id: created.body.connection.id, base: `/v1/users/${userId}/connections/${created.body.connection.id}`, ref: null };
+        await driver.finishLink(t, created.body.link, failure.action);
+        const con = await waitForStatus(c, failure.expect, failure.name);
+        assert.ok(con.allowedActions.includes('repair'), 'it can be tried again');
+        assert.deepEqual((await jobs(c)).length, 0, 'no job ran');
+        assert.deepEqual(await accountIds(c), []);
+      });
+    }
+
+    describe('errors', () => {
+      for (const e of driver.errors) {
+        const recover = e.recover ?? (e.expect.status === 'reconnect_required' ? 'repair' : 'refresh');
+        it(`${e.name} ─► ${e.expect.status} / ${e.expect.reason}${recover === 'none' ? '' : `, then ${recover} restores it`}`, async () => {
+          const c = await imported(e.institution);
+          const ids = await accountIds(c);
+          const seen = new Set((await jobs(c)).map((j) => j.id));
+          await e.arrange(t, c);
+          if ((e.via ?? 'refresh') === 'refresh') {
+            const queued = await refresh(c);
+            seen.add(queued.id);
+            const want = e.expect.job ?? { status: 'failed' };
+            const job = want.status === 'queued'
+              ? await t.waitForJob(queued.id, (j) => j.status === 'queued' && j.attempts >= (want.attempts ?? 1) && (!want.step || j.steps.some((s: any) => s.name === want.step!.name && s.resultCode === want.step!.resultCode)), 15_000)
+              : await t.waitForJob(queued.id, undefined, 30_000);
+            assert.equal(job.status, want.status, show(job));
+            if (want.errorCode !== undefined) assert.equal(job.error?.code ?? null, want.errorCode, show(job));
+            if (want.attempts !== undefined) assert.equal(job.attempts, want.attempts, show(job));
+            if (want.step) assert.ok(job.steps.some((s: any) => s.name === want.step!.name && s.resultCode === want.step!.resultCode), show(job.steps));
+          }
+          const con = await waitForStatus(c, e.expect, e.name);
+          const userAction = e.expect.status === 'reconnect_required' ? 'reconnect' : e.expect.status === 'degraded' ? 'wait' : undefined;
+          if (userAction) assert.equal(con.userAction, userAction, show(con));
+          const consentEvent = e.expect.reason ? CONSENT_EVENT[e.expect.reason] : undefined;
+          if (consentEvent) assert.ok((await timelineTypes(c)).includes(consentEvent), `${consentEvent} on the timeline: ${await timelineTypes(c)}`);
+          assert.deepEqual(await accountIds(c), ids, 'the data stays');
+          await e.cleanup?.(t, c);
+          if (recover === 'refresh') {
+            const again = await refresh(c);
+            assertJobSucceeded(await t.waitForJob(again.id, undefined, 30_000));
+            await waitForStatus(c, { status: 'active', reason: null }, 'refreshed after the error');
+          } else if (recover === 'repair') {
+            await repair(c, ids);
+          }
+          if (recover !== 'none') {
+            const after = (await assertData(c)).ids;
+            if (e.moreAccountsAfterRecovery) assert.ok(after.length > ids.length, `the new accounts arrived: ${ids.length} then ${after.length}`);
+            else assert.deepEqual(after, ids, 'the same accounts');
+          }
+        });
+      }
+    });
+  });
+}
