@@ -14,7 +14,7 @@
  */
 import { AppError } from '../domain/errors.js';
 import { allowedActions, InvalidTransitionError, transition } from '../domain/status.js';
-import type { Product } from '../domain/types.js';
+import { STATUS_REASONS, type Product, type StatusReason } from '../domain/types.js';
 import { findConnectionByAuthState, findLiveConnectionsAt, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { findApplication, type ApplicationRow } from '../db/repos/applications.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
@@ -125,9 +125,10 @@ export async function completeLinkSession(core: Core, state: string, params: Rec
     const done = { authStateHash: null, authExpiresAt: null, linkReferenceEnc: null, updatedAt: at };
     if (result.kind === 'denied') {
       const next = checkTransition(c, 'authorization_denied');
-      // A first link refused for a reason other than the user's no (the institution failed) says so.
-      const reason = next.status === 'failed' && (result.code === 'institution_unavailable' || result.code === 'provider_error')
-        ? result.code : next.reason;
+      // A first link refused for a reason other than the user's no (the institution failed, the login is
+      // locked) says so, as a first web attempt does (PRODUCT.md §2: failed with the error as its reason).
+      const reason = next.status === 'failed' && (STATUS_REASONS as readonly string[]).includes(result.code)
+        ? result.code as StatusReason : next.reason;
       const connection = await updateConnection(tx, c.id, { ...done, status: next.status, statusReason: reason });
       return { connection, job: null, result: 'denied' as const, message: result.message };
     }
