@@ -40,7 +40,7 @@ export async function receiveProviderWebhook(core: Core, providerId: string, hea
       },
     });
   } catch (err) {
-    if (err instanceof ProviderWebhookRefused) throw new AppError('invalid_webhook_signature', `${provider.name} webhook refused: ${err.message}`);
+    if (err instanceof ProviderWebhookRefused) throw new AppError('invalid_webhook_signature', err.message);
     // The key could not be fetched: an error status makes the provider send it again later.
     if (err instanceof ProviderError) throw new AppError('provider_unavailable', `${provider.name}'s webhook could not be checked now (${err.providerCode}); send it again.`);
     throw err;
