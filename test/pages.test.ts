@@ -8,17 +8,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { client, createStorage, ROOT, runCli, type Server, startServer, type Storage, tearDown } from './helpers/process.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.join(ROOT, 'test/artifacts');
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
+import type { Browser } from 'playwright-core';
+import { launchChromium, newPage as openPage, shots } from './helpers/browser.js';
+import { client, createStorage, runCli, type Server, startServer, type Storage, tearDown } from './helpers/process.js';
 
 let storage: Storage;
 let server: Server | null = null;
@@ -28,8 +22,6 @@ let operatorPassword: string;
 let api: ReturnType<typeof client>;
 
 before(async () => {
-  assert.ok(fs.existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`);
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
   storage = await createStorage('causeway-pages-');
   // The embedded database has one process at a time: the CLI runs before the server starts.
   key = (await runCli(['keys', 'create', '--name', 'pages'], storage.env())).stdout.trim();
@@ -38,10 +30,7 @@ before(async () => {
   assert.ok(operatorPassword.length >= 12);
   server = await startServer(storage.env({ CAUSEWAY_SANDBOX_LATENCY_MS: '120', CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS: 'true' }));
   api = client(server.url, key);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close().catch(() => {});
@@ -54,26 +43,6 @@ async function tokenFor(userId: string, scopes = ['connect', 'manage'], extra: R
   return res.body.token;
 }
 
-async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: DESKTOP });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  return { context, page, errors };
-}
-
-/** The page as it is now, at desktop and at phone width. */
-async function shots(page: Page, name: string) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  const wide = overflow > 1 ? await page.evaluate(`[...document.querySelectorAll('body *')].filter((e) => !e.closest('.table-wrap') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-    .slice(0, 5).map((e) => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 40))`) : [];
-  assert.ok(overflow <= 1, `${name}: no sideways scrolling at phone width (${overflow} px too wide: ${JSON.stringify(wide)})`);
-  await page.setViewportSize(DESKTOP);
-}
-
 async function connections(userId: string) {
   return (await api.get(`/v1/users/${userId}/connections`)).body.data as any[];
 }
@@ -81,7 +50,7 @@ async function connections(userId: string) {
 describe('connect widget', () => {
   it('links user_good with the keyboard alone, showing each step', async () => {
     const userId = await api.createUser();
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await openPage(browser);
     await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}&state=abc123`);
     await page.getByRole('heading', { name: 'Choose your bank' }).waitFor();
     assert.ok(!page.url().includes('token='), 'the token leaves the address bar');
@@ -108,7 +77,7 @@ describe('connect widget', () => {
 
   it('asks for the one-time code of user_mfa, continues with it, and sends the user back to the app with state, connectionId and jobId', async () => {
     const userId = await api.createUser();
-    const { context, page } = await newPage();
+    const { context, page } = await openPage(browser);
     const token = await tokenFor(userId, ['connect'], { redirectUri: `${server!.url}/health?from=widget` });
     await page.goto(`${server!.url}/connect?token=${token}&state=s-42`);
     await page.getByRole('button', { name: /Sandbox Web Bank/ }).click();
@@ -141,7 +110,7 @@ describe('connect widget', () => {
       <script>window.got = []; window.addEventListener('message', (e) => window.got.push(e.data));</script>
       <iframe title="Connect" src="${src}" style="width:420px;height:700px"></iframe>`));
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-    const { context, page } = await newPage();
+    const { context, page } = await openPage(browser);
     try {
       page.on('console', (m) => { if (process.env.DEBUG_PAGES) console.error('console:', m.text()); });
       await page.goto(`http://localhost:${(app.address() as AddressInfo).port}/`);
@@ -165,7 +134,7 @@ describe('connect widget', () => {
 
   it('shows a wrong password in plain words and retries in place, on the same connection', async () => {
     const userId = await api.createUser();
-    const { context, page } = await newPage();
+    const { context, page } = await openPage(browser);
     await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}`);
     await page.getByRole('button', { name: /Sandbox Web Bank/ }).click();
     await page.getByLabel('Login').fill('user_good');
@@ -187,7 +156,7 @@ describe('connect widget', () => {
 
   it('hands off to the bank’s consent page and back: denied, then tried again and approved', async () => {
     const userId = await api.createUser();
-    const { context, page } = await newPage();
+    const { context, page } = await openPage(browser);
     await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}`);
     await page.getByRole('button', { name: /Sandbox Open Bank/ }).click();
     await page.getByRole('button', { name: /Open banking/ }).click();
@@ -220,7 +189,7 @@ async function linkedUser(institutionId = 'ins_sandbox_web'): Promise<{ userId: 
 describe('manage page', () => {
   it('refreshes with a syncing indicator, disconnects after saying the data stays, repairs, and deletes with erase', async () => {
     const { userId, connectionId } = await linkedUser();
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await openPage(browser);
     await page.goto(`${server!.url}/manage?token=${await tokenFor(userId)}`);
     const card = page.getByRole('article', { name: 'Sandbox Web Bank' });
     await card.getByText('Connected', { exact: true }).waitFor();
@@ -266,7 +235,7 @@ describe('manage page', () => {
 
   it('says when the refresh budget is spent and when the next refresh is allowed', async () => {
     const { userId } = await linkedUser('ins_sandbox_slow'); // refreshes at least an hour apart
-    const { context, page } = await newPage();
+    const { context, page } = await openPage(browser);
     await page.goto(`${server!.url}/manage?token=${await tokenFor(userId)}`);
     const card = page.getByRole('article', { name: 'Sandbox Slow Building Society' });
     await card.getByRole('button', { name: 'Refresh' }).click();
@@ -279,7 +248,7 @@ describe('manage page', () => {
   it('a client token for one user cannot read another user’s connections', async () => {
     const { userId: theirs, connectionId } = await linkedUser();
     const mine = await api.createUser();
-    const { context, page } = await newPage();
+    const { context, page } = await openPage(browser);
     await page.goto(`${server!.url}/manage?token=${await tokenFor(mine)}`);
     await page.getByText('You have not connected a bank yet.').waitFor();
     // From inside the page, with the page's own token (a string: the test runner's transform must not touch it).
@@ -296,7 +265,7 @@ describe('manage page', () => {
 describe('operator dashboard', () => {
   it('signs in, finds a connection, shows its masked profile and job steps, and purges it', async () => {
     const { userId, connectionId } = await linkedUser();
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await openPage(browser);
     await page.goto(`${server!.url}/dashboard`);
     await shots(page, 'dashboard-sign-in');
     await page.getByLabel('Email').fill('ops@example.com');
@@ -351,7 +320,7 @@ describe('operator dashboard with an API key', () => {
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await openPage(browser);
     try {
       await page.goto(`${server!.url}/dashboard`);
       await page.getByLabel('API key', { exact: true }).fill(key);

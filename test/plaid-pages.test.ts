@@ -15,16 +15,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, newPage as openPage, shots } from './helpers/browser.js';
 import { startPlaidFake, type PlaidFake } from './fakes/plaid/index.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { freePort, ROOT } from './helpers/process.js';
 import { until } from './helpers/wait.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.join(ROOT, 'test/artifacts');
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
 const PLATYPUS = 'ins_plaid_109508';
 
 let fake: PlaidFake;
@@ -33,9 +30,7 @@ let base: string;
 let browser: Browser;
 
 before(async () => {
-  assert.ok(fs.existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`);
   assert.ok(fs.existsSync(path.join(ROOT, 'dist/web/connect.html')), 'the pages are built: npm run build');
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
   fake = await startPlaidFake();
   // Plaid sends the user back to the public address (and its webhooks there): the port is chosen first.
   const port = await freePort();
@@ -46,10 +41,7 @@ before(async () => {
   await t.app.listen({ port, host: '127.0.0.1' });
   // The worker syncs Plaid's catalogue at start.
   await until('the Plaid catalogue', async () => (await t.api('GET', `/v1/institutions/${PLATYPUS}`)).status === 200, 30_000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close().catch(() => {});
@@ -61,24 +53,6 @@ async function tokenFor(userId: string): Promise<string> {
   const res = await t.api('POST', `/v1/users/${userId}/client-tokens`, { scopes: ['connect', 'manage'] });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body.token;
-}
-
-async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: DESKTOP });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  return { context, page, errors };
-}
-
-/** The page as it is now, at desktop and at phone width (no sideways scrolling on a phone). */
-async function shots(page: Page, name: string) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert.ok(overflow <= 1, `${name}: no sideways scrolling at phone width (${overflow} px too wide)`);
-  await page.setViewportSize(DESKTOP);
 }
 
 async function connections(userId: string): Promise<any[]> {
@@ -124,7 +98,7 @@ async function linkedUser(): Promise<{ userId: string; connectionId: string; ite
 describe('connect widget with Plaid Hosted Link', () => {
   it('finds First Platypus Bank through the server’s search, shows its logo, links it at Plaid in a new window and follows the job', async () => {
     const userId = await t.createUser();
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await openPage(browser);
     await page.goto(`${base}/connect?token=${await tokenFor(userId)}`);
     await page.getByRole('heading', { name: 'Choose your bank' }).waitFor();
     const banks = page.getByRole('list', { name: 'Banks' });
@@ -176,7 +150,7 @@ describe('connect widget with Plaid Hosted Link', () => {
 
   it('leaving Plaid’s page is “Not connected” in plain words, and Try again links the same connection', async () => {
     const userId = await t.createUser();
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await openPage(browser);
     await page.goto(`${base}/connect?token=${await tokenFor(userId)}`);
     await (await findPlatypus(page)).click();
     const left = await openPlaid(context, () => page.getByRole('button', { name: 'Continue to Plaid' }).click());
@@ -202,7 +176,7 @@ describe('connect widget with Plaid Hosted Link', () => {
 
   it('linking a bank the user already connected says so in plain words, and the first connection stays', async () => {
     const { userId, connectionId } = await linkedUser();
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await openPage(browser);
     await page.goto(`${base}/connect?token=${await tokenFor(userId)}`);
     await (await findPlatypus(page)).click();
     const popup = await openPlaid(context, () => page.getByRole('button', { name: 'Continue to Plaid' }).click());
@@ -228,7 +202,7 @@ describe('connect widget, mode=repair, with Plaid', () => {
   it('fixes a hosted connection in Plaid’s update mode from the repair answer’s link', async () => {
     const { userId, connectionId, itemId } = await linkedUser();
     await breakLogin(userId, connectionId, itemId);
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await openPage(browser);
     await page.goto(`${base}/connect?${new URLSearchParams({ token: await tokenFor(userId), mode: 'repair', connectionId })}`);
     await page.getByRole('heading', { name: 'Fix your connection' }).waitFor();
     const popup = await openPlaid(context, () => page.getByRole('button', { name: 'Continue to Plaid' }).click());
@@ -247,7 +221,7 @@ describe('manage page with Plaid', () => {
     const { userId, connectionId, itemId } = await linkedUser();
     await breakLogin(userId, connectionId, itemId);
 
-    const { context, page, errors } = await newPage();
+    const { context, page, errors } = await openPage(browser);
     await page.goto(`${base}/manage?token=${await tokenFor(userId)}`);
     const card = page.getByRole('article', { name: 'First Platypus Bank' });
     await card.getByText('Needs your attention', { exact: true }).waitFor();

@@ -67,8 +67,8 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
   await requireUser(core, tenant, userId);
   const now = tenantClock(core, tenant.application).now();
   const institution = await institutionForNewConnection(core, tenant, input.institutionId);
+  // institutionForNewConnection checked the application may use it (settings read once).
   const provider = providerById(core, institution.provider);
-  await requireUsable(core, tenant.application, provider);
   if (!institution.methods.includes(input.method)) {
     throw new AppError('unsupported_method', `${institution.name} supports ${institution.methods.join(' and ')}, not ${input.method}.`,
       { errors: [{ field: 'body.method', message: `must be one of: ${institution.methods.join(', ')}` }] });

@@ -19,9 +19,10 @@ import { withTransaction } from '../db/transaction.js';
 import type { ProviderAccess } from '../providers/types.js';
 import { newJobRow, presentConnection } from './connections.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
-import { canUse, providerById, requireUsable } from './providers.js';
+import { providerById, requireUsable } from './providers.js';
 import { findInstitution, findOrFetchInstitution } from './catalogue.js';
 import { grantEventData, grantPatch } from './sync/grant.js';
+import { journalRow } from './sync/journal.js';
 import { insertProviderCalls } from '../db/repos/provider-calls.js';
 import { ProviderError } from '../providers/types.js';
 import { requireUser } from './users.js';
@@ -91,7 +92,6 @@ async function resolveImport(core: Core, tenant: Tenant, input: ImportInput) {
     }
     const provider = providerById(core, institution.provider);
     await requireUsable(core, tenant.application, provider);
-    if (!(await canUse(core, tenant.application, provider))) throw notFound('institution', input.institutionId);
     if (!provider.importAccess) throw notImportable(provider.name);
     return { provider, institution, grant: null, call: null };
   }
@@ -120,10 +120,7 @@ async function resolveImport(core: Core, tenant: Tenant, input: ImportInput) {
   }
   const institution = await findOrFetchInstitution(core, provider, grant.institutionId, settings);
   if (!institution) throw new AppError('provider_unavailable', `${provider.name} named institution ${grant.institutionId}, which it does not list.`);
-  const call = {
-    id: newId('call'), applicationId: tenant.application.id, jobId: null, operation: 'importAccess', outcome: 'ok', errorCode: null, providerCode: null,
-    provider: provider.id, requestId: null, retryAfterSeconds: null, durationMs: Date.now() - startedAt, createdAt: now,
-  };
+  const call = journalRow({ applicationId: tenant.application.id, jobId: null, provider: provider.id, operation: 'importAccess', error: null, startedAt, at: now });
   return { provider, institution, grant, call };
 }
 

@@ -26,7 +26,7 @@ import { tenantClock, type Core } from './core.js';
 import { sha256 } from './crypto.js';
 import { providerFor, settingsFor } from './providers.js';
 import { callProvider, type CallScope } from './sync/journal.js';
-import { grantEventData, grantPatch, linkOf, providerWebhookUrl } from './sync/grant.js';
+import { grantAccess, grantEventData, grantPatch, linkOf, providerInstitutionOf, providerWebhookUrl } from './sync/grant.js';
 import { catalogueId } from './catalogue.js';
 
 /** Causeway's one return route: every provider sends the user back here with the connection's state. */
@@ -56,7 +56,7 @@ export async function openLinkSession(core: Core, application: ApplicationRow, c
   const session = await callProvider(scope, 'startLink', (p, ctx) => {
     if (!p.startLink) throw new ProviderError('provider_error', `The ${p.name} provider has no link page.`, false, 'link_not_supported');
     return p.startLink({
-      institutionId: c.providerInstitutionId ?? c.institutionId, products: opts.products, state, returnUrl: returnUrl(core, state),
+      institutionId: providerInstitutionOf(c), products: opts.products, state, returnUrl: returnUrl(core, state),
       webhookUrl: providerWebhookUrl(core, p.id), userId: c.userId, update: opts.update ? linkOf(core, c) : null,
     }, ctx);
   }).catch((err: unknown) => {
@@ -105,7 +105,7 @@ export async function completeLinkSession(core: Core, state: string, params: Rec
   const reference = before.linkReferenceEnc ? core.cipher.decrypt(before.linkReferenceEnc) : '';
   const result: LinkResult = await callProvider(scope, 'completeLink', (p, ctx) => {
     if (!p.completeLink) throw new ProviderError('provider_error', `The ${p.name} provider has no link to complete.`, false, 'link_not_supported');
-    return p.completeLink({ institutionId: before.providerInstitutionId ?? before.institutionId, params, reference, update: update ? linkOf(core, before) : null }, ctx);
+    return p.completeLink({ institutionId: providerInstitutionOf(before), params, reference, update: update ? linkOf(core, before) : null }, ctx);
   }).catch((err: unknown) => {
     if (!(err instanceof ProviderError)) throw err;
     // The link stays valid: the user (or the page) can come back to it once the provider answers.
@@ -151,7 +151,7 @@ export async function completeLinkSession(core: Core, state: string, params: Rec
 }
 
 async function revokeGrant(core: Core, scope: CallScope, c: ConnectionRow, grant: AuthorizationGrant): Promise<void> {
-  const link = { institutionId: c.providerInstitutionId ?? c.institutionId, access: { kind: 'token' as const, token: grant.token, ...(grant.itemId ? { itemId: grant.itemId } : {}) }, firstSyncedAt: null };
+  const link = { institutionId: providerInstitutionOf(c), access: grantAccess(grant), firstSyncedAt: null };
   await callProvider(scope, 'revoke', (p, ctx) => p.revoke(link, ctx)).catch((err: unknown) => {
     core.log.warn({ err, connectionId: c.id }, 'a link granted for a connection that is gone could not be removed at the provider');
   });

@@ -10,7 +10,7 @@
  */
 import { AppError } from '../domain/errors.js';
 import type { ApplicationRow } from '../db/repos/applications.js';
-import { deleteProviderSettings, findProviderSettings, listProviderSettings, upsertProviderSettings, anyProviderSettings } from '../db/repos/providers.js';
+import { deleteProviderSettings, findProviderSettings, listProviderSettings, upsertProviderSettings, anyProviderSettings, type ProviderSettingsRow } from '../db/repos/providers.js';
 import type { Provider, ProviderSettings } from '../providers/types.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { syncCatalogues } from './catalogue.js';
@@ -52,9 +52,13 @@ function applicationFields(provider: Provider) {
 export async function settingsFor(core: Core, application: Pick<ApplicationRow, 'id'>, provider: Provider): Promise<ProviderSettings | null> {
   if (!provider.settingFields) return {};
   const own = await findProviderSettings(core.db, application.id, provider.id);
-  if (!own) return deploymentSettings(core, provider);
+  return own ? unseal(core, provider, own) : deploymentSettings(core, provider);
+}
+
+/** An application's stored settings, decrypted, with the deployment's host (CAUSEWAY_<PROVIDER>_URL) when set. */
+function unseal(core: Core, provider: Provider, row: ProviderSettingsRow): ProviderSettings {
+  const settings = JSON.parse(core.cipher.decrypt(row.settingsEnc)) as Record<string, string>;
   const host = deploymentHost(core, provider);
-  const settings = JSON.parse(core.cipher.decrypt(own.settingsEnc)) as Record<string, string>;
   return host ? { ...settings, baseUrl: host } : settings;
 }
 
@@ -64,11 +68,7 @@ export async function anySettings(core: Core, provider: Provider): Promise<Provi
   const fromEnv = deploymentSettings(core, provider);
   if (fromEnv) return fromEnv;
   const row = await anyProviderSettings(core.db, provider.id);
-  if (!row) return null;
-  // The deployment's host applies here as in settingsFor: an application's keys go to CAUSEWAY_<PROVIDER>_URL when set.
-  const settings = JSON.parse(core.cipher.decrypt(row.settingsEnc)) as Record<string, string>;
-  const host = deploymentHost(core, provider);
-  return host ? { ...settings, baseUrl: host } : settings;
+  return row ? unseal(core, provider, row) : null;
 }
 
 /** May this application use this provider? The sandbox serves sandbox applications; a real provider needs settings. */

@@ -3,11 +3,21 @@ import type { ConnectionRow } from '../../db/repos/connections.js';
 import type { AuthorizationGrant, ProviderAccess, ProviderLink } from '../../providers/types.js';
 import type { Core } from '../core.js';
 
+/** The provider's own id for the connection's institution (rows from before the catalogue hold the sandbox's, which is the same). */
+export function providerInstitutionOf(c: Pick<ConnectionRow, 'providerInstitutionId' | 'institutionId'>): string {
+  return c.providerInstitutionId ?? c.institutionId;
+}
+
+/** The access a grant gives: its token, and the provider's id for the link. */
+export function grantAccess(grant: AuthorizationGrant): ProviderAccess {
+  return { kind: 'token', token: grant.token, ...(grant.itemId ? { itemId: grant.itemId } : {}) };
+}
+
 /** What the provider needs to reach the connection's data: its own institution id and the access, decrypted. */
 export function linkOf(core: Core, c: ConnectionRow): ProviderLink {
   const access = c.accessEnc ? (JSON.parse(core.cipher.decrypt(c.accessEnc)) as ProviderAccess | { kind: 'grant' }) : null;
   return {
-    institutionId: c.providerInstitutionId ?? c.institutionId,
+    institutionId: providerInstitutionOf(c),
     access: access && access.kind !== 'grant' ? access : { kind: 'token', token: '' },
     firstSyncedAt: c.firstSyncedAt,
   };
@@ -15,9 +25,8 @@ export function linkOf(core: Core, c: ConnectionRow): ProviderLink {
 
 /** The connection's new access, consent dates and the provider's id for the link. */
 export function grantPatch(core: Core, grant: AuthorizationGrant) {
-  const access: ProviderAccess = { kind: 'token', token: grant.token, ...(grant.itemId ? { itemId: grant.itemId } : {}) };
   return {
-    accessEnc: core.cipher.encrypt(JSON.stringify(access)),
+    accessEnc: core.cipher.encrypt(JSON.stringify(grantAccess(grant))),
     consentGrantedAt: grant.grantedAt,
     consentExpiresAt: grant.expiresAt,
     ...(grant.itemId ? { itemId: grant.itemId } : {}),

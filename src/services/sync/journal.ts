@@ -36,12 +36,22 @@ export async function callProvider<T>(scope: CallScope, operation: string, fn: (
     error = err;
     throw err;
   } finally {
-    const pe = error instanceof ProviderError ? error : null;
-    if (scope.journal !== false) await insertProviderCalls(scope.core.db, [{
-      id: newId('call'), applicationId: scope.applicationId, connectionId: scope.connectionId, jobId: scope.jobId, operation,
-      outcome: error ? 'error' : 'ok', errorCode: pe?.code ?? (error ? 'unexpected' : null), providerCode: pe?.providerCode ?? null,
-      provider: scope.provider.id, requestId: pe?.requestId ?? null, retryAfterSeconds: pe?.retryAfterSeconds ?? null,
-      durationMs: Date.now() - startedAt, createdAt: scope.now(),
-    }]).catch((err) => scope.core.log.warn({ err, operation }, 'provider call not journaled'));
+    if (scope.journal !== false) {
+      await insertProviderCalls(scope.core.db, [{
+        ...journalRow({ applicationId: scope.applicationId, jobId: scope.jobId, provider: scope.provider.id, operation, error, startedAt, at: scope.now() }),
+        connectionId: scope.connectionId,
+      }]).catch((err) => scope.core.log.warn({ err, operation }, 'provider call not journaled'));
+    }
   }
+}
+
+/** A journal row for a call that ended now (its connection added by the caller: an import writes it with the connection it creates). */
+export function journalRow(c: { applicationId: string; jobId: string | null; provider: string; operation: string; error: unknown; startedAt: number; at: Date }) {
+  const pe = c.error instanceof ProviderError ? c.error : null;
+  return {
+    id: newId('call'), applicationId: c.applicationId, jobId: c.jobId, operation: c.operation,
+    outcome: c.error ? 'error' : 'ok', errorCode: pe?.code ?? (c.error ? 'unexpected' : null), providerCode: pe?.providerCode ?? null,
+    provider: c.provider, requestId: pe?.requestId ?? null, retryAfterSeconds: pe?.retryAfterSeconds ?? null,
+    durationMs: Date.now() - c.startedAt, createdAt: c.at,
+  };
 }

@@ -9,8 +9,8 @@ import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../../db/re
 import { lockConnection } from '../../db/repos/locks.js';
 import { withTransaction } from '../../db/transaction.js';
 import { callProvider, type CallScope } from './journal.js';
-import { ProviderError, type AuthorizationGrant, type Provider, type ProviderAccess, type ProviderAccount, type ProviderCallContext, type ProviderLink, type ProviderTransaction } from '../../providers/types.js';
-import { grantEventData, grantPatch, providerWebhookUrl } from './grant.js';
+import { ProviderError, type AuthorizationGrant, type Provider, type ProviderAccount, type ProviderCallContext, type ProviderLink, type ProviderTransaction } from '../../providers/types.js';
+import { grantAccess, grantEventData, grantPatch, providerWebhookUrl } from './grant.js';
 import { connectionEvent, insertEvent } from '../../db/repos/events.js';
 import type { Core } from '../core.js';
 import type { HeldPermit } from '../limits.js';
@@ -135,7 +135,7 @@ async function authorize(s: RunState): Promise<StepOutcome> {
 
 async function recordGrant(s: RunState, grant: AuthorizationGrant): Promise<void> {
   const { core } = s;
-  const tokenAccess: ProviderAccess = { kind: 'token', token: grant.token, ...(grant.itemId ? { itemId: grant.itemId } : {}) };
+  const tokenAccess = grantAccess(grant);
   const renewed = s.connection.consentGrantedAt !== null;
   const at = s.clock.now();
   const write = withTransaction(core.db, async (tx) => {

@@ -13,33 +13,19 @@
 import { StrictMode, useEffect, useMemo, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import {
-  ApiError, createApi, followJob, linkUrl, takeToken, type Api, type Connection, type ConnectionStart, type Institution, type InstitutionPage, type Job,
+  ApiError, createApi, followJob, linkUrl, takeToken, type Api, type Connection, type ConnectionStart, type Institution, type Job,
 } from '../shared/api';
 import { latestJob, openLinkWindow, sendTo, watchLink } from '../shared/link';
 import { plainStatus, providerName, reasonText, stepText, viaOf } from '../shared/status';
-import { ErrorBox, Logo, Notice, Spinner, useAction } from '../shared/ui';
+import { ErrorBox, Notice, Spinner, useAction } from '../shared/ui';
 import '../shared/styles.css';
-
-interface Who { userId: string; scopes: string[]; redirectUri: string | null }
-type Mode = 'connect' | 'repair' | 'products';
-/** Linked away from Causeway: at the bank (openbanking) or at the provider (hosted). */
-type AwayMethod = 'openbanking' | 'hosted';
-
-type Screen =
-  | { kind: 'pick' }
-  | { kind: 'method'; institution: Institution }
-  | { kind: 'credentials'; institution: Institution; connection: Connection | null; failure: string | null }
-  /** `connection` null: created when the user continues (hosted, chosen from the list). */
-  | { kind: 'consent'; institution: Institution; method: AwayMethod; connection: Connection | null; url: string | null; failure: string | null }
-  | { kind: 'products'; connection: Connection; institution: Institution }
-  | { kind: 'progress'; institution: Institution; connection: Connection; job: Job }
-  | { kind: 'done'; institution: Institution; connection: Connection; job: Job | null };
+import { PickInstitution } from './pick';
+import { BankHeader, type AwayMethod, type BodyProps, type Mode, type Screen, type Who } from './screens';
+import { Products } from './products';
 
 const params = new URLSearchParams(window.location.search);
 const MODE = (params.get('mode') as Mode | null) ?? 'connect';
 const APP_STATE = params.get('state');
-const PAGE_SIZE = 20;
-const SEARCH_DELAY_MS = 250;
 
 function finish(who: Who, result: { connectionId: string; jobId: string | null; status: string }) {
   const message = { type: 'causeway.connect', state: APP_STATE, ...result };
@@ -110,8 +96,6 @@ function App() {
   );
 }
 
-interface BodyProps { api: Api; who: Who; screen: Screen; setScreen: (s: Screen) => void }
-
 function Body(p: BodyProps) {
   const s = p.screen;
   switch (s.kind) {
@@ -123,116 +107,6 @@ function Body(p: BodyProps) {
     case 'progress': return <Progress {...p} screen={s} />;
     case 'done': return <Done {...p} screen={s} />;
   }
-}
-
-const methodWords = (i: Institution) => i.methods.map((m) => (m === 'web' ? 'Sign in' : m === 'openbanking' ? 'Open banking' : `Through ${providerName(i.provider)}`)).join(' or ');
-
-/** What a bank leads to when chosen: the one way it has, or the choice of ways. */
-function chosen(i: Institution): Screen {
-  if (i.methods.length === 1 && i.methods[0] === 'web') return { kind: 'credentials', institution: i, connection: null, failure: null };
-  if (i.methods.length === 1 && i.methods[0] === 'hosted') return { kind: 'consent', institution: i, method: 'hosted', connection: null, url: null, failure: null };
-  return { kind: 'method', institution: i };
-}
-
-interface Results { query: string; items: Institution[]; nextCursor: string | null }
-
-/**
- * The banks, searched by name on the server as the person types (after a short pause), a page at a
- * time with "Show more banks". What is already shown narrows at once while the server answers.
- */
-function PickInstitution({ api, setScreen }: BodyProps) {
-  const [query, setQuery] = useState('');
-  const [results, setResults] = useState<Results | null>(null);
-  const [searching, setSearching] = useState(false);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  /** The latest search: answers to older ones are dropped. */
-  const seq = useRef(0);
-  /** After "Show more banks": the first new bank, to move focus to. */
-  const focusNext = useRef<string | null>(null);
-  const listRef = useRef<HTMLUListElement>(null);
-
-  const page = (search: string, cursor: string | null) => api.get<InstitutionPage>(`/institutions?${new URLSearchParams({
-    limit: String(PAGE_SIZE), ...(search ? { search } : {}), ...(cursor ? { cursor } : {}),
-  })}`);
-
-  const search = (q: string) => {
-    const mine = ++seq.current;
-    setSearching(true);
-    page(q, null).then((p) => {
-      if (seq.current !== mine) return;
-      setResults({ query: q, items: p.data, nextCursor: p.hasMore ? p.nextCursor : null });
-      setError(null);
-    }, (err) => { if (seq.current === mine) setError(err); })
-      .finally(() => { if (seq.current === mine) setSearching(false); });
-  };
-
-  useEffect(() => {
-    const q = query.trim();
-    if (results === null) { search(q); return; } // the first page at once
-    if (q === results.query && !searching) return;
-    const timer = setTimeout(() => search(q), SEARCH_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [query]);
-
-  useEffect(() => {
-    if (!focusNext.current) return;
-    const id = focusNext.current;
-    focusNext.current = null;
-    listRef.current?.querySelector<HTMLButtonElement>(`button[data-institution="${CSS.escape(id)}"]`)?.focus();
-  }, [results]);
-
-  const more = () => {
-    if (!results?.nextCursor) return;
-    const mine = seq.current;
-    setLoadingMore(true);
-    page(results.query, results.nextCursor).then((p) => {
-      if (seq.current !== mine) return;
-      focusNext.current = p.data[0]?.id ?? null;
-      setResults({ query: results.query, items: [...results.items, ...p.data.filter((i) => !results.items.some((x) => x.id === i.id))], nextCursor: p.hasMore ? p.nextCursor : null });
-    }, setError).finally(() => setLoadingMore(false));
-  };
-
-  if (!results) {
-    return error ? <ErrorBox error={error} onRetry={() => search(query.trim())} /> : <Spinner label="Loading banks…" />;
-  }
-  const q = query.trim();
-  const current = results.query === q;
-  // While the server answers a new search, what is shown narrows to the names that still match.
-  const shown = current ? results.items : results.items.filter((i) => i.name.toLowerCase().includes(q.toLowerCase()));
-  return (
-    <section aria-labelledby="pick-title">
-      <h2 id="pick-title">Choose your bank</h2>
-      <label htmlFor="search">Search</label>
-      <input id="search" type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="Bank name" autoComplete="off"
-        aria-describedby="search-count" autoFocus />
-      <p id="search-count" className="sr-only" role="status">
-        {searching ? '' : `${shown.length}${results.nextCursor ? ' or more' : ''} banks shown`}
-      </p>
-      <ul ref={listRef} className="list" aria-label="Banks" aria-busy={searching} style={{ marginTop: 12 }}>
-        {shown.map((i) => (
-          <li key={i.id}>
-            <button type="button" className="choice" data-institution={i.id} onClick={() => setScreen(chosen(i))}>
-              <Logo name={i.name} logo={i.logo} color={i.primaryColor} />
-              <span>
-                <strong>{i.name}</strong><br />
-                <span className="muted small">
-                  {methodWords(i)}
-                  {i.health.status !== 'operational' && <> · <span className="badge badge-warn">{i.health.status === 'outage' ? 'Not available right now' : 'Slow right now'}</span></>}
-                </span>
-              </span>
-            </button>
-          </li>
-        ))}
-      </ul>
-      {searching && <p><Spinner label="Searching…" /></p>}
-      {!searching && current && shown.length === 0 && <p className="muted">No bank matches “{q}”.</p>}
-      {current && results.nextCursor && (
-        <button type="button" className="more" onClick={more} disabled={loadingMore}>{loadingMore ? 'Loading more banks…' : 'Show more banks'}</button>
-      )}
-      <ErrorBox error={error} onRetry={() => search(q)} />
-    </section>
-  );
 }
 
 function PickMethod({ api, who, institution, setScreen }: BodyProps & { institution: Institution }) {
@@ -266,15 +140,6 @@ function PickMethod({ api, who, institution, setScreen }: BodyProps & { institut
       {action.busy && <Spinner label="Preparing your bank’s page…" />}
       <ErrorBox error={action.error} />
     </section>
-  );
-}
-
-function BankHeader({ institution, onBack }: { institution: Institution; onBack?: () => void }) {
-  return (
-    <div className="row gap between">
-      <div className="row gap"><Logo name={institution.name} logo={institution.logo} color={institution.primaryColor} /><strong>{institution.name}</strong></div>
-      {onBack && <button type="button" className="link" onClick={onBack}>Choose another bank</button>}
-    </div>
   );
 }
 
@@ -424,41 +289,6 @@ function Consent({ api, who, screen, setScreen }: BodyProps & { screen: Extract<
             {handoff && <p><Spinner label={`Waiting for ${where}…`} /></p>}
           </>}
       <ErrorBox error={error} />
-    </section>
-  );
-}
-
-function Products({ api, who, screen, setScreen }: BodyProps & { screen: Extract<Screen, { kind: 'products' }> }) {
-  const missing = screen.institution.products.filter((p) => !screen.connection.products.includes(p));
-  const [chosen, setChosen] = useState<string[]>(missing);
-  const action = useAction();
-  const submit = (e: React.FormEvent) => {
-    e.preventDefault();
-    void action.run(async () => {
-      const r = await api.post<ConnectionStart>(`/users/${who.userId}/connections/${screen.connection.id}/products`, { products: chosen });
-      if (r.job) setScreen({ kind: 'progress', institution: screen.institution, connection: r.connection, job: r.job });
-      else setScreen({ kind: 'done', institution: screen.institution, connection: r.connection, job: null });
-    });
-  };
-  return (
-    <section aria-labelledby="products-title">
-      <BankHeader institution={screen.institution} />
-      <h2 id="products-title">Choose what else to share</h2>
-      {missing.length === 0 ? <Notice>This connection already shares everything {screen.institution.name} offers.</Notice> : (
-        <form onSubmit={submit}>
-          <fieldset>
-            <legend>Data to add</legend>
-            {missing.map((p) => (
-              <label key={p} className="radio">
-                <input type="checkbox" checked={chosen.includes(p)} onChange={(e) => setChosen(e.target.checked ? [...chosen, p] : chosen.filter((x) => x !== p))} />
-                {p}
-              </label>
-            ))}
-          </fieldset>
-          <button type="submit" className="primary" disabled={action.busy || chosen.length === 0}>Share</button>
-        </form>
-      )}
-      <ErrorBox error={action.error} />
     </section>
   );
 }
