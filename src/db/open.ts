@@ -15,9 +15,10 @@ import * as core from './schema.js';
 import * as access from './tables/access.js';
 import * as webhooks from './tables/webhooks.js';
 import * as providers from './tables/providers.js';
+import * as imports from './tables/imports.js';
 import { lockDataDir } from './lock.js';
 
-const schema = { ...core, ...webhooks, ...providers, ...access };
+const schema = { ...core, ...webhooks, ...providers, ...access, ...imports };
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 export type Database =
