@@ -21,6 +21,7 @@ import type { Db } from '../src/db/open.js';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import { inParallel, round, scalar, startWindow, waitFor, type WindowResult } from './measure.js';
 import { allJobsDone, jobProfile, polls, type JobProfile } from './profile.js';
+import { windowOf } from '../src/providers/types.js';
 
 export const INSTITUTION = 'ins_sandbox_web';
 export const PASSWORD = 'pass_good';
@@ -114,12 +115,12 @@ async function prepare(core: Core, tenant: Tenant, k: number, tag: string): Prom
     const ctx = { now, runKey: `core:${login}` };
     const t = performance.now();
     const accounts = await sandbox.fetchAccounts(link, ctx);
-    const fetched = await sandbox.fetchTransactions(link, { from, to: today }, ctx);
+    const fetched = windowOf(await sandbox.fetchTransactions(link, { from, to: today }, ctx)).transactions;
     fetchMs += performance.now() - t;
     const stored = await upsertAccounts(core.db, accounts.map((a) => ({
       id: newId('acc'), applicationId: tenant.application.id, userId: user.id, connectionId: c.id, providerAccountId: a.id, name: a.name,
-      type: a.type, mask: a.mask, currency: a.currency, balanceCurrent: a.balances.current, balanceAvailable: a.balances.available,
-      balanceLimit: a.balances.limit, balancesUpdatedAt: now, createdAt: now, updatedAt: now,
+      type: a.type, mask: a.mask, currency: a.currency, balanceCurrent: a.balances!.current, balanceAvailable: a.balances!.available,
+      balanceLimit: a.balances!.limit, balancesUpdatedAt: now, createdAt: now, updatedAt: now,
     })), null);
     const ids = new Map(stored.map((a) => [a.providerAccountId, a.id]));
     const incoming = fetched.filter((f) => ids.has(f.accountId)).map((f) => ({

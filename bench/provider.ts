@@ -15,6 +15,7 @@ import { transactions } from '../src/db/schema.js';
 import { RESYNC_OVERLAP_DAYS, INITIAL_HISTORY_DAYS } from '../src/services/sync/steps.js';
 import type { Provider, ProviderAccount, ProviderLink, ProviderTransaction } from '../src/providers/types.js';
 import type { SandboxProvider } from '../src/providers/sandbox/index.js';
+import { windowOf } from '../src/providers/types.js';
 
 export interface Precomputed { provider: Provider; stats: { hits: number; misses: number } }
 
@@ -49,7 +50,7 @@ export function precomputed(base: SandboxProvider): Precomputed & {
   const fill = async (link: ProviderLink, range: { from: string; to: string }, now: Date) => {
     const ctx = { now, runKey: 'warm' };
     accounts.set(accountsKey(link, now), await base.fetchAccounts(link, ctx));
-    txs.set(txKey(link, range), await base.fetchTransactions(link, range, ctx));
+    txs.set(txKey(link, range), windowOf(await base.fetchTransactions(link, range, ctx)).transactions);
   };
   return {
     provider, stats,

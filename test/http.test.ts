@@ -53,7 +53,7 @@ describe('authentication', () => {
       assert.ok(spec.paths[p], `${p} is documented`);
     }
     const create = spec.paths['/v1/users/{userId}/connections'].post;
-    assert.deepEqual(create.requestBody.content['application/json'].schema.properties.method.enum, ['web', 'openbanking', 'hosted']);
+    assert.deepEqual(create.requestBody.content['application/json'].schema.properties.method.enum, ['web', 'openbanking', 'hosted', 'token']);
   });
 });
 

@@ -6,6 +6,7 @@ import { flakyRunFails } from '../src/providers/sandbox/index.js';
 import { refreshConnection } from '../src/services/connections.js';
 import { findDefaultApplication } from '../src/db/repos/applications.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { windowOf } from '../src/providers/types.js';
 
 let t: TestApp;
 before(async () => { t = await startTestApp(); });
@@ -203,9 +204,9 @@ describe('sandbox institutions', () => {
       const now = new Date(Date.now() + app.clockOffsetMs);
       // The provider serves twelve months back from today; compare inside that window.
       const from = new Date(now.getTime() - 360 * 86_400_000).toISOString().slice(0, 10);
-      const fromProvider = await createSandboxProvider({ latencyMs: 0 }).fetchTransactions(
+      const fromProvider = windowOf(await createSandboxProvider({ latencyMs: 0 }).fetchTransactions(
         { institutionId, access: { kind: 'web', login: 'posting_check', password: 'pass_good' }, firstSyncedAt: now },
-        { from, to: now.toISOString().slice(0, 10) }, { now, runKey: 'check' });
+        { from, to: now.toISOString().slice(0, 10) }, { now, runKey: 'check' })).transactions;
       const stored = txns.filter((x) => x.date >= from);
       assert.equal(stored.length, fromProvider.length, 'one stored transaction per provider transaction');
       const shape = (x: { date: string; amount: number; status: string }) => `${x.date}|${x.amount}|${x.status}`;

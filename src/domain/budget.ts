@@ -49,3 +49,37 @@ export function backgroundAllowedAt(budget: RefreshBudget, perDay: number, now: 
   tomorrow.setUTCDate(tomorrow.getUTCDate() + 1);
   return tomorrow > budget.nextRefreshAllowedAt ? tomorrow : budget.nextRefreshAllowedAt;
 }
+
+/** One scope of a provider's own per-account budget (GoCardless: balances, transactions), at its scarcest across the connection's accounts. */
+export interface ScopeBudget { scope: string; remaining: number; resetAt: Date }
+
+/** Scopes a refresh does not spend: account details are read once, when the link is made. */
+const LINK_ONLY_SCOPES: ReadonlySet<string> = new Set(['details']);
+
+/**
+ * The provider's budgets as the refresh budget sees them: per scope, the least any account has left.
+ * A budget whose reset has passed no longer limits anything and is left out.
+ */
+export function providerScopes(budgets: readonly { scope: string; remaining: number; resetAt: Date }[], now: Date): ScopeBudget[] {
+  const byScope = new Map<string, ScopeBudget>();
+  for (const b of budgets) {
+    if (b.resetAt <= now || LINK_ONLY_SCOPES.has(b.scope)) continue;
+    const seen = byScope.get(b.scope);
+    if (!seen || b.remaining < seen.remaining || (b.remaining === seen.remaining && b.resetAt > seen.resetAt)) byScope.set(b.scope, { ...b });
+  }
+  return [...byScope.values()].sort((a, b) => a.scope.localeCompare(b.scope));
+}
+
+/**
+ * The refresh budget inside the provider's: a refresh is worth making while any scope has calls
+ * left (balances can refresh while transactions wait); when every scope is spent, the next refresh
+ * is allowed when the first comes back.
+ */
+export function withinProvider(budget: RefreshBudget, scopes: readonly ScopeBudget[]): RefreshBudget {
+  if (scopes.length === 0) return budget;
+  const best = Math.max(...scopes.map((s) => s.remaining));
+  const remainingToday = Math.min(budget.remainingToday, best);
+  if (best > 0) return { ...budget, remainingToday };
+  const back = scopes.reduce((min, s) => (s.resetAt < min ? s.resetAt : min), scopes[0]!.resetAt);
+  return { remainingToday, nextRefreshAllowedAt: back > budget.nextRefreshAllowedAt ? back : budget.nextRefreshAllowedAt };
+}

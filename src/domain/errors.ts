@@ -12,6 +12,8 @@ export const ERROR_CATALOGUE = {
   unsupported_product: { status: 400, title: 'The institution does not offer this product' },
   credentials_required: { status: 400, title: 'Web connections need credentials' },
   credentials_not_allowed: { status: 400, title: 'Openbanking connections take no credentials' },
+  setup_token_required: { status: 400, title: 'Token connections need the setup token the user pasted' },
+  invalid_setup_token: { status: 400, title: 'The provider did not accept the setup token' },
   invalid_cursor: { status: 400, title: 'The cursor is not valid' },
   malformed_url: { status: 400, title: 'The URL is not valid' },
   malformed_request: { status: 400, title: 'The request is not valid HTTP' },

@@ -44,7 +44,8 @@ export type ConnectionEvent =
   | { type: 'paused_duplicate' }
   | { type: 'authorization_started' }
   | { type: 'authorization_granted' }
-  | { type: 'authorization_denied' }
+  /** `code`: why, when the provider says (a GoCardless requisition that expired or was suspended: consent_expired, consent_revoked). */
+  | { type: 'authorization_denied'; code?: FailureCode }
   | { type: 'authorization_abandoned' }
   /** A job completed its required steps. The flags say what it noticed. */
   | { type: 'job_succeeded'; partialData?: boolean; newAccounts?: boolean; accessExpiringSoon?: boolean }
@@ -108,14 +109,18 @@ export function transition(s: ConnectionState, e: ConnectionEvent): Next {
       if (st !== 'pending') throw invalid();
       return { status: 'pending', reason: 'duplicate_credentials' };
     case 'authorization_started':
-      if (!linksAway(s.method) || s.everSynced || !['pre_init', 'failed'].includes(st)) throw invalid();
+      if (!linksAway(s.method) || s.everSynced || !['pre_init', 'failed', 'reconnect_required'].includes(st)) throw invalid();
       return { status: 'pre_init', reason: null };
     case 'authorization_granted':
       if (!linksAway(s.method) || st === 'init') throw invalid();
       return { status: 'init', reason: null };
     case 'authorization_denied':
       if (!linksAway(s.method)) throw invalid();
-      if (st === 'pre_init') return { status: 'failed', reason: 'authorization_denied' };
+      if (st === 'pre_init') {
+        // The link at the provider lapsed or was suspended rather than refused: the user links again (repair).
+        if (e.code === 'consent_expired' || e.code === 'consent_revoked') return { status: 'reconnect_required', reason: e.code };
+        return { status: 'failed', reason: 'authorization_denied' };
+      }
       // A denied renewal (or relink) leaves the connection as it was.
       if (LIVE.has(st) || st === 'unlinked') return { status: st, reason: s.reason };
       throw invalid();
@@ -148,7 +153,10 @@ export function transition(s: ConnectionState, e: ConnectionEvent): Next {
       return { status: 'active', reason: 'new_accounts_available' };
     case 'repair_started':
       if (!allowedActions(s).includes('repair')) throw invalid();
-      return s.method === 'web' ? { status: 'pending', reason: null } : { status: st, reason: s.reason };
+      // web: new credentials to verify; token: a new token already claimed, synced from init as a new one is.
+      if (s.method === 'web') return { status: 'pending', reason: null };
+      if (s.method === 'token') return { status: 'init', reason: null };
+      return { status: st, reason: s.reason };
     case 'unlinked':
       if (!LIVE.has(st)) throw invalid();
       return { status: 'unlinked', reason: 'unlinked_by_app' };

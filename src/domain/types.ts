@@ -16,8 +16,10 @@ export type Product = (typeof PRODUCTS)[number];
  * `web`: Causeway's own credentials form. `openbanking`: the bank's consent page. `hosted`: the
  * provider's own link page (Plaid Hosted Link), where the user signs in to the bank through the
  * provider; Causeway receives a token. Openbanking and hosted both go pre_init → init → job.
+ * `token`: the user pastes a token the provider gave them (a SimpleFIN setup token); Causeway claims
+ * it at once and the connection starts at init, as an import does.
  */
-export const METHODS = ['web', 'openbanking', 'hosted'] as const;
+export const METHODS = ['web', 'openbanking', 'hosted', 'token'] as const;
 export type Method = (typeof METHODS)[number];
 
 /** Linked away from Causeway (openbanking, hosted): a consent with dates, granted at the bank or the provider, not a stored login. */

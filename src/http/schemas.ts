@@ -69,6 +69,7 @@ export const CreateConnectionBody = z.object({
   institutionId: id('ins'),
   method: z.enum(METHODS),
   credentials: z.object({ login: z.string().min(1).max(255), password: z.string().min(1).max(255) }).strict().optional(),
+  setupToken: z.string().min(1).max(4096).optional().describe('token: what the user pasted from the provider (a SimpleFIN setup token); claimed at once, so it works only once'),
   products: z.array(Product).min(1).max(PRODUCTS.length).refine((p) => new Set(p).size === p.length, 'must not repeat a product').optional(),
 }).strict();
 
@@ -79,6 +80,7 @@ export const RefreshBody = z.object({
 export const RepairBody = z.object({
   credentials: z.object({ login: z.string().min(1).max(255), password: z.string().min(1).max(255) }).strict().optional()
     .describe('web: the new credentials. openbanking: omit; the answer carries a new authorizationUrl'),
+  setupToken: z.string().min(1).max(4096).optional().describe('token: a new setup token the user made at the provider (SimpleFIN)'),
 }).strict().nullish();
 export const ProductsBody = z.object({
   products: z.array(Product).min(1).max(PRODUCTS.length).refine((p) => new Set(p).size === p.length, 'must not repeat a product'),
@@ -90,7 +92,12 @@ export const Connection = z.object({
   method: z.enum(METHODS), status: z.enum(CONNECTION_STATUSES), statusReason: z.enum(STATUS_REASONS).nullable(),
   userAction: z.enum(['reconnect', 'wait', 'none']).describe('What the end user should do about statusReason'),
   allowedActions: z.array(z.enum(CONNECTION_ACTIONS)), products: z.array(z.string()),
-  refreshBudget: z.object({ remainingToday: z.number().int(), nextRefreshAllowedAt: dateTime }),
+  revokeNotice: z.string().nullable().describe("Set when the provider has no revoke call (SimpleFIN): unlink and delete drop Causeway's access here only, and this sentence tells the user what to remove at the provider themselves"),
+  refreshBudget: z.object({
+    remainingToday: z.number().int(), nextRefreshAllowedAt: dateTime,
+    providerScopes: z.array(z.object({ scope: z.string(), remaining: z.number().int(), resetAt: dateTime })).describe(
+      "The provider's own call budget where it sets one (GoCardless: about four calls a day per account for balances and for transactions): per scope, the least any account has left and when it is back. A refresh reads only the scopes with calls left; empty when the provider sets none or all are back."),
+  }),
   consent: z.object({ grantedAt: dateTime.nullable(), expiresAt: dateTime.nullable() }).nullable(),
   accessExpiresAt: dateTime.nullable(), pausedUntil: dateTime.nullable(), createdAt: dateTime,
   nextScheduledRefreshAt: dateTime.nullable().describe('When the background refresh runs next (active and degraded connections only)'),
@@ -218,6 +225,8 @@ export const TimelineQuery = pageQuery.extend({
 export const ImportConnectionBody = z.object({
   provider: z.string().min(1).max(40).regex(/^[a-z0-9_-]+$/).optional().describe('The provider the token is from (plaid); required when institutionId is left out'),
   institutionId: id('ins').optional().describe('Optional where the provider can tell it from the token (Plaid)'),
-  accessToken: z.string().min(1).max(2048).describe("The provider's access token for an existing link (for the sandbox: a token it issued, as a Plaid access token would be)"),
+  accessToken: z.string().min(1).max(2048).optional().describe("The provider's access token for an existing link (for the sandbox: a token it issued, as a Plaid access token would be)"),
+  requisitionId: z.string().min(1).max(100).optional().describe('GoCardless: the id of a linked requisition (status LN) to adopt, in place of accessToken'),
+  accessUrl: z.string().min(1).max(2048).optional().describe('SimpleFIN: the access URL a claimed setup token gave, in place of accessToken'),
   products: z.array(Product).min(1).max(PRODUCTS.length).refine((p) => new Set(p).size === p.length, 'must not repeat a product').optional(),
 }).strict();

@@ -21,6 +21,10 @@ export interface ProviderInstitution {
   url?: string | null;
   /** Always asks for a one-time code during verify-credentials. */
   alwaysMfa: boolean;
+  /** Days of transaction history the institution gives (GoCardless's transaction_total_days), when the provider says. */
+  historyDays?: number | null;
+  /** The longest consent the institution grants, in days (GoCardless's max_access_valid_for_days), when the provider says. */
+  maxAccessDays?: number | null;
   /** Posted transactions carry the id of the pending transaction they replace. */
   linksPendingTransactions: boolean;
   /**
@@ -73,6 +77,43 @@ export interface ProviderCallContext {
    * (seconds) (POST /v1/sandbox/institutions/{id}/rate-limit); real providers ignore it.
    */
   simulatedRateLimitSeconds?: number | null;
+  /**
+   * Provider-wide state shared by every worker process, encrypted at rest (services/provider-state.ts):
+   * a GoCardless access token kept and renewed once for all jobs, say. Absent outside the engine (unit tests).
+   */
+  state?: ProviderStateStore;
+  /** The link's call budgets per account and scope as the provider last reported them (sync runs only). */
+  budgets?: readonly ProviderBudget[];
+  /** Report a budget a provider's answer carried (GoCardless's HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_*); the engine keeps it with the connection. */
+  reportBudget?(budget: ProviderBudget): void;
+  /**
+   * The operator allows user-supplied URLs (a SimpleFIN claim or access URL) to reach private,
+   * loopback and link-local addresses (CAUSEWAY_ALLOW_PRIVATE_ADDRESSES): for self-hosted set-ups and tests.
+   */
+  allowPrivateAddresses?: boolean;
+}
+
+/** Provider-wide key/value state shared by every worker (see ProviderCallContext.state). Keys are the adapter's own; values are encrypted at rest. */
+export interface ProviderStateStore {
+  get(key: string): Promise<string | null>;
+  /** Kept until `expiresAt`, then read as absent. */
+  put(key: string, value: string, expiresAt: Date): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/**
+ * What a provider allows a link's account for one scope (GoCardless: `details`, `balances`,
+ * `transactions`, about four successful calls a day each), as its last answer said.
+ */
+export interface ProviderBudget {
+  /** ProviderAccount.id of the account. */
+  accountId: string;
+  scope: string;
+  /** Calls allowed per period, when the provider says. */
+  limit: number | null;
+  remaining: number;
+  /** When `remaining` is back to `limit`. */
+  resetAt: Date;
 }
 
 export type VerifyOutcome =
@@ -162,8 +203,21 @@ export interface ProviderAccount {
   /** Last four digits of the account number. */
   mask: string;
   currency: string;
-  /** Minor units. `current` is the ledger balance (posted only); credit/loan balances are negative (owed). */
-  balances: { current: number; available: number | null; limit: number | null };
+  /**
+   * Minor units. `current` is the ledger balance (posted only); credit/loan balances are negative (owed).
+   * null: not read this time (the provider's budget for balances is spent): the stored balances stay.
+   */
+  balances: { current: number; available: number | null; limit: number | null } | null;
+}
+
+/**
+ * A window provider's answer when some accounts' transactions could not be read this time (the
+ * provider's budget for them is spent until `until`): their stored transactions stay as they are,
+ * and the connection's window is not moved on, so the next run reads what this one missed.
+ */
+export interface TransactionsWindow {
+  transactions: ProviderTransaction[];
+  deferred: { accountId: string; until: Date }[];
 }
 
 export interface ProviderTransaction {
@@ -239,6 +293,8 @@ export interface Provider {
   readonly methods: readonly Method[];
   /** The sandbox serves sandbox applications only; real providers serve both, once configured. */
   readonly sandboxOnly: boolean;
+  /** The provider limits calls per account and scope and says so in its answers (ProviderCallContext.reportBudget): each run reads the budgets kept. */
+  readonly reportsBudgets?: boolean;
   /** What PUT /v1/application/providers/{id} takes. Absent: nothing to configure. */
   readonly settingFields?: readonly ProviderSettingField[];
   /** The deployment default (CAUSEWAY_<PROVIDER>_*), or null when the environment sets none. */
@@ -266,7 +322,7 @@ export interface Provider {
   completeLink?(input: { institutionId: string; params: Record<string, string>; reference: string; update: ProviderLink | null }, ctx: ProviderCallContext): Promise<LinkResult>;
   fetchAccounts(link: ProviderLink, ctx: ProviderCallContext): Promise<ProviderAccount[]>;
   /** Providers without a cursor: every transaction dated in [from, to] (inclusive days), pending ones included. */
-  fetchTransactions?(link: ProviderLink, range: { from: string; to: string }, ctx: ProviderCallContext): Promise<ProviderTransaction[]>;
+  fetchTransactions?(link: ProviderLink, range: { from: string; to: string }, ctx: ProviderCallContext): Promise<ProviderTransaction[] | TransactionsWindow>;
   /** Providers with a cursor: one page of changes after `cursor` (null: everything from the start). */
   syncTransactions?(link: ProviderLink, cursor: string | null, ctx: ProviderCallContext): Promise<TransactionsPage>;
   fetchIdentity(link: ProviderLink, ctx: ProviderCallContext): Promise<ProviderIdentity>;
@@ -278,6 +334,16 @@ export interface Provider {
    * and, where the provider tells, its institution. Throws invalid_credentials for a token it does not recognise.
    */
   importAccess?(input: { institutionId: string | null; token: string }, ctx: ProviderCallContext): Promise<AuthorizationGrant>;
+  /**
+   * Token method (optional): exchange what the user pasted (a SimpleFIN setup token) for lasting
+   * access, once. Throws invalid_credentials for a token that is not the provider's or was already used.
+   */
+  claimToken?(pasted: string, ctx: ProviderCallContext): Promise<AuthorizationGrant>;
+  /**
+   * Revoke is local only (SimpleFIN has no revoke call): the API and the manage page tell the user
+   * what to remove at the provider themselves. The sentence says it.
+   */
+  readonly revokeNotice?: string;
   /** Point the provider's webhooks for this link at Causeway (an import). */
   setWebhook?(link: ProviderLink, url: string, ctx: ProviderCallContext): Promise<void>;
   /** Verify a webhook by the provider's own scheme and say what it means; throws ProviderWebhookRefused when it does not verify. */
@@ -296,4 +362,9 @@ export class ProviderWebhookRefused extends Error {
     super(message);
     this.name = 'ProviderWebhookRefused';
   }
+}
+
+/** A window provider's answer in one shape, whichever it gave. */
+export function windowOf(got: ProviderTransaction[] | TransactionsWindow): TransactionsWindow {
+  return Array.isArray(got) ? { transactions: got, deferred: [] } : got;
 }

@@ -17,6 +17,7 @@ import type { Db } from '../db/open.js';
 import { readCursor, writeCursor } from './cursor.js';
 import { anySettings, providerById, usableProviders } from './providers.js';
 import { z } from 'zod';
+import { callContext } from './provider-state.js';
 
 /** An institution as Causeway knows it: the provider's fields, Causeway's id, and who serves it. */
 export type CatalogueInstitution = Omit<ProviderInstitution, 'id'> & { id: string; provider: string; providerInstitutionId: string };
@@ -33,6 +34,7 @@ function fromRow(r: InstitutionRow): CatalogueInstitution {
     id: r.id, provider: r.provider, providerInstitutionId: r.providerInstitutionId, name: r.name, country: r.country,
     methods: r.methods as Method[], products: r.products as Product[], logo: r.logo, primaryColor: r.primaryColor, url: r.url,
     alwaysMfa: r.alwaysMfa, linksPendingTransactions: r.linksPendingTransactions, limits: r.limits,
+    historyDays: r.historyDays, maxAccessDays: r.maxAccessDays,
   };
 }
 
@@ -40,7 +42,8 @@ function toRow(provider: string, i: ProviderInstitution, now: Date) {
   return {
     id: catalogueId(provider, i.id), provider, providerInstitutionId: i.id, name: i.name, country: i.country,
     methods: i.methods, products: i.products, logo: i.logo ?? null, primaryColor: i.primaryColor ?? null, url: i.url ?? null,
-    alwaysMfa: i.alwaysMfa, linksPendingTransactions: i.linksPendingTransactions, limits: i.limits, syncedAt: now,
+    alwaysMfa: i.alwaysMfa, linksPendingTransactions: i.linksPendingTransactions, limits: i.limits,
+    historyDays: i.historyDays ?? null, maxAccessDays: i.maxAccessDays ?? null, syncedAt: now,
   };
 }
 
@@ -59,7 +62,7 @@ export async function findInstitutions(core: Core, ids: string[]): Promise<Map<s
 export async function findOrFetchInstitution(core: Core, provider: Provider, providerInstitutionId: string, settings: ProviderSettings): Promise<CatalogueInstitution | null> {
   const known = await findInstitution(core, catalogueId(provider.id, providerInstitutionId));
   if (known) return known;
-  const fetched = await provider.getInstitution(providerInstitutionId, { now: core.clock.now(), runKey: `institution:${providerInstitutionId}`, settings });
+  const fetched = await provider.getInstitution(providerInstitutionId, callContext(core, provider.id, settings, core.clock.now(), `institution:${providerInstitutionId}`));
   if (!fetched) return null;
   await upsertInstitutions(core.db, [toRow(provider.id, fetched, core.clock.now())]);
   return findInstitution(core, catalogueId(provider.id, fetched.id));
@@ -80,7 +83,7 @@ export async function syncCatalogue(core: Core, providerId: string, onProgress: 
   let cursor: string | null = null;
   let done = 0;
   do {
-    const page = await provider.listInstitutions({ now: core.clock.now(), runKey: `catalogue:${provider.id}`, settings }, cursor);
+    const page = await provider.listInstitutions(callContext(core, provider.id, settings, core.clock.now(), `catalogue:${provider.id}`), cursor);
     await upsertInstitutions(core.db, page.institutions.map((i) => toRow(provider.id, i, core.clock.now())));
     done += page.institutions.length;
     onProgress({ provider: provider.id, done, total: page.total });

@@ -3,7 +3,8 @@
  * authorisation round trip. Jobs are created here and run by src/services/sync/run.ts.
  */
 import { newId } from '../domain/ids.js';
-import { backgroundAllowedAt, refreshBudget, spendRefresh } from '../domain/budget.js';
+import { backgroundAllowedAt, refreshBudget, spendRefresh, withinProvider } from '../domain/budget.js';
+import { scopesOf } from './budgets.js';
 import { AppError, notFound } from '../domain/errors.js';
 import { allowedActions } from '../domain/status.js';
 import { planSteps, withAccountsProduct } from '../domain/steps.js';
@@ -12,9 +13,10 @@ import {
   findClashes, findConnection, insertConnection, listConnections, lockConnectionWithLiveJob, stateOf, type ConnectionRow,
 } from '../db/repos/connections.js';
 import { insertJobUnlessLive, insertJobUpdatingConnection } from '../db/repos/jobs.js';
-import { canUse, providerById, requireUsable } from './providers.js';
+import { canUse, providerById, providerFor, requireUsable } from './providers.js';
 import { findInstitution, findInstitutions } from './catalogue.js';
 import { openLinkSession } from './link.js';
+import { connectWithToken } from './token-link.js';
 import { requireUser } from './users.js';
 import type { Db } from '../db/open.js';
 import { withTransaction } from '../db/transaction.js';
@@ -31,6 +33,8 @@ export interface CreateConnectionInput {
   institutionId: string;
   method: Method;
   credentials?: { login: string; password: string };
+  /** token: what the user pasted (a SimpleFIN setup token). */
+  setupToken?: string;
   products?: Product[];
 }
 
@@ -45,14 +49,15 @@ export async function connectionNotFound(core: Core, tenant: Tenant, userId: str
 }
 
 export async function presentConnection(core: Core, tenant: Tenant, c: ConnectionRow) {
-  return connectionView(c, await findInstitution(core, c.institutionId), tenantClock(core, tenant.application).now());
+  return (await presentConnections(core, tenant, [c]))[0]!;
 }
 
-/** Many connections, with one read of their institutions. */
+/** Many connections, with one read of their institutions (and of the provider budgets of those whose provider reports them). */
 export async function presentConnections(core: Core, tenant: Tenant, rows: ConnectionRow[]) {
   const institutions = await findInstitutions(core, rows.map((c) => c.institutionId));
   const now = tenantClock(core, tenant.application).now();
-  return rows.map((c) => connectionView(c, institutions.get(c.institutionId) ?? null, now));
+  const scopes = await scopesOf(core.db, rows.filter((c) => providerFor(core, c).reportsBudgets).map((c) => c.id), now);
+  return rows.map((c) => connectionView(c, institutions.get(c.institutionId) ?? null, now, scopes.get(c.id), providerFor(core, c).revokeNotice ?? null));
 }
 
 export function newJobRow(c: ConnectionRow, type: JobType, trigger: JobTrigger, products: Product[], now: Date) {
@@ -110,6 +115,18 @@ export async function createConnection(core: Core, tenant: Tenant, userId: strin
     if (!connection.pausedUntil) await core.queue.enqueue(job); // a paused job is sent when the pause ends (services/due.ts)
     return { connection: await presentConnection(core, tenant, connection), job: jobView(job), authorizationUrl: null, link: null };
   }
+  if (input.method === 'token') {
+    if (input.credentials) {
+      throw new AppError('credentials_not_allowed', 'Token connections take the setupToken the user pasted, not credentials.',
+        { errors: [{ field: 'body.credentials', message: 'not allowed for method token' }] });
+    }
+    if (!input.setupToken) {
+      throw new AppError('setup_token_required', `Send the setupToken the user pasted from ${provider.name} to create a token connection.`,
+        { errors: [{ field: 'body.setupToken', message: 'required for method token' }] });
+    }
+    return connectWithToken(core, tenant, { ...base, userId }, institution, provider, input.setupToken);
+  }
+  if (input.setupToken) throw new AppError('validation_failed', 'Only token connections take a setupToken.', { errors: [{ field: 'body.setupToken', message: `not allowed for method ${input.method}` }] });
   if (input.credentials) {
     throw new AppError('credentials_not_allowed', `${input.method === 'hosted' ? 'Hosted' : 'Openbanking'} connections are authorised at the ${input.method === 'hosted' ? 'provider' : 'institution'}; do not send credentials.`,
       { errors: [{ field: 'body.credentials', message: `not allowed for method ${input.method}` }] });
@@ -199,7 +216,8 @@ function startRefresh(core: Core, tenant: Tenant, userId: string, connectionId: 
     const institution = await findInstitution(core, c.institutionId, tx);
     const budgetState = { refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt };
     const limits = institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 };
-    const budget = refreshBudget(budgetState, limits, now);
+    const scopes = providerFor(core, c).reportsBudgets ? (await scopesOf(tx, [c.id], now)).get(c.id) ?? [] : [];
+    const budget = withinProvider(refreshBudget(budgetState, limits, now), scopes);
     const allowedAt = trigger === 'scheduled' ? backgroundAllowedAt(budget, limits.refreshesPerDay, now) : budget.nextRefreshAllowedAt;
     if (budget.remainingToday === 0 || allowedAt > now) {
       const retryAfter = Math.max(1, Math.ceil((allowedAt.getTime() - now.getTime()) / 1000));

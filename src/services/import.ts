@@ -26,11 +26,28 @@ import { journalRow } from './sync/journal.js';
 import { insertProviderCalls } from '../db/repos/provider-calls.js';
 import { ProviderError } from '../providers/types.js';
 import { requireUser } from './users.js';
+import { callContext } from './provider-state.js';
 import { jobView } from './views.js';
 
-export interface ImportInput { provider?: string; institutionId?: string; accessToken: string; products?: Product[] }
+/** The link to import: `accessToken` (Plaid, the sandbox), or what another provider calls it: a GoCardless `requisitionId`, a SimpleFIN `accessUrl`. */
+export interface ImportInput { provider?: string; institutionId?: string; accessToken?: string; requisitionId?: string; accessUrl?: string; products?: Product[] }
+
+const TOKEN_FIELDS = ['accessToken', 'requisitionId', 'accessUrl'] as const;
+
+/** The one token an import names, and the field it came in. */
+function tokenOf(input: ImportInput): { token: string; field: string } {
+  const given = TOKEN_FIELDS.filter((f) => input[f] !== undefined);
+  if (given.length !== 1) {
+    throw new AppError('validation_failed', given.length === 0
+      ? 'Send the link to import: accessToken (Plaid, the sandbox), requisitionId (GoCardless) or accessUrl (SimpleFIN).'
+      : `Send one of ${given.join(' and ')}, not both.`,
+    { errors: [{ field: `body.${given[1] ?? 'accessToken'}`, message: 'exactly one of accessToken, requisitionId, accessUrl' }] });
+  }
+  return { token: input[given[0]!]!, field: given[0]! };
+}
 
 export async function importConnection(core: Core, tenant: Tenant, userId: string, input: ImportInput) {
+  const { token } = tokenOf(input);
   await requireUser(core, tenant, userId);
   const { provider, institution, grant, call } = await resolveImport(core, tenant, input);
   const now = tenantClock(core, tenant.application).now();
@@ -45,9 +62,9 @@ export async function importConnection(core: Core, tenant: Tenant, userId: strin
     throw new AppError('unsupported_product', `${institution.name} does not offer ${unsupported.join(', ')}.`,
       { errors: [{ field: 'body.products', message: `supported: ${institution.products.join(', ')}` }] });
   }
-  const access: ProviderAccess = { kind: 'token', token: input.accessToken, ...(grant?.itemId ? { itemId: grant.itemId } : {}) };
+  const access: ProviderAccess = { kind: 'token', token, ...(grant?.itemId ? { itemId: grant.itemId } : {}) };
   // The same token twice would be the same link twice: answer the first one instead.
-  const loginHash = core.cipher.fingerprint(`${institution.id}\ntoken\n${input.accessToken}`);
+  const loginHash = tokenLoginHash(core, institution.id, token);
   const { connection, job } = await withTransaction(core.db, async (tx) => {
     const base = { applicationId: tenant.application.id, userId, institutionId: institution.id, method, loginHash };
     const clashes = await findClashes(tx, base);
@@ -74,6 +91,11 @@ export async function importConnection(core: Core, tenant: Tenant, userId: strin
   });
   await core.queue.enqueue(job);
   return { connection: await presentConnection(core, tenant, connection), job: jobView(job), authorizationUrl: null, link: null };
+}
+
+/** A token's login hash: the same token at the same institution is the same link (findClashes compares it). */
+export function tokenLoginHash(core: Core, institutionId: string, token: string): string {
+  return core.cipher.fingerprint(`${institutionId}\ntoken\n${token}`);
 }
 
 /**
@@ -104,16 +126,20 @@ async function resolveImport(core: Core, tenant: Tenant, input: ImportInput) {
   if (!provider.importAccess) throw notImportable(provider.name);
   const now = tenantClock(core, tenant.application).now();
   const startedAt = Date.now();
-  const ctx = { now, runKey: `import:${tenant.application.id}`, settings };
+  const ctx = callContext(core, provider.id, settings, now, `import:${tenant.application.id}`);
   let grant;
   try {
-    grant = await provider.importAccess({ institutionId: null, token: input.accessToken }, ctx);
+    grant = await provider.importAccess({ institutionId: null, token: tokenOf(input).token }, ctx);
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err;
     if (err.code === 'invalid_credentials') {
-      throw new AppError('validation_failed', `${provider.name} does not recognise this access token (${err.providerCode}).`, { errors: [{ field: 'body.accessToken', message: 'not a token the provider issued to these settings' }] });
+      throw new AppError('validation_failed', `${provider.name} does not recognise this access token (${err.providerCode}).`, { errors: [{ field: `body.${tokenOf(input).field}`, message: 'not a link the provider issued to these settings' }] });
     }
-    throw new AppError('provider_unavailable', `${provider.name} could not check the token (${err.providerCode}): ${err.message}`, { providerCode: err.providerCode, providerRequestId: err.requestId });
+    // A rate limit says so, with the wait asked for: a bulk import (services/import-run.ts) waits it out and tries again.
+    const wait = err.retryAfterSeconds !== null ? { retryAfterSeconds: err.retryAfterSeconds } : {};
+    throw new AppError('provider_unavailable', `${provider.name} could not check the token (${err.providerCode}): ${err.message}`,
+      { providerCode: err.providerCode, providerRequestId: err.requestId, providerError: err.code, ...wait },
+      err.retryAfterSeconds !== null ? { 'retry-after': String(err.retryAfterSeconds) } : {});
   }
   if (!grant.institutionId) {
     throw new AppError('validation_failed', `${provider.name} did not say which institution this token is for; send institutionId.`, { errors: [{ field: 'body.institutionId', message: 'required for this token' }] });

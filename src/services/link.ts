@@ -13,7 +13,7 @@
  * again, locked, by its state afterwards, so an unlink or delete in between wins.
  */
 import { AppError } from '../domain/errors.js';
-import { allowedActions, InvalidTransitionError, transition } from '../domain/status.js';
+import { allowedActions, InvalidTransitionError, transition, type FailureCode } from '../domain/status.js';
 import { STATUS_REASONS, type Product, type StatusReason } from '../domain/types.js';
 import { findConnectionByAuthState, findLiveConnectionsAt, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
 import { findApplication, type ApplicationRow } from '../db/repos/applications.js';
@@ -124,7 +124,7 @@ export async function completeLinkSession(core: Core, state: string, params: Rec
     const at = tenantClock(core, application).now();
     const done = { authStateHash: null, authExpiresAt: null, linkReferenceEnc: null, updatedAt: at };
     if (result.kind === 'denied') {
-      const next = checkTransition(c, 'authorization_denied');
+      const next = checkTransition(c, 'authorization_denied', result.code);
       // A first link refused for a reason other than the user's no (the institution failed, the login is
       // locked) says so, as a first web attempt does (PRODUCT.md §2: failed with the error as its reason).
       const reason = next.status === 'failed' && (STATUS_REASONS as readonly string[]).includes(result.code)
@@ -157,9 +157,9 @@ async function revokeGrant(core: Core, scope: CallScope, c: ConnectionRow, grant
   });
 }
 
-function checkTransition(c: ConnectionRow, type: 'authorization_granted' | 'authorization_denied') {
+function checkTransition(c: ConnectionRow, type: 'authorization_granted' | 'authorization_denied', code?: string) {
   try {
-    return transition(stateOf(c), { type });
+    return transition(stateOf(c), type === 'authorization_denied' && code ? { type, code: code as FailureCode } : { type });
   } catch (err) {
     if (!(err instanceof InvalidTransitionError)) throw err;
     throw new AppError('not_found', `This authorisation link no longer applies: the connection is ${c.status}. Start again from the app.`);

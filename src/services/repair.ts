@@ -5,6 +5,7 @@
  *   repair, web          new credentials ─► pending ─► repair job ─► active (new accounts added)
  *   repair, openbanking  a new authorisation URL; approval ─► init ─► repair job (renews consent)
  *                        ─► active. A connection that never synced (pre_init, failed) is resumed.
+ *   repair, token        a new setup token, claimed ─► init + new access ─► repair job (services/token-link.ts)
  *   update products      products added; on active/degraded a job fetches them best-effort
  *                        (a product that fails gives active + partial_data)
  */
@@ -18,7 +19,11 @@ import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import type { Db } from '../db/open.js';
 import { withTransaction } from '../db/transaction.js';
 import type { ProviderAccess } from '../providers/types.js';
-import { AUTHORIZATION_WINDOW_MS, conflicting, connectionNotFound, invalidState, newJobRow, presentConnection } from './connections.js';
+import { AUTHORIZATION_WINDOW_MS, conflicting, connectionNotFound, invalidState, newJobRow, presentConnection, requireConnection } from './connections.js';
+import { insertProviderCalls } from '../db/repos/provider-calls.js';
+import { providerFor } from './providers.js';
+import { grantEventData, grantPatch } from './sync/grant.js';
+import { claimPasted } from './token-link.js';
 import { lockUser } from '../db/repos/locks.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { findInstitution } from './catalogue.js';
@@ -51,10 +56,12 @@ async function finishOutcome(core: Core, tenant: Tenant, o: Outcome) {
   return { connection: await presentConnection(core, tenant, o.connection), job: o.job ? jobView(o.job) : null, authorizationUrl: link?.url ?? null, link };
 }
 
-export interface RepairInput { credentials?: { login: string; password: string } }
+export interface RepairInput { credentials?: { login: string; password: string }; setupToken?: string }
 
 export async function repairConnection(core: Core, tenant: Tenant, userId: string, connectionId: string, input: RepairInput) {
   const now = tenantClock(core, tenant.application).now();
+  // A token connection is repaired with a new token the user made at the provider: claimed before anything is locked.
+  const claimed = input.setupToken ? await claimFor(core, tenant, userId, connectionId, input.setupToken) : null;
   const outcome = await withTransaction(core.db, async (tx): Promise<Outcome> => { // a live job that appeared meanwhile (LiveJobRaceError): run again, then 409
     // The user first (`no key update`: only deleting the user takes more), then the connection: the order create and delete user take them in.
     if (!(await lockUser(tx, tenant.application.id, userId, 'no key update'))) throw notFound('user', userId);
@@ -80,6 +87,23 @@ export async function repairConnection(core: Core, tenant: Tenant, userId: strin
       await insertEvent(tx, connectionEvent(c, 'connection.repair_requested', { method: c.method, jobId: jobRow.id }, tenant.actor ?? null, now));
       const job = await insertJobUpdatingConnection(tx, jobRow, patch);
       return { connection: { ...c, ...patch }, job, linkState: null };
+    }
+    if (c.method === 'token') {
+      if (!claimed) {
+        throw new AppError('setup_token_required', 'Send a new setupToken the user made at the provider to repair a token connection.',
+          { errors: [{ field: 'body.setupToken', message: 'required for method token' }] });
+      }
+      const next = transition(st, { type: 'repair_started' });
+      const patch = { status: next.status, statusReason: next.reason, loginHash: claimed.loginHash, updatedAt: now, ...grantPatch(core, claimed.grant) };
+      const jobRow = newJobRow(c, 'repair', 'api', withAccountsProduct(c.products as Product[]), now);
+      await insertProviderCalls(tx, [{ ...claimed.call, connectionId: c.id }]);
+      await insertEvent(tx, connectionEvent(c, 'connection.repair_requested', { method: c.method, jobId: jobRow.id }, tenant.actor ?? null, now));
+      await insertEvent(tx, connectionEvent(c, 'consent.granted', grantEventData(claimed.grant, { renewed: true, imported: false, jobId: jobRow.id }), null, now));
+      const job = await insertJobUpdatingConnection(tx, jobRow, patch);
+      return { connection: { ...c, ...patch }, job, linkState: null };
+    }
+    if (input.setupToken) {
+      throw new AppError('validation_failed', 'Only token connections take a setupToken.', { errors: [{ field: 'body.setupToken', message: `not allowed for method ${c.method}` }] });
     }
     if (input.credentials) {
       throw new AppError('credentials_not_allowed', `${c.method === 'hosted' ? 'Hosted' : 'Openbanking'} connections are repaired at the ${c.method === 'hosted' ? 'provider' : 'institution'}; do not send credentials.`,
@@ -136,4 +160,11 @@ export async function updateProducts(core: Core, tenant: Tenant, userId: string,
     return { connection: { ...c, ...patch }, job, linkState: state };
   });
   return finishOutcome(core, tenant, outcome);
+}
+
+/** The claim of a token repair, at the connection's provider (a connection of another method is refused inside the repair). */
+async function claimFor(core: Core, tenant: Tenant, userId: string, connectionId: string, setupToken: string) {
+  const c = await requireConnection(core, tenant, userId, connectionId);
+  if (c.method !== 'token') return null;
+  return claimPasted(core, tenant.application, providerFor(core, c), c.institutionId, setupToken);
 }

@@ -1,6 +1,6 @@
 /** What the API shows of each row. One place, so every route answers the same shape. */
 import { linksAway } from '../domain/types.js';
-import { refreshBudget } from '../domain/budget.js';
+import { refreshBudget, withinProvider, type ScopeBudget } from '../domain/budget.js';
 import { allowedActions, userActionFor } from '../domain/status.js';
 import type { AccountType, JobStatus, JobStep, JobTrigger, JobType, TransactionStatus } from '../domain/types.js';
 import { stateOf, type ConnectionRow } from '../db/repos/connections.js';
@@ -19,10 +19,14 @@ export function userView(u: UserRow) {
   };
 }
 
-export function connectionView(c: ConnectionRow, institution: ProviderInstitution | null, now: Date) {
+/**
+ * `scopes`: the provider's own budgets that still limit the connection (services/budgets.ts), for
+ * providers that report them. `revokeNotice`: the provider cannot revoke access itself (SimpleFIN).
+ */
+export function connectionView(c: ConnectionRow, institution: ProviderInstitution | null, now: Date, scopes: readonly ScopeBudget[] = [], revokeNotice: string | null = null) {
   const { status, reason, method } = stateOf(c);
   const limits = institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 };
-  const budget = refreshBudget({ refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt }, limits, now);
+  const budget = withinProvider(refreshBudget({ refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt }, limits, now), scopes);
   return {
     id: c.id,
     userId: c.userId,
@@ -34,7 +38,11 @@ export function connectionView(c: ConnectionRow, institution: ProviderInstitutio
     userAction: userActionFor(reason),
     allowedActions: allowedActions({ status, reason }),
     products: c.products,
-    refreshBudget: { remainingToday: budget.remainingToday, nextRefreshAllowedAt: budget.nextRefreshAllowedAt.toISOString() },
+    refreshBudget: {
+      remainingToday: budget.remainingToday, nextRefreshAllowedAt: budget.nextRefreshAllowedAt.toISOString(),
+      providerScopes: scopes.map((x) => ({ scope: x.scope, remaining: x.remaining, resetAt: x.resetAt.toISOString() })),
+    },
+    revokeNotice,
     consent: linksAway(c.method) ? { grantedAt: iso(c.consentGrantedAt), expiresAt: iso(c.consentExpiresAt) } : null,
     accessExpiresAt: iso(c.accessExpiresAt),
     pausedUntil: iso(c.pausedUntil),

@@ -260,7 +260,7 @@ describe('Plaid adapter: data', () => {
       { body: { transactions_update_status: 'HISTORICAL_UPDATE_COMPLETE', accounts: [], added: [], modified: [], removed: [], next_cursor: 'c2', has_more: false, request_id: 'r' } });
     const page = await provider.syncTransactions!(link, null, ctx);
     assert.deepEqual([page.added.map((t) => t.amount), page.modified.map((t) => t.amount), page.removed, page.nextCursor, page.hasMore], [[-1250], [300], ['t0'], 'c1', true]);
-    assert.deepEqual(page.accounts.map((a) => [a.id, a.mask, a.balances.current]), [['a1', '1234', 10050]]);
+    assert.deepEqual(page.accounts.map((a) => [a.id, a.mask, a.balances!.current]), [['a1', '1234', 10050]]);
     const last = await provider.syncTransactions!(link, 'c1', ctx);
     assert.deepEqual([last.nextCursor, last.hasMore], ['c2', false]);
     const [q1, q2] = sent('/transactions/sync');

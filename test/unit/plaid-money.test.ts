@@ -89,25 +89,25 @@ describe('Plaid balances in Causeway convention', () => {
 
   it('shows a card the lender owes (Plaid\'s negative current) as positive', () => {
     const a = accountFromPlaid(account({ type: 'credit' as AccountBase['type'] }, { current: -20, limit: 500 }));
-    assert.equal(a.balances.current, 2000);
+    assert.equal(a.balances!.current, 2000);
   });
 
   it('works out a card\'s debt from its limit when Plaid gives no current', () => {
     const a = accountFromPlaid(account({ type: 'credit' as AccountBase['type'] }, { available: 250, limit: 1000 }));
-    assert.equal(a.balances.current, -75000);
+    assert.equal(a.balances!.current, -75000);
   });
 
   it('shows loans and mortgages as owed', () => {
     const loan = accountFromPlaid(account({ type: 'loan' as AccountBase['type'], subtype: 'student' as AccountBase['subtype'] }, { current: 65262 }));
     const home = accountFromPlaid(account({ type: 'loan' as AccountBase['type'], subtype: 'mortgage' as AccountBase['subtype'] }, { current: 56302.06 }));
-    assert.deepEqual([loan.type, loan.balances.current, home.type, home.balances.current], ['loan', -6526200, 'mortgage', -5630206]);
+    assert.deepEqual([loan.type, loan.balances!.current, home.type, home.balances!.current], ['loan', -6526200, 'mortgage', -5630206]);
   });
 
   it('keeps savings and investments positive, in the account\'s currency', () => {
     const savings = accountFromPlaid(account({ type: 'depository' as AccountBase['type'], subtype: 'savings' as AccountBase['subtype'] }, { current: 1500, iso_currency_code: 'JPY' }));
     const isa = accountFromPlaid(account({ type: 'investment' as AccountBase['type'], subtype: 'isa' as AccountBase['subtype'] }, { current: 1234.56, iso_currency_code: 'GBP' }));
-    assert.deepEqual([savings.type, savings.currency, savings.balances.current], ['savings', 'JPY', 1500]);
-    assert.deepEqual([isa.type, isa.currency, isa.balances.current], ['investment', 'GBP', 123456]);
+    assert.deepEqual([savings.type, savings.currency, savings.balances!.current], ['savings', 'JPY', 1500]);
+    assert.deepEqual([isa.type, isa.currency, isa.balances!.current], ['investment', 'GBP', 123456]);
   });
 
   it('gives an empty mask when Plaid has none (never made-up digits)', () => {

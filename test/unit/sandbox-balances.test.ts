@@ -6,6 +6,7 @@ import { runLedger } from '../../src/providers/sandbox/ledger.js';
 import { buildPersona } from '../../src/providers/sandbox/persona.js';
 import { dayFromCivil, isoOf } from '../../src/providers/sandbox/calendar.js';
 import type { ProviderLink, ProviderTransaction } from '../../src/providers/types.js';
+import { windowOf } from '../../src/providers/types.js';
 
 const NOW = new Date('2025-06-18T09:30:00Z');
 const TODAY = '2025-06-18';
@@ -36,7 +37,7 @@ describe('sandbox accounts', () => {
       assert.match(a.mask, /^\d{4}$/);
       assert.equal(a.currency, 'AUD');
       assert.ok(a.name.length > 0);
-      assert.ok(Number.isInteger(a.balances.current));
+      assert.ok(Number.isInteger(a.balances!.current));
     }
     assert.equal(new Set(accounts.map((a) => a.id)).size, accounts.length);
     const later = await provider.fetchAccounts(link(), ctx(new Date('2025-09-01T00:00:00Z')));
@@ -52,27 +53,27 @@ describe('sandbox balances agree with transactions', () => {
     const all = generateTransactions(persona, { from: nextDay(ANCHOR_DATE), to: TODAY }, NOW, { includeLateAccounts: false });
     for (const a of accounts) {
       const posted = all.filter((t) => t.accountId === a.id && t.status === 'posted');
-      assert.equal(a.balances.current, anchorBalanceOf(persona, a.id) + sum(posted), a.name);
-      assert.equal(a.balances.current, postedBalanceOn(persona, a.id, TODAY), a.name);
-      assert.equal(sandboxPostedBalance('ins_sandbox_universal', 'user_good', a.id, TODAY), a.balances.current);
+      assert.equal(a.balances!.current, anchorBalanceOf(persona, a.id) + sum(posted), a.name);
+      assert.equal(a.balances!.current, postedBalanceOn(persona, a.id, TODAY), a.name);
+      assert.equal(sandboxPostedBalance('ins_sandbox_universal', 'user_good', a.id, TODAY), a.balances!.current);
     }
   });
 
   it('available = current + pending (credit: + limit; loans: none)', async () => {
     const accounts = await provider.fetchAccounts(link(), ctx());
-    const recent = await provider.fetchTransactions(link(), { from: '2025-06-01', to: TODAY }, ctx());
+    const recent = windowOf(await provider.fetchTransactions(link(), { from: '2025-06-01', to: TODAY }, ctx())).transactions;
     assert.ok(recent.some((t) => t.status === 'pending'), 'some transactions are pending');
     for (const a of accounts) {
       const pending = sum(recent.filter((t) => t.accountId === a.id && t.status === 'pending'));
       if (a.type === 'loan' || a.type === 'mortgage') {
-        assert.deepEqual([a.balances.available, a.balances.limit], [null, null]);
-        assert.ok(a.balances.current <= 0, 'a loan is owed');
+        assert.deepEqual([a.balances!.available, a.balances!.limit], [null, null]);
+        assert.ok(a.balances!.current <= 0, 'a loan is owed');
       } else if (a.type === 'credit_card') {
-        assert.ok(a.balances.limit !== null && a.balances.limit > 0);
-        assert.equal(a.balances.available, a.balances.limit + a.balances.current + pending);
+        assert.ok(a.balances!.limit !== null && a.balances!.limit > 0);
+        assert.equal(a.balances!.available, a.balances!.limit + a.balances!.current + pending);
       } else {
-        assert.equal(a.balances.available, a.balances.current + pending);
-        assert.equal(a.balances.limit, null);
+        assert.equal(a.balances!.available, a.balances!.current + pending);
+        assert.equal(a.balances!.limit, null);
       }
     }
   });
@@ -80,7 +81,7 @@ describe('sandbox balances agree with transactions', () => {
   it('posted transactions over (from, to] sum to the balance difference, for several windows', async () => {
     const accounts = await provider.fetchAccounts(link(), ctx());
     for (const [from, to] of [['2024-07-01', '2024-07-31'], ['2024-09-13', '2025-02-02'], ['2025-06-10', TODAY]] as const) {
-      const txns = await provider.fetchTransactions(link(), { from: nextDay(from), to }, ctx());
+      const txns = windowOf(await provider.fetchTransactions(link(), { from: nextDay(from), to }, ctx())).transactions;
       for (const a of accounts) {
         const posted = txns.filter((t) => t.accountId === a.id && t.status === 'posted');
         assert.equal(sum(posted), postedBalanceOn(persona, a.id, to) - postedBalanceOn(persona, a.id, from), `${a.name} ${from}..${to}`);

@@ -23,9 +23,14 @@ const TABLE: Row[] = [
   // openbanking authorisation
   S('pre_init', { type: 'authorization_started' }, 'pre_init', null, { method: 'openbanking' }),
   S('failed', { type: 'authorization_started' }, 'pre_init', null, { method: 'openbanking' }),
+  // A first link whose requisition lapsed at the provider (GoCardless EX) waits for the user in reconnect_required: repair starts a new one.
+  S('reconnect_required', { type: 'authorization_started' }, 'pre_init', null, { method: 'openbanking', reason: 'consent_expired' }),
   ...(['pre_init', 'pending', 'active', 'degraded', 'reconnect_required', 'failed', 'unlinked'] as const).map((f) =>
     S(f, { type: 'authorization_granted' }, 'init', null, { method: 'openbanking', everSynced: f !== 'pre_init' && f !== 'failed' })),
   S('pre_init', { type: 'authorization_denied' }, 'failed', 'authorization_denied', { method: 'openbanking' }),
+  S('pre_init', { type: 'authorization_denied', code: 'consent_expired' }, 'reconnect_required', 'consent_expired', { method: 'openbanking' }),
+  S('pre_init', { type: 'authorization_denied', code: 'consent_revoked' }, 'reconnect_required', 'consent_revoked', { method: 'openbanking' }),
+  S('pre_init', { type: 'authorization_denied', code: 'provider_error' }, 'failed', 'authorization_denied', { method: 'openbanking' }),
   S('active', { type: 'authorization_denied' }, 'active', 'access_expiring_soon', { method: 'openbanking', reason: 'access_expiring_soon', everSynced: true }),
   S('reconnect_required', { type: 'authorization_denied' }, 'reconnect_required', 'consent_expired', { method: 'openbanking', reason: 'consent_expired', everSynced: true }),
   S('degraded', { type: 'authorization_denied' }, 'degraded', 'provider_error', { method: 'openbanking', reason: 'provider_error', everSynced: true }),
@@ -88,6 +93,8 @@ const TABLE: Row[] = [
   S('active', { type: 'repair_started' }, 'pending', null, { everSynced: true, reason: 'new_accounts_available' }),
   S('active', { type: 'repair_started' }, 'active', 'access_expiring_soon', { everSynced: true, reason: 'access_expiring_soon', method: 'openbanking' }),
   S('pre_init', { type: 'repair_started' }, 'pre_init', null, { method: 'openbanking' }),
+  // token: a new setup token was claimed before the repair: synced again from init.
+  S('reconnect_required', { type: 'repair_started' }, 'init', null, { method: 'token', everSynced: true, reason: 'user_action_required' }),
   // unlink and delete
   ...(['active', 'degraded', 'reconnect_required'] as const).map((f) =>
     S(f, { type: 'unlinked' }, 'unlinked', 'unlinked_by_app', { everSynced: true })),

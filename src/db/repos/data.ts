@@ -38,10 +38,14 @@ function ownedBy(run: RunFence | null) {
 /**
  * Inserts new accounts and refreshes known ones (keyed by provider account id); answers every
  * stored id. Fenced like the ingestion: a superseded run (a purge or a delete took its job) writes
- * nothing and gets SupersededRunError.
+ * nothing and gets SupersededRunError. `keepBalances`: the provider did not read balances this time (its budget is spent): existing
+ * accounts keep theirs; a new one starts at zero until they are read.
  */
-export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert)[], run: RunFence | null): Promise<{ id: string; providerAccountId: string }[]> {
+export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert)[], run: RunFence | null, opts: { keepBalances?: boolean } = {}): Promise<{ id: string; providerAccountId: string }[]> {
   if (rows.length === 0) return [];
+  const balances = opts.keepBalances ? sql`` : sql`, balance_current = excluded.balance_current,
+      balance_available = excluded.balance_available, balance_limit = excluded.balance_limit,
+      balances_updated_at = excluded.balances_updated_at`;
   const col = (pick: (r: typeof accounts.$inferInsert) => unknown) => sql.param(rows.map(pick));
   const first = rows[0]!;
   const result = (await db.execute(sql`
@@ -58,9 +62,7 @@ export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert
       as v(id, application_id, user_id, connection_id, pid, name, type, mask, currency, cur, avail, lim, at)
     where exists (select 1 from owned)
     on conflict (connection_id, provider_account_id) do update set name = excluded.name, type = excluded.type,
-      mask = excluded.mask, currency = excluded.currency, balance_current = excluded.balance_current,
-      balance_available = excluded.balance_available, balance_limit = excluded.balance_limit,
-      balances_updated_at = excluded.balances_updated_at, updated_at = excluded.updated_at
+      mask = excluded.mask, currency = excluded.currency${balances}, updated_at = excluded.updated_at
     returning id, provider_account_id, (xmax = 0) as inserted),
     -- accounts.updated, in the same statement: balances moved, and how many accounts are new.
     ev as (insert into events (id, application_id, user_id, connection_id, type, data, actor, created_at)
@@ -115,7 +117,7 @@ export interface ApplyContext {
   connectionId: string;
   now: Date;
   /** The day the connection's transactions are now synced through. */
-  syncedThrough: string;
+  syncedThrough: string | null;
   /** A provider that syncs by cursor: the cursor after the pages applied, written with them (undefined: left as it is). */
   providerCursor?: string | null;
   /** The job run doing the ingestion: nothing is written unless it still owns the job. */

@@ -1,7 +1,7 @@
 /** Provider settings per application, and the institutions catalogue. */
 import { and, asc, eq, gt, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../open.js';
-import { institutions, providerSettings } from '../tables/providers.js';
+import { institutions, providerBudgets, providerSettings, providerState } from '../tables/providers.js';
 
 export type ProviderSettingsRow = typeof providerSettings.$inferSelect;
 export type InstitutionRow = typeof institutions.$inferSelect;
@@ -48,6 +48,7 @@ export async function upsertInstitutions(db: Db, rows: InstitutionInsert[]): Pro
       name: excluded('name'), country: excluded('country'), methods: excluded('methods'), products: excluded('products'),
       logo: excluded('logo'), primaryColor: excluded('primary_color'), url: excluded('url'), alwaysMfa: excluded('always_mfa'),
       linksPendingTransactions: excluded('links_pending_transactions'), limits: excluded('limits'), syncedAt: excluded('synced_at'),
+      historyDays: excluded('history_days'), maxAccessDays: excluded('max_access_days'),
     },
   });
 }
@@ -91,4 +92,50 @@ export async function searchInstitutions(db: Db, q: InstitutionSearch): Promise<
   const rows = await db.select({ row: institutions, sortName: sql<string>`lower(${institutions.name})` }).from(institutions)
     .where(and(...conditions)).orderBy(asc(lname), asc(institutions.id)).limit(q.limit);
   return rows.map((r) => ({ ...r.row, sortName: r.sortName }));
+}
+
+/** A provider-wide state value (encrypted), or null when absent or past its expiry. */
+export async function readProviderState(db: Db, provider: string, key: string, now: Date): Promise<string | null> {
+  const [row] = await db.select({ valueEnc: providerState.valueEnc }).from(providerState)
+    .where(and(eq(providerState.provider, provider), eq(providerState.key, key), gt(providerState.expiresAt, now)));
+  return row?.valueEnc ?? null;
+}
+
+export async function writeProviderState(db: Db, row: typeof providerState.$inferInsert): Promise<void> {
+  await db.insert(providerState).values(row).onConflictDoUpdate({
+    target: [providerState.provider, providerState.key],
+    set: { valueEnc: row.valueEnc, expiresAt: row.expiresAt, updatedAt: row.updatedAt },
+  });
+}
+
+export async function deleteProviderState(db: Db, provider: string, key: string): Promise<void> {
+  await db.delete(providerState).where(and(eq(providerState.provider, provider), eq(providerState.key, key)));
+}
+
+export type ProviderBudgetRow = typeof providerBudgets.$inferSelect;
+
+export async function listProviderBudgets(db: Db, connectionId: string): Promise<ProviderBudgetRow[]> {
+  return db.select().from(providerBudgets).where(eq(providerBudgets.connectionId, connectionId));
+}
+
+/** Budgets of many connections at once (a page of connections shown with their refresh budget). */
+export async function listProviderBudgetsOf(db: Db, connectionIds: string[]): Promise<ProviderBudgetRow[]> {
+  if (connectionIds.length === 0) return [];
+  return db.select().from(providerBudgets).where(inArray(providerBudgets.connectionId, connectionIds));
+}
+
+/** Keeps what the provider's answers said, the latest per account and scope. A connection deleted meanwhile keeps nothing. */
+export async function upsertProviderBudgets(db: Db, rows: ProviderBudgetRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const col = (pick: (r: ProviderBudgetRow) => unknown) => sql.param(rows.map(pick));
+  await db.execute(sql`
+    insert into provider_budgets (connection_id, account_key, scope, "limit", remaining, reset_at, updated_at)
+    select v.c, v.a, v.s, v.l, v.r, v.reset, v.at
+    from unnest(${col((r) => r.connectionId)}::text[], ${col((r) => r.accountKey)}::text[], ${col((r) => r.scope)}::text[],
+      ${col((r) => r.limit)}::int[], ${col((r) => r.remaining)}::int[], ${col((r) => r.resetAt.toISOString())}::timestamptz[],
+      ${col((r) => r.updatedAt.toISOString())}::timestamptz[]) as v(c, a, s, l, r, reset, at)
+    where exists (select 1 from connections where id = v.c)
+    on conflict (connection_id, account_key, scope) do update set "limit" = excluded."limit", remaining = excluded.remaining,
+      reset_at = excluded.reset_at, updated_at = excluded.updated_at
+      where provider_budgets.updated_at <= excluded.updated_at`);
 }

@@ -138,8 +138,10 @@ export function sandboxPostedBalance(institutionId: string, login: string, accou
 }
 
 /** The sandbox offers every optional call, and its institutions without a round trip. */
-export type SandboxProvider = Provider & Required<Pick<Provider, 'verifyCredentials' | 'startLink' | 'completeLink' | 'fetchTransactions' | 'importAccess'>> & {
+export type SandboxProvider = Omit<Provider, 'fetchTransactions'> & Required<Pick<Provider, 'verifyCredentials' | 'startLink' | 'completeLink' | 'importAccess'>> & {
   institutions(): ProviderInstitution[];
+  /** The sandbox has no call budgets: every account's transactions, every time. */
+  fetchTransactions(link: ProviderLink, range: { from: string; to: string }, ctx: ProviderCallContext): Promise<ProviderTransaction[]>;
 };
 
 export function createSandboxProvider(opts: { latencyMs: number }): SandboxProvider {

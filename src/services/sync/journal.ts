@@ -6,8 +6,10 @@
  */
 import { newId } from '../../domain/ids.js';
 import { insertProviderCalls } from '../../db/repos/provider-calls.js';
-import { ProviderError, type Provider, type ProviderCallContext, type ProviderSettings } from '../../providers/types.js';
+import { upsertProviderBudgets } from '../../db/repos/providers.js';
+import { ProviderError, type Provider, type ProviderBudget, type ProviderCallContext, type ProviderSettings } from '../../providers/types.js';
 import type { Core } from '../core.js';
+import { callContext } from '../provider-state.js';
 
 export interface CallScope {
   core: Core;
@@ -22,20 +24,29 @@ export interface CallScope {
   simulatedRateLimitSeconds?: number | null;
   /** false: no journal row (the connection is gone with its user, and its journal with it). */
   journal?: boolean;
+  /**
+   * The connection's call budgets per account and scope (a sync run reads them at its start): what
+   * the provider reports during a call replaces the entry here and is kept in provider_budgets as the call ends.
+   */
+  budgets?: ProviderBudget[];
 }
 
 export async function callProvider<T>(scope: CallScope, operation: string, fn: (provider: Provider, ctx: ProviderCallContext) => Promise<T>): Promise<T> {
   const startedAt = Date.now();
   let error: unknown = null;
+  const reported: ProviderBudget[] = [];
   try {
     return await fn(scope.provider, {
-      now: scope.now(), runKey: scope.runKey, settings: scope.settings,
+      ...callContext(scope.core, scope.provider.id, scope.settings, scope.now(), scope.runKey),
       simulatedOutage: scope.simulatedOutage, simulatedRateLimitSeconds: scope.simulatedRateLimitSeconds,
+      ...(scope.budgets ? { budgets: scope.budgets } : {}),
+      reportBudget: (b) => { reported.push(b); },
     });
   } catch (err) {
     error = err;
     throw err;
   } finally {
+    if (reported.length > 0) await keepBudgets(scope, reported);
     if (scope.journal !== false) {
       await insertProviderCalls(scope.core.db, [{
         ...journalRow({ applicationId: scope.applicationId, jobId: scope.jobId, provider: scope.provider.id, operation, error, startedAt, at: scope.now() }),
@@ -54,4 +65,21 @@ export function journalRow(c: { applicationId: string; jobId: string | null; pro
     provider: c.provider, requestId: pe?.requestId ?? null, retryAfterSeconds: pe?.retryAfterSeconds ?? null,
     durationMs: Date.now() - c.startedAt, createdAt: c.at,
   };
+}
+
+/** What the provider said about its budgets during one call: the run's view updated, and kept for the scheduler and the refresh budget. */
+async function keepBudgets(scope: CallScope, reported: ProviderBudget[]): Promise<void> {
+  const latest = new Map<string, ProviderBudget>();
+  for (const b of reported) latest.set(`${b.accountId}\0${b.scope}`, b);
+  if (scope.budgets) {
+    for (const b of latest.values()) {
+      const i = scope.budgets.findIndex((x) => x.accountId === b.accountId && x.scope === b.scope);
+      if (i >= 0) scope.budgets[i] = b;
+      else scope.budgets.push(b);
+    }
+  }
+  const at = scope.now();
+  await upsertProviderBudgets(scope.core.db, [...latest.values()].map((b) => ({
+    connectionId: scope.connectionId, accountKey: b.accountId, scope: b.scope, limit: b.limit, remaining: b.remaining, resetAt: b.resetAt, updatedAt: at,
+  }))).catch((err) => scope.core.log.warn({ err, connectionId: scope.connectionId }, 'provider budgets not kept'));
 }

@@ -28,6 +28,8 @@ import { withTransaction } from '../../db/transaction.js';
 import { findApplication } from '../../db/repos/applications.js';
 import { connectionEvent, insertEvent } from '../../db/repos/events.js';
 import { consentEventType, onConsentEnded } from '../consent.js';
+import { budgetsOf } from '../budgets.js';
+import { listProviderBudgets } from '../../db/repos/providers.js';
 
 interface Attempt { retryCount: number; retryLimit: number }
 
@@ -77,6 +79,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       scope: {
         core, provider, settings, applicationId: job.applicationId, connectionId: connection.id, jobId: job.id,
         now: () => clock.now(), runKey, simulatedOutage, simulatedRateLimitSeconds,
+        ...(provider.reportsBudgets ? { budgets: budgetsOf(await listProviderBudgets(core.db, connection.id)) } : {}),
       },
       permit: held,
       refreshIntervalMs: await refreshIntervalMs(core, found.application, institutionId),
@@ -132,7 +135,7 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
           await saveRun(core.db, job.id, runToken, { steps: state.steps, updatedAt: clock.now() });
           continue;
         }
-        await finish(core, clock, job, runToken, state, { failure: { code: pe.code, message: pe.message } });
+        await finish(core, clock, job, runToken, state, { failure: { code: pe.code, message: pe.message, retryAfterSeconds: pe.retryAfterSeconds } });
         return;
       }
     }
@@ -164,7 +167,8 @@ function asProviderError(err: unknown): ProviderError | null {
   return err instanceof ProviderError ? err : null;
 }
 
-type Ending = { failure?: { code: string; message: string } };
+/** `retryAfterSeconds`: the provider said when to come back (a 429): the next background refresh is not before. */
+type Ending = { failure?: { code: string; message: string; retryAfterSeconds?: number | null } };
 
 /**
  * Ends the job and moves the connection through the status machine, atomically. A run that knows
@@ -236,7 +240,7 @@ function connectionPatch(c: ConnectionRow, job: JobRow, state: RunState | null, 
     if (next.status === 'degraded' && intervalMs !== null) {
       return {
         status: next.status, statusReason: degradedReason(next.reason!, failures), updatedAt: now, consecutiveFailures: failures,
-        nextScheduledRefreshAt: nextAfterFailure(failures, intervalMs, now),
+        nextScheduledRefreshAt: notBefore(nextAfterFailure(failures, intervalMs, now), now, ending.failure.retryAfterSeconds),
       };
     }
     return { status: next.status, statusReason: next.reason, updatedAt: now, consecutiveFailures: failures };
@@ -251,4 +255,10 @@ function connectionPatch(c: ConnectionRow, job: JobRow, state: RunState | null, 
     pausedUntil: null, consecutiveFailures: 0,
     ...(intervalMs !== null ? { nextScheduledRefreshAt: nextAfterSuccess(c.scheduleSlot, intervalMs, job.startedAt ?? now) } : {}),
   };
+}
+
+function notBefore(at: Date, now: Date, retryAfterSeconds: number | null | undefined): Date {
+  if (!retryAfterSeconds) return at;
+  const allowed = new Date(now.getTime() + retryAfterSeconds * 1000);
+  return allowed > at ? allowed : at;
 }

@@ -9,7 +9,7 @@ import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../../db/re
 import { lockConnection } from '../../db/repos/locks.js';
 import { withTransaction } from '../../db/transaction.js';
 import { callProvider, type CallScope } from './journal.js';
-import { ProviderError, type AuthorizationGrant, type Provider, type ProviderAccount, type ProviderCallContext, type ProviderLink, type ProviderTransaction } from '../../providers/types.js';
+import { ProviderError, windowOf, type AuthorizationGrant, type Provider, type ProviderAccount, type ProviderCallContext, type ProviderLink, type ProviderTransaction } from '../../providers/types.js';
 import { grantAccess, grantEventData, grantPatch, providerWebhookUrl } from './grant.js';
 import { connectionEvent, insertEvent } from '../../db/repos/events.js';
 import type { Core } from '../core.js';
@@ -186,12 +186,20 @@ async function storeAccounts(s: RunState, fetched: ProviderAccount[], complete: 
   if (toStore.length < fetched.length) s.flags.newAccounts = true;
   else if (complete) s.flags.newAccounts = false;
   const now = s.clock.now();
-  const stored = await upsertAccounts(core.db, toStore.map((a) => ({
+  const row = (a: ProviderAccount) => ({
     id: newId('acc', now.getTime()), applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id,
     providerAccountId: a.id, name: a.name, type: a.type, mask: a.mask, currency: a.currency,
-    balanceCurrent: a.balances.current, balanceAvailable: a.balances.available, balanceLimit: a.balances.limit,
+    balanceCurrent: a.balances?.current ?? 0, balanceAvailable: a.balances?.available ?? null, balanceLimit: a.balances?.limit ?? null,
     balancesUpdatedAt: now, createdAt: now, updatedAt: now,
-  })), fenceOf(s));
+  });
+  // Balances the provider did not read this time (its budget for them is spent) stay as they were.
+  const read = toStore.filter((a) => a.balances !== null);
+  const unread = toStore.filter((a) => a.balances === null);
+  if (unread.length > 0) s.flags.partialData = true;
+  const stored = [
+    ...(read.length > 0 || unread.length === 0 ? await upsertAccounts(core.db, read.map(row), fenceOf(s)) : []),
+    ...(unread.length > 0 ? await upsertAccounts(core.db, unread.map(row), fenceOf(s), { keepBalances: true }) : []),
+  ];
   for (const a of stored) s.accounts.set(a.providerAccountId, a.id);
 }
 
@@ -217,18 +225,28 @@ async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
     : addDays(today, -INITIAL_HISTORY_DAYS);
   // A pending transaction older than the overlap must be in the window, or its posting could not be matched.
   const from = s.oldestPending && s.oldestPending < since ? s.oldestPending : since;
-  const fetched = await call(s, 'fetchTransactions', (p, ctx) => {
+  const got = windowOf(await call(s, 'fetchTransactions', (p, ctx) => {
     if (!p.fetchTransactions) throw new ProviderError('provider_error', `The ${p.name} provider lists no transactions.`, false, 'not_supported');
     return p.fetchTransactions(s.link, { from, to: today }, ctx);
-  });
-  const stored = await loadStoredWindow(core.db, connection.id, from);
-  const plan = planTransactions(stored, toIncoming(s, fetched), { from, to: today });
+  }));
+  // Accounts whose transactions the provider could not give this time (its budget is spent) keep what
+  // is stored: nothing of theirs is planned, so nothing of theirs is removed, and the window does not move on.
+  const deferred = new Set(got.deferred.flatMap((d) => s.accounts.get(d.accountId) ?? []));
+  if (deferred.size > 0 && deferred.size >= s.accounts.size) {
+    // None could be read: the step waits for the provider's budget (provider_budgets says when), the balances already stored are fresh.
+    s.flags.partialData = true;
+    return { kind: 'skipped', resultCode: 'rate_limited' };
+  }
+  const stored = (await loadStoredWindow(core.db, connection.id, from)).filter((t) => !deferred.has(t.accountId));
+  const incoming = toIncoming(s, got.transactions).filter((t) => !deferred.has(t.accountId));
+  const plan = planTransactions(stored, incoming, { from, to: today });
+  if (deferred.size > 0) s.flags.partialData = true;
   const applied = await applyTransactionPlan(core.db, {
     applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id, now: s.clock.now(),
-    syncedThrough: today, run: fenceOf(s),
+    syncedThrough: deferred.size > 0 ? connection.transactionsSyncedThrough : today, run: fenceOf(s),
   }, plan);
   if (!applied) throw new SupersededRunError(s.job.id);
-  return ok();
+  return ok(deferred.size > 0 ? 'partial' : 'ok');
 }
 
 /** Times a cursor sync starts its pagination again after the provider's data changed under it, before it resyncs from the start. */

@@ -6,6 +6,7 @@
  *     ─► web: credentials ─► progress (job steps) ─► MFA code? ─► done
  *     ─► openbanking: the bank's consent page in a new window ─► progress ─► done
  *     ─► hosted: the provider's link page (Plaid Hosted Link) in a new window ─► progress ─► done
+ *     ─► token: paste a setup token made at the provider (SimpleFIN), claimed at once ─► progress ─► done
  *   failure ─► the reason in plain words and the form again: "try again" repairs the same connection
  *   done ─► redirect to the token's redirectUri with state, connectionId and jobId, or
  *           postMessage({ type: 'causeway.connect', … }) to the window that embeds or opened it
@@ -22,6 +23,7 @@ import '../shared/styles.css';
 import { PickInstitution } from './pick';
 import { BankHeader, type AwayMethod, type BodyProps, type Mode, type Screen, type Who } from './screens';
 import { Products } from './products';
+import { PasteToken } from './token';
 
 const params = new URLSearchParams(window.location.search);
 const MODE = (params.get('mode') as Mode | null) ?? 'connect';
@@ -75,6 +77,7 @@ function App() {
       const institution = await institutionOf(api, c);
       if (MODE === 'products') setScreen({ kind: 'products', connection: c, institution });
       else if (c.method === 'web') setScreen({ kind: 'credentials', institution, connection: c, failure: reasonText(c.statusReason) || null });
+      else if (c.method === 'token') setScreen({ kind: 'token', institution, connection: c, failure: reasonText(c.statusReason) || null });
       else await startConsent(api, me, institution, c, setScreen);
     })().catch(setFatal);
   }, [api]);
@@ -102,6 +105,7 @@ function Body(p: BodyProps) {
     case 'pick': return <PickInstitution {...p} />;
     case 'method': return <PickMethod {...p} institution={s.institution} />;
     case 'credentials': return <Credentials {...p} screen={s} />;
+    case 'token': return <PasteToken {...p} screen={s} />;
     case 'consent': return <Consent {...p} screen={s} />;
     case 'products': return <Products {...p} screen={s} />;
     case 'progress': return <Progress {...p} screen={s} />;
@@ -129,6 +133,11 @@ function PickMethod({ api, who, institution, setScreen }: BodyProps & { institut
         {institution.methods.includes('openbanking') && (
           <button type="button" className="choice" onClick={openbanking} disabled={action.busy}>
             <span><strong>Open banking</strong><br /><span className="muted small">Approve access at your bank. Causeway never sees your password.</span></span>
+          </button>
+        )}
+        {institution.methods.includes('token') && (
+          <button type="button" className="choice" onClick={() => setScreen({ kind: 'token', institution, connection: null, failure: null })} disabled={action.busy}>
+            <span><strong>Paste a {via} setup token</strong><br /><span className="muted small">Made in your {via} account. Causeway never sees your bank password.</span></span>
           </button>
         )}
         {institution.methods.includes('web') && (
@@ -306,9 +315,11 @@ function Progress({ api, who, screen, setScreen }: BodyProps & { screen: Extract
       if (stop || ended.status === 'awaiting_input') return;
       const c = await api.get<Connection>(`/users/${who.userId}/connections/${screen.connection.id}`);
       if (ended.status === 'succeeded') setScreen({ kind: 'done', institution: screen.institution, connection: c, job: ended });
-      else if (c.method === 'web' && c.allowedActions.includes('repair')) {
+      else if (c.method === 'token' && c.allowedActions.includes('repair')) {
+        setScreen({ kind: 'token', institution: screen.institution, connection: c, failure: reasonText(ended.error?.code ?? c.statusReason) || plainStatus(c.status, c.statusReason).detail });
+      } else if (c.method === 'web' && c.allowedActions.includes('repair')) {
         setScreen({ kind: 'credentials', institution: screen.institution, connection: c, failure: reasonText(ended.error?.code ?? c.statusReason) || plainStatus(c.status, c.statusReason).detail });
-      } else if (c.method !== 'web' && c.allowedActions.includes('repair') && ['failed', 'reconnect_required'].includes(c.status)) {
+      } else if (c.method !== 'web' && c.method !== 'token' && c.allowedActions.includes('repair') && ['failed', 'reconnect_required'].includes(c.status)) {
         // Linked away: "Try again" is a new link on the same connection.
         const via = viaOf(c);
         setScreen({ kind: 'consent', institution: screen.institution, method: methodOf(c), connection: c, url: null,

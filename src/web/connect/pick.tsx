@@ -14,6 +14,7 @@ const methodWords = (i: Institution) => i.methods.map((m) => (m === 'web' ? 'Sig
 function chosen(i: Institution): Screen {
   if (i.methods.length === 1 && i.methods[0] === 'web') return { kind: 'credentials', institution: i, connection: null, failure: null };
   if (i.methods.length === 1 && i.methods[0] === 'hosted') return { kind: 'consent', institution: i, method: 'hosted', connection: null, url: null, failure: null };
+  if (i.methods.length === 1 && i.methods[0] === 'token') return { kind: 'token', institution: i, connection: null, failure: null };
   return { kind: 'method', institution: i };
 }
 

@@ -13,6 +13,8 @@ export type Screen =
   | { kind: 'credentials'; institution: Institution; connection: Connection | null; failure: string | null }
   /** `connection` null: created when the user continues (hosted, chosen from the list). */
   | { kind: 'consent'; institution: Institution; method: AwayMethod; connection: Connection | null; url: string | null; failure: string | null }
+  /** Token (SimpleFIN): the user pastes a setup token made at the provider. `connection`: a repair. */
+  | { kind: 'token'; institution: Institution; connection: Connection | null; failure: string | null }
   | { kind: 'products'; connection: Connection; institution: Institution }
   | { kind: 'progress'; institution: Institution; connection: Connection; job: Job }
   | { kind: 'done'; institution: Institution; connection: Connection; job: Job | null };

@@ -222,11 +222,13 @@ function ConnectionCard({ api, who, token, connection: c, institution, accounts,
       <ConfirmDialog open={dialog === 'unlink'} title={`Disconnect ${c.institution.name}?`} confirmLabel="Disconnect" busy={action.busy}
         onConfirm={() => void unlink()} onCancel={() => setDialog(null)}>
         <p>Causeway stops updating this connection and gives up its access at the bank.</p>
+        {c.revokeNotice && <p className="alert alert-warn">{c.revokeNotice}</p>}
         <p><strong>The data already shared stays</strong>; you can delete it later.</p>
       </ConfirmDialog>
       <ConfirmDialog open={dialog === 'delete'} title={`Delete ${c.institution.name}?`} confirmLabel="Delete" danger busy={action.busy}
         onConfirm={() => void remove()} onCancel={() => setDialog(null)}>
         <p>The connection is removed for good and its access at the bank is revoked.</p>
+        {c.revokeNotice && <p className="alert alert-warn">{c.revokeNotice}</p>}
         <fieldset>
           <legend>And the data it shared?</legend>
           <label className="radio"><input type="radio" name={`erase-${c.id}`} checked={!erase} onChange={() => setErase(false)} />Keep the accounts and transactions</label>

@@ -92,7 +92,7 @@ export async function followJob<J extends { status: string }>(api: Api, jobId: s
 }
 
 /** Types of what the pages read (the API's own shapes, as far as the pages use them). */
-export type Method = 'web' | 'openbanking' | 'hosted';
+export type Method = 'web' | 'openbanking' | 'hosted' | 'token';
 export interface Institution {
   id: string; provider: string; name: string; country: string; methods: Method[]; products: string[]; mfa: boolean;
   /** An https URL or a data: URI, where the provider gives one. */
@@ -113,7 +113,9 @@ export interface Connection {
   allowedActions: string[]; userAction: 'reconnect' | 'wait' | 'none'; products: string[]; createdAt: string; firstSyncedAt: string | null;
   lastSuccessfulSyncAt: string | null; nextScheduledRefreshAt: string | null; accessExpiresAt: string | null;
   consent: { grantedAt: string | null; expiresAt: string | null } | null;
-  refreshBudget: { remainingToday: number; nextRefreshAllowedAt: string };
+  refreshBudget: { remainingToday: number; nextRefreshAllowedAt: string; providerScopes?: { scope: string; remaining: number; resetAt: string }[] };
+  /** The provider cannot revoke access itself (SimpleFIN): what the user should remove there. */
+  revokeNotice?: string | null;
 }
 /** openbanking and hosted: where the user finishes linking (the bank's consent page, the provider's link page). */
 export interface LinkSession { url: string; reference: string; expiresAt: string }
