@@ -50,30 +50,38 @@ export function backgroundAllowedAt(budget: RefreshBudget, perDay: number, now: 
   return tomorrow > budget.nextRefreshAllowedAt ? tomorrow : budget.nextRefreshAllowedAt;
 }
 
-/** One scope of a provider's own per-account budget (GoCardless: balances, transactions), at its scarcest across the connection's accounts. */
+/**
+ * One scope of a provider's own per-account budget (GoCardless: balances, transactions): the most
+ * calls any of the connection's accounts has left (what a refresh can still read), and when the
+ * first spent account's budget comes back (the latest reset when none is spent).
+ */
 export interface ScopeBudget { scope: string; remaining: number; resetAt: Date }
 
 /** Scopes a refresh does not spend: account details are read once, when the link is made. */
 const LINK_ONLY_SCOPES: ReadonlySet<string> = new Set(['details']);
 
 /**
- * The provider's budgets as the refresh budget sees them: per scope, the least any account has left.
- * A budget whose reset has passed no longer limits anything and is left out.
+ * The provider's budgets as the refresh budget sees them, per scope (ScopeBudget). A budget whose
+ * reset has passed no longer limits anything and is left out.
  */
 export function providerScopes(budgets: readonly { scope: string; remaining: number; resetAt: Date }[], now: Date): ScopeBudget[] {
-  const byScope = new Map<string, ScopeBudget>();
+  const byScope = new Map<string, { remaining: number; spentBack: Date | null; latest: Date }>();
   for (const b of budgets) {
     if (b.resetAt <= now || LINK_ONLY_SCOPES.has(b.scope)) continue;
-    const seen = byScope.get(b.scope);
-    if (!seen || b.remaining < seen.remaining || (b.remaining === seen.remaining && b.resetAt > seen.resetAt)) byScope.set(b.scope, { ...b });
+    const seen = byScope.get(b.scope) ?? { remaining: 0, spentBack: null, latest: b.resetAt };
+    seen.remaining = Math.max(seen.remaining, b.remaining);
+    if (b.remaining === 0 && (!seen.spentBack || b.resetAt < seen.spentBack)) seen.spentBack = b.resetAt;
+    if (b.resetAt > seen.latest) seen.latest = b.resetAt;
+    byScope.set(b.scope, seen);
   }
-  return [...byScope.values()].sort((a, b) => a.scope.localeCompare(b.scope));
+  return [...byScope].map(([scope, s]) => ({ scope, remaining: s.remaining, resetAt: s.spentBack ?? s.latest }))
+    .sort((a, b) => a.scope.localeCompare(b.scope));
 }
 
 /**
- * The refresh budget inside the provider's: a refresh is worth making while any scope has calls
- * left (balances can refresh while transactions wait); when every scope is spent, the next refresh
- * is allowed when the first comes back.
+ * The refresh budget inside the provider's: a refresh is worth making while any account has calls
+ * left in any scope (balances can refresh while transactions wait); when every one is spent, the
+ * next refresh is allowed when the first comes back.
  */
 export function withinProvider(budget: RefreshBudget, scopes: readonly ScopeBudget[]): RefreshBudget {
   if (scopes.length === 0) return budget;

@@ -96,7 +96,7 @@ export const Connection = z.object({
   refreshBudget: z.object({
     remainingToday: z.number().int(), nextRefreshAllowedAt: dateTime,
     providerScopes: z.array(z.object({ scope: z.string(), remaining: z.number().int(), resetAt: dateTime })).describe(
-      "The provider's own call budget where it sets one (GoCardless: about four calls a day per account for balances and for transactions): per scope, the least any account has left and when it is back. A refresh reads only the scopes with calls left; empty when the provider sets none or all are back."),
+      "The provider's own call budget where it sets one (GoCardless: about four calls a day per account for balances and for transactions): per scope, the most calls any account has left, and when the first spent account's calls come back. A refresh reads only what has calls left; when nothing has, refresh answers 429 until then. Empty when the provider sets none."),
   }),
   consent: z.object({ grantedAt: dateTime.nullable(), expiresAt: dateTime.nullable() }).nullable(),
   accessExpiresAt: dateTime.nullable(), pausedUntil: dateTime.nullable(), createdAt: dateTime,
