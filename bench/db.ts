@@ -70,7 +70,7 @@ async function serverVersion(database: Database): Promise<string> {
 export function benchConfig(jobConcurrency: number): Config {
   return {
     ...loadConfig({}),
-    sandboxLatencyMs: 0, retryDelaySeconds: 0, jobConcurrency, logLevel: 'silent', allowPrivateWebhooks: true, // the receiver is on loopback
+    sandboxLatencyMs: 0, retryDelaySeconds: 0, jobConcurrency, logLevel: 'silent', allowPrivateAddresses: true, // the receiver is on loopback
     backgroundRefresh: false, // the refresh rounds move the clock a day: the scheduler would refresh the same connections beside them
     apiRateLimit: 0, // the read-latency bench sends ~1,000 requests a second with one key
     encryptionKey: Buffer.alloc(32, 7).toString('base64'), // every core of a run must read what the others wrote

@@ -17,7 +17,10 @@ const schema = z.object({
   CAUSEWAY_PUBLIC_URL: z.string().url().optional(),
   /** 32 bytes, base64: the AES-256-GCM key for secrets at rest. Generated into the data directory when embedded. */
   CAUSEWAY_ENCRYPTION_KEY: z.string().optional(),
-  CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS: bool.default(false),
+  /** true: user-supplied URLs (webhook endpoints, SimpleFIN claim and access URLs) may reach loopback, private and link-local addresses. */
+  CAUSEWAY_ALLOW_PRIVATE_ADDRESSES: bool.optional(),
+  /** The switch's earlier name, when it covered webhooks only: still read when the new name is unset. */
+  CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS: bool.optional(),
   /** Webhook attempts one worker process makes at once (one endpoint holds at most 8 of them). */
   CAUSEWAY_WEBHOOK_CONCURRENCY: int(1).max(1000).default(64),
   /** Seconds a receiver has to answer a webhook; slower counts as a failed attempt. */
@@ -70,7 +73,8 @@ export interface Config {
   host: string;
   publicUrl: string | null;
   encryptionKey: string | null;
-  allowPrivateWebhooks: boolean;
+  /** User-supplied URLs may reach private, loopback and link-local addresses (net/guard.ts). */
+  allowPrivateAddresses: boolean;
   webhookConcurrency: number;
   webhookTimeoutSeconds: number;
   backgroundRefresh: boolean;
@@ -117,7 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     publicUrl: e.CAUSEWAY_PUBLIC_URL?.replace(/\/$/, '') ?? null,
     encryptionKey: e.CAUSEWAY_ENCRYPTION_KEY ?? null,
-    allowPrivateWebhooks: e.CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS,
+    allowPrivateAddresses: e.CAUSEWAY_ALLOW_PRIVATE_ADDRESSES ?? e.CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS ?? false,
     webhookConcurrency: e.CAUSEWAY_WEBHOOK_CONCURRENCY,
     webhookTimeoutSeconds: e.CAUSEWAY_WEBHOOK_TIMEOUT_SECONDS,
     backgroundRefresh: e.CAUSEWAY_BACKGROUND_REFRESH,

@@ -62,7 +62,7 @@ describe('one application abusing its sandbox clock', () => {
 
   before(async () => {
     receiver = await startReceiver();
-    t = await startTestApp({ config: { allowPrivateWebhooks: true, webhookTimeoutSeconds: 2 } });
+    t = await startTestApp({ config: { allowPrivateAddresses: true, webhookTimeoutSeconds: 2 } });
     const other = await insertApplication(t.core.db, { id: newId('app'), name: 'abuser', environment: 'sandbox', createdAt: new Date() });
     abuserId = other.id;
     as = { authorization: `Bearer ${(await createApiKey(t.core.db, systemClock, other, 'abuser')).key}` };

@@ -24,7 +24,7 @@ describe('the edge', () => {
   let userId: string;
   let connectionId: string;
   before(async () => {
-    t = await startTestApp({ config: { allowPrivateWebhooks: true } });
+    t = await startTestApp({ config: { allowPrivateAddresses: true } });
     userId = await t.createUser();
     const created = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
     assert.equal(created.status, 202, JSON.stringify(created.body));

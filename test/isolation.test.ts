@@ -27,7 +27,7 @@ before(async () => {
   receiver = http.createServer((req, res) => { req.resume(); req.on('end', () => res.writeHead(204).end()); });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
-  t = await startTestApp({ config: { allowPrivateWebhooks: true } });
+  t = await startTestApp({ config: { allowPrivateAddresses: true } });
 });
 after(async () => {
   await t.close();

@@ -28,7 +28,7 @@ before(async () => {
   operatorPassword = (await runCli(['operators', 'create', '--email', 'ops@example.com'], storage.env())).stdout.trim();
   assert.match(key, /^sk_sandbox_/);
   assert.ok(operatorPassword.length >= 12);
-  server = await startServer(storage.env({ CAUSEWAY_SANDBOX_LATENCY_MS: '120', CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS: 'true' }));
+  server = await startServer(storage.env({ CAUSEWAY_SANDBOX_LATENCY_MS: '120', CAUSEWAY_ALLOW_PRIVATE_ADDRESSES: 'true' }));
   api = client(server.url, key);
   browser = await launchChromium();
 });

@@ -39,7 +39,7 @@ after(async () => {
   }
 });
 
-const env = () => storage.env({ CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS: 'true', CAUSEWAY_WEBHOOK_TIMEOUT_SECONDS: '2', CAUSEWAY_SANDBOX_LATENCY_MS: '0' });
+const env = () => storage.env({ CAUSEWAY_ALLOW_PRIVATE_ADDRESSES: 'true', CAUSEWAY_WEBHOOK_TIMEOUT_SECONDS: '2', CAUSEWAY_SANDBOX_LATENCY_MS: '0' });
 
 describe('a worker killed during a webhook attempt', () => {
   it('does not lose the delivery: a new process sends it again with the same webhook-id', async (t) => {

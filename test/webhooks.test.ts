@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { nextAttemptDelayMs, RETRY_SCHEDULE_MS } from '../src/domain/webhooks.js';
-import { isBlockedAddress, sendWebhook } from '../src/jobs/webhook-http.js';
+import { sendWebhook } from '../src/jobs/webhook-http.js';
+import { isBlockedAddress } from '../src/net/guard.js';
 import { signatureHeader } from '../src/services/webhooks.js';
 import { insertApplication } from '../src/db/repos/applications.js';
 import { systemClock } from '../src/domain/clock.js';
@@ -110,7 +111,7 @@ describe('webhook address safety', () => {
   });
 
   it('refuses private endpoint URLs when the operator has not allowed them', async () => {
-    const t = await startTestApp({ worker: false, config: { allowPrivateWebhooks: false } });
+    const t = await startTestApp({ worker: false, config: { allowPrivateAddresses: false } });
     try {
       for (const url of ['http://127.0.0.1:9/x', 'http://localhost/x', 'http://[::1]/x', 'http://10.0.0.8/hook', 'ftp://example.com/x', 'not a url', 'http://user:pw@example.com/x']) {
         const res = await t.api('POST', '/v1/webhook-endpoints', { url });
@@ -129,7 +130,7 @@ describe('webhook delivery', () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   before(async () => {
     receiver = await startReceiver();
-    t = await startTestApp({ config: { allowPrivateWebhooks: true, webhookTimeoutSeconds: 2 } });
+    t = await startTestApp({ config: { allowPrivateAddresses: true, webhookTimeoutSeconds: 2 } });
   });
   after(async () => {
     await t.close();

@@ -58,7 +58,7 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
       'webhook-id': c.event.id,
       'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
       'webhook-signature': signatureHeader(liveSecrets(core, c.endpoint, clock.now()), c.event.id, sentAt, payload),
-    }, payload, { timeoutMs, allowPrivate: core.config.allowPrivateWebhooks });
+    }, payload, { timeoutMs, allowPrivate: core.config.allowPrivateAddresses });
     const now = clock.now();
     const delivered = isDelivered(result.statusCode) && !result.error;
     const made = c.delivery.attempts + 1;

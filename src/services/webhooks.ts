@@ -16,7 +16,7 @@ import {
 } from '../db/repos/webhooks.js';
 import { insertEvent } from '../db/repos/events.js';
 import { withTransaction } from '../db/transaction.js';
-import { isBlockedAddress } from '../jobs/webhook-http.js';
+import { ALLOW_PRIVATE_SWITCH, isBlockedAddress } from '../net/guard.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { idPage, pageOf, readIdCursor } from './cursor.js';
 
@@ -81,10 +81,10 @@ function checkUrl(core: Core, url: string): void {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw bad('must use http or https');
   if (u.username || u.password) throw bad('must not carry credentials; receivers verify the signature instead');
-  if (core.config.allowPrivateWebhooks) return;
+  if (core.config.allowPrivateAddresses) return;
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (host === 'localhost' || host.endsWith('.localhost') || (net.isIP(host) !== 0 && isBlockedAddress(host))) {
-    throw bad(`${host} is a private, loopback or reserved address; the operator can allow these with CAUSEWAY_ALLOW_PRIVATE_WEBHOOKS=true`);
+    throw bad(`${host} is a private, loopback or reserved address; the operator can allow these with ${ALLOW_PRIVATE_SWITCH}=true`);
   }
 }
 

@@ -5,9 +5,10 @@
  *                 │           │
  *                 └──► domain/ ◄┘   (pure: no I/O, no database, no services)
  *
- * jobs/ (queue wiring) calls services and repos; a service calls neither jobs/ nor http/. An
- * exception is listed below with its reason, and the test fails once it is no longer needed, so
- * the list only shrinks.
+ * jobs/ (queue wiring) calls services and repos; a service calls neither jobs/ nor http/. net/ (the
+ * guard for requests to user-supplied addresses) is a leaf that services, jobs and providers share:
+ * it imports no other folder of src/. An exception is listed below with its reason, and the test
+ * fails once it is no longer needed, so the list only shrinks.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,8 +22,6 @@ const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sr
 const ALLOWED: Record<string, string> = {
   // The service holds the queue the composition root made; a type only, no code runs from jobs/.
   'services/core.ts → jobs/queue.js': 'Core carries the JobQueue (type import)',
-  // The webhook URL check at registration shares the delivery's list of refused address ranges.
-  'services/webhooks.ts → jobs/webhook-http.js': 'webhook URL validation reuses isBlockedAddress',
 };
 
 /** Modules a domain file may not import: anything that does I/O or reaches a database. */
@@ -66,6 +65,9 @@ function broken(i: Import): string | null {
   if (!under(i.file, 'db') && (drizzle || /^db\/(schema|tables)(\/|\.|$)/.test(i.target))) return 'drizzle and the schema are used only in src/db (queries go in a repo)';
   if (under(i.file, 'http') && under(i.target, 'db')) return 'http/ reaches the database only through services/';
   if (under(i.file, 'services') && (under(i.target, 'jobs') || under(i.target, 'http'))) return 'a service imports neither jobs/ nor http/';
+  if (under(i.file, 'net') && ['db', 'services', 'jobs', 'http', 'providers', 'domain', 'cli', 'web'].some((f) => under(i.target, f))) {
+    return 'net/ is a leaf: it imports no other folder of src/';
+  }
   if (under(i.file, 'domain') && (IO_MODULES.test(i.spec) || ['db', 'services', 'jobs', 'http', 'providers'].some((f) => under(i.target, f)))) {
     return 'domain/ is pure: no I/O, no database, no services';
   }
@@ -85,9 +87,12 @@ describe('layers of src/', () => {
     assert.equal(broken({ file: 'jobs/x.ts', line: 1, spec: '../db/schema.js', target: 'db/schema.js' }) !== null, true);
     assert.equal(broken({ file: 'domain/x.ts', line: 1, spec: 'node:fs', target: 'node:fs' }) !== null, true);
     assert.equal(broken({ file: 'db/repos/x.ts', line: 1, spec: '../schema.js', target: 'db/schema.js' }), null);
+    assert.equal(broken({ file: 'net/x.ts', line: 1, spec: '../services/core.js', target: 'services/core.js' }) !== null, true);
+    assert.equal(broken({ file: 'services/x.ts', line: 1, spec: '../net/guard.js', target: 'net/guard.js' }), null);
+    assert.ok(imports.some((i) => i.file === 'providers/simplefin/client.ts' && i.target === 'net/guard.js'), 'providers reach user-supplied URLs through net/');
   });
 
-  it('holds: drizzle and the schema only in db/, http/ never in db/, services/ never in jobs/ or http/, domain/ pure', () => {
+  it('holds: drizzle and the schema only in db/, http/ never in db/, services/ never in jobs/ or http/, net/ a leaf, domain/ pure', () => {
     const offenders = imports.filter((i) => broken(i) && !(key(i) in ALLOWED)).map((i) => `src/${i.file}:${i.line} imports '${i.spec}': ${broken(i)}`);
     assert.deepEqual(offenders, []);
   });
