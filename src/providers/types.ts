@@ -265,6 +265,12 @@ export class ProviderError extends Error {
     readonly requestId: string | null = null,
     /** A cursor sync must start again from the beginning of its pagination (Plaid's mutation during pagination). */
     readonly restartPagination = false,
+    /**
+     * What a rate_limited refusal limits: the whole institution for this application (Plaid's client
+     * limits: every connection there waits), or this link only (a GoCardless account's four calls a
+     * day, a SimpleFIN access URL's daily allowance: other users' connections are not slowed).
+     */
+    readonly limitScope: 'institution' | 'link' = 'institution',
   ) {
     super(message);
     this.name = 'ProviderError';

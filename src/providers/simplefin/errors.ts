@@ -95,7 +95,7 @@ export function failureOf(issues: Issue[], now: Date, retryAfterSeconds: number 
   }
   const quota = of('quota');
   if (quota.length > 0) {
-    return new ProviderError('rate_limited', `SimpleFIN Bridge: ${quote(quota)} Causeway waits before asking again.`, false, 'BRIDGE_QUOTA', retryAfterSeconds ?? quotaWaitSeconds(now));
+    return new ProviderError('rate_limited', `SimpleFIN Bridge: ${quote(quota)} Causeway waits before asking again.`, false, 'BRIDGE_QUOTA', retryAfterSeconds ?? quotaWaitSeconds(now), null, false, 'link');
   }
   const unavailable = of('unavailable');
   if (unavailable.length > 0) {
@@ -118,7 +118,7 @@ export function accountsStatusError(status: number, opts: { cdnBlock: boolean; r
     return new ProviderError('user_action_required', 'The SimpleFIN bridge asks for payment: renew your subscription at your bridge, then refresh.', false, 'HTTP_402');
   }
   if (status === 429) {
-    return new ProviderError('rate_limited', 'The SimpleFIN bridge says Causeway made too many requests today; Causeway waits before asking again.', false, 'HTTP_429', opts.retryAfterSeconds ?? quotaWaitSeconds(opts.now));
+    return new ProviderError('rate_limited', 'The SimpleFIN bridge says Causeway made too many requests today; Causeway waits before asking again.', false, 'HTTP_429', opts.retryAfterSeconds ?? quotaWaitSeconds(opts.now), null, false, 'link');
   }
   if (status >= 500) return new ProviderError('institution_unavailable', `The SimpleFIN bridge answered ${status}; Causeway will try again.`, true, `HTTP_${status}`, opts.retryAfterSeconds);
   if (status >= 300 && status < 400) return new ProviderError('provider_error', `The SimpleFIN bridge answered with a redirect (${status}), which Causeway does not follow.`, false, `HTTP_${status}`);

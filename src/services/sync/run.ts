@@ -123,7 +123,7 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
       } catch (err) {
         const pe = asProviderError(err);
         if (!pe) throw err;
-        if (pe.code === 'rate_limited') await slowInstitution(core, { applicationId: job.applicationId, institutionId: state.connection.institutionId }, pe.retryAfterSeconds);
+        if (pe.code === 'rate_limited' && pe.limitScope === 'institution') await slowInstitution(core, { applicationId: job.applicationId, institutionId: state.connection.institutionId }, pe.retryAfterSeconds);
         if (pe.transient && retriesSpent(job, attempt) < attempt.retryLimit) {
           state.steps = stepsWith(state.steps, step.name, { status: 'pending', resultCode: `retrying:${pe.code}`, finishedAt: clock.now().toISOString() });
           await saveRun(core.db, job.id, runToken, { steps: state.steps, status: 'queued', updatedAt: clock.now() });
