@@ -7,6 +7,7 @@ import type { Provider } from './types.js';
 import { createSandboxProvider } from './sandbox/index.js';
 import { createPlaidProvider } from './plaid/index.js';
 import { createSimpleFinProvider } from './simplefin/index.js';
+import { createGoCardlessProvider } from './gocardless/index.js';
 
 export interface ProviderRegistry {
   get(id: string): Provider | null;
@@ -21,7 +22,7 @@ export function createRegistry(providers: readonly Provider[]): ProviderRegistry
 
 /** The built-in adapters, with `overrides` replacing the one of the same id (tests pass a scripted sandbox) or adding one. */
 export function builtInProviders(opts: { sandboxLatencyMs: number }, overrides: readonly Provider[] = []): Provider[] {
-  const builtIn: Provider[] = [createSandboxProvider({ latencyMs: opts.sandboxLatencyMs }), createPlaidProvider(), createSimpleFinProvider()];
+  const builtIn: Provider[] = [createSandboxProvider({ latencyMs: opts.sandboxLatencyMs }), createPlaidProvider(), createGoCardlessProvider(), createSimpleFinProvider()];
   const replaced = new Set(overrides.map((p) => p.id));
   return [...builtIn.filter((p) => !replaced.has(p.id)), ...overrides];
 }
