@@ -22,6 +22,7 @@ import { syncCatalogue, syncCatalogues } from './services/catalogue.js';
 import { SANDBOX_PROVIDER_ID } from './providers/sandbox/index.js';
 import { createCipher, resolveEncryptionKey } from './services/crypto.js';
 import { expireMfa } from './services/jobs.js';
+import { resumeStalledImports, runImportBatchJob } from './services/imports.js';
 import { applyDueRules } from './services/due.js';
 import { startWebhookWorker } from './jobs/webhook-worker.js';
 import { runSchedulerTick, SCHEDULER_TICK_MS, TICK_LIMIT } from './services/scheduler.js';
@@ -76,11 +77,13 @@ export async function startWorker(core: Core): Promise<() => Promise<void>> {
   await core.queue.work({
     connectionJob: (msg, attempt) => runConnectionJob(core, msg.jobId, attempt),
     mfaTimeout: (msg) => expireMfa(core, msg.jobId),
+    importBatch: (msg, signal) => runImportBatchJob(core, msg.batchId, signal),
   });
   const sweep = async () => {
     const stale = await findStaleQueuedJobs(core.db, new Date(core.clock.now().getTime() - SWEEP_AGE_MS), 500);
     for (const job of stale) await core.queue.enqueue(job);
     await applyDueRules(core);
+    await resumeStalledImports(core);
     await deleteExpiredAccess(core.db, new Date(core.clock.now().getTime() - 3_600_000));
     await deleteExpiredIdempotencyKeys(core.db, new Date(Date.now() - IDEMPOTENCY_TTL_MS));
   };

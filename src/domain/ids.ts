@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-export type IdPrefix = 'app' | 'key' | 'usr' | 'con' | 'job' | 'acc' | 'txn' | 'evt' | 'call' | 'del' | 'whe' | 'whd' | 'wha' | 'ctk' | 'opr' | 'ops';
+export type IdPrefix = 'app' | 'key' | 'usr' | 'con' | 'job' | 'acc' | 'txn' | 'evt' | 'call' | 'del' | 'whe' | 'whd' | 'wha' | 'ctk' | 'opr' | 'ops' | 'imp';
 
 let lastMs = 0;
 let lastRandom: number[] = [];

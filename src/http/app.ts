@@ -20,6 +20,7 @@ import { connectionRoutes } from './routes/connections.js';
 import { dataRoutes } from './routes/data.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { institutionRoutes } from './routes/institutions.js';
+import { importRoutes } from './routes/imports.js';
 import { jobRoutes } from './routes/jobs.js';
 import { sandboxApiRoutes, sandboxPageRoutes } from './routes/sandbox.js';
 import { userRoutes } from './routes/users.js';
@@ -83,6 +84,7 @@ export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Pro
     await v1.register(sandboxApiRoutes(core));
     await v1.register(webhookRoutes(core));
     await v1.register(providerRoutes(core));
+    await v1.register(importRoutes(core));
   }, { prefix: '/v1' });
   return app;
 }

@@ -15,6 +15,8 @@ import type { Database } from '../db/open.js';
 
 export const CONNECTION_JOB_QUEUE = 'connection-job';
 export const MFA_TIMEOUT_QUEUE = 'mfa-timeout';
+/** Bulk imports (services/imports.ts): one run of a batch at a time per worker process, beside the connection jobs. */
+export const IMPORT_BATCH_QUEUE = 'import-batch';
 
 /**
  * pg-boss fails a job whose heartbeat lapsed only on its monitor pass (default every 60 s): every
@@ -30,14 +32,19 @@ export interface QueueOptions {
 }
 
 export interface ConnectionJobMessage { jobId: string }
+export interface ImportBatchMessage { batchId: string }
 
 export interface JobQueue {
   boss: PgBoss;
   enqueue(job: { id: string; queueJobId: string }, startAfter?: Date): Promise<void>;
   scheduleMfaTimeout(jobId: string, at: Date): Promise<void>;
+  /** Sends a batch's run; `queueJobId` (import_batches.queue_job_id) makes a second send of the same run a no-op. */
+  enqueueImport(batch: { id: string; queueJobId: string }, startAfter?: Date): Promise<void>;
   work(handlers: {
     connectionJob: (msg: ConnectionJobMessage, attempt: { retryCount: number; retryLimit: number }) => Promise<void>;
     mfaTimeout: (msg: ConnectionJobMessage) => Promise<void>;
+    /** `signal`: the run should stop starting rows (pg-boss gave up the job, or this process is stopping). */
+    importBatch: (msg: ImportBatchMessage, signal: AbortSignal) => Promise<void>;
   }): Promise<void>;
   stop(): Promise<void>;
 }
@@ -77,8 +84,19 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
     await boss.createQueue(CONNECTION_JOB_QUEUE, jobQueue);
   }
   if (!existing.has(MFA_TIMEOUT_QUEUE)) await boss.createQueue(MFA_TIMEOUT_QUEUE, { retryLimit: 5 });
+  // A batch's run lasts minutes (10,000 rows at 10 a second): the heartbeat, not the expiry, tells a
+  // killed worker's run, which pg-boss then retries, and the retry resumes the batch where it stopped.
+  const importQueue = { ...jobQueue, expireInSeconds: 6 * 3600 };
+  if (existing.has(IMPORT_BATCH_QUEUE)) {
+    const { policy: _policy, ...settings } = importQueue;
+    await boss.updateQueue(IMPORT_BATCH_QUEUE, settings);
+  } else {
+    await boss.createQueue(IMPORT_BATCH_QUEUE, importQueue);
+  }
 
   const workerIds: string[] = [];
+  // Aborted first thing in stop(): a batch's run stops starting rows, so the graceful stop is not spent waiting on it.
+  const stopping = new AbortController();
   return {
     boss,
     async enqueue(job, startAfter) {
@@ -86,6 +104,9 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
     },
     async scheduleMfaTimeout(jobId, at) {
       await boss.send(MFA_TIMEOUT_QUEUE, { jobId }, { startAfter: at });
+    },
+    async enqueueImport(batch, startAfter) {
+      await boss.send(IMPORT_BATCH_QUEUE, { batchId: batch.id }, { id: batch.queueJobId, ...(startAfter ? { startAfter } : {}) });
     },
     async work(handlers) {
       // One pg-boss worker per slot. A pg-boss worker sleeps a whole poll interval after each job
@@ -110,8 +131,12 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
       workerIds.push(await boss.work<ConnectionJobMessage>(MFA_TIMEOUT_QUEUE, { pollingIntervalSeconds: 2 }, async (batch: Job<ConnectionJobMessage>[]) => {
         for (const job of batch) await handlers.mfaTimeout(job.data);
       }));
+      workerIds.push(await boss.work<ImportBatchMessage>(IMPORT_BATCH_QUEUE, { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 2 }, async (batch) => {
+        for (const job of batch) await handlers.importBatch(job.data, AbortSignal.any([job.signal, stopping.signal]));
+      }));
     },
     async stop() {
+      stopping.abort();
       await boss.stop({ graceful: true, timeout: 10_000 });
     },
   };

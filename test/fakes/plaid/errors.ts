@@ -99,6 +99,8 @@ export interface ErrorSpec {
   display_message?: string | null;
   /** HTTP status; defaults to the catalogue's (400 for unknown codes). */
   http?: number;
+  /** A Retry-After header (seconds) on the answer: Plaid sends none itself, a gateway in front of it may. */
+  retryAfter?: number;
 }
 
 /** Builds a full Plaid error object; unknown codes default to ITEM_ERROR / 400. */

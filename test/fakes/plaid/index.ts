@@ -211,10 +211,10 @@ export async function startPlaidFake(opts: PlaidFakeOptions = {}): Promise<Plaid
     const entry: RequestLogEntry = { method: req.method ?? 'GET', path, body: {}, headers: req.headers, at: now().toISOString() };
     requests.push(entry);
     const rid = requestId();
-    const answer = (status: number, body: Record<string, unknown>) => {
+    const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
       entry.status = status;
       entry.response = body;
-      res.writeHead(status, JSON_HEADERS);
+      res.writeHead(status, { ...JSON_HEADERS, ...headers });
       res.end(JSON.stringify(body));
     };
     try {
@@ -235,7 +235,7 @@ export async function startPlaidFake(opts: PlaidFakeOptions = {}): Promise<Plaid
     } catch (err) {
       if (!(err instanceof PlaidFail)) throw err;
       const e = plaidError(err.spec, rid);
-      answer(e.status ?? 400, e as unknown as Record<string, unknown>);
+      answer(e.status ?? 400, e as unknown as Record<string, unknown>, err.spec.retryAfter !== undefined ? { 'retry-after': String(err.spec.retryAfter) } : {});
     }
   }
 
