@@ -21,7 +21,7 @@ export const SIMPLEFIN_PROVIDER_ID = 'simplefin';
 /** An account the bridge could not read this time ("Try again later"): its stored transactions wait this long for the next run. */
 const ACCOUNT_RETRY_MS = 3_600_000;
 
-export const SIMPLEFIN_REVOKE_NOTICE = 'Causeway has deleted its SimpleFIN access, but SimpleFIN has no way for an app to give access back: also remove Causeway at your SimpleFIN bridge (its list of connected apps).';
+export const SIMPLEFIN_REVOKE_NOTICE = 'SimpleFIN has no way for an app to give its access back: Causeway deletes the access it holds, and you should also remove Causeway at your SimpleFIN bridge (its list of connected apps).';
 
 export interface SimpleFinProviderOptions {
   dataTimeoutMs?: number;

@@ -221,13 +221,13 @@ function ConnectionCard({ api, who, token, connection: c, institution, accounts,
       {open && <Detail api={api} base={base} connection={c} id={`${titleId}-detail`} />}
       <ConfirmDialog open={dialog === 'unlink'} title={`Disconnect ${c.institution.name}?`} confirmLabel="Disconnect" busy={action.busy}
         onConfirm={() => void unlink()} onCancel={() => setDialog(null)}>
-        <p>Causeway stops updating this connection and gives up its access at the bank.</p>
+        <p>Causeway stops updating this connection and {c.revokeNotice ? 'deletes the access it holds.' : 'gives up its access at the bank.'}</p>
         {c.revokeNotice && <p className="alert alert-warn">{c.revokeNotice}</p>}
         <p><strong>The data already shared stays</strong>; you can delete it later.</p>
       </ConfirmDialog>
       <ConfirmDialog open={dialog === 'delete'} title={`Delete ${c.institution.name}?`} confirmLabel="Delete" danger busy={action.busy}
         onConfirm={() => void remove()} onCancel={() => setDialog(null)}>
-        <p>The connection is removed for good and its access at the bank is revoked.</p>
+        <p>The connection is removed for good and {c.revokeNotice ? 'the access Causeway holds is deleted.' : 'its access at the bank is revoked.'}</p>
         {c.revokeNotice && <p className="alert alert-warn">{c.revokeNotice}</p>}
         <fieldset>
           <legend>And the data it shared?</legend>
