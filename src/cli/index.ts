@@ -1,6 +1,6 @@
 /**
  * The `causeway` command: start, migrate, applications create|list, keys create|list|revoke,
- * operators create, institutions sync|list.
+ * operators create, institutions sync|list, import (cli/import.ts).
  * Output meant for scripts (a new key, a sync's counts) goes to stdout alone; messages and progress go to stderr.
  */
 import { parseArgs } from 'node:util';
@@ -9,18 +9,18 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { systemClock } from '../domain/clock.js';
 import { openDatabase, runMigrations, type Database } from '../db/open.js';
 import { DataDirLockedError } from '../db/lock.js';
-import { findApplication, findDefaultApplication, listApiKeys, listApplications, revokeApiKey, type ApplicationRow } from '../db/repos/applications.js';
-import type { Db } from '../db/open.js';
+import { findDefaultApplication, listApiKeys, listApplications, revokeApiKey } from '../db/repos/applications.js';
 import { searchInstitutions } from '../db/repos/providers.js';
 import { AppError } from '../domain/errors.js';
 import { builtInProviders, createRegistry } from '../providers/registry.js';
 import { ProviderError, type Provider } from '../providers/types.js';
-import { createCore, start, type Role } from '../runtime.js';
+import { start, type Role } from '../runtime.js';
 import { syncCatalogues, type SyncProgress } from '../services/catalogue.js';
-import type { Core } from '../services/core.js';
 import { anySettings } from '../services/providers.js';
 import { createOperator } from '../services/access.js';
 import { createApiKey, createApplication, ensureDefaultApplication, type Environment } from '../services/applications.js';
+import { CliError, chosenApplication, count, howToConfigure, say, UsageError, withCore } from './shared.js';
+import { cmdImport } from './import.js';
 
 const USAGE = `Usage: causeway <command>
 
@@ -46,6 +46,10 @@ Commands:
                                   every CAUSEWAY_CATALOGUE_SYNC_HOURS); prints a count per provider
   institutions list [--search TEXT] [--provider ID] [--country CC] [--limit N]
                                   List institutions in the database (id, name, country, provider, methods)
+  import --provider ID --file FILE [--application ID] [--rate N] [--concurrency N]
+                                  Bulk migration: import a CSV of user,token[,institutionId] (existing
+                                  Plaid Items, say) as connections, with progress and a summary of
+                                  failures; run again to resume, never duplicating (import --help)
 
 Settings come from the environment: DATABASE_URL (unset: embedded database in CAUSEWAY_DATA_DIR,
 default ./data), PORT (3000), HOST (127.0.0.1), CAUSEWAY_ENCRYPTION_KEY (required with DATABASE_URL),
@@ -66,8 +70,6 @@ const INSTITUTIONS_USAGE = `Usage: causeway institutions <sync|list>
 A provider reads its catalogue with the deployment's settings (Plaid: CAUSEWAY_PLAID_CLIENT_ID,
 CAUSEWAY_PLAID_SECRET, CAUSEWAY_PLAID_ENV), else with one application's own
 (PUT /v1/application/providers/plaid).`;
-
-const say = (line: string) => process.stderr.write(`${line}\n`);
 
 async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
@@ -112,14 +114,6 @@ async function cmdStart(config: Config, role: Role) {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-}
-
-/** The application named by --application, else the default one (created on an empty database). */
-async function chosenApplication(db: Db, id: string | undefined): Promise<ApplicationRow> {
-  if (id === undefined) return (await ensureDefaultApplication(db, systemClock)).application;
-  const found = await findApplication(db, id);
-  if (!found) throw new UsageError(`No application ${id}. See: npx causeway applications list`);
-  return found;
 }
 
 async function cmdApplications(config: Config, sub: string | undefined, args: string[]) {
@@ -195,34 +189,12 @@ async function cmdOperators(config: Config, sub: string | undefined, args: strin
   });
 }
 
-/** The core (database, queue, providers) for a one-shot command, closed after `fn`; logs only warnings unless LOG_LEVEL says otherwise. */
-async function withCore<T>(config: Config, fn: (core: Core) => Promise<T>): Promise<T> {
-  const core = await createCore(config, { logLevel: process.env.LOG_LEVEL ? config.logLevel : 'warn' });
-  try {
-    return await fn(core);
-  } finally {
-    await core.queue.stop().catch(() => {});
-    await core.database.close();
-  }
-}
-
-const count = (n: number) => n.toLocaleString('en-US');
-
 /** The provider named by --provider, checked before the database is opened. */
 function namedProvider(config: Config, id: string): Provider {
   const registry = createRegistry(builtInProviders({ sandboxLatencyMs: config.sandboxLatencyMs }));
   const provider = registry.get(id);
   if (!provider) throw new UsageError(`No provider ${id}. This server has: ${registry.list().map((p) => p.id).join(', ')}.`, INSTITUTIONS_USAGE);
   return provider;
-}
-
-/** What to set for a provider without settings: its required fields as CAUSEWAY_<PROVIDER>_<FIELD> (Plaid: CLIENT_ID, SECRET). */
-function howToConfigure(provider: Provider): string {
-  const vars = (provider.settingFields ?? []).filter((f) => f.required)
-    .map((f) => `CAUSEWAY_${provider.id.toUpperCase()}_${f.name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`);
-  const env = vars.length > 1 ? `${vars.slice(0, -1).join(', ')} and ${vars[vars.length - 1]}` : vars[0] ?? '';
-  const environment = provider.settingFields?.some((f) => f.name === 'environment') ? ` (and CAUSEWAY_${provider.id.toUpperCase()}_ENV=production for production keys)` : '';
-  return `set ${env}${environment}, or give an application its own with PUT /v1/application/providers/${provider.id}`;
 }
 
 /**
@@ -334,13 +306,6 @@ async function cmdInstitutions(config: Config, sub: string | undefined, args: st
   else await cmdInstitutionsList(config, values);
 }
 
-/** A mistake in the command: the message, then the usage (of the command, if it has its own). */
-class UsageError extends Error {
-  constructor(message: string, readonly usage = USAGE) { super(message); }
-}
-/** The command was right but cannot be done as things are (a provider without settings, a provider's refusal): one line. */
-class CliError extends Error {}
-
 export async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   try {
@@ -359,13 +324,15 @@ export async function main(argv: string[]): Promise<void> {
       await cmdOperators(config, sub, rest);
     } else if (command === 'institutions') {
       await cmdInstitutions(config, sub, rest);
+    } else if (command === 'import') {
+      await cmdImport(config, argv.slice(1));
     } else if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       say(USAGE);
     } else {
       throw new UsageError(`Unknown command ${command}`);
     }
   } catch (err) {
-    if (err instanceof UsageError) { say(`${err.message}\n\n${err.usage}`); process.exit(2); }
+    if (err instanceof UsageError) { say(`${err.message}\n\n${err.usage ?? USAGE}`); process.exit(2); }
     if (/^ERR_PARSE_ARGS_/.test((err as { code?: string }).code ?? '')) { say(`${(err as Error).message}\n\n${USAGE}`); process.exit(2); }
     if (err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof CliError) { say(`causeway: ${err.message}`); process.exit(1); }
     throw err;
