@@ -188,7 +188,7 @@ export async function startGoCardlessFake(opts: GoCardlessFakeOptions = {}): Pro
       }
       const fault = takeInjected(method, path, metered?.[1] ?? (path.startsWith('/api/v2/accounts/') ? path.split('/')[4] : undefined));
       if (fault) throw new GcFail(fault);
-      const ctx: RouteCtx = { world, tokens, limits, secret: { id: secretId, key: secretKey }, query: url.searchParams, body: parsed };
+      const ctx: RouteCtx = { world, tokens, limits, secret: { id: secretId, key: secretKey }, query: url.searchParams, body: parsed, baseUrl };
       const answer = route.handler(ctx, ...params);
       status = answer.status ?? 200;
       body = answer.body;

@@ -21,6 +21,8 @@ export interface RouteCtx {
   secret: { id: string; key: string };
   query: URLSearchParams;
   body: Record<string, unknown>;
+  /** The fake's own address, for the absolute `next` and `previous` of a paginated list. */
+  baseUrl: string;
 }
 
 export interface RouteAnswer { status?: number; body: unknown }
@@ -30,6 +32,19 @@ export interface Route { method: string; pattern: RegExp; template: string; auth
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SCOPES = ['balances', 'details', 'transactions'];
 const ok = (body: unknown, status = 200): RouteAnswer => ({ status, body });
+
+/** The body fields and query parameters each endpoint accepts (others: 400 Unknown fields), for the spec check. */
+export const ACCEPTED: Readonly<Record<string, readonly string[]>> = {
+  'POST /api/v2/token/new/': ['secret_id', 'secret_key'],
+  'POST /api/v2/token/refresh/': ['refresh'],
+  'GET /api/v2/institutions/': ['country', 'access_scopes_supported', 'account_selection_supported', 'business_accounts_supported', 'card_accounts_supported',
+    'corporate_accounts_supported', 'pending_transactions_supported', 'private_accounts_supported', 'read_debtor_account_supported',
+    'read_refund_account_supported', 'separate_continuous_history_consent_supported', 'ssn_verification_supported'],
+  'POST /api/v2/agreements/enduser/': ['institution_id', 'max_historical_days', 'access_valid_for_days', 'access_scope', 'reconfirmation'],
+  'POST /api/v2/requisitions/': ['redirect', 'institution_id', 'agreement', 'reference', 'user_language', 'ssn', 'account_selection', 'redirect_immediate'],
+  'GET /api/v2/accounts/{id}/transactions/': ['date_from', 'date_to'],
+};
+const accepted = (key: string) => ACCEPTED[key]!;
 
 function onlyFields(body: Record<string, unknown>, allowed: readonly string[]): void {
   const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
@@ -44,8 +59,8 @@ function onlyParams(query: URLSearchParams, allowed: readonly string[]): void {
 function page<T>(ctx: RouteCtx, items: T[], path: string): RouteAnswer {
   const limit = Math.max(1, Math.min(100, Number(ctx.query.get('limit') ?? 100) || 100));
   const offset = Math.max(0, Number(ctx.query.get('offset') ?? 0) || 0);
-  const next = offset + limit < items.length ? `${path}?limit=${limit}&offset=${offset + limit}` : null;
-  const previous = offset > 0 ? `${path}?limit=${limit}&offset=${Math.max(0, offset - limit)}` : null;
+  const next = offset + limit < items.length ? `${ctx.baseUrl}${path}?limit=${limit}&offset=${offset + limit}` : null;
+  const previous = offset > 0 ? `${ctx.baseUrl}${path}?limit=${limit}&offset=${Math.max(0, offset - limit)}` : null;
   return ok({ count: items.length, next, previous, results: items.slice(offset, offset + limit) });
 }
 
@@ -104,20 +119,18 @@ function route(method: string, template: string, handler: Handler, auth = true):
 }
 
 route('POST', '/api/v2/token/new/', (ctx) => {
-  onlyFields(ctx.body, ['secret_id', 'secret_key']);
+  onlyFields(ctx.body, accepted('POST /api/v2/token/new/'));
   if (ctx.body.secret_id !== ctx.secret.id || ctx.body.secret_key !== ctx.secret.key) fail(authenticationFailed());
   return ok(ctx.tokens.newPair());
 }, false);
 
 route('POST', '/api/v2/token/refresh/', (ctx) => {
-  onlyFields(ctx.body, ['refresh']);
+  onlyFields(ctx.body, accepted('POST /api/v2/token/refresh/'));
   return ok(ctx.tokens.renew(String(ctx.body.refresh ?? '')) ?? fail(invalidToken()));
 }, false);
 
 route('GET', '/api/v2/institutions/', (ctx) => {
-  onlyParams(ctx.query, ['country', 'access_scopes_supported', 'account_selection_supported', 'business_accounts_supported', 'card_accounts_supported',
-    'corporate_accounts_supported', 'pending_transactions_supported', 'private_accounts_supported', 'read_debtor_account_supported',
-    'read_refund_account_supported', 'separate_continuous_history_consent_supported', 'ssn_verification_supported']);
+  onlyParams(ctx.query, accepted('GET /api/v2/institutions/'));
   const country = ctx.query.get('country');
   if (country !== null && !COUNTRIES.includes(country.toUpperCase())) fail(invalidCountry(country));
   const list = INSTITUTIONS.filter((i) => country === null || i.countries.includes(country.toUpperCase()));
@@ -130,7 +143,7 @@ route('GET', '/api/v2/agreements/enduser/', (ctx) => page(ctx, [...ctx.world.agr
 
 route('POST', '/api/v2/agreements/enduser/', (ctx) => {
   const b = ctx.body;
-  onlyFields(b, ['institution_id', 'max_historical_days', 'access_valid_for_days', 'access_scope', 'reconfirmation']);
+  onlyFields(b, accepted('POST /api/v2/agreements/enduser/'));
   if (typeof b.institution_id !== 'string' || !b.institution_id) fail({ status: 400, body: { institution_id: ['This field is required.'], status_code: 400 } });
   const inst = ctx.world.institution(b.institution_id as string)
     ?? fail(fieldError(400, 'institution_id', `Unknown Institution ID ${String(b.institution_id)}`, 'Get Institution IDs from /institutions/?country={$COUNTRY_CODE}'));
@@ -164,7 +177,7 @@ route('GET', '/api/v2/requisitions/', (ctx) => page(ctx, [...ctx.world.requisiti
 
 route('POST', '/api/v2/requisitions/', (ctx) => {
   const b = ctx.body;
-  onlyFields(b, ['redirect', 'institution_id', 'agreement', 'reference', 'user_language', 'ssn', 'account_selection', 'redirect_immediate']);
+  onlyFields(b, accepted('POST /api/v2/requisitions/'));
   const missing = ['redirect', 'institution_id'].filter((f) => typeof b[f] !== 'string' || b[f] === '');
   if (missing.length) fail({ status: 400, body: { ...Object.fromEntries(missing.map((f) => [f, ['This field is required.']])), status_code: 400 } });
   try { new URL(b.redirect as string); } catch { fail(fieldError(400, 'redirect', 'Invalid redirect URI', 'Redirect URI must have a valid URI structure', true)); }
@@ -225,7 +238,7 @@ route('GET', '/api/v2/accounts/{id}/balances/', (ctx, id) => {
 });
 
 route('GET', '/api/v2/accounts/{id}/transactions/', (ctx, id) => {
-  onlyParams(ctx.query, ['date_from', 'date_to']);
+  onlyParams(ctx.query, accepted('GET /api/v2/accounts/{id}/transactions/'));
   const from = ctx.query.get('date_from');
   const to = ctx.query.get('date_to');
   for (const [name, v] of [['date_from', from], ['date_to', to]] as const) {
