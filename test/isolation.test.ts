@@ -130,15 +130,21 @@ async function build(): Promise<World> {
   // A's own Plaid settings: its client id is shown to A only, its secret to no one.
   const plaidA = { clientId: `a-plaid-client-${tag}`, secret: `a-plaid-secret-${tag}`, environment: 'sandbox' };
   await ok('PUT', '/v1/application/providers/plaid', keyA, plaidA);
+  // A bulk import of A's, run to its end before the sweep: its one row (A's user, a token the sandbox never issued) fails, changing nothing else of A's.
+  const batch = await ok('POST', '/v1/imports', keyA, { provider: 'sandbox', rows: [{ user: victim.id, accessToken: `not-a-sandbox-token-${tag}` }] });
+  for (const deadline = Date.now() + 30_000; (await ok('GET', `/v1/imports/${batch.id}`, keyA)).status !== 'completed';) {
+    if (Date.now() > deadline) throw new Error(`A's import ${batch.id} did not complete`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 
   const ids = {
     userId: victim.id, connectionId: created.connection.id, accountId: accounts[0].id, jobId: job.id, endpointId: endpoint.id,
-    deliveryId: deliveries[0].id, eventId: events[0].id, deletionId: removed.deletion.id, transactionId: transactions[0].id,
+    deliveryId: deliveries[0].id, eventId: events[0].id, deletionId: removed.deletion.id, transactionId: transactions[0].id, importId: batch.id,
   };
   const quoted = (s: string | null) => (s ? [JSON.stringify(s)] : []);
   const secrets = [...new Set([
     keyA, victimToken, appA.id, receiverUrl, plaidA.clientId, plaidA.secret, endpoint.description, endpoint.id, victim.id, victim.email, victim.name, victim.externalId, `meta-secret-${tag}`,
-    other.id, other.email, other.name, otherCon.connection.id, created.connection.id, removed.deletion.id,
+    other.id, other.email, other.name, otherCon.connection.id, created.connection.id, removed.deletion.id, batch.id, `not-a-sandbox-token-${tag}`,
     ...accounts.flatMap((a) => [a.id, `"mask":"${a.mask}"`]),
     ...transactions.flatMap((x) => [x.id, ...quoted(x.description), ...quoted(x.merchantName)]),
     ...profile.names, ...profile.emails.map((e: any) => e.address), ...profile.phones.map((p: any) => p.number), ...profile.addresses.map((a: any) => a.line1),
