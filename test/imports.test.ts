@@ -14,7 +14,8 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { until } from './helpers/wait.js';
 import { systemClock } from '../src/domain/clock.js';
 import { createApiKey, createApplication } from '../src/services/applications.js';
-import { createImportBatch, runImportBatch } from '../src/services/imports.js';
+import { createImportBatch, resumeStalledImports, runImportBatch, runImportBatchJob } from '../src/services/imports.js';
+import { IMPORT_BATCH_QUEUE } from '../src/jobs/queue.js';
 import { importConnection } from '../src/services/import.js';
 import { markRowAttempted } from '../src/db/repos/imports.js';
 import { findDefaultApplication } from '../src/db/repos/applications.js';
@@ -337,5 +338,59 @@ describe('a run cut off and run again', () => {
     const again = await runImportBatch(t.core, batch.id, { maxWaitMs: 60_000 });
     assert.deepEqual([again!.batch.imported, again!.batch.skipped, again!.batch.failed], [2, 1, 0]);
     assertCountsMatchRows((await t.api('GET', `/v1/imports/${batch.id}`)).body, await rowCounts(batch.id));
+  });
+
+  it('stops starting rows when asked (a worker shutting down), and the job says so, so pg-boss retries it; the next run finishes the rest', async () => {
+    const tenant = { application: (await findDefaultApplication(t.core.db))! };
+    const items = Array.from({ length: 6 }, () => item());
+    const batch = await createImportBatch(t.core, tenant, {
+      provider: 'plaid', source: 'cli', rowsPerSecond: 20, concurrency: 1,
+      rows: items.map((i, n) => ({ row: n + 1, user: `stop-user-${n}`, accessToken: i.accessToken, institutionId: null })),
+    });
+    const stop = new AbortController();
+    const first = await runImportBatch(t.core, batch.id, { maxWaitMs: 60_000, signal: stop.signal, onRow: (e) => { if (e.row === 2) stop.abort(); } });
+    assert.equal(first!.stopped, true);
+    assert.equal(first!.batch.status, 'running');
+    assert.ok(first!.batch.imported >= 2 && first!.batch.imported < 6, `stopped part way: ${first!.batch.imported}`);
+    await assert.rejects(runImportBatchJob(t.core, batch.id, AbortSignal.abort()), /stopped with rows pending/);
+    await runImportBatchJob(t.core, batch.id);
+    const done = (await t.api('GET', `/v1/imports/${batch.id}`)).body;
+    assert.equal(done.status, 'completed');
+    assert.deepEqual(done.counts, { total: 6, imported: 6, skipped: 0, failed: 0, pending: 0 });
+    const connections = new Set((await allRows(batch.id)).map((r) => r.connectionId));
+    assert.equal(connections.size, 6);
+  });
+
+  it("sends an API batch again when its run stopped moving (a delivery lost in a crash), and the worker finishes it", async () => {
+    const tenant = { application: (await findDefaultApplication(t.core.db))! };
+    // Created as POST /v1/imports does, but the process died before sending it to the queue.
+    const batch = await createImportBatch(t.core, tenant, {
+      provider: 'plaid', source: 'api', rows: [{ row: 1, user: 'lost-user', accessToken: item().accessToken, institutionId: null }],
+    });
+    assert.equal(await resumeStalledImports(t.core), 0, 'not stalled yet');
+    await t.core.db.execute(sql`update import_batches set updated_at = now() - interval '10 minutes' where id = ${batch.id}`);
+    assert.equal(await resumeStalledImports(t.core), 1);
+    assert.equal(await resumeStalledImports(t.core), 0, 'taken once');
+    const done = await completed(batch.id);
+    assert.deepEqual(done.counts, { total: 1, imported: 1, skipped: 0, failed: 0, pending: 0 });
+  });
+
+  it('hands a Retry-After longer than a run waits on to a job that starts after it, the row left pending', async () => {
+    fake.injectError('/item/get', { error_type: 'RATE_LIMIT_EXCEEDED', error_code: 'ITEM_GET_LIMIT', http: 429, retryAfter: 90, times: 1 });
+    const res = await t.api('POST', '/v1/imports', { provider: 'plaid', rows: [{ user: 'later-user', accessToken: item().accessToken }] });
+    assert.equal(res.status, 202);
+    const waiting = await until('the batch waits', async () => {
+      const b = (await t.api('GET', `/v1/imports/${res.body.id}`)).body;
+      return b.waitUntil ? b : false;
+    }, 20_000);
+    assert.equal(waiting.status, 'running');
+    assert.deepEqual(waiting.counts, { total: 1, imported: 0, skipped: 0, failed: 0, pending: 1 });
+    const waitMs = Date.parse(waiting.waitUntil) - Date.now();
+    assert.ok(waitMs > 60_000 && waitMs <= 90_000, `waits about 90 s (${waitMs} ms left)`);
+    const [row] = await rows<{ queue_job_id: string }>(sql`select queue_job_id from import_batches where id = ${res.body.id}`);
+    const next = await t.core.queue.boss.getJobById(IMPORT_BATCH_QUEUE, row!.queue_job_id);
+    assert.ok(next, 'a job is queued for after the wait');
+    assert.equal(next.state, 'created');
+    assert.ok(Math.abs(new Date(next.startAfter).getTime() - Date.parse(waiting.waitUntil)) < 1_000, `it starts at the wait's end: ${next.startAfter}`);
   });
 });
