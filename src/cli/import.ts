@@ -98,7 +98,7 @@ function readRows(file: string) {
 }
 
 /** Progress on stderr: a bar on a terminal, else a line every LINE_EVERY rows, and a line for each wait the provider asks for. */
-function importProgress(total: number, doneBefore: number) {
+function importProgress(start: ReturnType<typeof importBatchView>['counts']) {
   const tty = process.stderr.isTTY === true;
   const bar = tty
     ? new cliProgress.SingleBar({
@@ -106,20 +106,25 @@ function importProgress(total: number, doneBefore: number) {
       formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? count(v) : String(v)),
     }, cliProgress.Presets.shades_classic)
     : null;
-  bar?.start(total, doneBefore, { imported: 0, skipped: 0, failed: 0 });
-  let lastLine = doneBefore;
+  const { total } = start;
+  let done = total - start.pending;
+  let payload = { imported: count(start.imported), skipped: count(start.skipped), failed: count(start.failed) };
+  bar?.start(total, done, payload);
+  let lastLine = done;
   return {
     row(e: RowEvent) {
-      const done = e.counts.imported + e.counts.skipped + e.counts.failed;
-      if (bar) return bar.update(done, { imported: count(e.counts.imported), skipped: count(e.counts.skipped), failed: count(e.counts.failed) });
+      done = e.counts.imported + e.counts.skipped + e.counts.failed;
+      payload = { imported: count(e.counts.imported), skipped: count(e.counts.skipped), failed: count(e.counts.failed) };
+      if (bar) return bar.update(done, payload);
       if (done - lastLine >= LINE_EVERY || done === total) {
         lastLine = done;
-        say(`${count(done)} of ${count(total)} rows: ${count(e.counts.imported)} imported, ${count(e.counts.skipped)} skipped, ${count(e.counts.failed)} failed`);
+        say(`${count(done)} of ${count(total)} rows: ${payload.imported} imported, ${payload.skipped} skipped, ${payload.failed} failed`);
       }
     },
     wait(e: WaitEvent) {
-      const line = `The provider asked to slow down: waiting ${Math.ceil(e.ms / 1000)} s (${e.reason})`;
-      if (bar) { bar.stop(); say(line); bar.start(total, bar.getProgress() * total); } else say(line);
+      bar?.stop();
+      say(`The provider asked to slow down: waiting ${Math.ceil(e.ms / 1000)} s (${e.reason})`);
+      bar?.start(total, done, payload);
     },
     finish() { bar?.stop(); },
   };
@@ -170,8 +175,7 @@ export async function cmdImport(config: Config, args: string[]): Promise<void> {
       }
       say(`Import ${batch.id}: ${count(rows.length)} rows of ${file} for ${application.name} (${application.id}).`);
     }
-    const before = importBatchView(batch);
-    const progress = importProgress(before.counts.total, before.counts.total - before.counts.pending);
+    const progress = importProgress(importBatchView(batch).counts);
     // Ctrl-C: no new row starts, the rows in flight end, and the summary says what is left (run again to resume).
     const stop = new AbortController();
     const onSigint = () => { if (stop.signal.aborted) process.exit(130); say('Stopping after the rows in flight (Ctrl-C again to quit at once)…'); stop.abort(); };
