@@ -5,13 +5,22 @@
  *
  *   import ─► active (institution in the catalogue)          a token the provider never issued ─► never active
  *   create ─► pre_init ─► the user at the provider ─► active ─► refresh ─► login required ─► repair
- *          ─► expiring ─► repair ─► unlink (the provider's revoke is called) ─► delete
+ *          ─► unlink (the provider's revoke is called) ─► delete
+ *   create ─► active ─► consent expiring ─► repair renews it          (providers whose consent ends)
  *   link refused at the provider ─► failed, with the reason
  *   every error the provider documents, on a synced connection ─► its status and reason ─► recovered
  *
+ * Token providers (method `token`, SimpleFIN) have no provider page: the user pastes a setup token
+ * the provider gave them, which create and repair claim at once (create answers init and the first
+ * job; repair the same connection and its job). Their link failures are the claims the provider
+ * refuses: 400 invalid_setup_token, nothing created. A provider without a revoke call says so
+ * (localRevoke): unlink asks it nothing and the connection carries a revokeNotice instead.
+ *
  * A provider takes part through a ProviderDriver: how to start its fake and Causeway against it, how
- * a user finishes (or refuses) a link at the provider's page, how to break the login, make consent
- * expire, import, and its table of errors. A new provider is one more driver.
+ * a user finishes (or refuses) a link at the provider's page or which setup tokens they paste, how to
+ * break the login, make consent expire, import, and its table of errors. A new provider is one more
+ * driver. A step that does not apply to a provider is left out by its driver, with the reason, and
+ * its test is not registered (never a skipped test counted as passing).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,6 +53,8 @@ export interface ErrorCase {
     /** The refresh job's ending: status, error code and how many runs it took (retries included). */
     job?: { status: 'succeeded' | 'failed' | 'queued'; errorCode?: string | null; attempts?: number; step?: { name: string; resultCode: string } };
   };
+  /** What else must hold once the connection shows the status (a Retry-After kept, other connections not slowed): checked before cleanup. */
+  verify?(t: TestApp, c: Conn): Promise<void>;
   /** Puts the provider right again (an outage switched off), before recovery. */
   cleanup?(t: TestApp, c: Conn): Promise<void>;
   /** The institution the case's connection is imported at (the driver's own name for it), when not the driver's default: a case that slows its institution down keeps it to itself. */
@@ -61,11 +72,20 @@ export interface LinkFailure {
   expect: Outcome;
 }
 
+/** Token providers' link failures: a setup token the provider refuses at the claim. */
+export interface ClaimRefusal {
+  name: string;
+  /** The token the user pastes (one claimed already, a forged one). */
+  setupToken(t: TestApp): Promise<string>;
+  /** What the refusal's message must tell the user. */
+  message: RegExp;
+}
+
 export interface ProviderDriver {
   /** Shown in test names. */
   name: string;
   provider: string;
-  method: 'openbanking' | 'hosted';
+  method: 'openbanking' | 'hosted' | 'token';
   /** Causeway's id of the institution the lifecycle links to. */
   institutionId: string;
   /** Starts the fake and a Causeway pointed at it. */
@@ -78,19 +98,45 @@ export interface ProviderDriver {
   /**
    * The user at the provider's page for `link`: 'approve' links (or, in update mode, repairs), any
    * other action is one of `linkFailures`. Ends once the user is back on Causeway's return page.
-   * Answers the provider's handle for the link (null where the driver needs none).
+   * Answers the provider's handle for the link (null where the driver needs none). Openbanking and hosted only.
    */
-  finishLink(t: TestApp, link: LinkSession, action: string): Promise<string | null>;
+  finishLink?(t: TestApp, link: LinkSession, action: string): Promise<string | null>;
+  /** Openbanking and hosted: what the user does wrong at the provider's page. Token providers have none (their claimRefusals instead). */
   linkFailures: LinkFailure[];
-  /** The bank wants the user to sign in again, and the provider tells Causeway (a webhook, a simulated event, or found by a refresh). */
+  /**
+   * Token only: a new setup token the user made at the provider, for a new login there, or for the
+   * login of `c` (a repair: the same accounts). Answers it with the provider's handle for the link.
+   */
+  newSetupToken?(t: TestApp, c?: Conn): Promise<{ setupToken: string; ref: string | null }>;
+  /** Token only (at least one): setup tokens the provider refuses, each 400 invalid_setup_token with nothing created. */
+  claimRefusals?: ClaimRefusal[];
+  /**
+   * The bank wants the user to sign in again: `loginBreaksVia` 'event' (default) when the provider
+   * tells Causeway (a webhook, a simulated event) and breakLogin does that too; 'refresh' when the
+   * suite's next refresh finds it.
+   */
   breakLogin(t: TestApp, c: Conn): Promise<void>;
-  /** The consent is about to end, and the provider tells Causeway; answers how many days it has left at most. */
-  expireConsent(t: TestApp, c: Conn): Promise<{ withinDays: number }>;
-  /** Whether the provider was asked to revoke this connection's access. */
-  revokedAtProvider(c: Conn): boolean;
+  loginBreaksVia?: 'event' | 'refresh';
+  /** How a broken login shows (default reconnect_required / invalid_credentials). */
+  loginRequired?: Outcome;
+  /**
+   * The consent is about to end, and the provider tells Causeway; answers how many days it has left
+   * at most. Left out by a provider whose access never ends, which says why in consentNeverExpires.
+   */
+  expireConsent?(t: TestApp, c: Conn): Promise<{ withinDays: number }>;
+  /** Why the provider's access has no end (SimpleFIN: an access URL lasts until the user removes it); the suite checks none is shown. */
+  consentNeverExpires?: string;
+  /** Whether the provider was asked to revoke this connection's access (providers with a revoke call). */
+  revokedAtProvider?(c: Conn): boolean;
+  /**
+   * The provider has no revoke call (SimpleFIN): unlink must ask it nothing, and the connection
+   * carries a revokeNotice telling the user to remove access at the provider. `requestsFor` counts
+   * the requests that reached the provider for the link.
+   */
+  localRevoke?: { requestsFor(c: Conn): number };
   /** A link the app already holds at the provider: the import body, and the handle. */
   importBody(t: TestApp, institution?: string): Promise<{ body: Record<string, unknown>; ref: string | null; institutionId: string }>;
-  /** An import body with a token the provider never issued. */
+  /** An import body with a token the provider never issued (in accessToken, or the field the provider calls it: requisitionId, accessUrl). */
   badImportBody(t: TestApp): Promise<Record<string, unknown>>;
   /** What the provider holds for the link, when the fake can say: Causeway's copy must match it. */
   providerTruth?(c: Conn): { accounts: number; transactions: number };
@@ -104,7 +150,26 @@ export const formHeaders = { 'content-type': 'application/x-www-form-urlencoded'
 /** How a Causeway answer looks in a failed assertion. */
 const show = (x: unknown) => JSON.stringify(x);
 
+/** The fields an import body may carry its token in (services/import.ts). */
+const IMPORT_TOKEN_FIELDS = ['accessToken', 'requisitionId', 'accessUrl'];
+
+/** A driver that leaves a step out must say what replaces it: a wrong driver fails loudly, never by tests quietly missing. */
+function checkDriver(d: ProviderDriver): void {
+  const wrong = (why: string) => { throw new Error(`contract driver ${d.name}: ${why}`); };
+  if (d.method === 'token') {
+    if (!d.newSetupToken) wrong('a token provider makes setup tokens (newSetupToken)');
+    if (!d.claimRefusals?.length) wrong('a token provider lists the setup tokens it refuses (claimRefusals)');
+    if (d.linkFailures.length > 0) wrong('a token provider has no page to refuse a link at: its link failures are claimRefusals');
+  } else if (!d.finishLink) {
+    wrong(`a ${d.method} link finishes at the provider's page (finishLink)`);
+  }
+  if (!d.expireConsent === !d.consentNeverExpires) wrong('either expireConsent, or consentNeverExpires saying why there is none');
+  if (!d.revokedAtProvider === !d.localRevoke) wrong('either revokedAtProvider, or localRevoke for a provider without a revoke call');
+}
+
 export function runContractSuite(driver: ProviderDriver): void {
+  checkDriver(driver);
+  const token = driver.method === 'token';
   // One test at a time (a caller may run providers side by side; subtests would inherit that): the cases share the provider's fake and institutions.
   describe(`provider contract: ${driver.name}`, { concurrency: 1 }, () => {
     let t: TestApp;
@@ -149,8 +214,20 @@ export function runContractSuite(driver: ProviderDriver): void {
       assert.equal(res.status, 200, show(res.body));
       return res.body.data.map((e: any) => e.type);
     };
-    /** Consent that ended or is ending is on the timeline as the consent event, whoever told Causeway. */
-    const CONSENT_EVENT: Record<string, string> = { consent_expired: 'consent.expired', consent_revoked: 'consent.revoked', access_expiring_soon: 'consent.expiring' };
+    /**
+     * Consent that ended or is ending is on the timeline as the consent event, whoever told Causeway:
+     * consent.* for a link made away from Causeway (openbanking, hosted), access.* for access Causeway
+     * holds itself (a pasted token's, as a web login's).
+     */
+    const linksAway = driver.method === 'openbanking' || driver.method === 'hosted';
+    const CONSENT_EVENT: Record<string, string> = Object.fromEntries(Object.entries({ consent_expired: 'consent.expired', consent_revoked: 'consent.revoked', access_expiring_soon: 'consent.expiring' })
+      .map(([reason, type]) => [reason, linksAway ? type : type.replace(/^consent\./, 'access.')]));
+
+    /** When the provider granted the link: the consent's date for a link made away; for a pasted token, its grant on the timeline. */
+    async function assertGranted(c: Conn, con: any) {
+      if (linksAway) assert.ok(con.consent?.grantedAt, `consent granted: ${show(con)}`);
+      else assert.ok((await t.api('GET', `${c.base}/timeline?limit=500`)).body.data.some((e: any) => e.kind === 'consent' && /\.granted$/.test(e.type) && e.grantedAt), 'the grant on the timeline');
+    }
 
     /** A refresh the app asks for; an institution's minimum interval between refreshes is waited out on the sandbox clock. */
     async function refresh(c: Conn): Promise<any> {
@@ -162,7 +239,9 @@ export function runContractSuite(driver: ProviderDriver): void {
           assert.equal((await t.api('POST', '/v1/sandbox/clock', { advanceBy: `PT${wait + 1}S` })).status, 200);
           continue;
         }
-        assert.equal(res.status, 202, show(res.body));
+        // 200: a background refresh the clock's move made due is in flight, and is the answer.
+        if (res.status === 200) assert.ok(res.body.job.trigger === 'scheduled' && ['queued', 'running'].includes(res.body.job.status), show(res.body));
+        else assert.equal(res.status, 202, show(res.body));
         assert.equal(res.body.job.type, 'refresh');
         return res.body.job;
       }
@@ -191,8 +270,26 @@ export function runContractSuite(driver: ProviderDriver): void {
       return { ids, count };
     }
 
-    /** A new user links through the provider's page; answers once the first job is done. */
+    /** A new user links by pasting a setup token, claimed at once: init and the first job, no page. */
+    async function linkWithToken(): Promise<Conn> {
+      const userId = await t.createUser();
+      const { setupToken, ref } = await driver.newSetupToken!(t);
+      const created = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: driver.institutionId, method: driver.method, setupToken });
+      assert.equal(created.status, 202, show(created.body));
+      assert.equal(created.body.connection.status, 'init');
+      assert.equal(created.body.link, null, 'no page to send the user to');
+      assert.equal(created.body.authorizationUrl, null);
+      assert.equal(created.body.job?.type, 'create', show(created.body));
+      const c: Conn = { userId, id: created.body.connection.id, base: `/v1/users/${userId}/connections/${created.body.connection.id}`, ref };
+      const job = await t.waitForJob(created.body.job.id, undefined, 30_000);
+      assert.equal(job.connectionId, c.id);
+      assertJobSucceeded(job);
+      return c;
+    }
+
+    /** A new user links through the provider's page (or a pasted token); answers once the first job is done. */
     async function link(): Promise<Conn> {
+      if (token) return linkWithToken();
       const userId = await t.createUser();
       const created = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: driver.institutionId, method: driver.method });
       assert.equal(created.status, 201, show(created.body));
@@ -202,7 +299,7 @@ export function runContractSuite(driver: ProviderDriver): void {
       assert.ok(session?.url && session.reference && Date.parse(session.expiresAt) > Date.now(), show(session));
       assert.equal(created.body.authorizationUrl, session.url);
       const c: Conn = { userId, id: connection.id, base: `/v1/users/${userId}/connections/${connection.id}`, ref: null };
-      c.ref = await driver.finishLink(t, session, 'approve');
+      c.ref = await driver.finishLink!(t, session, 'approve');
       assertJobSucceeded(await latestJobDone(c, 'create'));
       return c;
     }
@@ -219,15 +316,24 @@ export function runContractSuite(driver: ProviderDriver): void {
       return c;
     }
 
-    /** Repair through the provider's page (update mode): same connection, same accounts. */
+    /** Repair through the provider's page (update mode), or with a new setup token: same connection, same accounts. */
     async function repair(c: Conn, accountsBefore: string[]) {
       const seen = new Set((await jobs(c)).map((j) => j.id));
-      const res = await t.api('POST', `${c.base}/repair`);
-      assert.equal(res.status, 200, show(res.body));
-      assert.equal(res.body.connection.id, c.id);
-      assert.equal(res.body.job, null, 'the job starts when the user is back');
-      assert.ok(res.body.link?.url, show(res.body));
-      await driver.finishLink(t, res.body.link, 'approve');
+      if (token) {
+        const { setupToken } = await driver.newSetupToken!(t, c);
+        const res = await t.api('POST', `${c.base}/repair`, { setupToken });
+        assert.equal(res.status, 202, show(res.body));
+        assert.equal(res.body.connection.id, c.id);
+        assert.equal(res.body.link, null, 'no page to send the user to');
+        assert.equal(res.body.job?.type, 'repair', 'the new token is claimed at once and the job starts');
+      } else {
+        const res = await t.api('POST', `${c.base}/repair`);
+        assert.equal(res.status, 200, show(res.body));
+        assert.equal(res.body.connection.id, c.id);
+        assert.equal(res.body.job, null, 'the job starts when the user is back');
+        assert.ok(res.body.link?.url, show(res.body));
+        await driver.finishLink!(t, res.body.link, 'approve');
+      }
       assertJobSucceeded(await latestJobDone(c, 'repair', seen));
       const con = await waitForStatus(c, { status: 'active', reason: null }, 'repaired');
       const after = await accountIds(c);
@@ -254,7 +360,8 @@ export function runContractSuite(driver: ProviderDriver): void {
       assertJobSucceeded(job);
       const con = await get(c);
       assert.deepEqual([con.status, con.statusReason], ['active', null]);
-      assert.ok(con.firstSyncedAt && con.lastSuccessfulSyncAt && con.consent?.grantedAt, show(con));
+      assert.ok(con.firstSyncedAt && con.lastSuccessfulSyncAt, show(con));
+      await assertGranted(c, con);
       await assertData(c);
       const institution = await t.api('GET', `/v1/institutions/${institutionId}`);
       assert.equal(institution.status, 200, show(institution.body));
@@ -266,9 +373,11 @@ export function runContractSuite(driver: ProviderDriver): void {
 
     it('never makes a connection active from a token the provider did not issue', async () => {
       const userId = await t.createUser();
-      const res = await t.api('POST', `/v1/users/${userId}/connections/import`, await driver.badImportBody(t));
+      const bad = await driver.badImportBody(t);
+      const field = `body.${IMPORT_TOKEN_FIELDS.find((f) => f in bad) ?? 'accessToken'}`;
+      const res = await t.api('POST', `/v1/users/${userId}/connections/import`, bad);
       if (res.status === 400) {
-        assert.ok(res.body.errors?.some((e: any) => e.field === 'body.accessToken'), show(res.body));
+        assert.ok(res.body.errors?.some((e: any) => e.field === field), show(res.body));
         assert.deepEqual((await t.api('GET', `/v1/users/${userId}/connections`)).body.data, []);
         return;
       }
@@ -279,7 +388,7 @@ export function runContractSuite(driver: ProviderDriver): void {
       assert.deepEqual([con.status, con.statusReason], ['failed', 'invalid_credentials']);
     });
 
-    it('carries a connection through its life: create, refresh, login required, repair, expiring, unlink, delete', async () => {
+    it(`carries a connection through its life: create, refresh, login required, repair, unlink${driver.localRevoke ? ' (nothing to revoke at the provider: a notice)' : ''}, delete`, async () => {
       await driver.catalogueReady(t);
       // create ─► active
       const c = await link();
@@ -288,7 +397,11 @@ export function runContractSuite(driver: ProviderDriver): void {
       assert.equal(created.provider, driver.provider);
       assert.equal(created.method, driver.method);
       assert.equal(created.institution.id, driver.institutionId);
-      assert.ok(created.firstSyncedAt && created.lastSuccessfulSyncAt && created.consent?.grantedAt, show(created));
+      assert.ok(created.firstSyncedAt && created.lastSuccessfulSyncAt, show(created));
+      await assertGranted(c, created);
+      if (driver.consentNeverExpires) {
+        assert.deepEqual([created.consent?.expiresAt ?? null, created.accessExpiresAt], [null, null], `no end shown: ${driver.consentNeverExpires}`);
+      }
       for (const a of ['refresh', 'unlink', 'delete']) assert.ok(created.allowedActions.includes(a), `${a} in ${created.allowedActions}`);
       const { ids } = await assertData(c);
 
@@ -307,8 +420,13 @@ export function runContractSuite(driver: ProviderDriver): void {
       assert.ok(afterRefresh.lastSuccessfulSyncAt >= created.lastSuccessfulSyncAt);
 
       // login required ─► reconnect_required, which only the user can mend
+      const loginRequired = driver.loginRequired ?? { status: 'reconnect_required', reason: 'invalid_credentials' };
       await driver.breakLogin(t, c);
-      const broken = await waitForStatus(c, { status: 'reconnect_required', reason: 'invalid_credentials' }, 'login required');
+      if (driver.loginBreaksVia === 'refresh') {
+        const found = await t.waitForJob((await refresh(c)).id, undefined, 30_000);
+        assert.deepEqual([found.status, found.error?.code], ['failed', loginRequired.reason], show(found));
+      }
+      const broken = await waitForStatus(c, loginRequired, 'login required');
       assert.equal(broken.userAction, 'reconnect');
       assert.ok(broken.allowedActions.includes('repair'), show(broken.allowedActions));
       assert.deepEqual(await accountIds(c), ids, 'the data stays while broken');
@@ -318,26 +436,20 @@ export function runContractSuite(driver: ProviderDriver): void {
       assert.deepEqual(await accountIds(c), ids, 'the same account ids');
       await assertData(c);
 
-      // expiring ─► active + access_expiring_soon; a repair renews it
-      const grantedBefore = (await get(c)).consent?.grantedAt;
-      const { withinDays } = await driver.expireConsent(t, c);
-      const expiring = await waitForStatus(c, { status: 'active', reason: 'access_expiring_soon' }, 'consent expiring');
-      assert.ok((await timelineTypes(c)).includes('consent.expiring'), 'consent.expiring on the timeline');
-      const clockNow = Date.parse((await t.api('GET', '/v1/sandbox/clock')).body.now);
-      const ends = Date.parse(expiring.consent?.expiresAt);
-      assert.ok(ends > clockNow && ends <= clockNow + (withinDays + 1) * 86_400_000, `consent ends ${expiring.consent?.expiresAt}`);
-      assert.ok(expiring.allowedActions.includes('repair') && expiring.allowedActions.includes('refresh'), show(expiring.allowedActions));
-      const renewed = await repair(c, ids);
-      assert.deepEqual(await accountIds(c), ids, 'the same account ids');
-      assert.ok(renewed.consent.expiresAt === null || Date.parse(renewed.consent.expiresAt) > ends, `renewed until ${renewed.consent.expiresAt}`);
-      assert.ok(Date.parse(renewed.consent.grantedAt) >= Date.parse(grantedBefore), 'the consent is granted anew');
-
-      // unlink ─► the provider's access revoked, data kept, no more syncing
-      assert.equal(driver.revokedAtProvider(c), false);
+      // unlink ─► the provider's access revoked (or, without a revoke call, a notice and nothing asked of it), data kept, no more syncing
+      const asked = driver.localRevoke?.requestsFor(c);
+      if (driver.revokedAtProvider) assert.equal(driver.revokedAtProvider(c), false);
       const unlinked = await t.api('POST', `${c.base}/unlink`);
       assert.equal(unlinked.status, 200, show(unlinked.body));
       assert.equal(unlinked.body.connection.status, 'unlinked');
-      await until('the provider asked to revoke', () => driver.revokedAtProvider(c));
+      if (driver.revokedAtProvider) {
+        await until('the provider asked to revoke', () => driver.revokedAtProvider!(c));
+        assert.equal(unlinked.body.connection.revokeNotice ?? null, null, 'revoked at the provider: nothing left for the user to do');
+      } else {
+        assert.match(unlinked.body.connection.revokeNotice ?? '', /\S/, `a revokeNotice: ${show(unlinked.body.connection)}`);
+        assert.equal((await get(c)).revokeNotice, unlinked.body.connection.revokeNotice);
+        assert.equal(driver.localRevoke!.requestsFor(c), asked, 'nothing asked of the provider');
+      }
       assert.deepEqual(await accountIds(c), ids, 'the data stays');
       assert.equal((await t.api('POST', `${c.base}/refresh`)).status, 409);
 
@@ -349,7 +461,44 @@ export function runContractSuite(driver: ProviderDriver): void {
       for (const [method, path] of [['POST', `${c.base}/refresh`], ['POST', `${c.base}/repair`], ['POST', `${c.base}/unlink`], ['DELETE', c.base]] as const) {
         assert.equal((await t.api(method, path)).status, 409, `${method} ${path} on a deleted connection`);
       }
+      if (driver.localRevoke) assert.equal(driver.localRevoke.requestsFor(c), asked, 'nothing asked of the provider by the delete');
     });
+
+    if (driver.expireConsent) {
+      const expireConsent = driver.expireConsent;
+      it('tells a consent about to end: active / access_expiring_soon, and a repair renews it', async () => {
+        await driver.catalogueReady(t);
+        const c = await link();
+        const { ids } = await assertData(c);
+        const grantedBefore = (await get(c)).consent?.grantedAt;
+        const { withinDays } = await expireConsent(t, c);
+        const expiring = await waitForStatus(c, { status: 'active', reason: 'access_expiring_soon' }, 'consent expiring');
+        assert.ok((await timelineTypes(c)).includes('consent.expiring'), 'consent.expiring on the timeline');
+        const clockNow = Date.parse((await t.api('GET', '/v1/sandbox/clock')).body.now);
+        const ends = Date.parse(expiring.consent?.expiresAt);
+        assert.ok(ends > clockNow && ends <= clockNow + (withinDays + 1) * 86_400_000, `consent ends ${expiring.consent?.expiresAt}`);
+        assert.ok(expiring.allowedActions.includes('repair') && expiring.allowedActions.includes('refresh'), show(expiring.allowedActions));
+        const renewed = await repair(c, ids);
+        assert.deepEqual(await accountIds(c), ids, 'the same account ids');
+        assert.ok(renewed.consent.expiresAt === null || Date.parse(renewed.consent.expiresAt) > ends, `renewed until ${renewed.consent.expiresAt}`);
+        assert.ok(Date.parse(renewed.consent.grantedAt) >= Date.parse(grantedBefore), 'the consent is granted anew');
+      });
+    }
+
+    for (const refusal of driver.claimRefusals ?? []) {
+      it(`a setup token the provider refuses (${refusal.name}) answers 400 invalid_setup_token and creates nothing`, async () => {
+        await driver.catalogueReady(t);
+        const userId = await t.createUser();
+        const setupToken = await refusal.setupToken(t);
+        const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: driver.institutionId, method: driver.method, setupToken });
+        assert.equal(res.status, 400, show(res.body));
+        assert.equal(res.body.code, 'invalid_setup_token', show(res.body));
+        assert.ok(res.body.errors?.some((e: any) => e.field === 'body.setupToken'), show(res.body));
+        assert.match(res.body.detail ?? res.body.message ?? '', refusal.message);
+        assert.deepEqual((await t.api('GET', `/v1/users/${userId}/connections`)).body.data, [], 'no connection');
+        assert.equal(res.body.connection, undefined);
+      });
+    }
 
     for (const failure of driver.linkFailures) {
       it(`a link refused at the provider (${failure.name}) ends ${failure.expect.status} / ${failure.expect.reason}`, async () => {
@@ -358,7 +507,7 @@ export function runContractSuite(driver: ProviderDriver): void {
         const created = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: driver.institutionId, method: driver.method });
         assert.equal(created.status, 201, show(created.body));
         const c: Conn = { userId, id: created.body.connection.id, base: `/v1/users/${userId}/connections/${created.body.connection.id}`, ref: null };
-        await driver.finishLink(t, created.body.link, failure.action);
+        await driver.finishLink!(t, created.body.link, failure.action);
         const con = await waitForStatus(c, failure.expect, failure.name);
         assert.ok(con.allowedActions.includes('repair'), 'it can be tried again');
         assert.deepEqual((await jobs(c)).length, 0, 'no job ran');
@@ -392,6 +541,7 @@ export function runContractSuite(driver: ProviderDriver): void {
           const consentEvent = e.expect.reason ? CONSENT_EVENT[e.expect.reason] : undefined;
           if (consentEvent) assert.ok((await timelineTypes(c)).includes(consentEvent), `${consentEvent} on the timeline: ${await timelineTypes(c)}`);
           assert.deepEqual(await accountIds(c), ids, 'the data stays');
+          await e.verify?.(t, c);
           await e.cleanup?.(t, c);
           if (recover === 'refresh') {
             const again = await refresh(c);

@@ -27,6 +27,8 @@ export interface SimpleFinCall {
   status: number;
   /** The app whose credentials were sent, when they were valid. */
   app: string | null;
+  /** The user name the request's Basic credentials named, valid or not (null without credentials). */
+  username: string | null;
   /** The range asked for was longer than 90 days and was capped. */
   capped: boolean;
   at: Date;
@@ -37,6 +39,8 @@ export interface Quota {
   perDay: number;
   /** How an overrun answers: the bridge's error list (200, no accounts) or an HTTP 429 with Retry-After. */
   answer: 'errors' | 'status';
+  /** Only the app of this access URL has the allowance (the others are unlimited); every app when absent. */
+  accessUrl?: string;
 }
 
 export const QUOTA_MESSAGE = 'You have exceeded the daily request allowance for this app: please make fewer requests. Data is only refreshed once every 24 hours.';
@@ -68,8 +72,14 @@ export interface SimpleFinFake {
   /** The user removed the app at the bridge: its access URL answers 403 from now on. */
   revoke(accessUrl: string): void;
   setQuota(quota: Quota | null): void;
-  /** The next `times` requests to /accounts answer this status (a 5xx outage, say). */
-  failNext(status: number, times?: number): void;
+  /** The next `times` requests to /accounts answer this status (a 5xx outage, say); with `accessUrl`, only that app's requests. */
+  failNext(status: number, times?: number, opts?: { accessUrl?: string }): void;
+}
+
+/** The user name of a Basic authorization header. */
+function usernameOf(header: string | undefined): string | null {
+  const m = /^Basic\s+(.+)$/i.exec(header ?? '');
+  return m ? Buffer.from(m[1]!, 'base64').toString('utf8').split(':')[0] ?? null : null;
 }
 
 function nowSecOf(now: () => Date): number {
@@ -99,20 +109,20 @@ export async function startSimpleFinFake(opts: { now?: () => Date } = {}): Promi
   const world = new BridgeWorld(() => nowSecOf(now));
   const calls: SimpleFinCall[] = [];
   let quota: Quota | null = null;
-  let failures: { status: number; left: number } | null = null;
+  let failures: { status: number; left: number; app: string | null } | null = null;
   let base = '';
 
   function accounts(req: http.IncomingMessage, url: URL, call: SimpleFinCall, res: http.ServerResponse): void {
     const app = world.authenticate(req.headers.authorization);
     if (!app) return send(res, 403, 'Forbidden');
     call.app = app.username;
-    if (failures && failures.left > 0) {
+    if (failures && failures.left > 0 && (failures.app === null || failures.app === app.username)) {
       failures.left -= 1;
       return send(res, failures.status, 'Bridge trouble');
     }
     const user = world.user(app.user);
     if (user.paymentRequired) return send(res, 402, 'Payment Required');
-    if (quota) {
+    if (quota && (!quota.accessUrl || appOf(quota.accessUrl) === app)) {
       const day = now().toISOString().slice(0, 10);
       const used = calls.filter((c) => c.app === app.username && c.path.endsWith('/accounts') && c.at.toISOString().slice(0, 10) === day).length;
       if (used > quota.perDay) {
@@ -136,7 +146,9 @@ export async function startSimpleFinFake(opts: { now?: () => Date } = {}): Promi
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const call: SimpleFinCall = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, app: null, capped: false, at: now() };
+    const call: SimpleFinCall = {
+      method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, app: null, username: usernameOf(req.headers.authorization), capped: false, at: now(),
+    };
     calls.push(call);
     const writeHead = res.writeHead.bind(res);
     res.writeHead = ((status: number, ...rest: unknown[]) => { call.status = status; return (writeHead as (...a: unknown[]) => http.ServerResponse)(status, ...rest); }) as typeof res.writeHead;
@@ -155,6 +167,14 @@ export async function startSimpleFinFake(opts: { now?: () => Date } = {}): Promi
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}/simplefin`;
+
+  /** The app an access URL names (revoked or not). */
+  function appOf(accessUrl: string): FakeApp {
+    const u = new URL(accessUrl);
+    const app = world.apps.find((a) => a.username === decodeURIComponent(u.username) && a.password === decodeURIComponent(u.password));
+    if (!app) throw new Error('no app with that access URL');
+    return app;
+  }
 
   function accessUrlOf(app: FakeApp): string {
     return `http://${app.username}:${app.password}@127.0.0.1:${port}/simplefin`;
@@ -203,16 +223,14 @@ export async function startSimpleFinFake(opts: { now?: () => Date } = {}): Promi
       world.user(user).paymentRequired = required;
     },
     revoke(accessUrl) {
-      const u = new URL(accessUrl);
-      const app = world.apps.find((a) => a.username === decodeURIComponent(u.username) && a.password === decodeURIComponent(u.password));
-      if (!app) throw new Error('no app with that access URL');
-      app.revoked = true;
+      appOf(accessUrl).revoked = true;
     },
     setQuota(q) {
+      if (q?.accessUrl) appOf(q.accessUrl);
       quota = q;
     },
-    failNext(status, times = 1) {
-      failures = { status, left: times };
+    failNext(status, times = 1, o = {}) {
+      failures = { status, left: times, app: o.accessUrl ? appOf(o.accessUrl).username : null };
     },
   };
 }
