@@ -165,6 +165,7 @@ export async function updateProducts(core: Core, tenant: Tenant, userId: string,
 /** The claim of a token repair, at the connection's provider (a connection of another method is refused inside the repair). */
 async function claimFor(core: Core, tenant: Tenant, userId: string, connectionId: string, setupToken: string) {
   const c = await requireConnection(core, tenant, userId, connectionId);
-  if (c.method !== 'token') return null;
+  // A repair the status refuses must not spend the token (a claim works once): the lock below refuses it, with nothing claimed.
+  if (c.method !== 'token' || !allowedActions(stateOf(c)).includes('repair')) return null;
   return claimPasted(core, tenant.application, providerFor(core, c), c.institutionId, setupToken);
 }

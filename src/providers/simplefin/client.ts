@@ -110,7 +110,8 @@ export function createSimpleFinClient(opts: ClientOptions) {
         throw unreached(err, 'SimpleFIN access URL', secrets);
       }
       if (res.status !== 200) throw accountsStatusError(res.status, { cdnBlock: cdnBlock(res), retryAfterSeconds: res.retryAfterSeconds, now });
-      const answer = parseAccountSet(res.body.toString('utf8'));
+      // A bridge's error text may repeat the access URL or its credentials: they go no further than here.
+      const answer = parseAccountSet(scrub(res.body.toString('utf8'), secrets));
       if (!answer) throw new ProviderError('provider_error', 'The SimpleFIN bridge answered with something that is not an account set; Causeway will try again.', true, 'BAD_ANSWER');
       return answer;
     },

@@ -91,7 +91,7 @@ export function failureOf(issues: Issue[], now: Date, retryAfterSeconds: number 
   // (actual#5732, #7333: six weeks unnoticed). The data already stored stays.
   const attention = of('attention');
   if (attention.length > 0) {
-    return new ProviderError('user_action_required', `SimpleFIN Bridge: ${quote(attention)} Fix the connection at your SimpleFIN bridge, then refresh.`, false, 'BRIDGE_ATTENTION');
+    return new ProviderError('user_action_required', `SimpleFIN Bridge: ${quote(attention)} Fix the connection at your SimpleFIN bridge, then reconnect here with a new setup token.`, false, 'BRIDGE_ATTENTION');
   }
   const quota = of('quota');
   if (quota.length > 0) {
@@ -115,7 +115,7 @@ export function accountsStatusError(status: number, opts: { cdnBlock: boolean; r
     return new ProviderError('consent_revoked', 'Access was revoked at the SimpleFIN bridge, or its credentials no longer work: connect again with a new setup token.', false, `HTTP_${status}`);
   }
   if (status === 402) {
-    return new ProviderError('user_action_required', 'The SimpleFIN bridge asks for payment: renew your subscription at your bridge, then refresh.', false, 'HTTP_402');
+    return new ProviderError('user_action_required', 'The SimpleFIN bridge asks for payment: renew your subscription at your bridge, then reconnect here with a new setup token.', false, 'HTTP_402');
   }
   if (status === 429) {
     return new ProviderError('rate_limited', 'The SimpleFIN bridge says Causeway made too many requests today; Causeway waits before asking again.', false, 'HTTP_429', opts.retryAfterSeconds ?? quotaWaitSeconds(opts.now), null, false, 'link');
