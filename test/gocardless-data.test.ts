@@ -165,7 +165,7 @@ describe('GoCardless data calls against the fake', () => {
       fake.advance(600);
       const e = await rejection(gc.fetchTransactions!(link, range(), h.ctx()));
       assert.ok(e instanceof ProviderError);
-      assert.deepEqual([e.code, e.transient, e.providerCode], ['rate_limited', false, 'RateLimitExceeded']);
+      assert.deepEqual([e.code, e.transient, e.providerCode, e.limitScope], ['rate_limited', false, 'RateLimitExceeded', 'link']);
       assert.ok(e.retryAfterSeconds! > 86_400 - 620 && e.retryAfterSeconds! <= 86_400 - 600, String(e.retryAfterSeconds));
       assert.match(e.message, /4\/day\. Please try again in \d+ seconds/);
       const refused = fake.requestsTo(TRANSACTIONS.replace('{id}', ids[0]!)).at(-1)!;
@@ -181,12 +181,13 @@ describe('GoCardless data calls against the fake', () => {
       fake.failNext(BALANCES, { status: 429, body: { summary: 'Rate limit exceeded', detail: 'Too many requests.', status_code: 429 } }, { accountId: ids[0]! });
       const e = await rejection(gc.fetchAccounts(link, h.ctx()));
       assert.ok(e.retryAfterSeconds > 86_000, `from HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_RESET: ${e.retryAfterSeconds}`);
+      assert.equal(e.limitScope, 'link', 'the account\'s own calls: other links do not wait');
       fake.setGeneralLimit('institutions', 1);
       try {
         fake.advance(60);
         await gc.getInstitution(HARBOUR, h.ctx());
         const limited = await rejection(gc.getInstitution(HARBOUR, h.ctx()));
-        assert.deepEqual([limited.code, limited.providerCode], ['rate_limited', 'RateLimitExceeded']);
+        assert.deepEqual([limited.code, limited.providerCode, limited.limitScope], ['rate_limited', 'RateLimitExceeded', 'institution'], 'a company-wide limit slows every connection');
         assert.ok(limited.retryAfterSeconds > 0 && limited.retryAfterSeconds <= 60, String(limited.retryAfterSeconds));
       } finally {
         fake.setGeneralLimit('institutions', 300);

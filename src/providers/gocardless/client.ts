@@ -68,6 +68,18 @@ export function scopeOf(path: string): string | null {
   return match ? match[1]! : null;
 }
 
+/**
+ * What a 429 on an account endpoint limits: the account's own calls (its daily budget, or the bank's
+ * daily limit, RateLimitError), so only this link waits; or GoCardless's per-minute company limit
+ * (the general window spent, the account's not), which every connection of the application meets.
+ */
+function limitScopeOf(status: number, accountEndpoint: boolean, rate: RateInfo): 'institution' | 'link' {
+  if (status !== 429 || !accountEndpoint) return 'institution';
+  const generalSpent = rate.general?.remaining === 0;
+  const accountSpent = rate.account?.remaining === 0;
+  return generalSpent && !accountSpent ? 'institution' : 'link';
+}
+
 /** How long a 429 asks to wait: the exhausted window's reset, else Retry-After (the detail's "try again in N seconds" wins in errors.ts). */
 function retryAfterOf(headers: Headers, rate: RateInfo): number | null {
   if (rate.account && rate.account.remaining === 0) return rate.account.resetSeconds;
@@ -114,8 +126,9 @@ export function createGoCardlessClients(timeoutMs: number = DEFAULT_TIMEOUT_MS):
 
       function fail(operation: string, spec: RequestSpec, res: Response, data: unknown, rate: RateInfo, extraSecrets: readonly string[]): ProviderError {
         const body = (data && typeof data === 'object' && !Array.isArray(data) ? data : {}) as GoCardlessErrorBody;
+        const accountEndpoint = spec.path.startsWith('/api/v2/accounts/');
         return errorFromAnswer({
-          status: res.status, body, operation, accountEndpoint: spec.path.startsWith('/api/v2/accounts/'),
+          status: res.status, body, operation, accountEndpoint, limitScope: limitScopeOf(res.status, accountEndpoint, rate),
           retryAfterSeconds: res.status === 429 ? retryAfterOf(res.headers, rate) : null,
           requestId: header(res.headers, 'x-request-id'), secrets: [...secrets, ...extraSecrets],
         });

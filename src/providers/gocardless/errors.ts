@@ -213,6 +213,8 @@ export interface ErrorAnswer {
   retryAfterSeconds: number | null;
   requestId: string | null;
   secrets: readonly string[];
+  /** What a 429 limits: this link's account (its daily calls) or every call of the application (GoCardless's per-minute limits). */
+  limitScope?: 'institution' | 'link';
 }
 
 /** An error answer as a ProviderError: Causeway's code, GoCardless's own words (secrets scrubbed), the spec's name as providerCode. */
@@ -225,7 +227,7 @@ export function errorFromAnswer(a: ErrorAnswer): ProviderError {
     : fields.map((f) => `${f.field}: ${[f.summary, f.detail].filter(Boolean).join(' ')}`).join('; ');
   const message = scrub(`${mapping.userAction} (GoCardless ${providerCode}, HTTP ${a.status} on ${a.operation}${said ? `: ${said}` : ''})`, a.secrets);
   const fromDetail = a.status === 429 ? secondsFromDetail(text(a.body.detail)) : null;
-  return new ProviderError(mapping.code, message, mapping.transient, providerCode, fromDetail ?? a.retryAfterSeconds, a.requestId);
+  return new ProviderError(mapping.code, message, mapping.transient, providerCode, fromDetail ?? a.retryAfterSeconds, a.requestId, false, a.limitScope ?? 'institution');
 }
 
 /** No answer at all (refused, reset, timed out): GoCardless may well answer the next try. */

@@ -57,6 +57,7 @@ export function createGoCardlessProvider(opts: { fetchTimeoutMs?: number } = {})
     name: 'GoCardless',
     methods: ['openbanking'],
     sandboxOnly: false,
+    reportsBudgets: true,
     settingFields: GOCARDLESS_SETTING_FIELDS,
     settingsFromEnv: gocardlessSettingsFromEnv,
 

@@ -36,6 +36,8 @@ export interface GoCardlessFakeOptions {
   seed?: string;
   /** Where the fake's clock starts (it then runs with real time). Default: now. */
   now?: Date;
+  /** The fake's clock itself (following Causeway's test clock, say); setNow and advance then move it on from there. */
+  clock?: () => Date;
   /** Successful calls a day per account and scope (default 4, GoCardless's limit since 2025-03). */
   accountLimit?: number;
   tokenLifetimes?: Partial<TokenLifetimes>;
@@ -117,9 +119,10 @@ export async function startGoCardlessFake(opts: GoCardlessFakeOptions = {}): Pro
   const secretId = opts.secretId ?? 'fake-secret-id-0001';
   const secretKey = opts.secretKey ?? 'fake-secret-key-0123456789abcdef';
   const seed = opts.seed ?? randomUUID();
-  let base = (opts.now ?? new Date()).getTime();
-  let anchor = Date.now();
-  const now = () => new Date(base + (Date.now() - anchor));
+  const source = opts.clock ?? (() => new Date());
+  let base = (opts.now ?? source()).getTime();
+  let anchor = source().getTime();
+  const now = () => new Date(base + (source().getTime() - anchor));
   const ids = new IdSource(seed);
   let baseUrl = '';
   const world = new GcWorld({ now, ids, seed, baseUrl: () => baseUrl });
@@ -223,7 +226,7 @@ export async function startGoCardlessFake(opts: GoCardlessFakeOptions = {}): Pro
     url: baseUrl, secretId, secretKey, settings: { secretId, secretKey, baseUrl },
     stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
     world, tokens, now,
-    setNow(at) { base = at.getTime(); anchor = Date.now(); },
+    setNow(at) { base = at.getTime(); anchor = source().getTime(); },
     advance(seconds) { base += seconds * 1000; },
     requests,
     requestsTo(template, method) {
