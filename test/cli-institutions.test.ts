@@ -36,7 +36,7 @@ describe('causeway institutions', () => {
   it('refuses an unknown provider and an unconfigured one, saying what to set', async () => {
     const unknown = await cli(['institutions', 'sync', '--provider', 'nope'], storage.env());
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /^No provider nope\. This server has: sandbox, plaid\.\n/);
+    assert.match(unknown.stderr, /^No provider nope\. This server has: sandbox, plaid, gocardless, simplefin\.\n/);
     assert.equal(unknown.stdout, '');
 
     const unconfigured = await cli(['institutions', 'sync', '--provider', 'plaid'], storage.env());
@@ -51,7 +51,8 @@ describe('causeway institutions', () => {
   it('names the provider and its error when the keys are wrong, and syncs the others', async () => {
     const wrong = await cli(['institutions', 'sync'], plaidEnv({ CAUSEWAY_PLAID_SECRET: 'not-the-secret' }));
     assert.equal(wrong.code, 1, wrong.stderr);
-    assert.match(wrong.stdout, /^sandbox: \d+ institutions\n$/, 'the sandbox still synced');
+    // The others that need no keys still synced; GoCardless, without keys here, is not asked.
+    assert.match(wrong.stdout, /^sandbox: \d+ institutions\nsimplefin: 1 institution\n$/, 'the sandbox and the SimpleFIN bridge still synced');
     assert.match(wrong.stderr, /^causeway: plaid: the catalogue sync failed: Plaid INVALID_API_KEYS on \/institutions\/get: .*$/m);
     assert.doesNotMatch(wrong.stderr, /not-the-secret/);
   });
