@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AccountBase, Transaction } from 'plaid';
-import { amountToMinor, currencyExponent, toMinorUnits } from '../../src/providers/plaid/money.js';
+import { amountToMinor, currencyExponent, toMinorUnits } from '../../src/domain/money.js';
 import { accountFromPlaid, transactionFromPlaid } from '../../src/providers/plaid/mapping.js';
 
 describe('Plaid amounts as minor units', () => {

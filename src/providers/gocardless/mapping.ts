@@ -1,11 +1,11 @@
 /**
  * GoCardless's shapes as Causeway's (pure). Amounts arrive as decimal strings, already signed the way
  * Causeway signs them (negative: money out of the account), and become integer minor units by the
- * currency's ISO 4217 exponent (the one money conversion, providers/plaid/money.ts).
+ * currency's ISO 4217 exponent (the one money conversion, domain/money.ts).
  */
 import { createHash } from 'node:crypto';
 import type { ProviderAccount, ProviderInstitution, ProviderTransaction } from '../types.js';
-import { amountToMinor } from '../plaid/money.js';
+import { amountToMinor } from '../../domain/money.js';
 import type { CachedAccount } from './grant.js';
 import type { GcBalance, GcInstitution, GcTransaction } from './wire.js';
 

@@ -8,7 +8,7 @@ import type {
 } from 'plaid';
 import type { AccountType, Product } from '../../domain/types.js';
 import type { ProviderAccount, ProviderIdentity, ProviderInstitution, ProviderTransaction } from '../types.js';
-import { amountToMinor } from './money.js';
+import { amountToMinor } from '../../domain/money.js';
 
 /** Plaid products behind each Causeway product the adapter can deliver (both ways). */
 const PRODUCT_FROM_PLAID: Readonly<Record<string, Product>> = {

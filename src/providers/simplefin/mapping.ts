@@ -11,7 +11,7 @@
  * pending transaction that posts updates in place.
  */
 import type { AccountType } from '../../domain/types.js';
-import { amountToMinor } from '../plaid/money.js';
+import { amountToMinor } from '../../domain/money.js';
 import { ProviderError, type ProviderAccount, type ProviderInstitution, type ProviderTransaction } from '../types.js';
 import { cleanText, type SfinAccount, type SfinAccountSet, type SfinTransaction } from './wire.js';
 

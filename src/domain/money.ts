@@ -1,5 +1,7 @@
 /**
- * Plaid's decimal amounts as Causeway's integer minor units, without float arithmetic.
+ * Providers' decimal amounts as Causeway's integer minor units, without float arithmetic: Plaid's
+ * JSON numbers, GoCardless's and SimpleFIN's decimal strings (`"-19.99"`), by the currency's ISO
+ * 4217 exponent.
  *
  * Plaid sends amounts as JSON numbers (`19.99`); JSON.parse gives the nearest double, and
  * `String(n)` gives the shortest decimal that reads back as that double, which for any amount of
