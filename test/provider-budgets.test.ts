@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import type { Provider, ProviderBudget, ProviderCallContext } from '../src/providers/types.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
@@ -74,7 +74,8 @@ describe('provider call budgets (engine)', () => {
   });
   after(() => t.close());
 
-  const appId = async () => ((await t.core.db.execute(sql`select application_id as a from connections where id = ${con}`)).rows[0] as { a: string }).a;
+  const rowsOf = async (q: SQL) => ((await t.core.db.execute(q)) as { rows: any[] }).rows;
+  const appId = async () => ((await rowsOf(sql`select application_id as a from connections where id = ${con}`))[0] as { a: string }).a;
   const connection = async () => (await t.api('GET', `/v1/users/${user}/connections/${con}`)).body;
   const transactionsOf = async (accountId: string) => {
     const rows: { id: string; removedAt?: string | null }[] = [];
@@ -94,7 +95,7 @@ describe('provider call budgets (engine)', () => {
   };
 
   it('keeps what the provider reported and gives it to the next run', async () => {
-    const rows = (await t.core.db.execute(sql`select account_key, scope, remaining from provider_budgets where connection_id = ${con} order by 1, 2`)) as { rows: { account_key: string; scope: string; remaining: number }[] };
+    const rows = { rows: (await rowsOf(sql`select account_key, scope, remaining from provider_budgets where connection_id = ${con} order by 1, 2`)) as { account_key: string; scope: string; remaining: number }[] };
     assert.ok(rows.rows.length >= 2, 'balances and transactions budgets per account');
     assert.ok(rows.rows.every((r) => r.remaining === 3));
     await refresh();
@@ -106,11 +107,11 @@ describe('provider call budgets (engine)', () => {
 
   it('a spent transactions scope is not read, and its account loses nothing', async () => {
     const accounts = (await t.api('GET', `/v1/users/${user}/accounts`)).body.data as { id: string; providerAccountId?: string }[];
-    const [first] = (await t.core.db.execute(sql`select id, provider_account_id from accounts where connection_id = ${con} order by id limit 1`)).rows as { id: string; provider_account_id: string }[];
+    const [first] = (await rowsOf(sql`select id, provider_account_id from accounts where connection_id = ${con} order by id limit 1`)) as { id: string; provider_account_id: string }[];
     assert.ok(first && accounts.length > 0);
     const before = await transactionsOf(first.id);
     assert.ok(before.length > 0, 'the account has transactions to keep');
-    const through = (await t.core.db.execute(sql`select transactions_synced_through as d from connections where id = ${con}`)).rows[0] as { d: string };
+    const through = (await rowsOf(sql`select transactions_synced_through as d from connections where id = ${con}`))[0] as { d: string };
     // The provider said: this account's transactions are spent for five hours.
     const reset = new Date(Date.now() + 5 * HOUR);
     script.spent.set(`${first.provider_account_id}:transactions`, reset);
@@ -119,18 +120,18 @@ describe('provider call budgets (engine)', () => {
     const step = job.steps.find((s: { name: string }) => s.name === 'retrieve-transactions');
     assert.equal(step.resultCode, 'partial');
     assert.deepEqual(await transactionsOf(first.id), before, 'nothing of the deferred account removed or added');
-    const after = (await t.core.db.execute(sql`select transactions_synced_through as d from connections where id = ${con}`)).rows[0] as { d: string };
+    const after = (await rowsOf(sql`select transactions_synced_through as d from connections where id = ${con}`))[0] as { d: string };
     assert.equal(String(after.d), String(through.d), 'the window did not move on past what the deferred account missed');
     const view = await connection();
     assert.equal(view.status, 'active');
     assert.equal(view.statusReason, 'partial_data');
-    const kept = (await t.core.db.execute(sql`select remaining, reset_at from provider_budgets where connection_id = ${con} and account_key = ${first.provider_account_id} and scope = 'transactions'`)).rows as { remaining: number; reset_at: string }[];
+    const kept = (await rowsOf(sql`select remaining, reset_at from provider_budgets where connection_id = ${con} and account_key = ${first.provider_account_id} and scope = 'transactions'`)) as { remaining: number; reset_at: string }[];
     assert.equal(kept[0]!.remaining, 0);
     assert.ok(view.refreshBudget.remainingToday > 0, 'the other accounts, and balances, can still refresh while this one waits');
   });
 
   it('spent balances keep the stored balances; everything spent refuses a refresh until the first reset', async () => {
-    const balances = async () => ((await t.core.db.execute(sql`select provider_account_id as p, balance_current as b, balances_updated_at as at from accounts where connection_id = ${con} order by 1`)).rows as { p: string; b: string; at: string }[])
+    const balances = async () => ((await rowsOf(sql`select provider_account_id as p, balance_current as b, balances_updated_at as at from accounts where connection_id = ${con} order by 1`)) as { p: string; b: string; at: string }[])
       .map((a) => [a.p, String(a.b), String(a.at)]);
     const soon = new Date(Date.now() + 2 * HOUR);
     const stored = (await balances()).map(([p]) => p!);
@@ -151,12 +152,12 @@ describe('provider call budgets (engine)', () => {
     assert.equal(refused.body.code, 'refresh_budget_exhausted');
     assert.ok(Number(refused.headers['retry-after']) > 3600);
     // A refresh the provider asked for (a webhook's) is outside the app's budget: it runs, reads nothing spent, loses nothing.
-    const txBefore = (await t.core.db.execute(sql`select count(*)::int as n from transactions where connection_id = ${con} and removed_at is null`)).rows[0] as { n: number };
+    const txBefore = (await rowsOf(sql`select count(*)::int as n from transactions where connection_id = ${con} and removed_at is null`))[0] as { n: number };
     const system = await refreshConnection(t.core, { application: (await findApplication(t.core.db, await appId()))! }, user, con, undefined, 'system');
     const ran = await t.waitForJob(system.job.id);
     assert.equal(ran.status, 'succeeded');
     assert.equal(ran.steps.find((s: { name: string }) => s.name === 'retrieve-transactions').resultCode, 'rate_limited');
-    const txAfter = (await t.core.db.execute(sql`select count(*)::int as n from transactions where connection_id = ${con} and removed_at is null`)).rows[0] as { n: number };
+    const txAfter = (await rowsOf(sql`select count(*)::int as n from transactions where connection_id = ${con} and removed_at is null`))[0] as { n: number };
     assert.equal(txAfter.n, txBefore.n);
     assert.deepEqual(await balances(), kept);
   });
@@ -164,7 +165,7 @@ describe('provider call budgets (engine)', () => {
   it('the provider-wide state is shared between calls and encrypted at rest', async () => {
     assert.ok(script.stateValues.length >= 2);
     assert.ok(script.stateValues.every((v, i) => v === `secret-token-${i}`), 'each run read what it stored');
-    const raw = (await t.core.db.execute(sql`select value_enc from provider_state where provider = 'sandbox' and key = 'token'`)).rows as { value_enc: string }[];
+    const raw = (await rowsOf(sql`select value_enc from provider_state where provider = 'sandbox' and key = 'token'`)) as { value_enc: string }[];
     assert.equal(raw.length, 1);
     assert.ok(!raw[0]!.value_enc.includes('secret-token'), 'not in clear');
   });
