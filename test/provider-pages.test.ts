@@ -17,13 +17,16 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium, newPage as openPage, shots } from './helpers/browser.js';
 import { startSimpleFinFake, type SimpleFinFake } from './fakes/simplefin/index.js';
+import { startGoCardlessFake, type GoCardlessFake } from './fakes/gocardless/index.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { freePort, ROOT } from './helpers/process.js';
 import { until } from './helpers/wait.js';
 
 const BRIDGE = 'ins_simplefin_bridge';
+const HARBOUR = 'ins_gocardless_HARBOUR_HRBRGB2L';
 
 let simplefin: SimpleFinFake;
+let gocardless: GoCardlessFake;
 let t: TestApp;
 let base: string;
 let browser: Browser;
@@ -31,18 +34,26 @@ let browser: Browser;
 before(async () => {
   assert.ok(fs.existsSync(path.join(ROOT, 'dist/web/connect.html')), 'the pages are built: npm run build');
   simplefin = await startSimpleFinFake();
+  gocardless = await startGoCardlessFake({ seed: 'pages' });
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   // The bridge fake listens on 127.0.0.1: user-supplied addresses there are allowed for the test only.
-  t = await startTestApp({ config: { publicUrl: base, allowPrivateAddresses: true } });
+  t = await startTestApp({
+    config: {
+      publicUrl: base, allowPrivateAddresses: true,
+      providerEnv: { CAUSEWAY_GOCARDLESS_SECRET_ID: gocardless.secretId, CAUSEWAY_GOCARDLESS_SECRET_KEY: gocardless.secretKey, CAUSEWAY_GOCARDLESS_URL: gocardless.url, CAUSEWAY_GOCARDLESS_COUNTRIES: 'GB' },
+    },
+  });
   await t.app.listen({ port, host: '127.0.0.1' });
   await until('the SimpleFIN bridge in the catalogue', async () => (await t.api('GET', `/v1/institutions/${BRIDGE}`)).status === 200, 30_000);
+  await until('GoCardless banks in the catalogue', async () => (await t.api('GET', `/v1/institutions/${HARBOUR}`)).status === 200, 30_000);
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close().catch(() => {});
   await t?.close();
   await simplefin?.stop();
+  await gocardless?.stop();
 });
 
 async function tokenFor(userId: string): Promise<string> {
@@ -54,6 +65,36 @@ async function tokenFor(userId: string): Promise<string> {
 async function connections(userId: string): Promise<any[]> {
   return (await t.api('GET', `/v1/users/${userId}/connections`)).body.data;
 }
+
+describe('connect widget: GoCardless', () => {
+  it('finds the bank, approves at its page in a new window, and follows the first sync to connected', async () => {
+    const user = await t.createUser();
+    const { context, page, errors } = await openPage(browser);
+    await page.goto(`${base}/connect?token=${await tokenFor(user)}`);
+    await page.getByLabel('Search').fill('harbour');
+    await page.getByRole('list', { name: 'Banks' }).getByRole('button', { name: /Harbour Bank/ }).click();
+    await page.getByRole('button', { name: /Open banking/ }).click();
+    await page.getByRole('heading', { name: /Approve access at Harbour Bank/ }).waitFor();
+    await shots(page, 'gocardless-consent');
+    const opened = context.waitForEvent('page');
+    await page.getByRole('button', { name: 'Continue to your bank' }).click();
+    const bank = await opened;
+    await bank.waitForURL(/\/psd2\/start\//);
+    await bank.locator('#approve').click();
+    await bank.waitForURL(/\/link\/return/);
+    await page.getByRole('heading', { name: /Harbour Bank is connected/ }).waitFor({ timeout: 30_000 });
+    await shots(page, 'gocardless-done');
+    const [c] = (await connections(user)).filter((x) => x.status === 'active');
+    assert.ok(c, 'an active connection');
+    assert.equal(c.provider, 'gocardless');
+    assert.ok(c.consent.expiresAt, 'the consent ends when the agreement does');
+    const accounts = (await t.api('GET', `/v1/users/${user}/accounts?connectionId=${c.id}`)).body.data;
+    assert.ok(accounts.length > 0, 'the bank’s accounts');
+    assert.ok(c.refreshBudget.providerScopes.length > 0, 'GoCardless’s own call budget is shown');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
 
 describe('connect widget: SimpleFIN setup token', () => {
   it('refuses a used token in plain words, connects with a fresh one, and the manage page says what to remove at the bridge', async () => {
