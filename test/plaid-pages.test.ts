@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, newPage as openPage, shots } from './helpers/browser.js';
+import { clientToken, connectionsOf, launchChromium, newPage as openPage, shots } from './helpers/browser.js';
 import { startPlaidFake, type PlaidFake } from './fakes/plaid/index.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { freePort, ROOT } from './helpers/process.js';
@@ -49,15 +49,8 @@ after(async () => {
   await fake?.close();
 });
 
-async function tokenFor(userId: string): Promise<string> {
-  const res = await t.api('POST', `/v1/users/${userId}/client-tokens`, { scopes: ['connect', 'manage'] });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.token;
-}
-
-async function connections(userId: string): Promise<any[]> {
-  return (await t.api('GET', `/v1/users/${userId}/connections`)).body.data;
-}
+const tokenFor = (userId: string) => clientToken(t, userId);
+const connections = (userId: string) => connectionsOf(t, userId);
 
 /** Searches the widget's list for First Platypus Bank (on the server) and answers its button. */
 async function findPlatypus(page: Page) {

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium, newPage as openPage, shots } from './helpers/browser.js';
+import { clientToken, connectionsOf, launchChromium, newPage as openPage, shots } from './helpers/browser.js';
 import { startSimpleFinFake, type SimpleFinFake } from './fakes/simplefin/index.js';
 import { startGoCardlessFake, type GoCardlessFake } from './fakes/gocardless/index.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
@@ -56,15 +56,8 @@ after(async () => {
   await gocardless?.stop();
 });
 
-async function tokenFor(userId: string): Promise<string> {
-  const res = await t.api('POST', `/v1/users/${userId}/client-tokens`, { scopes: ['connect', 'manage'] });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.token;
-}
-
-async function connections(userId: string): Promise<any[]> {
-  return (await t.api('GET', `/v1/users/${userId}/connections`)).body.data;
-}
+const tokenFor = (userId: string) => clientToken(t, userId);
+const connections = (userId: string) => connectionsOf(t, userId);
 
 describe('connect widget: GoCardless', () => {
   it('finds the bank, approves at its page in a new window, and follows the first sync to connected', async () => {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT } from './process.js';
+import type { TestApp } from './app.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.join(ROOT, 'test/artifacts');
@@ -39,4 +40,16 @@ export async function shots(page: Page, name: string): Promise<void> {
     .slice(0, 5).map((e) => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 40))`) : [];
   assert.ok(overflow <= 1, `${name}: no sideways scrolling at phone width (${overflow} px too wide: ${JSON.stringify(wide)})`);
   await page.setViewportSize(DESKTOP);
+}
+
+/** A client token for the pages (connect and manage by default), as the app's server would mint it. */
+export async function clientToken(t: Pick<TestApp, 'api'>, userId: string, scopes = ['connect', 'manage']): Promise<string> {
+  const res = await t.api('POST', `/v1/users/${userId}/client-tokens`, { scopes });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.token;
+}
+
+/** The user's connections, as the API lists them. */
+export async function connectionsOf(t: Pick<TestApp, 'api'>, userId: string): Promise<any[]> {
+  return (await t.api('GET', `/v1/users/${userId}/connections`)).body.data;
 }

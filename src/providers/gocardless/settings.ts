@@ -4,6 +4,7 @@
  * Account Data portal, the countries whose banks go in the catalogue, and which host to call.
  */
 import { ProviderError, type ProviderSettingField, type ProviderSettings } from '../types.js';
+import { settingsFromVariables } from '../env.js';
 
 export const GOCARDLESS_HOST = 'https://bankaccountdata.gocardless.com';
 
@@ -30,15 +31,8 @@ export const GOCARDLESS_SETTING_FIELDS: readonly ProviderSettingField[] = [
 ];
 
 export function gocardlessSettingsFromEnv(env: NodeJS.ProcessEnv): ProviderSettings | null {
-  const secretId = env.CAUSEWAY_GOCARDLESS_SECRET_ID?.trim();
-  const secretKey = env.CAUSEWAY_GOCARDLESS_SECRET_KEY?.trim();
-  if (!secretId || !secretKey) return null;
-  const settings: Record<string, string> = { secretId, secretKey };
-  const baseUrl = env.CAUSEWAY_GOCARDLESS_URL?.trim();
-  if (baseUrl) settings.baseUrl = baseUrl;
-  const countries = env.CAUSEWAY_GOCARDLESS_COUNTRIES?.trim();
-  if (countries) settings.countries = countries;
-  return settings;
+  return settingsFromVariables(env, { secretId: 'CAUSEWAY_GOCARDLESS_SECRET_ID', secretKey: 'CAUSEWAY_GOCARDLESS_SECRET_KEY' },
+    { baseUrl: 'CAUSEWAY_GOCARDLESS_URL', countries: 'CAUSEWAY_GOCARDLESS_COUNTRIES' });
 }
 
 /** What a call needs: the secret, the host and the catalogue's countries, checked. */

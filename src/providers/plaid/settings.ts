@@ -3,6 +3,7 @@
  * default from CAUSEWAY_PLAID_*: the API keys and which Plaid host to call.
  */
 import { ProviderError, type ProviderSettingField, type ProviderSettings } from '../types.js';
+import { settingsFromVariables } from '../env.js';
 
 export const PLAID_ENVIRONMENTS = ['sandbox', 'production'] as const;
 export type PlaidEnvironment = (typeof PLAID_ENVIRONMENTS)[number];
@@ -26,13 +27,9 @@ export const PLAID_SETTING_FIELDS: readonly ProviderSettingField[] = [
 ];
 
 export function plaidSettingsFromEnv(env: NodeJS.ProcessEnv): ProviderSettings | null {
-  const clientId = env.CAUSEWAY_PLAID_CLIENT_ID?.trim();
-  const secret = env.CAUSEWAY_PLAID_SECRET?.trim();
-  if (!clientId || !secret) return null;
-  const settings: Record<string, string> = { clientId, secret, environment: env.CAUSEWAY_PLAID_ENV?.trim() || 'sandbox' };
-  const baseUrl = env.CAUSEWAY_PLAID_URL?.trim();
-  if (baseUrl) settings.baseUrl = baseUrl;
-  return settings;
+  const settings = settingsFromVariables(env, { clientId: 'CAUSEWAY_PLAID_CLIENT_ID', secret: 'CAUSEWAY_PLAID_SECRET' },
+    { environment: 'CAUSEWAY_PLAID_ENV', baseUrl: 'CAUSEWAY_PLAID_URL' });
+  return settings && { environment: 'sandbox', ...settings };
 }
 
 /** What a call needs: the keys and the host, checked. */

@@ -1,0 +1,20 @@
+/** A provider's deployment default from the environment (Provider.settingsFromEnv), read one way for all. */
+import type { ProviderSettings } from './types.js';
+
+/**
+ * The settings named by CAUSEWAY_<PROVIDER>_* variables, trimmed: null unless every `required` one is
+ * set; `optional` ones only when set. Both map a setting's name to its variable.
+ */
+export function settingsFromVariables(env: NodeJS.ProcessEnv, required: Record<string, string>, optional: Record<string, string> = {}): ProviderSettings | null {
+  const settings: Record<string, string> = {};
+  for (const [name, variable] of Object.entries(required)) {
+    const value = env[variable]?.trim();
+    if (!value) return null;
+    settings[name] = value;
+  }
+  for (const [name, variable] of Object.entries(optional)) {
+    const value = env[variable]?.trim();
+    if (value) settings[name] = value;
+  }
+  return settings;
+}
