@@ -9,6 +9,8 @@ import { connections, jobs, transactions } from '../src/db/schema.js';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import { ProviderError, type Provider } from '../src/providers/types.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { insertJobUnlessLive } from '../src/db/repos/jobs.js';
+import { newJobRow } from '../src/services/connections.js';
 
 function assertProblem(res: { status: number; body: any }, status: number, code: string) {
   assert.equal(res.status, status, JSON.stringify(res.body));
@@ -52,6 +54,26 @@ describe('repair', () => {
     assert.deepEqual(await accountIds(userId), accounts);
     assert.equal(await txnCount(connectionId), count);
     assert.equal((await t.api('GET', `/v1/users/${userId}/connections`)).body.data.length, 1);
+  });
+
+  it('a background refresh still queued gives way to the user\'s repair; one the app asked for does not', async () => {
+    const { connectionId, base } = await linkWeb();
+    await t.api('POST', `/v1/sandbox/connections/${connectionId}/simulate`, { event: 'login_required' });
+    const [c] = await t.core.db.select().from(connections).where(eq(connections.id, connectionId));
+    // Queued and not yet sent to the queue: it waits as a background refresh would behind a busy worker.
+    const { job: queued } = await insertJobUnlessLive(t.core.db, newJobRow(c!, 'refresh', 'scheduled', ['accounts'], new Date()));
+    const res = await t.api('POST', `${base}/repair`, { credentials: { login: 'user_good', password: 'pass_good' } });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const [gone] = await t.core.db.select().from(jobs).where(eq(jobs.id, queued.id));
+    assert.deepEqual([gone!.status, gone!.errorCode], ['cancelled', 'cancelled']);
+    assert.equal((await t.waitForJob(res.body.job.id)).status, 'succeeded');
+    assert.equal((await state(base)).status, 'active');
+    // A refresh the app asked for is its own: the repair waits for it (409), as before.
+    await t.api('POST', `/v1/sandbox/connections/${connectionId}/simulate`, { event: 'login_required' });
+    const [again] = await t.core.db.select().from(connections).where(eq(connections.id, connectionId));
+    const { job: asked } = await insertJobUnlessLive(t.core.db, newJobRow(again!, 'refresh', 'api', ['accounts'], new Date()));
+    assertProblem(await t.api('POST', `${base}/repair`, { credentials: { login: 'user_good', password: 'pass_good' } }), 409, 'job_in_progress');
+    await t.core.db.update(jobs).set({ status: 'cancelled' }).where(eq(jobs.id, asked.id));
   });
 
   it('adds the accounts a refresh found (new_accounts_available) and keeps the others', async () => {

@@ -14,7 +14,7 @@ import { allowedActions, transition } from '../domain/status.js';
 import { withAccountsProduct } from '../domain/steps.js';
 import type { ConnectionAction, ConnectionStatus, Product } from '../domain/types.js';
 import { findClashes, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
-import { insertJobUpdatingConnection, type JobRow } from '../db/repos/jobs.js';
+import { cancelLiveJob, insertJobUpdatingConnection, type JobRow } from '../db/repos/jobs.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import type { Db } from '../db/open.js';
 import { withTransaction } from '../db/transaction.js';
@@ -40,6 +40,13 @@ async function lockFor(core: Core, tenant: Tenant, tx: Db, userId: string, conne
   if (!found) return connectionNotFound(core, tenant, userId, connectionId, tx);
   const c = found.connection;
   if (!allowedActions(stateOf(c)).includes(action)) throw invalidState(c, verb);
+  // The user is here to repair: a background refresh still waiting in the queue gives way (it would
+  // meet the same broken access). One already running is waited for.
+  if (found.live && action === 'repair' && found.live.status === 'queued' && found.live.type === 'refresh'
+    && (found.live.trigger === 'scheduled' || found.live.trigger === 'system')) {
+    await cancelLiveJob(tx, c.id, tenantClock(core, tenant.application).now(), 'The user repaired the connection; this background refresh gave way.');
+    return c;
+  }
   if (found.live) {
     throw new AppError('job_in_progress', `Job ${found.live.id} is ${found.live.status} for this connection; wait for it to finish (GET /v1/jobs/${found.live.id}), then try again.`,
       { jobId: found.live.id, connectionStatus: c.status as ConnectionStatus, allowedActions: allowedActions(stateOf(c)) });
