@@ -7,7 +7,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { events, jobs, providerCalls } from '../src/db/schema.js';
+import { eq } from 'drizzle-orm';
+import { connections, events, jobs, providerCalls } from '../src/db/schema.js';
+import { insertJobUnlessLive } from '../src/db/repos/jobs.js';
+import { newJobRow } from '../src/services/connections.js';
 import { startSimpleFinFake, type SimpleFinFake } from './fakes/simplefin/index.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
@@ -133,6 +136,23 @@ describe('SimpleFIN setup tokens through the API', () => {
     const res = await t.api('POST', `${c.base}/repair`, { setupToken: token });
     assert.equal(res.status, 409, show(res.body));
     assert.deepEqual(claimCalls().slice(claimsBefore).map((x) => x.status), [], 'a token the user made is not spent on a repair that cannot happen');
+  });
+
+  it('claims nothing for a repair a job in flight refuses: 409, the setup token still unclaimed', async () => {
+    const c = await connected();
+    fake.setErrors(c.user, ['Connection to Example Bank may need attention']);
+    const failing = await t.api('POST', `${c.base}/refresh`);
+    assert.equal((await t.waitForJob(failing.body.job.id)).error?.code, 'user_action_required');
+    fake.setErrors(c.user, []);
+    // A refresh the app asked for, still queued: the repair waits for it.
+    const [row] = await t.core.db.select().from(connections).where(eq(connections.id, c.id));
+    await insertJobUnlessLive(t.core.db, newJobRow(row!, 'refresh', 'api', ['accounts'], new Date()));
+    const claimsBefore = claimCalls().length;
+    const { token } = fake.setupToken({ user: c.user });
+    const res = await t.api('POST', `${c.base}/repair`, { setupToken: token });
+    assert.equal(res.status, 409, show(res.body));
+    assert.equal(res.body.code, 'job_in_progress');
+    assert.deepEqual(claimCalls().slice(claimsBefore).map((x) => x.status), [], 'not spent while a job runs');
   });
 });
 

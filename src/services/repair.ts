@@ -14,7 +14,7 @@ import { allowedActions, transition } from '../domain/status.js';
 import { withAccountsProduct } from '../domain/steps.js';
 import type { ConnectionAction, ConnectionStatus, Product } from '../domain/types.js';
 import { findClashes, lockConnectionWithLiveJob, stateOf, updateConnection, type ConnectionRow } from '../db/repos/connections.js';
-import { cancelLiveJob, insertJobUpdatingConnection, type JobRow } from '../db/repos/jobs.js';
+import { cancelLiveJob, findLiveJob, insertJobUpdatingConnection, type JobRow } from '../db/repos/jobs.js';
 import { connectionEvent, insertEvent } from '../db/repos/events.js';
 import type { Db } from '../db/open.js';
 import { withTransaction } from '../db/transaction.js';
@@ -35,6 +35,11 @@ import { jobView } from './views.js';
 type Outcome = { connection: ConnectionRow; job: JobRow | null; linkState: string | null };
 
 /** Locks the connection, checks the action is allowed and no job is in flight. */
+/** A background refresh still waiting in the queue: a user's repair goes first. */
+function givesWay(job: JobRow): boolean {
+  return job.status === 'queued' && job.type === 'refresh' && (job.trigger === 'scheduled' || job.trigger === 'system');
+}
+
 async function lockFor(core: Core, tenant: Tenant, tx: Db, userId: string, connectionId: string, action: ConnectionAction, verb: string) {
   const found = await lockConnectionWithLiveJob(tx, tenant.application.id, connectionId, userId);
   if (!found) return connectionNotFound(core, tenant, userId, connectionId, tx);
@@ -42,8 +47,7 @@ async function lockFor(core: Core, tenant: Tenant, tx: Db, userId: string, conne
   if (!allowedActions(stateOf(c)).includes(action)) throw invalidState(c, verb);
   // The user is here to repair: a background refresh still waiting in the queue gives way (it would
   // meet the same broken access). One already running is waited for.
-  if (found.live && action === 'repair' && found.live.status === 'queued' && found.live.type === 'refresh'
-    && (found.live.trigger === 'scheduled' || found.live.trigger === 'system')) {
+  if (found.live && action === 'repair' && givesWay(found.live)) {
     await cancelLiveJob(tx, c.id, tenantClock(core, tenant.application).now(), 'The user repaired the connection; this background refresh gave way.');
     return c;
   }
@@ -172,7 +176,9 @@ export async function updateProducts(core: Core, tenant: Tenant, userId: string,
 /** The claim of a token repair, at the connection's provider (a connection of another method is refused inside the repair). */
 async function claimFor(core: Core, tenant: Tenant, userId: string, connectionId: string, setupToken: string) {
   const c = await requireConnection(core, tenant, userId, connectionId);
-  // A repair the status refuses must not spend the token (a claim works once): the lock below refuses it, with nothing claimed.
+  // A repair the status or a job in flight refuses must not spend the token (a claim works once): the lock below refuses it, with nothing claimed.
   if (c.method !== 'token' || !allowedActions(stateOf(c)).includes('repair')) return null;
+  const live = await findLiveJob(core.db, c.id);
+  if (live && !givesWay(live)) return null;
   return claimPasted(core, tenant.application, providerFor(core, c), c.institutionId, setupToken);
 }
