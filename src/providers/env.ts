@@ -1,4 +1,4 @@
-/** A provider's deployment default from the environment (Provider.settingsFromEnv), read one way for all. */
+/** A provider's deployment default from the environment (Provider.settingsFromEnv), and its host, read one way for all. */
 import type { ProviderSettings } from './types.js';
 
 /**
@@ -17,4 +17,20 @@ export function settingsFromVariables(env: NodeJS.ProcessEnv, required: Record<s
     if (value) settings[name] = value;
   }
   return settings;
+}
+
+/**
+ * The host a provider's calls go to: the settings' `baseUrl`, else the provider's own, as an http(s)
+ * URL without a trailing slash. `refuse` makes the provider's own not-configured error.
+ */
+export function baseUrlOf(configured: string | undefined, fallback: string, refuse: (why: string) => Error): string {
+  const baseUrl = configured?.trim() || fallback;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw refuse('baseUrl is not a URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw refuse('baseUrl must be an http(s) URL');
+  return baseUrl.replace(/\/+$/, '');
 }

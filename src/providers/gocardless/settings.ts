@@ -4,7 +4,7 @@
  * Account Data portal, the countries whose banks go in the catalogue, and which host to call.
  */
 import { ProviderError, type ProviderSettingField, type ProviderSettings } from '../types.js';
-import { settingsFromVariables } from '../env.js';
+import { baseUrlOf, settingsFromVariables } from '../env.js';
 
 export const GOCARDLESS_HOST = 'https://bankaccountdata.gocardless.com';
 
@@ -66,13 +66,5 @@ export function resolveCredentials(settings: ProviderSettings | undefined): GoCa
   const secretKey = settings.secretKey?.trim();
   if (!secretId) throw notConfigured('no secretId');
   if (!secretKey) throw notConfigured('no secretKey');
-  const baseUrl = settings.baseUrl?.trim() || GOCARDLESS_HOST;
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw notConfigured('baseUrl is not a URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw notConfigured('baseUrl must be an http(s) URL');
-  return { secretId, secretKey, baseUrl: baseUrl.replace(/\/+$/, ''), countries: parseCountries(settings.countries) };
+  return { secretId, secretKey, baseUrl: baseUrlOf(settings.baseUrl, GOCARDLESS_HOST, notConfigured), countries: parseCountries(settings.countries) };
 }

@@ -3,7 +3,7 @@
  * default from CAUSEWAY_PLAID_*: the API keys and which Plaid host to call.
  */
 import { ProviderError, type ProviderSettingField, type ProviderSettings } from '../types.js';
-import { settingsFromVariables } from '../env.js';
+import { baseUrlOf, settingsFromVariables } from '../env.js';
 
 export const PLAID_ENVIRONMENTS = ['sandbox', 'production'] as const;
 export type PlaidEnvironment = (typeof PLAID_ENVIRONMENTS)[number];
@@ -53,13 +53,5 @@ export function resolveCredentials(settings: ProviderSettings | undefined): Plai
   if (!(PLAID_ENVIRONMENTS as readonly string[]).includes(environment)) {
     throw notConfigured(`environment must be one of ${PLAID_ENVIRONMENTS.join(', ')}`);
   }
-  const baseUrl = settings.baseUrl?.trim() || HOSTS[environment as PlaidEnvironment];
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw notConfigured('baseUrl is not a URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw notConfigured('baseUrl must be an http(s) URL');
-  return { clientId, secret, baseUrl: baseUrl.replace(/\/+$/, '') };
+  return { clientId, secret, baseUrl: baseUrlOf(settings.baseUrl, HOSTS[environment as PlaidEnvironment], notConfigured) };
 }
