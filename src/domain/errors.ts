@@ -52,6 +52,7 @@ export const ERROR_CATALOGUE = {
   internal_error: { status: 500, title: 'Something went wrong on our side' },
   provider_unavailable: { status: 502, title: 'The provider did not answer as it should; try again' },
   try_again: { status: 503, title: 'The database was busy; retry in a moment' },
+  not_ready: { status: 503, title: 'This process cannot serve requests yet: its database does not answer' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
