@@ -1,14 +1,19 @@
 /** The operator dashboard's reads across the application (issue 6): every connection by filter, and the overview. */
 import { HOUR_MS } from '../domain/clock.js';
-import { listApplicationConnections, overviewCounts, type ConnectionFilter } from '../db/repos/overview.js';
+import { listApplicationConnections, overviewCounts, usersByIds, type ConnectionFilter } from '../db/repos/overview.js';
 import { presentConnections } from './connections.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { idPage, readIdCursor } from './cursor.js';
 
+/** Newest first, each with its user (id, external id, name, email) so an operator sees whose it is. */
 export async function listAllConnections(core: Core, tenant: Tenant, filter: ConnectionFilter, cursor: string | null, limit: number) {
   const rows = await listApplicationConnections(core.db, tenant.application.id, filter, readIdCursor(core, tenant, 'connections', cursor), limit + 1);
   const page = idPage(core, tenant, 'connections', rows, limit, (c) => c);
-  return { ...page, data: await presentConnections(core, tenant, page.data) };
+  const [data, people] = await Promise.all([
+    presentConnections(core, tenant, page.data), usersByIds(core.db, tenant.application.id, page.data.map((c) => c.userId)),
+  ]);
+  const byId = new Map(people.map((u) => [u.id, u]));
+  return { ...page, data: data.map((c) => ({ ...c, user: byId.get(c.userId) ?? { id: c.userId, externalId: null, email: null, name: null } })) };
 }
 
 /** The last 24 hours on the application's clock. */

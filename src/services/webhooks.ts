@@ -12,7 +12,7 @@ import { newId } from '../domain/ids.js';
 import type { EventRow } from '../db/repos/events.js';
 import {
   deleteEndpoint, eventsForReplay, findDelivery, findEndpoint, insertDeliveries, insertEndpoint, listDeliveries, listEndpoints,
-  updateEndpoint, withAttempts, type AttemptRow, type DeliveryRow, type EndpointRow,
+  updateEndpoint, withAttempts, type AttemptRow, type DeliveryFilter, type DeliveryRow, type EndpointRow,
 } from '../db/repos/webhooks.js';
 import { insertEvent } from '../db/repos/events.js';
 import { withTransaction } from '../db/transaction.js';
@@ -160,9 +160,9 @@ export function liveSecrets(core: Core, e: EndpointRow, now: Date): string[] {
   return secrets;
 }
 
-export async function endpointDeliveries(core: Core, tenant: Tenant, id: string, cursor: string | null, limit: number) {
+export async function endpointDeliveries(core: Core, tenant: Tenant, id: string, cursor: string | null, limit: number, filter: DeliveryFilter = {}) {
   const e = await requireEndpoint(core, tenant, id);
-  const rows = await listDeliveries(core.db, e.id, readIdCursor(core, tenant, 'deliveries', cursor), limit + 1);
+  const rows = await listDeliveries(core.db, e.id, readIdCursor(core, tenant, 'deliveries', cursor), limit + 1, filter);
   const { page, nextCursor } = pageOf(core, tenant, 'deliveries', rows, limit, (r) => r.delivery.id);
   return { data: page.map(deliveryView), nextCursor };
 }

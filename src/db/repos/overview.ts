@@ -1,17 +1,25 @@
 /** What the operator dashboard reads across an application: connections by filter, and the overview's counts. */
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../open.js';
-import { connections, jobs } from '../schema.js';
+import { connections, jobs, users } from '../schema.js';
 
 export interface ConnectionFilter { status?: string; institutionId?: string; userId?: string }
 
-export async function listApplicationConnections(db: Db, applicationId: string, f: ConnectionFilter, after: string | null, limit: number) {
+/** Newest first (ids grow with time); `before`: the last id of the previous page. */
+export async function listApplicationConnections(db: Db, applicationId: string, f: ConnectionFilter, before: string | null, limit: number) {
   return db.select().from(connections).where(and(
-    eq(connections.applicationId, applicationId), after ? gt(connections.id, after) : undefined,
+    eq(connections.applicationId, applicationId), before ? lt(connections.id, before) : undefined,
     f.status ? eq(connections.status, f.status) : undefined,
     f.institutionId ? eq(connections.institutionId, f.institutionId) : undefined,
     f.userId ? eq(connections.userId, f.userId) : undefined,
-  )).orderBy(asc(connections.id)).limit(limit);
+  )).orderBy(desc(connections.id)).limit(limit);
+}
+
+/** Who these users are (name, email, external id), for lists that show connections across users. */
+export async function usersByIds(db: Db, applicationId: string, ids: string[]) {
+  if (ids.length === 0) return [];
+  return db.select({ id: users.id, externalId: users.externalId, email: users.email, name: users.name }).from(users)
+    .where(and(eq(users.applicationId, applicationId), inArray(users.id, [...new Set(ids)])));
 }
 
 /** Connections by status; jobs per hour since `since`; failed jobs by error code since `since`. */

@@ -64,9 +64,16 @@ export async function findDelivery(db: Db, applicationId: string, id: string): P
   return row ?? null;
 }
 
-export async function listDeliveries(db: Db, endpointId: string, before: string | null, limit: number) {
+export interface DeliveryFilter { status?: string; eventType?: string }
+
+/** An endpoint's deliveries, newest first, of one outcome and one event type where asked. */
+export async function listDeliveries(db: Db, endpointId: string, before: string | null, limit: number, f: DeliveryFilter = {}) {
   const rows = await db.select().from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.endpointId, endpointId), before ? lt(webhookDeliveries.id, before) : undefined))
+    .where(and(
+      eq(webhookDeliveries.endpointId, endpointId), before ? lt(webhookDeliveries.id, before) : undefined,
+      f.status ? eq(webhookDeliveries.status, f.status) : undefined,
+      f.eventType ? inArray(webhookDeliveries.eventId, db.select({ id: events.id }).from(events).where(eq(events.type, f.eventType))) : undefined,
+    ))
     .orderBy(desc(webhookDeliveries.id)).limit(limit);
   return withAttempts(db, rows);
 }

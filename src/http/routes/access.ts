@@ -14,6 +14,11 @@ const ClientToken = z.object({
   userId: z.string(), scopes: Scopes, redirectUri: z.string().nullable(), expiresAt: z.string(),
 });
 
+const ConnectionWithUser = Connection.extend({
+  user: z.object({ id: z.string(), externalId: z.string().nullable(), name: z.string().nullable(), email: z.string().nullable() })
+    .describe('The user the connection belongs to'),
+});
+
 export const accessRoutes = (core: Core): FastifyPluginAsyncZod => async (app) => {
   app.post('/users/:userId/client-tokens', {
     schema: {
@@ -51,8 +56,9 @@ export const accessRoutes = (core: Core): FastifyPluginAsyncZod => async (app) =
   app.get('/connections', {
     schema: {
       tags: ['dashboard'], summary: "Every connection of the application, by filter",
+      description: 'Newest first, each with the user it belongs to (id, externalId, name, email). Page on with nextCursor.',
       querystring: pageQuery.extend({ status: z.enum(CONNECTION_STATUSES).optional(), institutionId: z.string().max(64).optional(), userId: id('usr').optional() }),
-      response: { 200: page(Connection), ...problems(400, 401, 403) },
+      response: { 200: page(ConnectionWithUser), ...problems(400, 401, 403) },
     },
   }, async (req) => {
     const { cursor, limit, ...filter } = req.query;

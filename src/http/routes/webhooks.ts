@@ -65,10 +65,18 @@ export const webhookRoutes = (core: Core): FastifyPluginAsyncZod => async (app) 
   }, async (req) => rotateSecret(core, tenantOf(req), req.params.endpointId, req.body.graceSeconds));
   app.get('/webhook-endpoints/:endpointId/deliveries', {
     schema: {
-      tags, summary: "An endpoint's delivery log, newest first", description: 'Every delivery with every attempt: when, the status code, how long it took, the error, the first 1 KB of the answer.',
-      params: EndpointParams, querystring: pageQuery, response: { 200: page(Delivery), ...problems(400, 401, 404) },
+      tags, summary: "An endpoint's delivery log, newest first", description: 'Every delivery with every attempt: when, the status code, how long it took, the error, the first 1 KB of the answer. Filter by status and event type; the body sent is the event (GET /events/{eventId}).',
+      params: EndpointParams,
+      querystring: pageQuery.extend({
+        status: Delivery.shape.status.optional().describe('Only deliveries with this outcome'),
+        eventType: EventType.optional().describe('Only deliveries of events of this type'),
+      }),
+      response: { 200: page(Delivery), ...problems(400, 401, 404) },
     },
-  }, async (req) => endpointDeliveries(core, tenantOf(req), req.params.endpointId, req.query.cursor ?? null, req.query.limit));
+  }, async (req) => {
+    const { cursor, limit, status, eventType } = req.query;
+    return endpointDeliveries(core, tenantOf(req), req.params.endpointId, cursor ?? null, limit, { status, eventType });
+  });
   app.post('/webhook-deliveries/:deliveryId/resend', {
     schema: {
       tags, summary: 'Send a delivery again now', description: 'A new delivery of the same event, with the same webhook-id, on a fresh retry schedule.',
