@@ -50,6 +50,8 @@ export const Institution = z.object({
   logo: z.string().nullable().describe('An https URL or a data: URI of the institution\'s logo, where the provider gives one'),
   primaryColor: z.string().nullable().describe('The institution\'s brand colour, #rrggbb'),
   url: z.string().nullable().describe('The institution\'s own site'),
+  historyDays: z.number().int().nullable().describe('Days of transaction history the institution gives, where the provider says'),
+  maxAccessDays: z.number().int().nullable().describe('The longest access (consent) the institution grants, in days, where the provider says; null: until the user disconnects'),
   limits: z.object({
     refreshesPerDay: z.number().int().describe('Refreshes of one connection a day'),
     minIntervalSeconds: z.number().int().describe('Seconds between two refreshes of one connection'),

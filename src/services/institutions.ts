@@ -38,6 +38,7 @@ async function view(core: Core, tenant: Tenant, i: CatalogueInstitution, health:
   return {
     id: i.id, provider: i.provider, name: i.name, country: i.country, methods: i.methods, products: i.products, mfa: i.alwaysMfa,
     logo: i.logo ?? null, primaryColor: i.primaryColor ?? null, url: i.url ?? null,
+    historyDays: i.historyDays ?? null, maxAccessDays: i.maxAccessDays ?? null,
     limits: {
       refreshesPerDay: i.limits.refreshesPerDay, minIntervalSeconds: i.limits.minIntervalSeconds,
       ...(await capacityFor(core, tenant.application, i.id)),
