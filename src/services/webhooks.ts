@@ -41,9 +41,11 @@ export function eventPayload(e: EventRow): string {
   return JSON.stringify(eventView(e));
 }
 
+/** `timestamp` is the Standard Webhooks envelope's name for when the event happened; `createdAt` is kept beside it. */
 export function eventView(e: EventRow) {
+  const at = e.createdAt.toISOString();
   return {
-    id: e.id, type: e.type, createdAt: e.createdAt.toISOString(), applicationId: e.applicationId, userId: e.userId,
+    id: e.id, type: e.type, timestamp: at, createdAt: at, applicationId: e.applicationId, userId: e.userId,
     connectionId: e.connectionId, data: e.data,
   };
 }
