@@ -62,6 +62,12 @@ const schema = z.object({
   /** How often the worker syncs the institutions catalogue from each provider (hours; 0: only on demand). */
   CAUSEWAY_CATALOGUE_SYNC_HOURS: int(0).max(24 * 365).default(24),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `on`: /metrics in Prometheus format (README, "Metrics, readiness and request ids"); `off`: not served. */
+  CAUSEWAY_METRICS: z.enum(['on', 'off']).default('on'),
+  /** When set, a scrape must send `Authorization: Bearer <this>` (Prometheus: `authorization: { credentials: … }`). */
+  CAUSEWAY_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** When set, /metrics (with /health and /ready) is served on this port instead of the API port, by every role: how worker processes are scraped. */
+  CAUSEWAY_METRICS_PORT: int(0).max(65535).optional(),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -94,6 +100,8 @@ export interface Config {
   /** The providers' variables (CAUSEWAY_PLAID_* and the like), checked above, read by each provider's settingsFromEnv. */
   providerEnv: Record<string, string>;
   catalogueSyncHours: number;
+  /** /metrics: served or not, the bearer token a scrape needs (null: none), and its own port (null: the API port; workers serve none). */
+  metrics: { enabled: boolean; token: string | null; port: number | null };
 }
 
 /** Variables that belong to a provider adapter (providers/<name>/). */
@@ -138,5 +146,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providerEnv: Object.fromEntries(Object.entries({ ...env, CAUSEWAY_PLAID_ENV: e.CAUSEWAY_PLAID_ENV } as Record<string, string | undefined>)
       .filter((kv): kv is [string, string] => PROVIDER_ENV.test(kv[0]) && typeof kv[1] === 'string' && kv[1] !== '')),
     catalogueSyncHours: e.CAUSEWAY_CATALOGUE_SYNC_HOURS,
+    metrics: { enabled: e.CAUSEWAY_METRICS === 'on', token: e.CAUSEWAY_METRICS_TOKEN ?? null, port: e.CAUSEWAY_METRICS_PORT ?? null },
   };
 }

@@ -11,6 +11,7 @@ import { deleteExpiredAccess } from './db/repos/access.js';
 import { deleteExpiredIdempotencyKeys } from './db/repos/idempotency.js';
 import { findStaleQueuedJobs } from './db/repos/jobs.js';
 import { buildApp } from './http/app.js';
+import { listenForMetrics } from './http/observability.js';
 import { loggerOptions } from './logging.js';
 import { IDEMPOTENCY_TTL_MS } from './services/idempotency.js';
 import { runConnectionJob } from './services/sync/run.js';
@@ -132,6 +133,8 @@ export interface Running {
   core: Core;
   app: FastifyInstance | null;
   url: string | null;
+  /** Where /metrics is served on its own port (CAUSEWAY_METRICS_PORT), if it is. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -140,6 +143,12 @@ export async function start(config: Config, role: Role, overrides: CoreOverrides
   let app: FastifyInstance | null = null;
   let stopWorker: (() => Promise<void>) | null = null;
   let url: string | null = null;
+  // Its own port, for every role: the only way a worker, which serves no API, is scraped.
+  const metrics = config.metrics.enabled && config.metrics.port !== null ? await listenForMetrics(core).catch(async (err) => {
+    await core.queue.stop().catch(() => {});
+    await core.database.close();
+    throw err;
+  }) : null;
   try {
     if (role !== 'api') stopWorker = await startWorker(core);
     if (role !== 'worker') {
@@ -148,17 +157,19 @@ export async function start(config: Config, role: Role, overrides: CoreOverrides
       core.listeningUrl = url;
     }
   } catch (err) {
+    await metrics?.app.close();
     await core.queue.stop().catch(() => {});
     await core.database.close();
     throw err;
   }
   let stopped = false;
   return {
-    core, app, url,
+    core, app, url, metricsUrl: metrics?.url ?? null,
     async stop() {
       if (stopped) return;
       stopped = true;
       if (app) await app.close();
+      await metrics?.app.close();
       if (stopWorker) await stopWorker();
       await core.queue.stop();
       await core.database.close();

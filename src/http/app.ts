@@ -11,6 +11,7 @@ import { registerRateLimit } from './rate-limit.js';
 import { clientError, frameworkError, registerEdge } from './edge.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { registerObservability, requestIdOf } from './observability.js';
 import { providerRoutes } from './routes/providers.js';
 import { linkPageRoutes } from './routes/link.js';
 import { webPageRoutes } from './pages/web.js';
@@ -25,11 +26,12 @@ import { jobRoutes } from './routes/jobs.js';
 import { sandboxApiRoutes, sandboxPageRoutes } from './routes/sandbox.js';
 import { userRoutes } from './routes/users.js';
 
-export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+/** `logStream`: where request log lines go instead of stdout (tests read them). */
+export async function buildApp(core: Core, opts: { logger?: boolean; logStream?: { write(line: string): void } } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger === false ? false : loggerOptions(core.config.logLevel, { req: requestForLog }),
+    logger: opts.logger === false ? false : { ...loggerOptions(core.config.logLevel, { req: requestForLog }), ...(opts.logStream ? { stream: opts.logStream } : {}) },
     bodyLimit: 1024 * 1024,
-    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+    genReqId: requestIdOf,
     frameworkErrors: frameworkError,
     trustProxy: core.config.trustProxy,
     clientErrorHandler: clientError,
@@ -61,6 +63,7 @@ export async function buildApp(core: Core, opts: { logger?: boolean } = {}): Pro
     transform: jsonSchemaTransform,
   });
 
+  registerObservability(app, core);
   registerEdge(app);
   registerAuth(app, core);
   registerRateLimit(app, core);

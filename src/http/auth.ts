@@ -41,7 +41,7 @@ const PUBLIC = new Set(['POST /v1/operator-sessions', 'POST /v1/providers/:provi
 
 export function registerAuth(app: FastifyInstance, core: Core) {
   app.decorateRequest('tenant', null);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (!request.url.startsWith('/v1/')) return;
     const route = `${request.method} ${request.routeOptions.url ?? ''}`;
     if (PUBLIC.has(route)) return;
@@ -56,6 +56,9 @@ export function registerAuth(app: FastifyInstance, core: Core) {
     }
     if (tenant.client) checkClientToken(request, route, tenant.client);
     request.tenant = tenant;
+    // Every later line of this request (its handler's, the "request completed" line) says who called.
+    const [credential, keyId] = (tenant.actor ?? '').split(':');
+    request.log = reply.log = request.log.child({ applicationId: tenant.application.id, credential, keyId });
   });
 }
 

@@ -12,7 +12,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldError } from '../domain/errors.js';
-import { sendProblem } from './errors.js';
+import { problemType, sendProblem } from './errors.js';
+import { newRequestId } from './observability.js';
 
 const NUL = '\u0000';
 /** Half a UTF-16 surrogate pair: JSON can spell it (`"\udfff"`) but it is no character, and PostgreSQL's jsonb refuses it. */
@@ -59,8 +60,10 @@ export function clientError(err: Error & { code?: string }, socket: import('node
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'Request Timeout', 'request_timeout', 'The request took too long to arrive', 'Send the whole request promptly, then retry.']
       : [400, 'Bad Request', 'malformed_request', 'The request is not valid HTTP', 'The request line or headers could not be parsed.'];
-  const body = JSON.stringify({ type: `urn:causeway:problem:${code}`, title, status, detail, code });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\n`
+  // No request was read, so none of its headers either: a new id, for the log and the caller alike.
+  const requestId = newRequestId();
+  const body = JSON.stringify({ type: problemType(code), title, status, detail, code, requestId });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nX-Request-Id: ${requestId}\r\n`
     + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 

@@ -1,19 +1,26 @@
 /**
  * The one place errors become HTTP: RFC 9457 problem details with a stable `code`. 5xx answers
- * never carry the internal message (Fastify's default would put SQL in it).
+ * never carry the internal message (Fastify's default would put SQL in it). `type` is the code's
+ * entry in the error catalogue page (`/docs/errors#<code>`, a URI reference resolved against the
+ * server); `requestId` is the request's id, also sent as X-Request-Id, to quote when asking why.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { AppError, ERROR_CATALOGUE, type ErrorCode, type ErrorDetails, type FieldError } from '../domain/errors.js';
 import { allowedActions, InvalidTransitionError } from '../domain/status.js';
 
-export function problemBody(code: ErrorCode, detail: string, details: ErrorDetails, instance?: string) {
+/** The problem's `type`: the code's anchor in the error catalogue page. */
+export const problemType = (code: string) => `/docs/errors#${code}`;
+
+export function problemBody(code: ErrorCode, detail: string, details: ErrorDetails, requestId: string, instance?: string) {
   const entry = ERROR_CATALOGUE[code];
-  return { type: `urn:causeway:problem:${code}`, title: entry.title, status: entry.status, detail, ...(instance ? { instance } : {}), code, ...details };
+  return { type: problemType(code), title: entry.title, status: entry.status, detail, ...(instance ? { instance } : {}), code, ...details, requestId };
 }
 
 export function sendProblem(reply: FastifyReply, err: AppError) {
-  const body = problemBody(err.code, err.message, err.details, reply.request.url.split('?')[0]);
+  const body = problemBody(err.code, err.message, err.details, reply.request.id, reply.request.url.split('?')[0]);
+  // Set here too: a router error (edge.ts frameworkError) is answered before any hook has run.
+  reply.header('x-request-id', reply.request.id);
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
   if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
   return reply.code(body.status).type('application/problem+json').send(body);
@@ -86,7 +93,7 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
   }
   if (isResponseSerializationError(err)) request.log.error({ err: { message: err.message, cause: err.cause.issues } }, 'response did not match its schema');
   else request.log.error({ err }, 'request failed');
-  return sendProblem(reply, new AppError('internal_error', `Something went wrong on our side. Retry the request; if it keeps failing, quote request id ${request.id}.`, { requestId: request.id }));
+  return sendProblem(reply, new AppError('internal_error', `Something went wrong on our side. Retry the request; if it keeps failing, quote request id ${request.id}.`));
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {

@@ -12,6 +12,7 @@
  */
 import { PgBoss, fromPglite, type Job } from 'pg-boss';
 import type { Database } from '../db/open.js';
+import { timeJobRun } from '../metrics.js';
 
 export const CONNECTION_JOB_QUEUE = 'connection-job';
 export const MFA_TIMEOUT_QUEUE = 'mfa-timeout';
@@ -120,7 +121,7 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
         }, async (batch) => {
           try {
             for (const job of batch) {
-              await handlers.connectionJob(job.data, { retryCount: job.retryCount, retryLimit: opts.retryLimit });
+              await timeJobRun(CONNECTION_JOB_QUEUE, () => handlers.connectionJob(job.data, { retryCount: job.retryCount, retryLimit: opts.retryLimit }));
             }
           } finally {
             boss.notifyWorker(id);
@@ -129,10 +130,10 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
         workerIds.push(id);
       }
       workerIds.push(await boss.work<ConnectionJobMessage>(MFA_TIMEOUT_QUEUE, { pollingIntervalSeconds: 2 }, async (batch: Job<ConnectionJobMessage>[]) => {
-        for (const job of batch) await handlers.mfaTimeout(job.data);
+        for (const job of batch) await timeJobRun(MFA_TIMEOUT_QUEUE, () => handlers.mfaTimeout(job.data));
       }));
       workerIds.push(await boss.work<ImportBatchMessage>(IMPORT_BATCH_QUEUE, { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 2 }, async (batch) => {
-        for (const job of batch) await handlers.importBatch(job.data, AbortSignal.any([job.signal, stopping.signal]));
+        for (const job of batch) await timeJobRun(IMPORT_BATCH_QUEUE, () => handlers.importBatch(job.data, AbortSignal.any([job.signal, stopping.signal])));
       }));
     },
     async stop() {

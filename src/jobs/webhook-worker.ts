@@ -20,6 +20,7 @@ import { claimDueDeliveries, recordAttempt, releaseLeases, type Claimed } from '
 import type { Core } from '../services/core.js';
 import { eventPayload, liveSecrets, signatureHeader } from '../services/webhooks.js';
 import { sendWebhook } from './webhook-http.js';
+import { recordWebhookAttempt } from '../metrics.js';
 
 /** In-flight attempts one endpoint may hold in this process. */
 const PER_ENDPOINT = 8;
@@ -61,6 +62,8 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
     }, payload, { timeoutMs, allowPrivate: core.config.allowPrivateAddresses });
     const now = clock.now();
     const delivered = isDelivered(result.statusCode) && !result.error;
+    // Latency from the event's commit, on the application's clock as the event's time is.
+    recordWebhookAttempt(delivered ? 'delivered' : isGone(result.statusCode) ? 'gone' : 'failed', result.durationMs, now.getTime() - c.event.createdAt.getTime());
     const made = c.delivery.attempts + 1;
     const delay = delivered || isGone(result.statusCode) ? null : nextAttemptDelayMs(made, result.retryAfterSeconds, Math.random());
     const record = {

@@ -64,7 +64,7 @@ export async function revokeAtProvider(core: Core, tenant: Tenant, c: Connection
   if (!provider) return;
   const settings = (await settingsFor(core, tenant.application, provider)) ?? {};
   await callProvider({
-    core, provider, settings, applicationId: c.applicationId, connectionId: c.id, jobId: null, now: () => now, runKey: `revoke:${c.id}`, journal,
+    core, provider, settings, applicationId: c.applicationId, connectionId: c.id, institutionId: c.institutionId, jobId: null, now: () => now, runKey: `revoke:${c.id}`, journal,
   }, 'revoke', (p, ctx) => p.revoke(link, ctx)).catch((err: unknown) => {
     core.log.warn({ err, connectionId: c.id }, 'revoking access at the provider failed; the credentials are dropped anyway');
   });

@@ -39,7 +39,7 @@ async function scopeFor(core: Core, application: ApplicationRow, c: ConnectionRo
   const clock = tenantClock(core, application);
   return {
     core, provider, settings: (await settingsFor(core, application, provider)) ?? {}, applicationId: c.applicationId, connectionId: c.id,
-    jobId: null, now: () => clock.now(), runKey,
+    institutionId: c.institutionId, jobId: null, now: () => clock.now(), runKey,
     simulatedOutage: application.sandboxOutages.includes(c.institutionId), simulatedRateLimitSeconds: application.sandboxRateLimits[c.institutionId] ?? null,
   };
 }

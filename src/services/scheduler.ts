@@ -30,6 +30,7 @@ import { tenantClock, type Core } from './core.js';
 import { findInstitution } from './catalogue.js';
 import { institutionHealth } from './institutions.js';
 import { capacityFor, refreshIntervalMs } from './limits.js';
+import { recordSchedulerLag } from '../metrics.js';
 
 /** Connections one tick takes at most; a tick that took this many runs again at once. */
 export const TICK_LIMIT = 500;
@@ -87,6 +88,7 @@ async function refreshAtInstitution(core: Core, application: ApplicationRow, ins
     }
     try {
       await refreshConnection(core, { application, actor: 'system' }, c.userId, c.id, undefined, 'scheduled', wait > 0 ? startAt : undefined);
+      recordSchedulerLag(now.getTime() + Math.max(0, wait) - c.dueAt.getTime());
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       if (err.code === 'refresh_budget_exhausted') {

@@ -145,11 +145,15 @@ export async function claimDueConnections(db: Db, f: { wallNow: Date; holdMs: nu
           then ${appTimeSql(f.wallNow, sql`due.clock_offset_ms`, f.holdMs)} else 'infinity'::timestamptz end
       from due join connections c on c.id = due.connection_id
       where s.connection_id = due.connection_id
-      returning c.id, c.application_id, c.user_id, c.institution_id, c.schedule_slot, c.status)
-    select id, application_id, user_id, institution_id, schedule_slot from claimed where status in ('active', 'degraded')`)) as {
-    rows: { id: string; application_id: string; user_id: string; institution_id: string; schedule_slot: string | number }[];
+      returning c.id, c.application_id, c.user_id, c.institution_id, c.schedule_slot, c.status, due.next_at)
+    select id, application_id, user_id, institution_id, schedule_slot, next_at from claimed where status in ('active', 'degraded')`)) as {
+    rows: { id: string; application_id: string; user_id: string; institution_id: string; schedule_slot: string | number; next_at: Date | string }[];
   };
-  return result.rows.map((r) => ({ id: r.id, applicationId: r.application_id, userId: r.user_id, institutionId: r.institution_id, slot: Number(r.schedule_slot) }));
+  return result.rows.map((r) => ({
+    id: r.id, applicationId: r.application_id, userId: r.user_id, institutionId: r.institution_id, slot: Number(r.schedule_slot),
+    /** When it fell due, on the application's clock (the scheduler's lag is measured from it). */
+    dueAt: new Date(r.next_at),
+  }));
 }
 
 export async function setNextScheduledRefresh(db: Db, id: string, at: Date): Promise<void> {

@@ -10,6 +10,7 @@ import { upsertProviderBudgets } from '../../db/repos/providers.js';
 import { ProviderError, type Provider, type ProviderBudget, type ProviderCallContext, type ProviderSettings } from '../../providers/types.js';
 import type { Core } from '../core.js';
 import { callContext } from '../provider-state.js';
+import { recordProviderCall } from '../../metrics.js';
 
 export interface CallScope {
   core: Core;
@@ -17,6 +18,8 @@ export interface CallScope {
   settings: ProviderSettings;
   applicationId: string;
   connectionId: string;
+  /** The connection's institution (a catalogue id): the provider-call metrics count by it. */
+  institutionId: string;
   jobId: string | null;
   now(): Date;
   runKey: string;
@@ -46,6 +49,10 @@ export async function callProvider<T>(scope: CallScope, operation: string, fn: (
     error = err;
     throw err;
   } finally {
+    recordProviderCall({
+      provider: scope.provider.id, institution: scope.institutionId, operation, durationMs: Date.now() - startedAt,
+      outcome: error === null ? 'ok' : error instanceof ProviderError ? error.code : 'unexpected',
+    });
     if (reported.length > 0) await keepBudgets(scope, reported);
     if (scope.journal !== false) {
       await insertProviderCalls(scope.core.db, [{

@@ -30,6 +30,7 @@ import { connectionEvent, insertEvent } from '../../db/repos/events.js';
 import { consentEventType, onConsentEnded } from '../consent.js';
 import { budgetsOf } from '../budgets.js';
 import { listProviderBudgets } from '../../db/repos/providers.js';
+import { recordJob } from '../../metrics.js';
 
 interface Attempt { retryCount: number; retryLimit: number }
 
@@ -77,7 +78,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       link: linkOf(core, connection),
       runKey, simulatedOutage, simulatedRateLimitSeconds,
       scope: {
-        core, provider, settings, applicationId: job.applicationId, connectionId: connection.id, jobId: job.id,
+        core, provider, settings, applicationId: job.applicationId, connectionId: connection.id, institutionId, jobId: job.id,
         now: () => clock.now(), runKey, simulatedOutage, simulatedRateLimitSeconds,
         ...(provider.reportsBudgets ? { budgets: budgetsOf(await listProviderBudgets(core.db, connection.id)) } : {}),
       },
@@ -201,7 +202,7 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
       connection: runPatch, permit: state.permit.key,
     });
     state.permit.markReleased(); // the statement gave it back, whether or not it ended the run
-    if (ended) return;
+    if (ended) return countEnded(job, ending, now);
   }
   await withTransaction(core.db, async (tx) => {
     // The user and connection locked before the job (db/transaction.ts); then the fence on the job.
@@ -224,6 +225,12 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     const updated = await updateConnection(tx, c.id, patch);
     if (ended && application) await onConsentEnded(tx, application, updated, ended, at);
   });
+  countEnded(job, ending, now);
+}
+
+/** Counts a job that ended, with its time from creation (both on the application's clock). */
+function countEnded(job: JobRow, ending: Ending, now: Date): void {
+  recordJob(job.type, ending.failure ? 'failed' : 'succeeded', now.getTime() - job.createdAt.getTime());
 }
 
 /** The connection's next status (and sync times) when a job ends, from the status machine. */
