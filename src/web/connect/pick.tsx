@@ -3,19 +3,16 @@ import { useEffect, useRef, useState } from 'react';
 import type { Institution, InstitutionPage } from '../shared/api';
 import { providerName } from '../shared/status';
 import { ErrorBox, Logo, Spinner } from '../shared/ui';
-import type { BodyProps, Screen } from './screens';
+import { shareThen, type BodyProps, type Screen } from './screens';
 
 const PAGE_SIZE = 20;
 const SEARCH_DELAY_MS = 250;
 
 const methodWords = (i: Institution) => i.methods.map((m) => (m === 'web' ? 'Sign in' : m === 'openbanking' ? 'Open banking' : `Through ${providerName(i.provider)}`)).join(' or ');
 
-/** What a bank leads to when chosen: the one way it has, or the choice of ways. */
+/** What a bank leads to when chosen: the consent pane for the one way it has, or the choice of ways. */
 function chosen(i: Institution): Screen {
-  if (i.methods.length === 1 && i.methods[0] === 'web') return { kind: 'credentials', institution: i, connection: null, failure: null };
-  if (i.methods.length === 1 && i.methods[0] === 'hosted') return { kind: 'consent', institution: i, method: 'hosted', connection: null, url: null, failure: null };
-  if (i.methods.length === 1 && i.methods[0] === 'token') return { kind: 'token', institution: i, connection: null, failure: null };
-  return { kind: 'method', institution: i };
+  return i.methods.length === 1 ? shareThen(i, i.methods[0]!, { kind: 'pick' }) : { kind: 'method', institution: i };
 }
 
 interface Results { query: string; items: Institution[]; nextCursor: string | null }

@@ -5,15 +5,15 @@
 import { useState } from 'react';
 import type { ConnectionStart } from '../shared/api';
 import { providerName } from '../shared/status';
-import { ErrorBox, Spinner, useAction } from '../shared/ui';
-import { BankHeader, type BodyProps, type Screen } from './screens';
+import { Spinner, useAction } from '../shared/ui';
+import { BankHeader, createBody, Failure, LinkError, otherBank, type BodyProps, type Screen } from './screens';
 
 /** Where each provider's users make a token. */
 const TOKEN_HELP: Record<string, { where: string; url: string }> = {
   simplefin: { where: 'your SimpleFIN Bridge account (Apps → New connection)', url: 'https://beta-bridge.simplefin.org/' },
 };
 
-export function PasteToken({ api, who, screen, setScreen }: BodyProps & { screen: Extract<Screen, { kind: 'token' }> }) {
+export function PasteToken({ api, who, screen, setScreen, mode }: BodyProps & { screen: Extract<Screen, { kind: 'token' }> }) {
   const [token, setToken] = useState('');
   const action = useAction();
   const via = providerName(screen.institution.provider);
@@ -24,7 +24,7 @@ export function PasteToken({ api, who, screen, setScreen }: BodyProps & { screen
       const setupToken = token.trim();
       const started = screen.connection
         ? await api.post<ConnectionStart>(`/users/${who.userId}/connections/${screen.connection.id}/repair`, { setupToken })
-        : await api.post<ConnectionStart>(`/users/${who.userId}/connections`, { institutionId: screen.institution.id, method: 'token', setupToken });
+        : await api.post<ConnectionStart>(`/users/${who.userId}/connections`, createBody(screen.institution, 'token', { setupToken }));
       setToken('');
       if (!started.job) throw new Error('The connection did not start; try again.');
       setScreen({ kind: 'progress', institution: screen.institution, connection: started.connection, job: started.job });
@@ -32,9 +32,13 @@ export function PasteToken({ api, who, screen, setScreen }: BodyProps & { screen
   };
   return (
     <section aria-labelledby="token-title">
-      <BankHeader institution={screen.institution} onBack={screen.connection ? undefined : () => setScreen({ kind: 'pick' })} />
+      <BankHeader institution={screen.institution} onBack={screen.connection || screen.failure || mode !== 'connect' ? undefined : () => setScreen({ kind: 'pick' })} />
       <h2 id="token-title">Paste your {via} setup token</h2>
-      {screen.failure && <div className="alert alert-bad" role="alert"><p>{screen.failure}</p><p className="small">Make a new setup token and paste it below.</p></div>}
+      {screen.failure && (
+        <Failure onOtherBank={otherBank({ mode, setScreen })}>
+          <p>{screen.failure}</p><p className="small">Make a new setup token and paste it below, or choose another bank.</p>
+        </Failure>
+      )}
       <form onSubmit={submit} aria-describedby="token-help">
         <p id="token-help" className="muted small">
           Make a setup token in {help ? <a href={help.url} target="_blank" rel="noreferrer">{help.where}</a> : `your ${via} account`}, then paste it here.
@@ -47,7 +51,7 @@ export function PasteToken({ api, who, screen, setScreen }: BodyProps & { screen
           {action.busy && <Spinner label="Checking the token…" />}
         </div>
       </form>
-      <ErrorBox error={action.error} />
+      <LinkError error={action.error} mode={mode} setScreen={setScreen} />
     </section>
   );
 }

@@ -99,6 +99,9 @@ export interface Institution {
   logo: string | null;
   /** #rrggbb, where the provider gives one. */
   primaryColor: string | null;
+  /** Days of history, and the longest access (consent) in days, where the provider says. */
+  historyDays?: number | null;
+  maxAccessDays?: number | null;
   health: { status: 'operational' | 'degraded' | 'outage'; since: string | null };
 }
 /** GET /institutions: a page of the catalogue, searched by name on the server. */
