@@ -29,8 +29,9 @@ const core = await createCore(config, { database, logLevel: 'silent' });
 let document: unknown;
 try {
   const app = await buildApp(core, { logger: false });
-  await app.ready();
-  document = app.swagger();
+  const res = await app.inject({ method: 'GET', url: '/openapi.json' });
+  if (res.statusCode !== 200) throw new Error(`/openapi.json answered ${res.statusCode}: ${res.body.slice(0, 500)}`);
+  document = res.json();
   await app.close();
 } finally {
   await core.queue.stop();
