@@ -4,6 +4,7 @@ import { ApiError, followJob, type Account, type Connection, type ConnectionStar
 import { formatDate, formatMoney, plainStatus, reasonText, stepText } from '../shared/status';
 import { ConfirmDialog, ErrorBox, Notice, Spinner, StatusBadge, useAction } from '../shared/ui';
 import type { SectionProps } from './nav';
+import { DataTable, Pager, useCursorPages, type Column } from './table';
 
 const STATUSES = ['pre_init', 'init', 'pending', 'active', 'degraded', 'reconnect_required', 'failed', 'unlinked', 'deleted'];
 
@@ -12,65 +13,80 @@ export function Connections(p: SectionProps) {
   return <ConnectionList {...p} />;
 }
 
+/** A connection in the application-wide list: with the user it belongs to. */
+interface ListedConnection extends Connection { user: { id: string; externalId: string | null; name: string | null; email: string | null } }
+
+const PAGE_SIZE = 20;
+
 function ConnectionList({ api, nav, setNav }: SectionProps) {
-  const [status, setStatus] = useState('');
+  const [status, setStatus] = useState(nav.status ?? '');
   const [institutionId, setInstitutionId] = useState('');
   const [userId, setUserId] = useState(nav.userId ?? '');
   const [institutions, setInstitutions] = useState<Institution[]>([]);
-  const [rows, setRows] = useState<Connection[] | null>(null);
+  const [page, setPage] = useState<Page<ListedConnection> | null>(null);
+  const pages = useCursorPages();
   const list = useAction();
   const load = () => list.run(async () => {
-    const q = new URLSearchParams({ limit: '100', ...(status ? { status } : {}), ...(institutionId ? { institutionId } : {}), ...(userId.trim() ? { userId: userId.trim() } : {}) });
-    setRows((await api.get<Page<Connection>>(`/connections?${q}`)).data);
+    const q = new URLSearchParams({
+      limit: String(PAGE_SIZE), ...(pages.cursor ? { cursor: pages.cursor } : {}),
+      ...(status ? { status } : {}), ...(institutionId ? { institutionId } : {}), ...(userId.trim() ? { userId: userId.trim() } : {}),
+    });
+    setPage(await api.get<Page<ListedConnection>>(`/connections?${q}`));
   });
   useEffect(() => { api.get<{ data: Institution[] }>('/institutions').then((r) => setInstitutions(r.data), () => {}); }, []);
-  useEffect(() => { void load(); }, [status, institutionId]);
+  useEffect(() => { void load(); }, [status, institutionId, pages.cursor]);
+  const rows = page?.data ?? null;
+  const open = (c: ListedConnection) => setNav({ tab: 'Connections', connectionId: c.id, connectionUserId: c.userId });
+  const columns: Column<ListedConnection>[] = [
+    {
+      label: 'Connection',
+      cell: (c) => <><button type="button" className="link" onClick={() => open(c)} aria-label={`${c.institution.name} ${c.id}`}>{c.institution.name}</button><code className="sub">{c.id}</code></>,
+    },
+    {
+      label: 'User',
+      cell: (c) => <>
+        <span className="user-name">{c.user.name ?? c.user.email ?? c.user.externalId ?? 'No name or email'}</span>
+        {c.user.name && c.user.email && <span className="sub">{c.user.email}</span>}
+        <code className="sub">{c.user.id}</code>
+      </>,
+    },
+    { label: 'Status', cell: (c) => <><StatusBadge status={c.status} reason={c.statusReason} /><code className="sub">{c.status}{c.statusReason ? ` / ${c.statusReason}` : ''}</code></> },
+    { label: 'Created', className: 'nowrap', cell: (c) => <time dateTime={c.createdAt}>{formatDate(c.createdAt)}</time> },
+    { label: 'Last sync', className: 'nowrap', cell: (c) => formatDate(c.lastSuccessfulSyncAt) },
+  ];
   return (
     <div className="stack">
-      <form className="row gap" onSubmit={(e) => { e.preventDefault(); void load(); }} aria-label="Filter connections">
+      <form className="filters" onSubmit={(e) => { e.preventDefault(); if (pages.page === 1) void load(); else pages.reset(); }} aria-label="Filter connections">
         <div>
           <label htmlFor="f-status">Status</label>
-          <select id="f-status" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <select id="f-status" value={status} onChange={(e) => { pages.reset(); setStatus(e.target.value); }}>
             <option value="">Any</option>
             {STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
         </div>
         <div>
           <label htmlFor="f-inst">Institution</label>
-          <select id="f-inst" value={institutionId} onChange={(e) => setInstitutionId(e.target.value)}>
+          <select id="f-inst" value={institutionId} onChange={(e) => { pages.reset(); setInstitutionId(e.target.value); }}>
             <option value="">Any</option>
             {institutions.map((i) => <option key={i.id} value={i.id}>{i.name}</option>)}
           </select>
         </div>
-        <div style={{ flex: 1, minWidth: 180 }}>
+        <div>
           <label htmlFor="f-user">User id</label>
           <input id="f-user" type="search" placeholder="usr_…" value={userId} onChange={(e) => setUserId(e.target.value)} />
         </div>
-        <button type="submit" style={{ alignSelf: 'flex-end' }}>Apply</button>
+        <button type="submit">Apply</button>
       </form>
       <ErrorBox error={list.error} onRetry={() => void load()} />
       {list.busy && <Spinner label="Loading connections…" />}
       {rows && rows.length === 0 && <p className="muted">No connections match.</p>}
       {rows && rows.length > 0 && (
-        <div className="table-wrap">
-          <table aria-label="Connections">
-            <thead><tr><th scope="col">Connection</th><th scope="col">Institution</th><th scope="col">Status</th><th scope="col">Last sync</th></tr></thead>
-            <tbody>
-              {rows.map((c) => (
-                <tr key={c.id}>
-                  <td>
-                    <button type="button" className="link" onClick={() => setNav({ tab: 'Connections', connectionId: c.id, connectionUserId: c.userId })}><code>{c.id}</code></button>
-                    <br /><span className="muted small">{c.userId} · {c.method}</span>
-                  </td>
-                  <td>{c.institution.name}</td>
-                  <td><StatusBadge status={c.status} reason={c.statusReason} /><br /><span className="small muted">{c.status}{c.statusReason ? ` / ${c.statusReason}` : ''}</span></td>
-                  <td>{formatDate(c.lastSuccessfulSyncAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <>
+          <p className="small muted">Newest first.</p>
+          <DataTable label="Connections" columns={columns} rows={rows} rowKey={(c) => c.id} />
+        </>
       )}
+      <Pager label="Connection pages" page={pages.page} nextCursor={page?.nextCursor ?? null} busy={list.busy} onPrevious={pages.previous} onNext={pages.next} />
     </div>
   );
 }
@@ -84,6 +100,7 @@ function ConnectionDetail({ api, setNav, userId, connectionId }: SectionProps & 
   const [profile, setProfile] = useState<Profile | null | 'none'>(null);
   const [accounts, setAccounts] = useState<Account[]>([]);
   const [jobs, setJobs] = useState<Job[]>([]);
+  const [owner, setOwner] = useState<{ name: string | null; email: string | null } | null>(null);
   const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
   const [dialog, setDialog] = useState<'purge' | 'delete' | null>(null);
   const [erase, setErase] = useState(false);
@@ -100,6 +117,7 @@ function ConnectionDetail({ api, setNav, userId, connectionId }: SectionProps & 
     setAccounts(accs.data.filter((a) => a.connectionId === connectionId));
     setJobs(js.data);
     setTimeline(tl.data);
+    api.get<{ name: string | null; email: string | null }>(`/users/${userId}`).then(setOwner, () => setOwner(null));
     try {
       setProfile(await api.get<Profile>(`${base}/profile`));
     } catch (err) {
@@ -126,7 +144,7 @@ function ConnectionDetail({ api, setNav, userId, connectionId }: SectionProps & 
         <div className="row gap"><StatusBadge status={c.status} reason={c.statusReason} /><code>{c.status}</code>{c.statusReason && <code>{c.statusReason}</code>}</div>
         <p>{plain.detail}</p>
         <dl className="kv small">
-          <dt>User</dt><dd><code>{c.userId}</code></dd>
+          <dt>User</dt><dd>{owner && (owner.name || owner.email) && <>{[owner.name, owner.email].filter(Boolean).join(' · ')} </>}<code className="muted">{c.userId}</code></dd>
           <dt>Method</dt><dd>{c.method}</dd>
           <dt>Products</dt><dd>{c.products.join(', ')}</dd>
           <dt>Allowed actions</dt><dd>{c.allowedActions.join(', ') || 'none'}</dd>
@@ -160,26 +178,10 @@ function ConnectionDetail({ api, setNav, userId, connectionId }: SectionProps & 
       )}
 
       <h3>Accounts</h3>
-      {accounts.length === 0 ? <p className="muted">No accounts.</p> : (
-        <div className="table-wrap"><table aria-label="Accounts">
-          <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Balance</th><th scope="col">Available</th></tr></thead>
-          <tbody>{accounts.map((a) => <tr key={a.id}><td>{a.name}{a.mask ? ` ···${a.mask}` : ''}</td><td>{a.type}</td><td>{formatMoney(a.balances.current, a.currency)}</td><td>{formatMoney(a.balances.available, a.currency)}</td></tr>)}</tbody>
-        </table></div>
-      )}
+      {accounts.length === 0 ? <p className="muted">No accounts.</p> : <DataTable label="Accounts" columns={ACCOUNT_COLUMNS} rows={accounts} rowKey={(a) => a.id} />}
 
       <h3>Jobs</h3>
-      <div className="table-wrap"><table aria-label="Job history">
-        <thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Steps (outcome, time)</th></tr></thead>
-        <tbody>{jobs.map((j) => (
-          <tr key={j.id}>
-            <td><code>{j.id}</code><br /><span className="small muted">{j.type} · {j.trigger} · {formatDate(j.createdAt)}</span></td>
-            <td>{j.status}{j.error && <><br /><span className="small">{j.error.code}: {reasonText(j.error.code)}</span></>}</td>
-            <td><ul className="steps small">{j.steps.map((s) => (
-              <li key={s.name}><strong>{stepText(s.name)}</strong>: {s.status}{s.resultCode ? ` (${s.resultCode})` : ''}{durationOf(s)}</li>
-            ))}</ul></td>
-          </tr>
-        ))}</tbody>
-      </table></div>
+      <DataTable label="Job history" columns={JOB_COLUMNS} rows={jobs} rowKey={(j) => j.id} />
 
       <h3>Timeline</h3>
       <ul className="list small" aria-label="Timeline">
@@ -208,6 +210,24 @@ function ConnectionDetail({ api, setNav, userId, connectionId }: SectionProps & 
     </div>
   );
 }
+
+const ACCOUNT_COLUMNS: Column<Account>[] = [
+  { label: 'Name', cell: (a) => <>{a.name}{a.mask && <span className="nowrap"> ···{a.mask}</span>}</> },
+  { label: 'Type', cell: (a) => a.type },
+  { label: 'Balance', className: 'num', cell: (a) => formatMoney(a.balances.current, a.currency) },
+  { label: 'Available', className: 'num', cell: (a) => formatMoney(a.balances.available, a.currency) },
+];
+
+const JOB_COLUMNS: Column<Job>[] = [
+  { label: 'Job', cell: (j) => <><code>{j.id}</code><span className="sub">{j.type} · {j.trigger} · <span className="nowrap">{formatDate(j.createdAt)}</span></span></> },
+  { label: 'Status', cell: (j) => <><span className="nowrap">{j.status}</span>{j.error && <span className="sub">{j.error.code}: {reasonText(j.error.code)}</span>}</> },
+  {
+    label: 'Steps (outcome, time)',
+    cell: (j) => <ul className="steps small">{j.steps.map((s) => (
+      <li key={s.name}><span><strong>{stepText(s.name)}</strong>: {s.status}{s.resultCode ? ` (${s.resultCode})` : ''}<span className="nowrap">{durationOf(s)}</span></span></li>
+    ))}</ul>,
+  },
+];
 
 function durationOf(s: { startedAt: string | null; finishedAt: string | null }): string {
   if (!s.startedAt || !s.finishedAt) return '';

@@ -9,9 +9,12 @@ import { createApi } from '../shared/api';
 import { ErrorBox, Spinner, useAction } from '../shared/ui';
 import { Connections } from './connections';
 import { TABS, type Nav, type SectionProps } from './nav';
-import { Institutions, Overview, Webhooks } from './other';
+import { Institutions } from './institutions';
+import { Overview } from './overview';
 import { Users } from './users';
+import { Webhooks } from './webhooks';
 import '../shared/styles.css';
+import './dashboard.css';
 
 const KEY = 'causeway.dashboard.credential';
 
@@ -76,7 +79,7 @@ function App() {
     return <><SignIn onSignedIn={(c) => { sessionStorage.setItem(KEY, c); setError(null); setCredential(c); }} />{error ? <main className="narrow"><ErrorBox error={error} /></main> : null}</>;
   }
   return (
-    <main>
+    <main className="dashboard">
       <div className="row between gap">
         <h1>Causeway dashboard</h1>
         <div className="row gap">

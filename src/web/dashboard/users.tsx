@@ -4,23 +4,39 @@ import type { Page } from '../shared/api';
 import { formatDate } from '../shared/status';
 import { ConfirmDialog, ErrorBox, Notice, Spinner, useAction } from '../shared/ui';
 import type { SectionProps } from './nav';
+import { DataTable, Pager, useCursorPages, type Column } from './table';
 
 interface User { id: string; externalId: string | null; email: string | null; name: string | null; createdAt: string }
 
 export function Users({ api, setNav }: SectionProps) {
   const [search, setSearch] = useState('');
-  const [users, setUsers] = useState<User[] | null>(null);
+  const [page, setPage] = useState<Page<User> | null>(null);
+  const [query, setQuery] = useState('');
+  const pages = useCursorPages();
   const [externalId, setExternalId] = useState('');
   const [email, setEmail] = useState('');
   const [doomed, setDoomed] = useState<User | null>(null);
   const [said, setSaid] = useState<string | null>(null);
   const list = useAction();
   const act = useAction();
-  const load = (q = search) => list.run(async () => {
-    const page = await api.get<Page<User>>(`/users?limit=100${q.trim() ? `&search=${encodeURIComponent(q.trim())}` : ''}`);
-    setUsers(page.data);
+  const load = () => list.run(async () => {
+    const q = new URLSearchParams({ limit: '25', ...(query ? { search: query } : {}), ...(pages.cursor ? { cursor: pages.cursor } : {}) });
+    setPage(await api.get<Page<User>>(`/users?${q}`));
   });
-  useEffect(() => { void load(''); }, []);
+  useEffect(() => { void load(); }, [query, pages.cursor]);
+  const users = page?.data ?? null;
+  const columns: Column<User>[] = [
+    { label: 'User', cell: (u) => <><span className="user-name">{u.name ?? u.externalId ?? 'No name'}</span>{u.name && u.externalId && <span className="sub">{u.externalId}</span>}<code className="sub">{u.id}</code></> },
+    { label: 'Email', cell: (u) => u.email ?? '—' },
+    { label: 'Created', className: 'nowrap', cell: (u) => formatDate(u.createdAt) },
+    {
+      label: 'Actions', hideLabel: true, className: 'actions',
+      cell: (u) => <>
+        <button type="button" onClick={() => setNav({ tab: 'Connections', userId: u.id })}>Connections</button>
+        <button type="button" className="danger" onClick={() => setDoomed(u)}>Delete</button>
+      </>,
+    },
+  ];
   const create = (e: React.FormEvent) => {
     e.preventDefault();
     void act.run(async () => {
@@ -39,7 +55,7 @@ export function Users({ api, setNav }: SectionProps) {
   });
   return (
     <div className="stack">
-      <form className="row gap" role="search" onSubmit={(e) => { e.preventDefault(); void load(); }}>
+      <form className="row gap" role="search" onSubmit={(e) => { e.preventDefault(); if (search.trim() !== query) setQuery(search.trim()); else if (pages.page === 1) void load(); pages.reset(); }}>
         <label htmlFor="user-search" className="sr-only">Search users</label>
         <input id="user-search" type="search" placeholder="Search by id, external id, email or name" value={search} onChange={(e) => setSearch(e.target.value)} style={{ flex: 1, minWidth: 200 }} />
         <button type="submit">Search</button>
@@ -58,26 +74,8 @@ export function Users({ api, setNav }: SectionProps) {
       <ErrorBox error={act.error ?? list.error} />
       {list.busy && <Spinner label="Loading users…" />}
       {users && users.length === 0 && <p className="muted">No users match.</p>}
-      {users && users.length > 0 && (
-        <div className="table-wrap">
-          <table aria-label="Users">
-            <thead><tr><th scope="col">User</th><th scope="col">Email</th><th scope="col">Created</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
-            <tbody>
-              {users.map((u) => (
-                <tr key={u.id}>
-                  <td><code>{u.id}</code>{u.externalId && <><br /><span className="muted small">{u.externalId}</span></>}</td>
-                  <td>{u.email ?? '—'}</td>
-                  <td>{formatDate(u.createdAt)}</td>
-                  <td className="row gap">
-                    <button type="button" onClick={() => setNav({ tab: 'Connections', userId: u.id })}>Connections</button>
-                    <button type="button" className="danger" onClick={() => setDoomed(u)}>Delete</button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      {users && users.length > 0 && <DataTable label="Users" columns={columns} rows={users} rowKey={(u) => u.id} />}
+      <Pager label="User pages" page={pages.page} nextCursor={page?.nextCursor ?? null} busy={list.busy} onPrevious={pages.previous} onNext={pages.next} />
       <ConfirmDialog open={doomed !== null} title="Delete this user?" confirmLabel="Delete user" danger busy={act.busy} onConfirm={() => void remove()} onCancel={() => setDoomed(null)}>
         <p>User <code>{doomed?.id}</code>, every connection they have, and all their accounts and transactions are deleted, and each bank access is revoked. This cannot be undone.</p>
       </ConfirmDialog>
