@@ -59,6 +59,9 @@ describe('connect widget', () => {
     await page.keyboard.type('web bank');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
+    // The consent pane: Continue has focus.
+    await page.getByRole('heading', { name: /uses Causeway to connect your Sandbox Web Bank account/ }).waitFor();
+    await page.keyboard.press('Enter');
     await page.getByLabel('Login').waitFor();
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'login', 'the login field has focus');
     await page.keyboard.type('user_good');
@@ -81,6 +84,7 @@ describe('connect widget', () => {
     const token = await tokenFor(userId, ['connect'], { redirectUri: `${server!.url}/health?from=widget` });
     await page.goto(`${server!.url}/connect?token=${token}&state=s-42`);
     await page.getByRole('button', { name: /Sandbox Web Bank/ }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click(); // the consent pane
     await page.getByLabel('Login').fill('user_mfa');
     await page.getByLabel('Password').fill('pass_good');
     await page.getByRole('button', { name: 'Connect' }).click();
@@ -117,6 +121,7 @@ describe('connect widget', () => {
       const frame = page.frameLocator('iframe[title="Connect"]');
       await frame.getByRole('button', { name: /Sandbox Universal Bank/ }).click();
       await frame.getByRole('button', { name: /Sign in with your bank login/ }).click();
+      await frame.getByRole('button', { name: 'Continue', exact: true }).click(); // the consent pane
       await frame.getByLabel('Login').fill('user_good');
       await frame.getByLabel('Password').fill('pass_good');
       await frame.getByRole('button', { name: 'Connect' }).click();
@@ -137,6 +142,7 @@ describe('connect widget', () => {
     const { context, page } = await openPage(browser);
     await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}`);
     await page.getByRole('button', { name: /Sandbox Web Bank/ }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click(); // the consent pane
     await page.getByLabel('Login').fill('user_good');
     await page.getByLabel('Password').fill('wrong');
     await page.getByRole('button', { name: 'Connect' }).click();
@@ -159,7 +165,7 @@ describe('connect widget', () => {
     const { context, page } = await openPage(browser);
     await page.goto(`${server!.url}/connect?token=${await tokenFor(userId)}`);
     await page.getByRole('button', { name: /Sandbox Open Bank/ }).click();
-    await page.getByRole('button', { name: /Open banking/ }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click(); // the consent pane
     const deny = context.waitForEvent('page');
     await page.getByRole('button', { name: 'Continue to your bank' }).click();
     const consent = await deny;

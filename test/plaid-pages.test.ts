@@ -118,6 +118,7 @@ describe('connect widget with Plaid Hosted Link', () => {
     assert.equal(await plain.locator('.logo').innerText(), 'FG');
 
     await (await findPlatypus(page)).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click(); // the consent pane
     await page.getByRole('heading', { name: 'Connect First Platypus Bank through Plaid' }).waitFor();
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Continue to Plaid', 'focus is on the way forward');
     assert.deepEqual(await connections(userId), [], 'nothing is created before the user continues');
@@ -146,6 +147,7 @@ describe('connect widget with Plaid Hosted Link', () => {
     const { context, page, errors } = await openPage(browser);
     await page.goto(`${base}/connect?token=${await tokenFor(userId)}`);
     await (await findPlatypus(page)).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click(); // the consent pane
     const left = await openPlaid(context, () => page.getByRole('button', { name: 'Continue to Plaid' }).click());
     await left.locator('#exit').click();
     await left.getByRole('heading', { name: 'Not connected' }).waitFor();
@@ -172,6 +174,7 @@ describe('connect widget with Plaid Hosted Link', () => {
     const { context, page, errors } = await openPage(browser);
     await page.goto(`${base}/connect?token=${await tokenFor(userId)}`);
     await (await findPlatypus(page)).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click(); // the consent pane
     const popup = await openPlaid(context, () => page.getByRole('button', { name: 'Continue to Plaid' }).click());
     await popup.locator('#continue').click();
     await page.getByRole('heading', { name: 'First Platypus Bank was already connected' }).waitFor({ timeout: 15_000 });

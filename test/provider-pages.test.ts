@@ -66,7 +66,7 @@ describe('connect widget: GoCardless', () => {
     await page.goto(`${base}/connect?token=${await tokenFor(user)}`);
     await page.getByLabel('Search').fill('harbour');
     await page.getByRole('list', { name: 'Banks' }).getByRole('button', { name: /Harbour Bank/ }).click();
-    await page.getByRole('button', { name: /Open banking/ }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click(); // the consent pane
     await page.getByRole('heading', { name: /Approve access at Harbour Bank/ }).waitFor();
     await shots(page, 'gocardless-consent');
     const opened = context.waitForEvent('page');
@@ -103,6 +103,7 @@ describe('connect widget: SimpleFIN setup token', () => {
     await page.goto(`${base}/connect?token=${await tokenFor(user)}`);
     await page.getByLabel('Search').fill('simplefin');
     await page.getByRole('list', { name: 'Banks' }).getByRole('button', { name: /SimpleFIN Bridge/ }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click(); // the consent pane
     await page.getByRole('heading', { name: /Paste your SimpleFIN setup token/ }).waitFor();
     await shots(page, 'simplefin-paste');
 

@@ -93,6 +93,15 @@ export const SANDBOX_INSTITUTIONS: readonly SandboxInstitution[] = [
 
 const BY_ID = new Map(SANDBOX_INSTITUTIONS.map((i) => [i.id, i]));
 
+/** How long an openbanking consent at a sandbox bank lasts (user_expiring's runs out sooner). */
+export const SANDBOX_CONSENT_DAYS = 365;
+
+/** Each sandbox bank's brand colour, so the pages show them as they show a real catalogue's. */
+const BRAND_COLOURS: Record<string, string> = {
+  ins_sandbox_web: '#c2410c', ins_sandbox_openbank: '#047857', ins_sandbox_universal: '#1d4ed8', ins_sandbox_mfa: '#7e22ce',
+  ins_sandbox_slow: '#92400e', ins_sandbox_outage: '#475569', ins_sandbox_nolink: '#0e7490',
+};
+
 export function findSandboxInstitution(id: string): SandboxInstitution | undefined {
   return BY_ID.get(id);
 }
@@ -108,6 +117,8 @@ export function toProviderInstitution(i: SandboxInstitution): ProviderInstitutio
     alwaysMfa: i.alwaysMfa,
     linksPendingTransactions: i.linksPendingTransactions,
     limits: { ...i.limits },
+    primaryColor: BRAND_COLOURS[i.id] ?? null,
+    maxAccessDays: i.methods.includes('openbanking') ? SANDBOX_CONSENT_DAYS : null,
   };
 }
 

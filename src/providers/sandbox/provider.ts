@@ -11,7 +11,7 @@ import { ProviderError } from '../types.js';
 import { DAY_MS, isoOf, parseIsoDay } from './calendar.js';
 import { generateAccounts, generateTransactions, historyStartDay, postedBalanceOn, type GenerateOptions } from './generator.js';
 import { generateIdentity } from './identity.js';
-import { findSandboxInstitution, sandboxInstitutions, type SandboxInstitution } from './institutions.js';
+import { findSandboxInstitution, SANDBOX_CONSENT_DAYS, sandboxInstitutions, type SandboxInstitution } from './institutions.js';
 import { buildPersona, type Persona } from './persona.js';
 import { hashHex, hashUnit } from './random.js';
 
@@ -23,7 +23,7 @@ export const MFA_PROMPT = 'Enter the code sent to your phone (sandbox: 1234)';
 export const OPENBANKING_PERSONAS = ['user_good', 'user_mfa', 'user_flaky', 'user_new_accounts', 'user_expiring'] as const;
 /** The magic logins (PRODUCT.md §5): test personas shared by every user, not one person's bank login. */
 export const SHARED_PERSONAS: readonly string[] = [...OPENBANKING_PERSONAS, 'user_locked'];
-export const CONSENT_DAYS = 365;
+export const CONSENT_DAYS = SANDBOX_CONSENT_DAYS;
 /** user_expiring: web access and openbanking consent both run out this soon. */
 export const EXPIRING_DAYS = 3;
 /** user_flaky: the share of runs whose retrieval fails. */

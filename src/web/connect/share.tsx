@@ -29,6 +29,7 @@ function durationWords(institution: Institution, method: Method): string {
     return `Up to ${institution.maxAccessDays} days, the longest ${institution.name} allows; then you are asked to renew it. Or until you stop it sooner.`;
   }
   if (method === 'token') return `Until you disconnect it, or remove the access in your ${providerName(institution.provider)} account.`;
+  if (method === 'openbanking') return `Until you disconnect it, or until the access you approve at ${institution.name} ends (your bank may ask you to renew it).`;
   return 'Until you disconnect it.';
 }
 
@@ -73,11 +74,13 @@ export function Share({ who, screen, setScreen }: BodyProps & { screen: Extract<
         <div>
           <dt>How to stop sharing</dt>
           <dd>
-            At any time, on {manage ? <a href="/manage" target="_blank" rel="noreferrer" onClick={(e) => openManage(e)}>the page to manage your connections</a> : 'the page to manage your connections'} ({app} links to it): disconnect or delete the connection there.
+            At any time: disconnect or delete the connection on {manage
+              ? <a href="/manage" target="_blank" rel="noreferrer" onClick={(e) => openManage(e)}>the page to manage your connections</a>
+              : `the page to manage your connections that ${app} gives you`}. {app} then stops receiving new data.
           </dd>
         </div>
       </dl>
-      <p className="share-security"><span aria-hidden="true" className="lock">🔒</span> {securityWords(institution, method, app)}</p>
+      <p className="share-security"><LockIcon /> <span>{securityWords(institution, method, app)}</span></p>
       <div className="share-actions">
         <button type="button" className="primary" ref={continueRef} onClick={() => setScreen(screen.next)}>Continue</button>
         <button type="button" onClick={() => setScreen(screen.back)}>Back</button>
@@ -93,4 +96,12 @@ function openManage(e: React.MouseEvent<HTMLAnchorElement>) {
   try { token = window.sessionStorage.getItem('causeway.connect.token'); } catch { /* storage refused */ }
   token ??= new URLSearchParams(window.location.search).get('token');
   window.open(token ? `/manage?${new URLSearchParams({ token })}` : '/manage', '_blank', 'noreferrer');
+}
+
+function LockIcon() {
+  return (
+    <svg className="lock" width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <path fill="currentColor" d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5Zm-3 8V7a3 3 0 1 1 6 0v3H9Zm3 4a2 2 0 0 1 1 3.73V19h-2v-1.27A2 2 0 0 1 12 14Z" />
+    </svg>
+  );
 }

@@ -14,8 +14,9 @@ import { latestJob, openLinkWindow, sendTo, watchLink } from '../shared/link';
 import { formatDate, formatMoney, plainStatus, reasonText, stepText, viaOf } from '../shared/status';
 import { ConfirmDialog, ErrorBox, Logo, Notice, Spinner, StatusBadge, useAction } from '../shared/ui';
 import '../shared/styles.css';
+import './manage.css';
 
-interface Who { userId: string; scopes: string[] }
+interface Who { userId: string; scopes: string[]; application: { name: string } }
 
 function App() {
   const token = useMemo(() => takeToken('causeway.manage.token'), []);
@@ -59,8 +60,9 @@ function App() {
   }
   if (!connections || !who) return <main><h1>Your bank connections</h1><Spinner label="Loading your connections…" /></main>;
   return (
-    <main>
+    <main className="manage">
       <h1>Your bank connections</h1>
+      <p className="muted manage-sub">Shared with {who.application.name} through Causeway. Disconnect or delete a connection to stop sharing it.</p>
       {connections.length === 0 && <Notice>You have not connected a bank yet.</Notice>}
       <ul className="list" aria-label="Connections">
         {connections.map((c) => (
@@ -189,14 +191,13 @@ function ConnectionCard({ api, who, token, connection: c, institution, accounts,
       </dl>
       {accounts.length > 0 && (
         <div className="table-wrap">
-          <table aria-label={`Accounts at ${c.institution.name}`}>
-            <thead><tr><th scope="col">Account</th><th scope="col">Balance</th><th scope="col">Currency</th></tr></thead>
+          <table className="accounts" aria-label={`Accounts at ${c.institution.name}`}>
+            <thead><tr><th scope="col">Account</th><th scope="col" className="balance">Balance</th></tr></thead>
             <tbody>
               {accounts.map((a) => (
                 <tr key={a.id}>
-                  <td>{a.name}{a.mask ? <span className="muted"> ···{a.mask}</span> : null}<br /><span className="muted small">{a.type.replace('_', ' ')}</span></td>
-                  <td>{formatMoney(a.balances.current, a.currency)}</td>
-                  <td>{a.currency}</td>
+                  <td>{a.name}{a.mask ? <> <span className="muted mask">···{a.mask}</span></> : null}<br /><span className="muted small">{a.type.replace('_', ' ')}</span></td>
+                  <td className="balance">{formatMoney(a.balances.current, a.currency)}<br /><span className="muted small">{a.currency}</span></td>
                 </tr>
               ))}
             </tbody>
