@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { openDatabase, runMigrations, type Database } from './db/open.js';
+import { embeddedDatabaseExists, pendingMigrations, pingDatabase } from './db/status.js';
 import { deleteExpiredAccess } from './db/repos/access.js';
 import { deleteExpiredIdempotencyKeys } from './db/repos/idempotency.js';
 import { findStaleQueuedJobs } from './db/repos/jobs.js';
@@ -38,18 +39,72 @@ export interface CoreOverrides {
   database?: Database;
   /** Tests pass a quiet logger. */
   logLevel?: Config['logLevel'];
+  /** Told each start-up step as it runs (the CLI prints them); silent when absent. */
+  progress?: StartProgress;
+}
+
+/**
+ * A start-up step, reported as it runs: `what` is a short phrase ("Applying 15 database
+ * migrations"), `run` the work. The reporter must return run's result and rethrow its error.
+ */
+export interface StartProgress {
+  step<T>(what: string, run: () => Promise<T>): Promise<T>;
+}
+
+const SILENT: StartProgress = { step: (_what, run) => run() };
+
+/** Where the database is, for a person: the embedded directory, or PostgreSQL's host and database (never the user or password). */
+export function databaseLabel(config: Config): string {
+  if (!config.databaseUrl) return `the embedded database in ${config.dataDir}`;
+  try {
+    const u = new URL(config.databaseUrl);
+    return `PostgreSQL at ${u.host || 'localhost'}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}
+
+/** Opens the database the configuration names and checks that it answers, closing it again if it does not. */
+async function openChecked(config: Config, progress: StartProgress): Promise<Database> {
+  const fresh = !config.databaseUrl && !embeddedDatabaseExists(config.dataDir);
+  const what = config.databaseUrl ? `Connecting to ${databaseLabel(config)}`
+    : fresh ? `Creating ${databaseLabel(config)} (first start only)` : `Opening ${databaseLabel(config)}`;
+  return progress.step(what, async () => {
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    try {
+      await pingDatabase(database);
+      return database;
+    } catch (err) {
+      await database.close().catch(() => {});
+      throw err;
+    }
+  });
+}
+
+/** Applies the migrations this code has and the database lacks, naming how many when there are some. */
+export async function migrate(database: Database, progress: StartProgress = SILENT): Promise<{ applied: number; total: number }> {
+  const { pending, total } = await pendingMigrations(database);
+  if (pending === 0) {
+    await runMigrations(database); // nothing to do, but another process may be half-way: this waits for its lock
+    return { applied: 0, total };
+  }
+  await progress.step(`Applying ${pending} database migration${pending === 1 ? '' : 's'}`, () => runMigrations(database));
+  return { applied: pending, total };
 }
 
 export async function createCore(config: Config, overrides: CoreOverrides = {}): Promise<Core> {
   const log = pino(loggerOptions(overrides.logLevel ?? config.logLevel));
-  const database = overrides.database ?? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const progress = overrides.progress ?? SILENT;
+  // PostgreSQL needs the shared key: say so before connecting anywhere (embedded, it is made after the lock is taken).
+  if (!overrides.database && config.databaseUrl) resolveEncryptionKey({ envKey: config.encryptionKey, dataDir: config.dataDir, embedded: false });
+  const database = overrides.database ?? await openChecked(config, progress);
   try {
-    await runMigrations(database);
+    await migrate(database, progress);
     const key = resolveEncryptionKey({ envKey: config.encryptionKey, dataDir: config.dataDir, embedded: database.kind === 'pglite' });
-    const queue = await createQueue(database, {
+    const queue = await progress.step('Starting the job queue', () => createQueue(database, {
       retryLimit: config.retryLimit, retryDelaySeconds: config.retryDelaySeconds,
       heartbeatSeconds: config.jobHeartbeatSeconds, concurrency: config.jobConcurrency,
-    }, (err) => log.warn({ err: { message: err.message } }, 'queue error'));
+    }, (err) => log.warn({ err: { message: err.message } }, 'queue error')));
     const core: Core = {
       config, database, db: database.db, cipher: createCipher(key), log, queue, listeningUrl: null,
       providers: createRegistry(builtInProviders({ sandboxLatencyMs: config.sandboxLatencyMs }, [
@@ -59,10 +114,15 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       publicUrl: () => config.publicUrl ?? core.listeningUrl ?? `http://${config.host}:${config.port}`,
     };
     // The sandbox's institutions are part of the code: written on every start, so the catalogue matches it.
-    await syncCatalogue(core, SANDBOX_PROVIDER_ID);
+    try {
+      await progress.step('Writing the sandbox institutions', () => syncCatalogue(core, SANDBOX_PROVIDER_ID));
+    } catch (err) {
+      await queue.stop().catch(() => {});
+      throw err;
+    }
     return core;
   } catch (err) {
-    await database.close();
+    await database.close().catch(() => {});
     throw err;
   }
 }
@@ -140,6 +200,7 @@ export interface Running {
 
 export async function start(config: Config, role: Role, overrides: CoreOverrides = {}): Promise<Running> {
   const core = await createCore(config, overrides);
+  const progress = overrides.progress ?? SILENT;
   let app: FastifyInstance | null = null;
   let stopWorker: (() => Promise<void>) | null = null;
   let url: string | null = null;
@@ -150,14 +211,24 @@ export async function start(config: Config, role: Role, overrides: CoreOverrides
     throw err;
   }) : null;
   try {
-    if (role !== 'api') stopWorker = await startWorker(core);
+    if (role !== 'api') stopWorker = await progress.step(`Starting the worker (${config.jobConcurrency} job slots)`, () => startWorker(core));
     if (role !== 'worker') {
-      app = await buildApp(core);
-      url = await app.listen({ port: config.port, host: config.host });
+      const listening = await progress.step(`Starting the API on ${config.host}:${config.port}`, async () => {
+        const built = await buildApp(core);
+        try {
+          return { app: built, url: await built.listen({ port: config.port, host: config.host }) };
+        } catch (err) {
+          await built.close().catch(() => {});
+          throw err;
+        }
+      });
+      app = listening.app;
+      url = listening.url;
       core.listeningUrl = url;
     }
   } catch (err) {
     await metrics?.app.close();
+    if (stopWorker) await stopWorker().catch(() => {});
     await core.queue.stop().catch(() => {});
     await core.database.close();
     throw err;
