@@ -26,6 +26,7 @@ import { settingsFor } from './providers.js';
 import { grantEventData, grantPatch } from './sync/grant.js';
 import { journalRow } from './sync/journal.js';
 import { jobView } from './views.js';
+import { recordProviderCall } from '../metrics.js';
 
 export interface Claimed {
   grant: AuthorizationGrant;
@@ -41,10 +42,12 @@ export async function claimPasted(core: Core, application: ApplicationRow, provi
   const now = tenantClock(core, application).now();
   const settings = (await settingsFor(core, application, provider)) ?? undefined;
   const startedAt = Date.now();
+  let outcome = 'ok';
   try {
     const grant = await provider.claimToken(pasted, callContext(core, provider.id, settings, now, `claim:${application.id}`));
     return { grant, call: journalRow({ applicationId: application.id, jobId: null, provider: provider.id, operation: 'claimToken', error: null, startedAt, at: now }), loginHash: core.cipher.fingerprint(`${institutionId}\ntoken\n${grant.token}`) };
   } catch (err) {
+    outcome = err instanceof ProviderError ? err.code : 'unexpected';
     if (!(err instanceof ProviderError)) throw err;
     core.log.info({ provider: provider.id, providerCode: err.providerCode }, 'setup token not claimed');
     if (err.code === 'invalid_credentials' || err.code === 'consent_revoked' || err.code === 'user_action_required') {
@@ -52,6 +55,9 @@ export async function claimPasted(core: Core, application: ApplicationRow, provi
     }
     throw new AppError('provider_unavailable', `${provider.name} could not claim the token (${err.providerCode}): ${err.message} Nothing was created; try again.`,
       { providerCode: err.providerCode, providerRequestId: err.requestId });
+  } finally {
+    // Journaled with the connection it creates, not through callProvider: counted here.
+    recordProviderCall({ provider: provider.id, institution: institutionId, operation: 'claimToken', outcome, durationMs: Date.now() - startedAt });
   }
 }
 
