@@ -23,7 +23,6 @@ import { updateApplication } from '../src/db/repos/applications.js';
 
 const APP_NAME = 'Acme Budget';
 const SHOTS = '/tmp/shots';
-const WIDTHS = [PHONE, DESKTOP];
 
 let t: TestApp;
 let base: string;
@@ -86,111 +85,123 @@ const LAYOUT_PROBLEMS = `(() => {
   return problems;
 })()`;
 
-/** Screenshot at this width, and nothing clipped or split. */
-async function look(page: Page, name: string, width: number) {
-  await page.screenshot({ path: path.join(SHOTS, `widget-${name}-${width}.png`), fullPage: true });
-  assert.deepEqual(await page.evaluate(LAYOUT_PROBLEMS), [], `${name} at ${width} px`);
+/**
+ * At phone and at desktop width: `check` (what must show at both), a screenshot, and nothing clipped
+ * or split. The page is left at phone width.
+ */
+async function look(page: Page, name: string, check: () => Promise<void> = async () => {}) {
+  for (const viewport of [DESKTOP, PHONE]) {
+    await page.setViewportSize(viewport);
+    await check();
+    await page.screenshot({ path: path.join(SHOTS, `widget-${name}-${viewport.width}.png`), fullPage: true });
+    assert.deepEqual(await page.evaluate(LAYOUT_PROBLEMS), [], `${name} at ${viewport.width} px`);
+  }
 }
 
-async function newPage(width: number) {
-  const context = await browser.newContext({ viewport: width === PHONE.width ? PHONE : DESKTOP });
+async function newPage() {
+  const context = await browser.newContext({ viewport: PHONE });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   return { context, page, errors };
 }
 
-for (const { width } of WIDTHS) {
-  describe(`connect widget at ${width} px`, () => {
-    it('shows logos, a consent pane naming the app, the bank, the data and how long; an error offers another bank, and the second bank links', async () => {
-      const userId = await t.createUser();
-      const { context, page, errors } = await newPage(width);
-      await page.goto(`${base}/connect?token=${await clientToken(t, userId)}&state=w${width}`);
-      await page.getByText(APP_NAME, { exact: true }).waitFor();
-      const banks = page.getByRole('list', { name: 'Banks' });
-      await banks.getByRole('button', { name: /Sandbox Web Bank/ }).waitFor();
+describe('connect widget at 390 and 1280 px', () => {
+  it('shows logos, a consent pane naming the app, the bank, the data and how long; an error offers another bank, and the second bank links', async () => {
+    const userId = await t.createUser();
+    const { context, page, errors } = await newPage();
+    await page.goto(`${base}/connect?token=${await clientToken(t, userId)}&state=abc`);
+    await page.getByText(APP_NAME, { exact: true }).waitFor();
+    const banks = page.getByRole('list', { name: 'Banks' });
+    const web = banks.getByRole('button', { name: /Sandbox Web Bank/ });
+    await web.waitFor();
+    await look(page, 'pick', async () => {
       const items = await banks.getByRole('listitem').count();
       assert.ok(items >= 6, `the sandbox banks are listed (${items})`);
-      assert.equal(await banks.locator('li .choice > .logo').count(), items, 'each bank has its logo (or its initials)');
-      assert.equal(await banks.getByRole('button', { name: /Sandbox Web Bank/ }).locator('.logo').innerText(), 'WB');
-      await look(page, 'pick', width);
+      assert.equal(await banks.locator('li .choice > .logo:visible').count(), items, 'each bank shows its logo (or its initials on its colour)');
+      assert.equal(await web.locator('.logo').innerText(), 'WB');
+      assert.equal(await web.locator('.logo').evaluate((e) => getComputedStyle(e).backgroundColor), 'rgb(194, 65, 12)', 'on the bank’s colour');
+    });
 
-      await banks.getByRole('button', { name: /Sandbox Web Bank/ }).click();
-      const pane = page.getByRole('region', { name: `${APP_NAME} uses Causeway to connect your Sandbox Web Bank account` });
-      await pane.waitFor();
+    await web.click();
+    const pane = page.getByRole('region', { name: `${APP_NAME} uses Causeway to connect your Sandbox Web Bank account` });
+    await pane.waitFor();
+    await look(page, 'consent', async () => {
       const shared = await pane.getByRole('list', { name: 'Data shared' }).innerText();
       for (const words of ['Accounts', 'Balances', 'Transactions', 'Identity']) assert.match(shared, new RegExp(words));
       await pane.getByText('Until you disconnect it.').waitFor();
       await pane.getByText(`It is never shared with ${APP_NAME}.`, { exact: false }).waitFor();
       await pane.getByRole('link', { name: 'the page to manage your connections' }).waitFor();
-      assert.ok(await pane.locator('.logo').count() === 1, 'the bank’s logo on the pane');
-      await look(page, 'consent', width);
-      await pane.getByRole('button', { name: 'Continue' }).click();
-
-      await page.getByLabel('Login').fill('user_good');
-      await page.getByLabel('Password').fill('pass_bad');
-      await page.getByRole('button', { name: 'Connect' }).click();
-      await page.getByRole('alert').getByText('The bank did not accept the login or password.').waitFor({ timeout: 15_000 });
-      await look(page, 'error', width);
-      await page.getByRole('button', { name: 'Choose another bank' }).click();
-
-      await page.getByRole('heading', { name: 'Choose your bank' }).waitFor();
-      await banks.getByRole('button', { name: /Sandbox Universal Bank/ }).click();
-      await page.getByRole('button', { name: /Sign in with your bank login/ }).click();
-      await page.getByRole('region', { name: /connect your Sandbox Universal Bank account/ }).getByRole('button', { name: 'Continue' }).click();
-      await page.getByLabel('Login').fill('user_good');
-      await page.getByLabel('Password').fill('pass_good');
-      await page.getByRole('button', { name: 'Connect' }).click();
-      await page.getByRole('heading', { name: 'Sandbox Universal Bank is connected' }).waitFor({ timeout: 20_000 });
-      await look(page, 'done', width);
-      const linked = await connectionsOf(t, userId);
-      assert.deepEqual(linked.map((c) => [c.institution.id, c.status]).sort(), [['ins_sandbox_universal', 'active'], ['ins_sandbox_web', 'failed']]);
-
-      // The manage page, with both connections, at the same width.
-      await page.goto(`${base}/manage?token=${await clientToken(t, userId)}`);
-      const card = page.getByRole('article', { name: 'Sandbox Universal Bank' });
-      await card.getByRole('table', { name: /Accounts/ }).waitFor();
-      await card.getByRole('button', { name: 'Details' }).click();
-      await card.getByText('Sync history').waitFor();
-      await card.getByText(/Fetching your transactions/).first().waitFor();
-      await look(page, 'manage', width);
-      assert.deepEqual(errors, []);
-      await context.close();
+      assert.equal(await pane.locator('.logo:visible').count(), 1, 'the bank’s logo on the pane');
     });
+    await pane.getByRole('button', { name: 'Back' }).click();
+    // An openbanking bank: its consent lasts as long as the catalogue says.
+    await banks.getByRole('button', { name: /Sandbox Open Bank/ }).click();
+    await page.getByRole('region', { name: /connect your Sandbox Open Bank account/ }).getByText('Up to 365 days', { exact: false }).waitFor();
+    await page.getByRole('button', { name: 'Back' }).click();
+    await web.click();
+    await pane.getByRole('button', { name: 'Continue' }).click();
 
-    it('Exit tells the embedding page, after a confirmation mid-link', async () => {
-      const userId = await t.createUser();
-      const { context, page } = await newPage(width);
-      const src = `${base}/connect?token=${await clientToken(t, userId)}&state=exit-${width}`;
-      await page.goto(`${hostUrl}?${new URLSearchParams({ src })}`);
-      const frame = page.frameLocator('iframe[title="Connect"]');
-      await frame.getByRole('button', { name: /Sandbox Web Bank/ }).click();
-      await frame.getByRole('region', { name: /connect your Sandbox Web Bank account/ }).waitFor();
-      await frame.getByRole('button', { name: 'Exit' }).click();
-      const dialog = frame.getByRole('dialog', { name: 'Exit without connecting Sandbox Web Bank?' });
-      await dialog.waitFor();
-      await look(page, 'exit-confirm', width);
-      await dialog.getByRole('button', { name: 'Cancel' }).click();
-      assert.deepEqual(await page.evaluate('window.got'), [], 'nothing is said while the user stays');
-      await frame.getByRole('button', { name: 'Exit' }).click();
-      await dialog.getByRole('button', { name: 'Exit' }).click();
-      await page.waitForFunction('window.got.length > 0');
-      assert.deepEqual(await page.evaluate('window.got'), [{
-        type: 'causeway.exit', state: `exit-${width}`, reason: 'user_exit', institutionId: 'ins_sandbox_web', connectionId: null, status: null,
-      }]);
-      await frame.getByRole('heading', { name: 'You left without connecting a bank' }).waitFor();
-      await context.close();
-    });
+    await page.getByLabel('Login').fill('user_good');
+    await page.getByLabel('Password').fill('pass_bad');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByRole('alert').getByText('The bank did not accept the login or password.').waitFor({ timeout: 15_000 });
+    await look(page, 'error', () => page.getByRole('button', { name: 'Choose another bank' }).waitFor());
+    await page.getByRole('button', { name: 'Choose another bank' }).click();
 
-    it('a bogus token says the link has expired and to ask the app for a new one', async () => {
-      const { context, page, errors } = await newPage(width);
-      await page.goto(`${base}/connect?token=ct_${'x'.repeat(40)}`);
-      await page.getByRole('heading', { name: 'This link has expired' }).waitFor();
-      await page.getByText('ask for a new link', { exact: false }).waitFor();
-      assert.equal(await page.getByText(/client token|unauthenticated|HTTP 401/i).count(), 0, 'no raw error');
-      await look(page, 'expired', width);
-      assert.deepEqual(errors, []);
-      await context.close();
-    });
+    await page.getByRole('heading', { name: 'Choose your bank' }).waitFor();
+    await banks.getByRole('button', { name: /Sandbox Universal Bank/ }).click();
+    await page.getByRole('button', { name: /Sign in with your bank login/ }).click();
+    await page.getByRole('region', { name: /connect your Sandbox Universal Bank account/ }).getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Login').fill('user_good');
+    await page.getByLabel('Password').fill('pass_good');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByRole('heading', { name: 'Sandbox Universal Bank is connected' }).waitFor({ timeout: 20_000 });
+    await look(page, 'done');
+    const linked = await connectionsOf(t, userId);
+    assert.deepEqual(linked.map((c) => [c.institution.id, c.status]).sort(), [['ins_sandbox_universal', 'active'], ['ins_sandbox_web', 'failed']]);
+
+    // The manage page, with both connections.
+    await page.goto(`${base}/manage?token=${await clientToken(t, userId)}`);
+    const card = page.getByRole('article', { name: 'Sandbox Universal Bank' });
+    await card.getByRole('table', { name: /Accounts/ }).waitFor();
+    await card.getByRole('button', { name: 'Details' }).click();
+    await card.getByText(/Fetching your transactions/).first().waitFor();
+    await look(page, 'manage', () => card.getByRole('columnheader', { name: 'Balance' }).waitFor());
+    assert.deepEqual(errors, []);
+    await context.close();
   });
-}
+
+  it('Exit tells the embedding page, after a confirmation mid-link', async () => {
+    const userId = await t.createUser();
+    const { context, page } = await newPage();
+    const src = `${base}/connect?token=${await clientToken(t, userId)}&state=exit-1`;
+    await page.goto(`${hostUrl}?${new URLSearchParams({ src })}`);
+    const frame = page.frameLocator('iframe[title="Connect"]');
+    await frame.getByRole('button', { name: /Sandbox Web Bank/ }).click();
+    await frame.getByRole('region', { name: /connect your Sandbox Web Bank account/ }).waitFor();
+    await frame.getByRole('button', { name: 'Exit' }).click();
+    const dialog = frame.getByRole('dialog', { name: 'Exit without connecting Sandbox Web Bank?' });
+    await look(page, 'exit-confirm', () => dialog.waitFor());
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.deepEqual(await page.evaluate('window.got'), [], 'nothing is said while the user stays');
+    await frame.getByRole('button', { name: 'Exit' }).click();
+    await dialog.getByRole('button', { name: 'Exit' }).click();
+    await page.waitForFunction('window.got.length > 0');
+    assert.deepEqual(await page.evaluate('window.got'), [{
+      type: 'causeway.exit', state: 'exit-1', reason: 'user_exit', institutionId: 'ins_sandbox_web', connectionId: null, status: null,
+    }]);
+    await frame.getByRole('heading', { name: 'You left without connecting a bank' }).waitFor();
+    await context.close();
+  });
+
+  it('a bogus token says the link has expired and to ask the app for a new one', async () => {
+    const { context, page, errors } = await newPage();
+    await page.goto(`${base}/connect?token=ct_${'x'.repeat(40)}`);
+    await page.getByRole('heading', { name: 'This link has expired' }).waitFor();
+    await look(page, 'expired', () => page.getByText('ask for a new link', { exact: false }).waitFor());
+    assert.equal(await page.getByText(/client token|unauthenticated|HTTP 401/i).count(), 0, 'no raw error');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});

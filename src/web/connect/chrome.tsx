@@ -69,7 +69,7 @@ export function TopBar({ who, screen, onExited }: { who: Who | null; screen: Scr
     <header className="widget-top">
       <span className="widget-app">{app ?? 'Connect your bank'}</span>
       <button type="button" className="widget-exit" onClick={() => (midLink(screen) ? setConfirm(true) : leave())}>
-        <span aria-hidden="true">✕</span> Exit
+        <span aria-hidden="true">✕</span> {screen?.kind === 'done' ? 'Close' : 'Exit'}
       </button>
       <ConfirmDialog open={confirm} title={bank ? `Exit without connecting ${bank}?` : 'Exit without connecting?'} confirmLabel="Exit"
         onConfirm={leave} onCancel={() => setConfirm(false)}>

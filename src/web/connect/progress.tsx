@@ -82,7 +82,10 @@ export function Done({ who, screen }: BodyProps & { screen: Extract<Screen, { ki
   return (
     <section aria-labelledby="done-title">
       <BankHeader institution={screen.institution} />
-      <h2 id="done-title">{screen.connection.status === 'active' ? `${screen.institution.name} is connected` : duplicate ? `${screen.institution.name} was already connected` : plain.title}</h2>
+      <div className="done-head">
+        {screen.connection.status === 'active' && <span className="done-mark" aria-hidden="true">✓</span>}
+        <h2 id="done-title">{screen.connection.status === 'active' ? `${screen.institution.name} is connected` : duplicate ? `${screen.institution.name} was already connected` : plain.title}</h2>
+      </div>
       <Notice tone={duplicate ? 'info' : 'ok'}>{plain.detail}</Notice>
       {who.redirectUri
         ? <button type="button" className="primary" onClick={() => finish(who, result)} autoFocus>Continue</button>
