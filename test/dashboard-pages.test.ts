@@ -108,7 +108,7 @@ const LAYOUT_PROBLEMS = `(() => {
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const parent = n.parentElement;
-    if (!parent || parent.closest(hidden + ', pre, svg, .endpoints')) continue;
+    if (!parent || parent.closest(hidden + ', pre, svg, .url, .endpoints')) continue; // URLs may break anywhere
     const text = n.textContent || '';
     for (const m of text.matchAll(/[^\\s\\-–—]+/g)) {
       const range = document.createRange();

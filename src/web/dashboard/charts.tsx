@@ -41,7 +41,7 @@ export function JobsPerHour({ data, zone }: { data: HourBar[]; zone: string }) {
         <XAxis dataKey="label" tick={AXIS} minTickGap={12} label={{ value: `Hour (${zone})`, position: 'insideBottom', offset: -18, ...AXIS }} />
         <YAxis allowDecimals={false} width={44} tick={AXIS} label={{ value: 'Jobs', angle: -90, position: 'insideLeft', offset: 12, ...AXIS }} />
         <Tooltip labelFormatter={(l, p) => `${String(l)} · ${(p[0]?.payload as HourBar | undefined)?.hour ?? ''}`} cursor={{ fill: 'rgba(0,0,0,0.05)' }} />
-        <Legend verticalAlign="top" height={28} wrapperStyle={{ fontSize: 13 }} />
+        <Legend verticalAlign="top" height={28} itemSorter={null} wrapperStyle={{ fontSize: 13 }} />
         <Bar dataKey="succeeded" name="Succeeded" stackId="jobs" fill={SUCCEEDED_COLOUR} isAnimationActive={false} />
         <Bar dataKey="failed" name="Failed" stackId="jobs" fill={FAILED_COLOUR} isAnimationActive={false} />
       </BarChart>

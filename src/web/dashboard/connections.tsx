@@ -4,7 +4,7 @@ import { ApiError, followJob, type Account, type Connection, type ConnectionStar
 import { formatDate, formatMoney, plainStatus, reasonText, stepText } from '../shared/status';
 import { ConfirmDialog, ErrorBox, Notice, Spinner, StatusBadge, useAction } from '../shared/ui';
 import type { SectionProps } from './nav';
-import { DataTable, Pager, useCursorPages, type Column } from './table';
+import { DataTable, Pager, Stamp, useCursorPages, type Column } from './table';
 
 const STATUSES = ['pre_init', 'init', 'pending', 'active', 'degraded', 'reconnect_required', 'failed', 'unlinked', 'deleted'];
 
@@ -50,9 +50,9 @@ function ConnectionList({ api, nav, setNav }: SectionProps) {
         <code className="sub">{c.user.id}</code>
       </>,
     },
-    { label: 'Status', cell: (c) => <><StatusBadge status={c.status} reason={c.statusReason} /><code className="sub">{c.status}{c.statusReason ? ` / ${c.statusReason}` : ''}</code></> },
-    { label: 'Created', className: 'nowrap', cell: (c) => <time dateTime={c.createdAt}>{formatDate(c.createdAt)}</time> },
-    { label: 'Last sync', className: 'nowrap', cell: (c) => formatDate(c.lastSuccessfulSyncAt) },
+    { label: 'Status', cell: (c) => <><StatusBadge status={c.status} reason={c.statusReason} /><span className="sub"><code>{c.status}</code>{c.statusReason && <> · <code>{c.statusReason}</code></>}</span></> },
+    { label: 'Created', className: 'half', cell: (c) => <Stamp iso={c.createdAt} /> },
+    { label: 'Last sync', className: 'half', cell: (c) => <Stamp iso={c.lastSuccessfulSyncAt} /> },
   ];
   return (
     <div className="stack">
@@ -149,11 +149,11 @@ function ConnectionDetail({ api, setNav, userId, connectionId }: SectionProps & 
           <dt>Products</dt><dd>{c.products.join(', ')}</dd>
           <dt>Allowed actions</dt><dd>{c.allowedActions.join(', ') || 'none'}</dd>
           <dt>User action</dt><dd>{c.userAction}</dd>
-          <dt>First sync</dt><dd>{formatDate(c.firstSyncedAt)}</dd>
-          <dt>Last sync</dt><dd>{formatDate(c.lastSuccessfulSyncAt)}</dd>
-          <dt>Next scheduled refresh</dt><dd>{formatDate(c.nextScheduledRefreshAt)}</dd>
-          <dt>Refresh budget</dt><dd>{c.refreshBudget.remainingToday} left today; next allowed {formatDate(c.refreshBudget.nextRefreshAllowedAt)}</dd>
-          {c.consent && <><dt>Consent</dt><dd>granted {formatDate(c.consent.grantedAt)}, expires {formatDate(c.consent.expiresAt)}</dd></>}
+          <dt>First sync</dt><dd><span className="nowrap">{formatDate(c.firstSyncedAt)}</span></dd>
+          <dt>Last sync</dt><dd><span className="nowrap">{formatDate(c.lastSuccessfulSyncAt)}</span></dd>
+          <dt>Next scheduled refresh</dt><dd><span className="nowrap">{formatDate(c.nextScheduledRefreshAt)}</span></dd>
+          <dt>Refresh budget</dt><dd>{c.refreshBudget.remainingToday} left today; next allowed <span className="nowrap">{formatDate(c.refreshBudget.nextRefreshAllowedAt)}</span></dd>
+          {c.consent && <><dt>Consent</dt><dd>granted <span className="nowrap">{formatDate(c.consent.grantedAt)}</span>, expires <span className="nowrap">{formatDate(c.consent.expiresAt)}</span></dd></>}
         </dl>
         <div className="row gap" style={{ marginTop: 10 }}>
           {can('refresh') && <button type="button" className="primary" onClick={() => void refresh()} disabled={act.busy}>Refresh</button>}
@@ -214,8 +214,8 @@ function ConnectionDetail({ api, setNav, userId, connectionId }: SectionProps & 
 const ACCOUNT_COLUMNS: Column<Account>[] = [
   { label: 'Name', cell: (a) => <>{a.name}{a.mask && <span className="nowrap"> ···{a.mask}</span>}</> },
   { label: 'Type', cell: (a) => a.type },
-  { label: 'Balance', className: 'num', cell: (a) => formatMoney(a.balances.current, a.currency) },
-  { label: 'Available', className: 'num', cell: (a) => formatMoney(a.balances.available, a.currency) },
+  { label: 'Balance', className: 'num half', cell: (a) => formatMoney(a.balances.current, a.currency) },
+  { label: 'Available', className: 'num half', cell: (a) => formatMoney(a.balances.available, a.currency) },
 ];
 
 const JOB_COLUMNS: Column<Job>[] = [

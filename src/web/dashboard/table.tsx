@@ -5,6 +5,7 @@
  * cursor pager the lists share: previous and next pages, the cursors kept as the user goes on.
  */
 import { Fragment, useState, type ReactNode } from 'react';
+import { formatDate } from '../shared/status';
 
 export interface Column<T> {
   /** The column's name; also the label of the cell on narrow screens. */
@@ -12,7 +13,7 @@ export interface Column<T> {
   /** Said to screen readers only (an actions column). */
   hideLabel?: boolean;
   cell: (row: T) => ReactNode;
-  /** `num` (right-aligned figures), `nowrap`, `actions`. */
+  /** `num` (right-aligned figures), `nowrap`, `actions`; `half`: half a card's width on narrow screens. */
   className?: string;
 }
 
@@ -67,5 +68,16 @@ export function Pager(props: { label: string; page: number; nextCursor: string |
       <span className="muted small nowrap">Page {props.page}</span>
       <button type="button" onClick={() => props.nextCursor && props.onNext(props.nextCursor)} disabled={props.busy || !props.nextCursor}>Next →</button>
     </nav>
+  );
+}
+
+/** A date and time, each kept whole, the time beneath the date when the column is narrow. */
+export function Stamp({ iso }: { iso: string | null }) {
+  if (!iso) return <>—</>;
+  const d = new Date(iso);
+  return (
+    <time className="stamp" dateTime={iso} title={formatDate(iso)}>
+      <span>{formatDate(iso, false)}</span> <span>{d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}</span>
+    </time>
   );
 }

@@ -1,10 +1,9 @@
 /** Users: search, create, delete (with confirmation), and a way into each one's connections. */
 import { useEffect, useState } from 'react';
 import type { Page } from '../shared/api';
-import { formatDate } from '../shared/status';
 import { ConfirmDialog, ErrorBox, Notice, Spinner, useAction } from '../shared/ui';
 import type { SectionProps } from './nav';
-import { DataTable, Pager, useCursorPages, type Column } from './table';
+import { DataTable, Pager, Stamp, useCursorPages, type Column } from './table';
 
 interface User { id: string; externalId: string | null; email: string | null; name: string | null; createdAt: string }
 
@@ -28,7 +27,7 @@ export function Users({ api, setNav }: SectionProps) {
   const columns: Column<User>[] = [
     { label: 'User', cell: (u) => <><span className="user-name">{u.name ?? u.externalId ?? 'No name'}</span>{u.name && u.externalId && <span className="sub">{u.externalId}</span>}<code className="sub">{u.id}</code></> },
     { label: 'Email', cell: (u) => u.email ?? '—' },
-    { label: 'Created', className: 'nowrap', cell: (u) => formatDate(u.createdAt) },
+    { label: 'Created', cell: (u) => <Stamp iso={u.createdAt} /> },
     {
       label: 'Actions', hideLabel: true, className: 'actions',
       cell: (u) => <>
@@ -57,7 +56,7 @@ export function Users({ api, setNav }: SectionProps) {
     <div className="stack">
       <form className="row gap" role="search" onSubmit={(e) => { e.preventDefault(); if (search.trim() !== query) setQuery(search.trim()); else if (pages.page === 1) void load(); pages.reset(); }}>
         <label htmlFor="user-search" className="sr-only">Search users</label>
-        <input id="user-search" type="search" placeholder="Search by id, external id, email or name" value={search} onChange={(e) => setSearch(e.target.value)} style={{ flex: 1, minWidth: 200 }} />
+        <input id="user-search" type="search" placeholder="Name, email or id" value={search} onChange={(e) => setSearch(e.target.value)} style={{ flex: 1, minWidth: 200 }} />
         <button type="submit">Search</button>
       </form>
       <details className="card">

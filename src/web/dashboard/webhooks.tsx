@@ -9,7 +9,7 @@ import type { Page } from '../shared/api';
 import { formatDate } from '../shared/status';
 import { ErrorBox, Notice, Spinner, useAction } from '../shared/ui';
 import type { SectionProps } from './nav';
-import { DataTable, Pager, useCursorPages, type Column } from './table';
+import { DataTable, Pager, Stamp, useCursorPages, type Column } from './table';
 
 interface Endpoint { id: string; url: string; enabled: boolean; disabledReason: string | null; eventTypes: string[]; secret?: string }
 interface Attempt { id: string; attemptedAt: string; statusCode: number | null; durationMs: number | null; error: string | null; responseBody: string | null }
@@ -100,15 +100,15 @@ function DeliveryLog({ api, endpoint, onSaid }: { api: SectionProps['api']; endp
   const columns: Column<Delivery>[] = [
     { label: 'Event', cell: (d) => <><span className="nowrap">{d.eventType ?? 'unknown'}</span><code className="sub">{d.eventId}</code></> },
     {
-      label: 'Outcome',
+      label: 'Outcome', className: 'half',
       cell: (d) => <>
         <span className={`badge badge-${OUTCOME_TONE[d.status] ?? 'off'}`}>{d.status}</span>
         {d.lastStatusCode !== null && <span className="sub nowrap">HTTP {d.lastStatusCode}</span>}
         {d.nextAttemptAt && <span className="sub">next <span className="nowrap">{formatDate(d.nextAttemptAt)}</span></span>}
       </>,
     },
-    { label: 'Attempts', className: 'num', cell: (d) => d.attemptCount },
-    { label: 'Created', cell: (d) => <><time dateTime={d.createdAt}>{formatDate(d.createdAt)}</time><span className="sub">{d.trigger}</span></> },
+    { label: 'Attempts', className: 'num half', cell: (d) => d.attemptCount },
+    { label: 'Created', className: 'half', cell: (d) => <><Stamp iso={d.createdAt} /><span className="sub">{d.trigger}</span></> },
     {
       label: 'Actions', hideLabel: true, className: 'actions',
       cell: (d) => <>
@@ -121,10 +121,10 @@ function DeliveryLog({ api, endpoint, onSaid }: { api: SectionProps['api']; endp
   ];
   return (
     <section className="card" aria-labelledby="log-title">
-      <h2 id="log-title">Delivery log: {endpoint.url}</h2>
+      <h2 id="log-title">Delivery log <span className="url muted small">{endpoint.url}</span></h2>
       <form className="filters" onSubmit={replay} aria-label="Replay a time range">
-        <div><label htmlFor="rp-from">From</label><input id="rp-from" type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} /></div>
-        <div><label htmlFor="rp-to">To</label><input id="rp-to" type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} /></div>
+        <div className="wide"><label htmlFor="rp-from">From</label><input id="rp-from" type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} /></div>
+        <div className="wide"><label htmlFor="rp-to">To</label><input id="rp-to" type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} /></div>
         <button type="submit" disabled={act.busy}>Replay</button>
       </form>
       <form className="filters" aria-label="Filter deliveries" onSubmit={(e) => e.preventDefault()} style={{ marginTop: 12 }}>
