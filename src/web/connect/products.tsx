@@ -3,6 +3,7 @@ import { useState } from 'react';
 import type { ConnectionStart } from '../shared/api';
 import { ErrorBox, Notice, useAction } from '../shared/ui';
 import { BankHeader, type BodyProps, type Screen } from './screens';
+import { productWords } from './share';
 
 export function Products({ api, who, screen, setScreen }: BodyProps & { screen: Extract<Screen, { kind: 'products' }> }) {
   const missing = screen.institution.products.filter((p) => !screen.connection.products.includes(p));
@@ -27,7 +28,7 @@ export function Products({ api, who, screen, setScreen }: BodyProps & { screen: 
             {missing.map((p) => (
               <label key={p} className="radio">
                 <input type="checkbox" checked={chosen.includes(p)} onChange={(e) => setChosen(e.target.checked ? [...chosen, p] : chosen.filter((x) => x !== p))} />
-                {p}
+                <span><strong>{productWords(p, screen.institution).title}</strong><br /><span className="muted small">{productWords(p, screen.institution).detail}</span></span>
               </label>
             ))}
           </fieldset>

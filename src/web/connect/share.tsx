@@ -9,7 +9,7 @@ import { providerName } from '../shared/status';
 import { BankHeader, requestedProducts, type BodyProps, type Screen } from './screens';
 
 /** Each product in the words of the person whose data it is. */
-function productWords(product: string, institution: Institution): { title: string; detail: string } {
+export function productWords(product: string, institution: Institution): { title: string; detail: string } {
   switch (product) {
     case 'accounts': return { title: 'Accounts', detail: 'Names, types and the last digits of the account numbers' };
     case 'balances': return { title: 'Balances', detail: 'Current and available balances, and credit limits' };
