@@ -218,7 +218,7 @@ describe('@causeway/client against a real server', () => {
     assert.equal(missing.status, 404);
     assert.equal(missing.code, 'not_found');
     assert.match(missing.detail, /usr_missing/);
-    assert.ok(missing.type.length > 0);
+    assert.match(missing.type, /not_found$/, 'the type names the code');
     assert.ok(missing.requestId, 'the request id to quote');
     assert.equal(missing.requestId, recorder.calls.at(-1)!.requestId, 'the same id as the X-Request-Id header');
     assert.equal(recorder.calls.length, 1, 'a 404 is not retried');
@@ -227,6 +227,9 @@ describe('@causeway/client against a real server', () => {
     assert.ok(invalid instanceof CausewayError);
     assert.deepEqual([invalid.status, invalid.code], [400, 'validation_failed']);
     assert.equal(invalid.problem.errors?.[0]?.field, 'body.email');
+
+    const traced = new Causeway({ apiKey: t.key, baseUrl, headers: { 'x-request-id': 'checkout-7f3a' } });
+    await assert.rejects(traced.users.get('usr_missing'), (e: unknown) => e instanceof CausewayError && e.requestId === 'checkout-7f3a');
 
     const stranger = new Causeway({ apiKey: 'sk_sandbox_not_a_key', baseUrl });
     await assert.rejects(stranger.users.list().toArray(), (e: unknown) => e instanceof CausewayError && e.status === 401 && e.code === 'unauthenticated');
