@@ -4,6 +4,7 @@
  * quote when asking the operator about it. Network failures that outlast the retries are thrown
  * as the fetch implementation threw them.
  */
+import type { ErrorCode } from './types.js';
 
 /** An RFC 9457 problem document as Causeway sends it (application/problem+json). */
 export interface Problem {
@@ -13,7 +14,7 @@ export interface Problem {
   status: number;
   detail: string;
   /** Stable and machine-readable: `validation_failed`, `not_found`, `idempotency_key_reused`… */
-  code: string;
+  code: ErrorCode | (string & {});
   instance?: string;
   requestId?: string;
   /** validation_failed: each field in error (`body.email`, `query.limit`…) and what is wrong with it. */
@@ -24,7 +25,8 @@ export interface Problem {
 export class CausewayError extends Error {
   override readonly name = 'CausewayError';
   readonly status: number;
-  readonly code: string;
+  /** Stable: switch on it. The codes the document lists autocomplete; one added to the server later is still a string. */
+  readonly code: ErrorCode | (string & {});
   readonly detail: string;
   readonly type: string;
   /** The request's id: the problem's `requestId`, else the X-Request-Id header; null when neither came. */

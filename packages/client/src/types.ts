@@ -69,6 +69,14 @@ type WebhookBodies = {
  */
 export type WebhookEvent = [WebhookBodies] extends [never] ? Event : WebhookBodies;
 
+/**
+ * The problem codes the document lists (from any route's 404: every route can answer one), for
+ * autocompletion; a code added to the server later still arrives as a string.
+ */
+type ProblemOf<R> = R extends { content: { 'application/problem+json': infer B } } ? B : R extends { content: { 'application/json': infer B } } ? B : never;
+type DocumentedCode = ProblemOf<NonNullable<paths['/v1/users/{userId}']['get']>['responses'][404]> extends { code: infer C } ? C : never;
+export type ErrorCode = [DocumentedCode] extends [never] ? string : DocumentedCode extends string ? DocumentedCode : string;
+
 /** Options every call takes. */
 export interface RequestOptions { signal?: AbortSignal }
 /** Options a call that changes something takes: an Idempotency-Key of your own, or one generated per call. */
