@@ -26,19 +26,19 @@ const COLOURS = '--fg:#1b1f24;--muted:#5b6470;--bg:#fff;--panel:#f5f7fa;--line:#
 
 const CATALOGUE_CSS = `:root{${COLOURS};font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);line-height:1.5}
 *{box-sizing:border-box}body{margin:0}a{color:var(--accent)}:focus-visible{outline:3px solid #f0b400;outline-offset:2px}
-.bar{display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px 18px;align-items:center;padding:10px 16px;border-bottom:1px solid var(--line);background:var(--panel)}
+.bar{display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px 18px;align-items:center;padding:8px 16px;border-bottom:1px solid var(--line);background:var(--panel);font-size:15px}
 .links{display:flex;flex-wrap:wrap;gap:4px 18px}main{max-width:860px;margin:0 auto;padding:16px}
 h1{font-size:1.5rem;margin:.3em 0 .5em}h2{font-size:1.2rem;margin:1.6em 0 .4em;padding-bottom:4px;border-bottom:1px solid var(--line)}
 h3{font-size:1.05rem;margin:0 0 4px}p{margin:.4em 0}code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.92em}
 p code{white-space:nowrap;background:var(--panel);border-radius:4px;padding:0 3px}
 pre{background:var(--panel);border-radius:8px;padding:10px 12px;overflow-x:auto;font-size:.85rem}
-.index{list-style:none;padding:0;margin:.4em 0 0}.index li{margin:6px 0}.index a{margin-right:10px;white-space:nowrap;display:inline-block}
+.index{list-style:none;padding:0;margin:.4em 0 0}.index li{margin:6px 0}.index a{margin-right:10px;white-space:nowrap;display:inline-block;padding:3px 0}
 .code{border:1px solid var(--line);border-radius:12px;padding:12px 14px;margin:10px 0;scroll-margin-top:12px}
 .code:target{border-color:var(--accent);box-shadow:0 0 0 3px #c7d9f3}
 .code h3 code{overflow-wrap:anywhere}.title{font-weight:600}.fix{color:var(--fg)}
 .status{display:inline-block;border:1px solid;border-radius:999px;padding:0 10px;font-size:.85rem;font-weight:600;margin-right:6px;white-space:nowrap}
 .s4{color:var(--warn)}.s5{color:var(--bad)}.muted{color:var(--muted)}
-@media (max-width:600px){main{padding:12px}.bar{padding:8px 12px}h1{font-size:1.3rem}}`;
+@media (max-width:600px){main{padding:12px}h1{font-size:1.3rem}pre{font-size:.8rem}}`;
 
 const EXAMPLE = JSON.stringify({
   type: '/docs/errors#validation_failed', title: ERROR_CATALOGUE.validation_failed.title, status: 400,
