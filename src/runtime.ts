@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { openDatabase, runMigrations, type Database } from './db/open.js';
 import { embeddedDatabaseExists, pendingMigrations, pingDatabase } from './db/status.js';
+import { databaseLabel as whereDatabase } from './db/where.js';
 import { deleteExpiredAccess } from './db/repos/access.js';
 import { deleteExpiredIdempotencyKeys } from './db/repos/idempotency.js';
 import { findStaleQueuedJobs } from './db/repos/jobs.js';
@@ -53,24 +54,16 @@ export interface StartProgress {
 
 const SILENT: StartProgress = { step: (_what, run) => run() };
 
-/** Where the database is, for a person: the embedded directory, or PostgreSQL's host and database (never the user or password). */
-export function databaseLabel(config: Config): string {
-  if (!config.databaseUrl) return `the embedded database in ${config.dataDir}`;
-  try {
-    const u = new URL(config.databaseUrl);
-    return `PostgreSQL at ${u.host || 'localhost'}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
-  } catch {
-    return 'PostgreSQL';
-  }
-}
+/** Where the configuration's database is, for a person (never the user or the password). */
+export const databaseLabel = (config: Config) => whereDatabase(config.databaseUrl, config.dataDir);
 
 /** Opens the database the configuration names and checks that it answers, closing it again if it does not. */
-async function openChecked(config: Config, progress: StartProgress): Promise<Database> {
+export async function openDatabaseChecked(config: Config, progress: StartProgress = SILENT, opts: { poolSize?: number } = {}): Promise<Database> {
   const fresh = !config.databaseUrl && !embeddedDatabaseExists(config.dataDir);
   const what = config.databaseUrl ? `Connecting to ${databaseLabel(config)}`
     : fresh ? `Creating ${databaseLabel(config)} (first start only)` : `Opening ${databaseLabel(config)}`;
   return progress.step(what, async () => {
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: opts.poolSize });
     try {
       await pingDatabase(database);
       return database;
@@ -85,7 +78,7 @@ async function openChecked(config: Config, progress: StartProgress): Promise<Dat
 export async function migrate(database: Database, progress: StartProgress = SILENT): Promise<{ applied: number; total: number }> {
   const { pending, total } = await pendingMigrations(database);
   if (pending === 0) {
-    await runMigrations(database); // nothing to do, but another process may be half-way: this waits for its lock
+    await runMigrations(database); // finds nothing to do; kept so the migrator, not this count, has the last word
     return { applied: 0, total };
   }
   await progress.step(`Applying ${pending} database migration${pending === 1 ? '' : 's'}`, () => runMigrations(database));
@@ -97,7 +90,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const progress = overrides.progress ?? SILENT;
   // PostgreSQL needs the shared key: say so before connecting anywhere (embedded, it is made after the lock is taken).
   if (!overrides.database && config.databaseUrl) resolveEncryptionKey({ envKey: config.encryptionKey, dataDir: config.dataDir, embedded: false });
-  const database = overrides.database ?? await openChecked(config, progress);
+  const database = overrides.database ?? await openDatabaseChecked(config, progress);
   try {
     await migrate(database, progress);
     const key = resolveEncryptionKey({ envKey: config.encryptionKey, dataDir: config.dataDir, embedded: database.kind === 'pglite' });

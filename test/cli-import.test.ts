@@ -57,7 +57,8 @@ describe('causeway import', () => {
     assert.match(badRate.stderr, /^--rate must be a number from 0 to 1000/);
     const help = await cli(['import', '--help'], env());
     assert.equal(help.code, 0);
-    assert.match(help.stderr, /resumes the unfinished import of the same\s+file/);
+    assert.match(help.stdout, /resumes the unfinished import of the same\s+file/, 'asked-for help goes to stdout');
+    assert.match(help.stdout, /^Usage: causeway import --provider ID --file FILE/);
 
     const missing = await cli(['import', '--provider', 'plaid', '--file', path.join(storage.dataDir, 'nope.csv')], env());
     assert.equal(missing.code, 1);

@@ -6,65 +6,27 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import type { Config } from '../config.js';
 import { AppError } from '../domain/errors.js';
 import { MAX_IMPORT_ROWS, parseImportCsv } from '../domain/import-rows.js';
-import { builtInProviders, createRegistry } from '../providers/registry.js';
 import type { Provider } from '../providers/types.js';
 import type { Core, Tenant } from '../services/core.js';
 import {
-  createImportBatch, DEFAULT_PACE, findResumableImport, importBatchView, listImportRows, runImportBatch, type RowEvent, type WaitEvent,
+  createImportBatch, findResumableImport, importBatchView, listImportRows, runImportBatch, type RowEvent, type WaitEvent,
 } from '../services/imports.js';
-import { chosenApplication, CliError, count, howToConfigure, say, UsageError, withCore } from './shared.js';
-
-export const IMPORT_USAGE = `Usage: causeway import --provider ID --file FILE [--application ID] [--rate N] [--concurrency N]
-
-  Imports existing provider links (Plaid access tokens, say) as connections, one a line:
-      user,token[,institutionId]
-  user: the application's user id (usr_…), your external id for the user, or an email; a user not
-  found is created with that external id (or that email). token: the provider's access token.
-  institutionId: optional, Causeway's id as \`institutions list\` shows it (Plaid tells it from the
-  token). A header line is optional; blank lines are passed over. At most ${count(MAX_IMPORT_ROWS)} rows a file.
-
-  The rows run in this process, --rate a second (default ${DEFAULT_PACE.rowsPerSecond}; 0: no limit), --concurrency at
-  once (default ${DEFAULT_PACE.concurrency}); the provider's rate limits are waited out. Progress goes to stderr (a
-  bar on a terminal, a line every 100 rows otherwise); the summary goes to stdout: imported,
-  skipped (already imported for that user), failed, and each failed row's line, user and reason.
-
-  Stopped or killed, run the same command again: it resumes the unfinished import of the same
-  file and never makes a connection twice. Run again after it completed, it makes a new import
-  whose rows already imported are skipped. The connections' first syncs run in the worker
-  (causeway start); with the embedded database, stop the server while the import runs.
-  Exit code: 0 when the import completed (failed rows included: the summary lists them), 2 for a
-  mistake in the command, 1 when it could not run or stopped early. Also: POST /v1/imports.`;
+import { chosenApplication, howToConfigure, loadConfig, providerRegistry, withCore, type Config } from './context.js';
+import { CliError, count, say, UsageError } from './shared.js';
 
 /** A provider's Retry-After this process waits out; a longer one stops the run (run the command again after it). */
 const CLI_MAX_WAIT_MS = 10 * 60_000;
 /** Without a terminal, one progress line per this many rows. */
 const LINE_EVERY = 100;
 
-function options(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        provider: { type: 'string' }, file: { type: 'string' }, application: { type: 'string' },
-        rate: { type: 'string' }, concurrency: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    if (/^ERR_PARSE_ARGS_/.test((err as { code?: string }).code ?? '')) throw new UsageError((err as Error).message, IMPORT_USAGE);
-    throw err;
-  }
-}
-
 function importingProvider(config: Config, id: string): Provider {
-  const registry = createRegistry(builtInProviders({ sandboxLatencyMs: config.sandboxLatencyMs }));
+  const registry = providerRegistry(config);
   const provider = registry.get(id);
-  if (!provider) throw new UsageError(`No provider ${id}. This server has: ${registry.list().map((p) => p.id).join(', ')}.`, IMPORT_USAGE);
-  if (!provider.importAccess) throw new UsageError(`The ${provider.name} provider cannot import existing links.`, IMPORT_USAGE);
+  if (!provider) throw new UsageError(`No provider ${id}. This server has: ${registry.list().map((p) => p.id).join(', ')}.`);
+  if (!provider.importAccess) throw new UsageError(`The ${provider.name} provider cannot import existing links.`);
   return provider;
 }
 
@@ -72,7 +34,7 @@ function numberOption(value: string | undefined, name: string, min: number, max:
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} must be a ${integer ? 'whole ' : ''}number from ${min} to ${max}`, IMPORT_USAGE);
+    throw new UsageError(`--${name} must be a ${integer ? 'whole ' : ''}number from ${min} to ${max}`);
   }
   return n;
 }
@@ -144,11 +106,10 @@ async function summarise(core: Core, tenant: Tenant, batchId: string, file: stri
   } while (cursor);
 }
 
-export async function cmdImport(config: Config, args: string[]): Promise<void> {
-  const values = options(args);
-  if (values.help) { say(IMPORT_USAGE); return; }
-  if (!values.provider) throw new UsageError('import needs --provider ID (plaid, or sandbox for tokens from POST /v1/sandbox/tokens)', IMPORT_USAGE);
-  if (!values.file) throw new UsageError('import needs --file FILE (a CSV of user,token[,institutionId])', IMPORT_USAGE);
+export async function cmdImport(values: { provider?: string; file?: string; application?: string; rate?: string; concurrency?: string }): Promise<void> {
+  if (!values.provider) throw new UsageError('import needs --provider ID (plaid, or sandbox for tokens from POST /v1/sandbox/tokens)');
+  if (!values.file) throw new UsageError('import needs --file FILE (a CSV of user,token[,institutionId])');
+  const config = loadConfig();
   const provider = importingProvider(config, values.provider);
   const rate = numberOption(values.rate, 'rate', 0, 1000, false);
   const concurrency = numberOption(values.concurrency, 'concurrency', 1, 32, true);

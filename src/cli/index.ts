@@ -1,340 +1,233 @@
 /**
- * The `causeway` command: start, migrate, applications create|list, keys create|list|revoke,
- * operators create, institutions sync|list, import (cli/import.ts).
- * Output meant for scripts (a new key, a sync's counts) goes to stdout alone; messages and progress go to stderr.
+ * The `causeway` command, parsed by commander: start, migrate, applications create|list, keys
+ * create|list|revoke, operators create, institutions sync|list, import. Every command and
+ * subcommand answers --help without touching the database; the work is imported only when a
+ * command runs, so --help and a mistyped command answer at once.
+ * Output meant for scripts (a new key, a sync's counts, --version) goes to stdout alone; messages,
+ * progress and errors go to stderr. Exit codes: 0 done, 1 could not be done, 2 a mistake in the command.
  */
-import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
-import { ConfigError, loadConfig, type Config } from '../config.js';
-import { systemClock } from '../domain/clock.js';
-import { openDatabase, runMigrations, type Database } from '../db/open.js';
-import { DataDirLockedError } from '../db/lock.js';
-import { findDefaultApplication, listApiKeys, listApplications, revokeApiKey } from '../db/repos/applications.js';
-import { searchInstitutions } from '../db/repos/providers.js';
-import { AppError } from '../domain/errors.js';
-import { builtInProviders, createRegistry } from '../providers/registry.js';
-import { ProviderError, type Provider } from '../providers/types.js';
-import { start, type Role } from '../runtime.js';
-import { syncCatalogues, type SyncProgress } from '../services/catalogue.js';
-import { anySettings } from '../services/providers.js';
-import { createOperator } from '../services/access.js';
-import { createApiKey, createApplication, ensureDefaultApplication, type Environment } from '../services/applications.js';
-import { CliError, chosenApplication, count, howToConfigure, say, UsageError, withCore } from './shared.js';
-import { cmdImport } from './import.js';
+import { Command, CommanderError, Option } from 'commander';
+import { explain, verboseWanted } from './errors.js';
+import { IMPORT_HELP } from './import-help.js';
+import { printedProgress } from './progress.js';
+import { UsageError } from './shared.js';
+import { VERSION } from './version.js';
 
-const USAGE = `Usage: causeway <command>
-
-Commands:
-  start [--role api|worker|all]   Run the API and/or the job worker (default: all)
-  migrate                         Apply database migrations and exit
-  applications create --name NAME [--environment sandbox|live]
-                                  Create an application (a tenant: its own users, connections and
-                                  keys; default sandbox); prints only its id. Live applications may
-                                  not call /v1/sandbox/* nor use the sandbox provider
-  applications list               List applications (id, name, environment, created, default)
-  keys create --name NAME [--application ID]
-                                  Create an API key (for the default application unless given);
-                                  prints only the key
-  keys list [--application ID]    List API keys (prefix, name, created, revoked)
-  keys revoke ID_OR_PREFIX        Revoke a key
-  operators create --email EMAIL [--password P] [--application ID]
-                                  Create a dashboard sign-in (for the default application unless
-                                  given); prints the password (generated unless given) on stdout, this once
-  institutions sync [--provider ID]
-                                  Copy the providers' institution catalogues into the database now
-                                  (all configured providers unless given; the worker also does it
-                                  every CAUSEWAY_CATALOGUE_SYNC_HOURS); prints a count per provider
-  institutions list [--search TEXT] [--provider ID] [--country CC] [--limit N]
-                                  List institutions in the database (id, name, country, provider, methods)
-  import --provider ID --file FILE [--application ID] [--rate N] [--concurrency N]
-                                  Bulk migration: import a CSV of user,token[,institutionId] (existing
-                                  Plaid Items, say) as connections, with progress and a summary of
-                                  failures; run again to resume, never duplicating (import --help)
-
-Settings come from the environment: DATABASE_URL (unset: embedded database in CAUSEWAY_DATA_DIR,
+const ENVIRONMENT_HELP = `
+Settings come from the environment: DATABASE_URL (unset: the embedded database in CAUSEWAY_DATA_DIR,
 default ./data), PORT (3000), HOST (127.0.0.1), CAUSEWAY_ENCRYPTION_KEY (required with DATABASE_URL),
-CAUSEWAY_PLAID_CLIENT_ID and CAUSEWAY_PLAID_SECRET (Plaid for every application), CAUSEWAY_PLAID_ENV
-(sandbox or production), CAUSEWAY_PUBLIC_URL (where browsers and providers' webhooks reach this server).`;
+CAUSEWAY_PUBLIC_URL (where browsers and providers' webhooks reach this server), LOG_LEVEL (info), and
+the providers' CAUSEWAY_PLAID_*, CAUSEWAY_GOCARDLESS_* (README: Settings).
+--verbose, or DEBUG=causeway, prints the stack trace of an unexpected error.`;
 
-const INSTITUTIONS_USAGE = `Usage: causeway institutions <sync|list>
+const START_HELP = `
+Roles: api serves HTTP (the API, the pages, /health, /ready, /metrics); worker runs the jobs, webhook
+deliveries, the background refresh and the catalogue sync; all does both (the default). On PostgreSQL
+run as many api and worker processes as you like against one database; the embedded database takes
+one process. Progress goes to stderr, then the address (and, on an empty database, the default
+sandbox application's first API key, shown once). SIGINT or SIGTERM stop it gracefully.`;
 
-  institutions sync [--provider ID]
-      Copies each configured provider's institutions into the database, a page at a time, and
-      prints a count per provider on stdout (\`plaid: 2,513 institutions\`); progress goes to stderr.
-      Without --provider: every provider that has settings. The worker does this on its own too:
-      empty catalogues at start, all of them every CAUSEWAY_CATALOGUE_SYNC_HOURS (default 24).
-  institutions list [--search TEXT] [--provider ID] [--country CC] [--limit N]
-      Institutions in the database by name (default limit 50, at most 1000): id, name, country,
-      provider, methods. --search matches any part of the name.
-
+const INSTITUTIONS_HELP = `
 A provider reads its catalogue with the deployment's settings (Plaid: CAUSEWAY_PLAID_CLIENT_ID,
 CAUSEWAY_PLAID_SECRET, CAUSEWAY_PLAID_ENV), else with one application's own
-(PUT /v1/application/providers/plaid).`;
+(PUT /v1/application/providers/plaid). The worker syncs on its own too: empty catalogues at start,
+all of them every CAUSEWAY_CATALOGUE_SYNC_HOURS (default 24).`;
 
-async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
-  try {
-    await runMigrations(database);
-    return await fn(database);
-  } finally {
-    await database.close();
-  }
-}
-
-async function cmdStart(config: Config, role: Role) {
-  const running = await start(config, role);
-  const { core } = running;
-  const where = config.databaseUrl ? 'PostgreSQL' : `the embedded database in ${config.dataDir}`;
-  const { application, created } = await ensureDefaultApplication(core.db, systemClock);
-  if (running.url) say(`Causeway is running at ${running.url} (role ${role}, ${where}).`);
-  else say(`Causeway worker is running (${where}).`);
-  if (created) {
-    const key = await createApiKey(core.db, systemClock, application, 'default');
-    say('Created the default sandbox application and its first API key. It is shown only this once, so keep it:');
-    say('');
-    say(`  ${key.key}`);
-    say('');
-    if (running.url) say(`Try it:  curl -H "Authorization: Bearer ${key.key}" ${running.url}/v1/institutions`);
-  } else if (running.url) {
-    say('Create an API key with: npx causeway keys create --name my-key');
-  }
-  if (running.url) {
-    say(`API reference: ${running.url}/openapi.json`);
-    say(`Dashboard:     ${running.url}/dashboard (sign in with an API key, or an operator: npx causeway operators create --email you@example.com)`);
-  }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: stopping…`);
-    const force = setTimeout(() => process.exit(1), 15_000);
-    force.unref();
-    await running.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-}
-
-async function cmdApplications(config: Config, sub: string | undefined, args: string[]) {
-  const { values } = parseArgs({ args, options: { name: { type: 'string' }, environment: { type: 'string', default: 'sandbox' } } });
-  if (sub === 'create') {
-    const name = values.name?.trim();
-    if (!name || name.length > 200) throw new UsageError('applications create needs --name NAME (1 to 200 characters)');
-    if (values.environment !== 'sandbox' && values.environment !== 'live') throw new UsageError('--environment must be sandbox or live');
-    const environment: Environment = values.environment;
-    await withDatabase(config, async ({ db }) => {
-      const application = await createApplication(db, systemClock, { name, environment });
-      say(`Created the ${environment} application ${application.name}. Create its first API key with: npx causeway keys create --application ${application.id} --name NAME`);
-      process.stdout.write(`${application.id}\n`);
-    });
-  } else if (sub === 'list') {
-    await withDatabase(config, async ({ db }) => {
-      const applications = await listApplications(db);
-      if (applications.length === 0) say('No applications yet. `causeway start` creates the default one; or: npx causeway applications create --name NAME');
-      for (const a of applications) {
-        process.stdout.write(`${a.id}  ${a.name}  ${a.environment}  created ${a.createdAt.toISOString()}${a.isDefault ? '  default' : ''}\n`);
-      }
-    });
-  } else {
-    throw new UsageError('applications takes create or list');
-  }
-}
-
-async function cmdKeys(config: Config, sub: string | undefined, args: string[]) {
-  const { values, positionals } = parseArgs({ args, options: { name: { type: 'string' }, application: { type: 'string' } }, allowPositionals: true });
-  await withDatabase(config, async ({ db }) => {
-    if (sub === 'create') {
-      if (!values.name) throw new UsageError('keys create needs --name NAME');
-      const application = await chosenApplication(db, values.application);
-      const key = await createApiKey(db, systemClock, application, values.name);
-      if (values.application !== undefined) say(`Created a ${application.environment} key for ${application.name} (${application.id}). It is shown only this once:`);
-      process.stdout.write(`${key.key}\n`);
-    } else if (sub === 'list') {
-      const application = values.application !== undefined ? await chosenApplication(db, values.application) : await findDefaultApplication(db);
-      const keys = application ? await listApiKeys(db, application.id) : [];
-      if (keys.length === 0) say('No API keys yet. Create one with: npx causeway keys create --name NAME');
-      for (const k of keys) {
-        process.stdout.write(`${k.id}  ${k.prefix}…  ${k.name}  created ${k.createdAt.toISOString()}${k.revokedAt ? `  revoked ${k.revokedAt.toISOString()}` : ''}\n`);
-      }
-    } else if (sub === 'revoke') {
-      const target = positionals[0];
-      if (!target) throw new UsageError('keys revoke needs the key id (key_…) or its shown prefix');
-      const n = await revokeApiKey(db, target, new Date());
-      if (n === 0) throw new UsageError(`No live key matches ${target}. See: npx causeway keys list`);
-      say(`Revoked ${n} key${n === 1 ? '' : 's'}.`);
-    } else {
-      throw new UsageError('keys takes create, list or revoke');
-    }
-  });
-}
-
-async function cmdOperators(config: Config, sub: string | undefined, args: string[]) {
-  const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' }, application: { type: 'string' } } });
-  if (sub !== 'create') throw new UsageError('operators takes create');
-  if (!values.email || !/^[^@\s]+@[^@\s]+$/.test(values.email)) throw new UsageError('operators create needs --email EMAIL');
-  if (values.password !== undefined && values.password.length < 8) throw new UsageError('--password must be at least 8 characters');
-  await withDatabase(config, async ({ db }) => {
-    const application = await chosenApplication(db, values.application);
+/** Runs a command's action; a UsageError it throws carries that command's help. */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    const cmd = args[args.length - 1] as Command;
     try {
-      const operator = await createOperator(db, systemClock, application, values.email!, values.password);
-      say(`Created operator ${operator.email}. Sign in at /dashboard with this password (shown only this once):`);
-      process.stdout.write(`${operator.password}\n`);
+      await fn(...args);
     } catch (err) {
-      if ((err as { cause?: { code?: string }; code?: string }).cause?.code === '23505' || (err as { code?: string }).code === '23505') {
-        throw new UsageError(`An operator ${values.email} already exists.`);
-      }
+      if (err instanceof UsageError && err.usage === null) throw new UsageError(err.message, cmd.helpInformation().trimEnd());
       throw err;
     }
-  });
-}
-
-/** The provider named by --provider, checked before the database is opened. */
-function namedProvider(config: Config, id: string): Provider {
-  const registry = createRegistry(builtInProviders({ sandboxLatencyMs: config.sandboxLatencyMs }));
-  const provider = registry.get(id);
-  if (!provider) throw new UsageError(`No provider ${id}. This server has: ${registry.list().map((p) => p.id).join(', ')}.`, INSTITUTIONS_USAGE);
-  return provider;
-}
-
-/**
- * A sync's progress on stderr: a bar when stderr is a terminal, else one line a page, so logs and
- * CI show how far it got. stdout keeps only the counts.
- */
-function progressDisplay() {
-  const tty = process.stderr.isTTY === true;
-  let bar: cliProgress.SingleBar | null = null;
-  let current: string | null = null;
-  const finish = () => { bar?.stop(); bar = null; current = null; };
-  const onProgress = (p: SyncProgress) => {
-    if (!tty) {
-      say(`${p.provider}: ${count(p.done)}${p.total !== null ? ` of ${count(p.total)}` : ''} institutions`);
-      return;
-    }
-    if (current !== p.provider) {
-      finish();
-      current = p.provider;
-      bar = new cliProgress.SingleBar({
-        format: `${p.provider.padEnd(8)} [{bar}] {value}/{total} institutions`, stream: process.stderr,
-        formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? count(v) : String(v)),
-      }, cliProgress.Presets.shades_classic);
-      bar.start(p.total ?? p.done, 0);
-    }
-    if (p.total !== null) bar!.setTotal(p.total);
-    else if (p.done > bar!.getTotal()) bar!.setTotal(p.done);
-    bar!.update(p.done);
   };
-  return { onProgress, finish };
+}
+
+/** Commander's mistakes, kept by the command that found them so the hint can name it. */
+class CausewayCommand extends Command {
+  static lastFailed: Command | null = null;
+  override createCommand(name?: string): Command {
+    return new CausewayCommand(name);
+  }
+  override error(message: string, errorOptions?: { code?: string; exitCode?: number }): never {
+    CausewayCommand.lastFailed = this;
+    return super.error(message, errorOptions);
+  }
+}
+
+/** Where a run writes: stdout for what was asked for (help, --version), stderr for the rest. Tests pass their own. */
+export interface Output { out(text: string): void; err(text: string): void }
+const STD: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+export function buildProgram(output: Output = STD): Command {
+  const program = new CausewayCommand('causeway')
+    .description('Causeway: the connections between your app\'s users and their banks, self-hosted.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .option('--verbose', 'print the stack trace of an unexpected error (also: DEBUG=causeway)')
+    .helpOption('-h, --help', 'show help for a command')
+    .helpCommand('help [command]', 'show help for a command')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: output.out, writeErr: output.err, outputError: () => { /* printed once, by run(), as one line */ } })
+    .addHelpText('after', ENVIRONMENT_HELP);
+
+  program.command('start')
+    .description('run the API and/or the job worker until stopped')
+    .addOption(new Option('--role <role>', 'api, worker or all').choices(['api', 'worker', 'all']).default('all'))
+    .addHelpText('after', START_HELP)
+    .action(action(async (opts: { role: 'api' | 'worker' | 'all' }) => {
+      // Loading the code is the first wait (tsx compiles it on a first run): say so at once.
+      const { cmdStart } = await printedProgress().step(`Loading Causeway ${VERSION}`, () => import('./start.js'));
+      await cmdStart(opts.role);
+    }));
+
+  program.command('migrate')
+    .description('apply the database migrations and exit (start applies them too; on PostgreSQL several starting processes take turns)')
+    .action(action(async () => {
+      const { cmdMigrate } = await import('./start.js');
+      await cmdMigrate();
+    }));
+
+  const applications = program.command('applications')
+    .description('create and list applications (tenants: each has its own users, connections, keys and settings)');
+  applications.command('create')
+    .description('create an application; prints only its id (app_…)')
+    .option('--name <name>', 'its name, 1 to 200 characters')
+    .addOption(new Option('--environment <environment>', 'sandbox, or live: live applications may not call /v1/sandbox/* nor use the sandbox provider').choices(['sandbox', 'live']).default('sandbox'))
+    .action(action(async (opts: { name?: string; environment: 'sandbox' | 'live' }) => {
+      const { applicationsCreate } = await import('./admin.js');
+      await applicationsCreate(opts);
+    }));
+  applications.command('list')
+    .description('list applications: id, name, environment, created, default')
+    .action(action(async () => {
+      const { applicationsList } = await import('./admin.js');
+      await applicationsList();
+    }));
+
+  const keys = program.command('keys').description('create, list and revoke API keys');
+  keys.command('create')
+    .description('create an API key (for the default sandbox application unless --application); prints only the key, shown this once')
+    .option('--name <name>', 'what the key is for')
+    .option('--application <id>', 'the application (app_…)')
+    .action(action(async (opts: { name?: string; application?: string }) => {
+      const { keysCreate } = await import('./admin.js');
+      await keysCreate(opts);
+    }));
+  keys.command('list')
+    .description('list API keys: id, prefix, name, created, revoked')
+    .option('--application <id>', 'the application (app_…; default: the default one)')
+    .action(action(async (opts: { application?: string }) => {
+      const { keysList } = await import('./admin.js');
+      await keysList(opts);
+    }));
+  keys.command('revoke')
+    .description('revoke a key, by its id (key_…) or the prefix keys list shows')
+    .argument('<key>', 'key id or prefix')
+    .action(action(async (key: string) => {
+      const { keysRevoke } = await import('./admin.js');
+      await keysRevoke(key);
+    }));
+
+  const operators = program.command('operators').description('dashboard sign-ins');
+  operators.command('create')
+    .description('create a dashboard sign-in (for the default application unless --application); prints the password on stdout, this once')
+    .option('--email <email>', 'the operator\'s email')
+    .option('--password <password>', 'at least 8 characters (default: generated)')
+    .option('--application <id>', 'the application (app_…)')
+    .action(action(async (opts: { email?: string; password?: string; application?: string }) => {
+      const { operatorsCreate } = await import('./admin.js');
+      await operatorsCreate(opts);
+    }));
+
+  const institutions = program.command('institutions')
+    .description('the institutions catalogue: sync it from the providers now, list what it holds')
+    .addHelpText('after', INSTITUTIONS_HELP);
+  institutions.command('sync')
+    .description('copy the configured providers\' catalogues into the database now, a page at a time; prints a count per provider on stdout (plaid: 2,513 institutions)')
+    .option('--provider <id>', 'only this provider (default: every provider that has settings)')
+    .addHelpText('after', INSTITUTIONS_HELP)
+    .action(action(async (opts: { provider?: string }) => {
+      const { institutionsSync } = await import('./institutions.js');
+      await institutionsSync(opts.provider);
+    }));
+  institutions.command('list')
+    .description('institutions in the database by name: id, name, country, provider, methods')
+    .option('--search <text>', 'any part of the name')
+    .option('--provider <id>', 'one provider\'s')
+    .option('--country <cc>', 'a two-letter country code')
+    .option('--limit <n>', 'how many, 1 to 1000', '50')
+    .action(action(async (opts: { search?: string; provider?: string; country?: string; limit: string }) => {
+      const { institutionsList } = await import('./institutions.js');
+      await institutionsList(opts);
+    }));
+
+  program.command('import')
+    .description('bulk migration: import a CSV of user,token[,institutionId] as connections; run again to resume')
+    .usage('--provider ID --file FILE [--application ID] [--rate N] [--concurrency N]')
+    .option('--provider <id>', 'the provider the tokens belong to (plaid; sandbox for tokens from POST /v1/sandbox/tokens)')
+    .option('--file <file>', 'the CSV file')
+    .option('--application <id>', 'the application (app_…; default: the default one)')
+    .option('--rate <n>', 'rows a second, 0 to 1000 (0: no limit)')
+    .option('--concurrency <n>', 'rows at once, 1 to 32')
+    .addHelpText('after', `\n${IMPORT_HELP}`)
+    .action(action(async (opts: { provider?: string; file?: string; application?: string; rate?: string; concurrency?: string }) => {
+      const { cmdImport } = await import('./import.js');
+      await cmdImport(opts);
+    }));
+
+  return program;
+}
+
+/** Commander's message as one line, with the hint where to look. */
+function usageLine(err: CommanderError): string {
+  const cmd = CausewayCommand.lastFailed;
+  const path: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) path.unshift(c.name());
+  const where = (path.length ? path : ['causeway']).join(' ');
+  let message = err.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)$/, ' (did you mean $1?)');
+  const choice = /^option '(-[^ ']+)[^']*' argument '([^']*)' is invalid\. Allowed choices are (.*)\.$/.exec(message);
+  if (choice) {
+    const options = choice[3]!.split(', ');
+    message = `${choice[1]} must be ${options.length > 1 ? `${options.slice(0, -1).join(', ')} or ${options.at(-1)}` : options[0]} (not '${choice[2]}')`;
+  }
+  return `causeway: ${message.replace(/\.$/, '')}. See: ${where} --help`;
 }
 
 /**
- * A provider's refusal for the operator: its technical part when the message also carries words
- * meant for end users (Plaid's: "… (Plaid INVALID_API_KEYS on /institutions/get: …)").
+ * Runs the command `argv` names and answers its exit code (a start answers 0 once it is serving and
+ * keeps the process alive). Nothing is printed twice: commander's own messages are muted and said here.
  */
-function forOperator(err: ProviderError | AppError): string {
-  if (!(err instanceof ProviderError)) return err.message;
-  const technical = [...err.message.matchAll(/\(([^()]*)\)/g)].map((m) => m[1]!).find((t) => t.includes(err.providerCode));
-  return technical ?? `${err.message.replace(/\.$/, '')} (${err.providerCode})`;
-}
-
-async function cmdInstitutionsSync(config: Config, only: string | undefined) {
-  const named = only !== undefined ? namedProvider(config, only) : null;
-  await withCore(config, async (core) => {
-    const ready: Provider[] = [];
-    const missing: Provider[] = [];
-    for (const provider of core.providers.list()) {
-      if (named && provider.id !== named.id) continue;
-      ((await anySettings(core, provider)) === null ? missing : ready).push(provider);
-    }
-    if (named && missing.length > 0) throw new CliError(`${named.name} is not configured, so its catalogue cannot be read: ${howToConfigure(named)}.`);
-    const failures: string[] = [];
-    // One provider at a time, so a failure names its provider and the others still sync.
-    for (const provider of ready) {
-      const progress = progressDisplay();
-      let last: SyncProgress | null = null;
-      try {
-        const results = await syncCatalogues(core, { all: true, only: provider.id }, (p) => { last = p; progress.onProgress(p); });
-        progress.finish();
-        for (const r of results) process.stdout.write(`${r.provider}: ${count(r.synced)} institution${r.synced === 1 ? '' : 's'}\n`);
-      } catch (err) {
-        progress.finish();
-        if (!(err instanceof ProviderError) && !(err instanceof AppError)) throw err;
-        const at = last as SyncProgress | null;
-        const kept = at ? ` after ${count(at.done)}${at.total !== null ? ` of ${count(at.total)}` : ''} institutions (those are kept)` : '';
-        failures.push(`${provider.id}: the catalogue sync failed${kept}: ${forOperator(err)}`);
-      }
-    }
-    for (const p of missing) say(`${p.id}: not configured, skipped; to sync it, ${howToConfigure(p)}.`);
-    if (failures.length === 1) throw new CliError(failures[0]!);
-    if (failures.length > 1) throw new CliError(`${failures.length} catalogue syncs failed:\n  ${failures.join('\n  ')}`);
-  });
-}
-
-async function cmdInstitutionsList(config: Config, values: { search?: string; provider?: string; country?: string; limit?: string }) {
-  const limit = values.limit === undefined ? 50 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000', INSTITUTIONS_USAGE);
-  if (values.country !== undefined && !/^[A-Za-z]{2}$/.test(values.country)) throw new UsageError('--country must be a two-letter country code (US, GB, …)', INSTITUTIONS_USAGE);
-  const providers = values.provider !== undefined
-    ? [namedProvider(config, values.provider).id]
-    : createRegistry(builtInProviders({ sandboxLatencyMs: config.sandboxLatencyMs })).list().map((p) => p.id);
-  await withDatabase(config, async ({ db }) => {
-    const rows = await searchInstitutions(db, { providers, search: values.search?.trim() || undefined, country: values.country?.toUpperCase(), limit: limit + 1 });
-    if (rows.length === 0) {
-      say(values.search || values.country ? 'No institutions match.' : `No institutions yet. Fill the catalogue with: npx causeway institutions sync${values.provider ? ` --provider ${values.provider}` : ''}`);
-    }
-    for (const r of rows.slice(0, limit)) {
-      process.stdout.write(`${r.id}  ${r.name}  ${r.country}  ${r.provider}  ${r.methods.join(',')}\n`);
-    }
-    if (rows.length > limit) say(`Showing the first ${limit}; narrow with --search or raise --limit.`);
-  });
-}
-
-async function cmdInstitutions(config: Config, sub: string | undefined, args: string[]) {
-  if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') { say(INSTITUTIONS_USAGE); return; }
-  if (sub !== 'sync' && sub !== 'list') throw new UsageError('institutions takes sync or list', INSTITUTIONS_USAGE);
-  const common = { provider: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
-  const listing = { search: { type: 'string' }, country: { type: 'string' }, limit: { type: 'string' } } as const;
-  let values: { provider?: string; search?: string; country?: string; limit?: string; help?: boolean };
+export async function run(argv: string[], output: Output = STD): Promise<number> {
+  const program = buildProgram(output);
+  CausewayCommand.lastFailed = null;
   try {
-    values = sub === 'sync' ? parseArgs({ args, options: common }).values : parseArgs({ args, options: { ...common, ...listing } }).values;
+    if (argv.length === 0) {
+      output.out(program.helpInformation());
+      return 0;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
   } catch (err) {
-    if (/^ERR_PARSE_ARGS_/.test((err as { code?: string }).code ?? '')) throw new UsageError((err as Error).message, INSTITUTIONS_USAGE);
-    throw err;
+    if (err instanceof CommanderError) {
+      // --help and --version printed themselves; a group named without its subcommand printed its help.
+      if (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)) return 0;
+      output.err(`${usageLine(err)}\n`);
+      return 2;
+    }
+    if (err instanceof UsageError) {
+      output.err(`${err.usage ? `${err.message}\n\n${err.usage}` : err.message}\n`);
+      return 2;
+    }
+    for (const line of explain(err, { verbose: verboseWanted(argv) })) output.err(`${line}\n`);
+    return 1;
   }
-  if (values.help) { say(INSTITUTIONS_USAGE); return; }
-  if (sub === 'sync') await cmdInstitutionsSync(config, values.provider);
-  else await cmdInstitutionsList(config, values);
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const [command, sub, ...rest] = argv;
-  try {
-    const config = loadConfig();
-    if (command === 'start') {
-      const { values } = parseArgs({ args: argv.slice(1), options: { role: { type: 'string', default: 'all' } } });
-      if (!['api', 'worker', 'all'].includes(values.role!)) throw new UsageError('--role must be api, worker or all');
-      await cmdStart(config, values.role as Role);
-    } else if (command === 'migrate') {
-      await withDatabase(config, async () => say('Migrations applied.'));
-    } else if (command === 'applications') {
-      await cmdApplications(config, sub, rest);
-    } else if (command === 'keys') {
-      await cmdKeys(config, sub, rest);
-    } else if (command === 'operators') {
-      await cmdOperators(config, sub, rest);
-    } else if (command === 'institutions') {
-      await cmdInstitutions(config, sub, rest);
-    } else if (command === 'import') {
-      await cmdImport(config, argv.slice(1));
-    } else if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-      say(USAGE);
-    } else {
-      throw new UsageError(`Unknown command ${command}`);
-    }
-  } catch (err) {
-    if (err instanceof UsageError) { say(`${err.message}\n\n${err.usage ?? USAGE}`); process.exit(2); }
-    if (/^ERR_PARSE_ARGS_/.test((err as { code?: string }).code ?? '')) { say(`${(err as Error).message}\n\n${USAGE}`); process.exit(2); }
-    if (err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof CliError) { say(`causeway: ${err.message}`); process.exit(1); }
-    throw err;
-  }
+  const code = await run(argv);
+  if (code !== 0) process.exit(code);
 }
