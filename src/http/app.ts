@@ -15,6 +15,7 @@ import { registerObservability, requestIdOf } from './observability.js';
 import { providerRoutes } from './routes/providers.js';
 import { linkPageRoutes } from './routes/link.js';
 import { webPageRoutes } from './pages/web.js';
+import { docsPageRoutes } from './pages/docs.js';
 import { accessRoutes } from './routes/access.js';
 import { applicationRoutes } from './routes/application.js';
 import { connectionRoutes } from './routes/connections.js';
@@ -72,10 +73,11 @@ export async function buildApp(core: Core, opts: { logger?: boolean; logStream?:
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain')
-    .send('Causeway is running. API: /v1 (see /openapi.json). Pages: /dashboard for operators; /connect and /manage for end users (with a client token).\n'));
+    .send('Causeway is running. API: /v1 (reference: /docs; document: /openapi.json; errors: /docs/errors). Pages: /dashboard for operators; /connect and /manage for end users (with a client token).\n'));
   await app.register(sandboxPageRoutes(core));
   await app.register(linkPageRoutes(core));
   await webPageRoutes(app);
+  await app.register(docsPageRoutes());
   await app.register(async (v1) => {
     await v1.register(accessRoutes(core));
     await v1.register(applicationRoutes(core));
