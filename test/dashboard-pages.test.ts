@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { DESKTOP, launchChromium, newPage, PHONE } from './helpers/browser.js';
-import { client, createStorage, runCli, type Server, startServer, type Storage, tearDown } from './helpers/process.js';
+import { client, createStorage, type Server, startServer, type Storage, tearDown } from './helpers/process.js';
 
 const SHOTS = process.env.CAUSEWAY_SHOTS ?? '/tmp/shots';
 const WIDTHS = [DESKTOP, PHONE];
@@ -40,10 +40,12 @@ const made: { id: string; who: string }[] = [];
 
 before(async () => {
   storage = await createStorage('causeway-dashboard-');
-  key = (await runCli(['keys', 'create', '--name', 'dashboard'], storage.env(), 90_000)).stdout.trim();
+  // An empty database: the server prints its first API key (no CLI run before it, one start of the database).
   server = await startServer(storage.env({
     CAUSEWAY_SANDBOX_LATENCY_MS: '0', CAUSEWAY_RETRY_DELAY_SECONDS: '0', CAUSEWAY_RETRY_LIMIT: '0', CAUSEWAY_ALLOW_PRIVATE_ADDRESSES: 'true',
-  }), { timeoutMs: 90_000 });
+  }), { timeoutMs: 180_000 });
+  assert.match(server.printedKey ?? '', /^sk_sandbox_/);
+  key = server.printedKey!;
   api = client(server.url, key);
   // The receiver takes every event but job.failed, which it answers 500 (those deliveries wait for their retry).
   receiver = http.createServer((req, res) => {
@@ -77,7 +79,7 @@ before(async () => {
     }
   }
   // user_good at the MFA bank waits for its code: every other job finishes.
-  for (const j of jobs) await api.waitForJob(j, { until: (job) => !['queued', 'running'].includes(job.status) || job.mfa, timeoutMs: 30_000 });
+  for (const j of jobs) await api.waitForJob(j, { until: (job) => !['queued', 'running'].includes(job.status) || job.mfa, timeoutMs: 120_000 });
   // Deliveries: more than a page, some failed (answered 500), most succeeded.
   for (let i = 0; i < 200; i++) {
     const all = (await api.get(`/v1/webhook-endpoints/${endpointId}/deliveries?limit=100`)).body.data as any[];
@@ -167,20 +169,24 @@ describe('operator dashboard at 1280 and 390 px', () => {
         await until(page, `document.querySelectorAll('.chart .recharts-wrapper > svg .recharts-label').length >= 4`);
         const charts = await page.evaluate(`[...document.querySelectorAll('.chart')].map((c) => ({
           name: c.getAttribute('aria-label').split(':')[0],
-          labels: [...c.querySelectorAll('svg .recharts-label')].map((t) => t.textContent),
-          ticks: c.querySelectorAll('svg .recharts-cartesian-axis-tick text').length,
+          labels: [...c.querySelectorAll('svg .recharts-label')].filter((t) => !t.closest('.recharts-label-list')).map((t) => t.textContent),
+          counts: [...c.querySelectorAll('svg .recharts-label-list .recharts-label')].map((t) => Number(t.textContent)),
+          xTicks: [...c.querySelectorAll('svg .recharts-xAxis-tick-labels text')].map((t) => t.textContent),
+          yTicks: [...c.querySelectorAll('svg .recharts-yAxis-tick-labels text')].map((t) => t.textContent),
           fills: [...new Set([...c.querySelectorAll('svg .recharts-bar-rectangle path')].map((p) => p.getAttribute('fill')))],
           bars: c.querySelectorAll('svg .recharts-bar-rectangle path').length,
-        }))`) as { name: string; labels: string[]; ticks: number; fills: string[]; bars: number }[];
+        }))`) as { name: string; labels: string[]; counts: number[]; xTicks: string[]; yTicks: string[]; fills: string[]; bars: number }[];
         const by = Object.fromEntries(charts.map((c) => [c.name, c]));
         assert.deepEqual(by['Connections by status']!.labels, ['Connections']);
         assert.deepEqual(by['Failed jobs by reason']!.labels, ['Failed jobs']);
+        assert.equal(by['Connections by status']!.counts.reduce((a, b) => a + b, 0), made.length, 'each bar says its count');
         assert.equal(by['Jobs per hour']!.labels.length, 2);
         assert.match(by['Jobs per hour']!.labels.join(' '), /^Hour \(.+\) Jobs$/);
-        for (const c of charts) assert.ok(c.ticks >= 2, `${c.name}: ticks on its axes`);
-        const statuses = await page.getByRole('list', { name: 'Statuses' }).locator('li').count();
-        assert.ok(statuses >= 3, 'several statuses');
-        assert.equal(by['Connections by status']!.fills.length, statuses, 'each status its own colour');
+        for (const c of charts) assert.ok(c.xTicks.length >= 2 && c.yTicks.length >= 2, `${c.name}: ticks on both axes`);
+        const statuses = (await page.getByRole('list', { name: 'Statuses' }).locator('li').allInnerTexts()).map((t) => /(\w+): \d+$/.exec(t)?.[1]);
+        assert.ok(statuses.length >= 3, 'several statuses');
+        assert.deepEqual(by['Connections by status']!.yTicks, statuses, 'each bar named by its status, as in the legend');
+        assert.equal(by['Connections by status']!.fills.length, statuses.length, 'each status its own colour');
         const reasons = await page.getByRole('list', { name: 'Failure reasons' }).locator('li').allInnerTexts();
         for (const r of ['account_locked', 'invalid_credentials', 'institution_unavailable']) assert.ok(reasons.some((t) => t.includes(r)), `${r} named in words`);
         assert.equal(by['Failed jobs by reason']!.fills.length, reasons.length, 'each reason its own colour');
@@ -265,10 +271,12 @@ describe('operator dashboard at 1280 and 390 px', () => {
       const firstPage = await log.locator('tbody tr').allInnerTexts();
       await page.getByRole('navigation', { name: 'Delivery pages' }).getByRole('button', { name: 'Next →' }).click();
       await page.getByText('Page 2').waitFor();
+      await until(page, `document.querySelector('table[aria-label="Deliveries"] tbody tr')?.innerText !== ${JSON.stringify(firstPage[0])}`);
       const secondPage = await log.locator('tbody tr').allInnerTexts();
       assert.ok(secondPage.length > 0 && secondPage.every((r) => !firstPage.includes(r)), 'page 2 holds other deliveries');
       await page.getByRole('navigation', { name: 'Delivery pages' }).getByRole('button', { name: '← Previous' }).click();
       await page.getByText('Page 1').waitFor();
+      await until(page, `document.querySelector('table[aria-label="Deliveries"] tbody tr')?.innerText === ${JSON.stringify(firstPage[0])}`);
 
       const rowsWhere = (test: string) => until(page, `[...document.querySelectorAll('table[aria-label="Deliveries"] tbody tr')].length > 0
         && [...document.querySelectorAll('table[aria-label="Deliveries"] tbody tr')].every((r) => ${test})`);
