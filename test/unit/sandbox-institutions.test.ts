@@ -41,7 +41,7 @@ describe('sandbox institution catalogue', () => {
 
   it('returns fresh objects holding only the contract fields, so callers cannot change the catalogue', () => {
     const list = provider.institutions();
-    assert.deepEqual(Object.keys(list[0] ?? {}).sort(), ['alwaysMfa', 'country', 'id', 'limits', 'linksPendingTransactions', 'methods', 'name', 'products']);
+    assert.deepEqual(Object.keys(list[0] ?? {}).sort(), ['alwaysMfa', 'country', 'id', 'limits', 'linksPendingTransactions', 'maxAccessDays', 'methods', 'name', 'primaryColor', 'products']);
     list[0]?.methods.push('openbanking');
     assert.deepEqual(provider.institutions(), createSandboxProvider({ latencyMs: 0 }).institutions());
     assert.equal(provider.id, 'sandbox');
