@@ -2,7 +2,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError } from '../domain/errors.js';
 import { loggerOptions, requestForLog } from '../logging.js';
 import type { Core } from '../services/core.js';
@@ -11,6 +11,7 @@ import { registerRateLimit } from './rate-limit.js';
 import { clientError, frameworkError, registerEdge } from './edge.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { swaggerOptions } from './openapi.js';
 import { registerObservability, requestIdOf } from './observability.js';
 import { providerRoutes } from './routes/providers.js';
 import { linkPageRoutes } from './routes/link.js';
@@ -54,15 +55,7 @@ export async function buildApp(core: Core, opts: { logger?: boolean; logStream?:
     }
   });
   await app.register(formbody);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Causeway API', version: '1.0.0', description: 'Connections between your users and their banks: create, refresh, repair, and read what they bring.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key, sk_sandbox_… or sk_live_…' } } },
-      security: [{ apiKey: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(swagger, swaggerOptions);
 
   registerObservability(app, core);
   registerEdge(app);

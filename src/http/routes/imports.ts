@@ -7,11 +7,10 @@ import { IMPORT_LIMITS, MAX_IMPORT_ROWS, parseImportCsv, type ImportRowInput } f
 import type { Core } from '../../services/core.js';
 import { DEFAULT_PACE, getImport, invalidRows, listImportRows, listImports, startImport } from '../../services/imports.js';
 import { tenantOf } from '../auth.js';
-import { id, page, pageQuery, problems } from '../schemas.js';
+import { dateTime, id, ok, page, pageQuery, problems } from '../schemas.js';
 
 /** 10,000 rows with long tokens: more than the API's usual 1 MB. */
 const BODY_LIMIT = 10 * 1024 * 1024;
-const dateTime = z.string().describe('RFC 3339 date-time');
 const ROW_STATUSES = ['pending', 'imported', 'skipped', 'failed'] as const;
 
 const ImportRowBody = z.object({
@@ -26,7 +25,9 @@ const CreateImportBody = z.object({
   rows: z.array(ImportRowBody).min(1).max(MAX_IMPORT_ROWS).describe(`At most ${MAX_IMPORT_ROWS} rows; a row's number in the answers is its place here, from 1`),
   rowsPerSecond: z.number().min(0.1).max(50).optional().describe(`Rows started per second (default ${DEFAULT_PACE.rowsPerSecond}): each one asks the provider about its token`),
   concurrency: z.number().int().min(1).max(16).optional().describe(`Rows in flight at once (default ${DEFAULT_PACE.concurrency})`),
-}).strict();
+}).strict().meta({
+  examples: [{ provider: 'plaid', rows: [{ user: 'cust_8842', accessToken: 'access-sandbox-8ab976e6-64bc-4b38-98f7-731e7a349970' }, { user: 'jo@example.com', accessToken: 'access-sandbox-3c1f9d20-5e7a-4b1c-8d2e-0f9a8b7c6d5e' }] }],
+});
 
 const CreateImportQuery = z.object({
   provider: z.string().min(1).max(40).regex(/^[a-z0-9_-]+$/).optional().describe('With a text/csv body: the provider the tokens are from'),
@@ -42,17 +43,18 @@ const ImportBatch = z.object({
   }).describe('Always the rows\' statuses: total = imported + skipped + failed + pending'),
   waitUntil: dateTime.nullable().describe('The provider asked to slow down: the run resumes then'),
   createdAt: dateTime, startedAt: dateTime.nullable(), finishedAt: dateTime.nullable(),
-});
+}).meta({ id: 'Import', description: 'A batch of provider links imported at once, run by the worker' });
 const ImportFailure = z.object({
   row: z.number().int().describe('The row: its place in rows (from 1), or its line in the CSV'),
   user: z.string().describe('The user as the row named them'), code: z.string().describe('A stable error code, as the single import answers it'), message: z.string(),
-});
-const ImportDetail = ImportBatch.extend({ failures: page(ImportFailure).describe('Failed rows in row order, a page at a time (limit, cursor)') });
+}).meta({ id: 'ImportFailure', description: 'A row of an import that failed, and why' });
+const ImportDetail = ImportBatch.extend({ failures: page(ImportFailure).describe('Failed rows in row order, a page at a time (limit, cursor)') })
+  .meta({ id: 'ImportWithFailures', description: 'An import with a page of its failed rows' });
 const ImportRow = z.object({
   row: z.number().int(), user: z.string(), userId: z.string().nullable().describe('The Causeway user it was imported for, once processed'),
   status: z.enum(ROW_STATUSES), connectionId: z.string().nullable().describe('imported: the new connection; skipped: the one already there'),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
-});
+}).meta({ id: 'ImportRow', description: 'A row of an import: its user, its status and the connection it made' });
 const ImportParams = z.object({ importId: id('imp') });
 const ImportRowsQuery = pageQuery.extend({ status: z.enum(ROW_STATUSES).optional() });
 
@@ -74,9 +76,10 @@ export const importRoutes = (core: Core): FastifyPluginAsyncZod => async (app) =
   app.post('/imports', {
     bodyLimit: BODY_LIMIT,
     schema: {
-      tags, summary: 'Import many provider links at once',
+      operationId: 'createImport', tags, summary: 'Import many provider links at once',
       description: "Bulk migration: each row's token is imported as POST /v1/users/{userId}/connections/import would, for the row's user (found, or created), at a pace the provider can bear, by the worker. Answers 202 with the batch; follow it with GET /v1/imports/{importId}. A token already imported for the same user is skipped (the existing connection is kept), so sending the same rows again never duplicates. A bad row refuses the whole request, naming each bad row. Also takes a text/csv body (up to 10 MB) with ?provider=plaid: lines of user,token[,institutionId], a header line optional; rows are then numbered by line.",
-      querystring: CreateImportQuery, body: CreateImportBody, response: { 202: ImportBatch, ...problems(400, 401, 403, 413, 415) },
+      querystring: CreateImportQuery, body: CreateImportBody,
+      response: { 202: ok(ImportBatch, 'The batch, queued for the worker'), ...problems(400, 'import_not_supported', 403, 413, 415) },
     },
   }, async (req, reply) => {
     const csv = csvRows.get(req);
@@ -92,20 +95,23 @@ export const importRoutes = (core: Core): FastifyPluginAsyncZod => async (app) =
     return reply.code(202).send(batch);
   });
   app.get('/imports', {
-    schema: { tags, summary: 'Import batches, newest first', querystring: pageQuery, response: { 200: page(ImportBatch), ...problems(400, 401, 403) } },
+    schema: {
+      operationId: 'listImports', tags, summary: 'Import batches, newest first', description: 'Every import of the application with its counts, a page at a time.',
+      querystring: pageQuery, response: { 200: ok(page(ImportBatch), 'A page of imports'), ...problems(400) },
+    },
   }, async (req) => listImports(core, tenantOf(req), req.query.cursor ?? null, req.query.limit));
   app.get('/imports/:importId', {
     schema: {
-      tags, summary: 'An import batch with its counts and failed rows',
+      operationId: 'getImport', tags, summary: 'An import batch with its counts and failed rows',
       description: 'The failed rows come a page at a time: limit and cursor page through them. Tokens are never shown.',
-      params: ImportParams, querystring: pageQuery, response: { 200: ImportDetail, ...problems(400, 401, 403, 404) },
+      params: ImportParams, querystring: pageQuery, response: { 200: ok(ImportDetail, 'The import with a page of its failed rows'), ...problems(400, 404) },
     },
   }, async (req) => getImport(core, tenantOf(req), req.params.importId, { cursor: req.query.cursor ?? null, limit: req.query.limit }));
   app.get('/imports/:importId/rows', {
     schema: {
-      tags, summary: "An import batch's rows",
+      operationId: 'listImportRows', tags, summary: "An import batch's rows",
       description: 'Every row in order (or those of one status) with its user and connection: how each token of the batch maps to a connection.',
-      params: ImportParams, querystring: ImportRowsQuery, response: { 200: page(ImportRow), ...problems(400, 401, 403, 404) },
+      params: ImportParams, querystring: ImportRowsQuery, response: { 200: ok(page(ImportRow), 'A page of rows'), ...problems(400, 404) },
     },
   }, async (req) => listImportRows(core, tenantOf(req), req.params.importId, { status: req.query.status, cursor: req.query.cursor ?? null, limit: req.query.limit }));
 };
