@@ -134,6 +134,7 @@ const LAYOUT_PROBLEMS = `(() => {
 
 async function checkLayout(page: Page, name: string): Promise<void> {
   const width = page.viewportSize()!.width;
+  await page.mouse.move(0, 0); // no tooltip left open where the last click was
   await page.screenshot({ path: path.join(SHOTS, `dashboard-${name}-${width}.png`), fullPage: true });
   assert.deepEqual(await page.evaluate(LAYOUT_PROBLEMS), [], `${name} at ${width} px`);
 }
@@ -191,6 +192,11 @@ describe('operator dashboard at 1280 and 390 px', () => {
         for (const r of ['account_locked', 'invalid_credentials', 'institution_unavailable']) assert.ok(reasons.some((t) => t.includes(r)), `${r} named in words`);
         assert.equal(by['Failed jobs by reason']!.fills.length, reasons.length, 'each reason its own colour');
         assert.deepEqual(await page.locator('.recharts-legend-item-text').allInnerTexts(), ['Succeeded', 'Failed']);
+        // A tooltip on the busiest hour says both figures.
+        await page.locator('.chart .recharts-bar-rectangle path').last().hover();
+        const tip = page.locator('.recharts-tooltip-wrapper');
+        await tip.getByText(/Succeeded\s*:\s*\d+/).waitFor();
+        await tip.getByText(/Failed\s*:\s*[1-9]/).waitFor();
         await checkLayout(page, 'overview');
 
         await page.getByRole('tab', { name: 'Users' }).click();
@@ -305,5 +311,38 @@ describe('operator dashboard at 1280 and 390 px', () => {
     } finally {
       await context.close();
     }
+  });
+
+  it('the API behind it: connections newest first with their users and cursor pages; deliveries by outcome and event type', async () => {
+    const seen: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await api.get(`/v1/connections?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(res.status, 200, res.text);
+      seen.push(...res.body.data);
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    assert.deepEqual(seen.map((c) => c.id), [...made].reverse().map((c) => c.id), 'newest first, every one once');
+    assert.deepEqual(seen.map((c) => c.user.name ?? c.user.email), [...made].reverse().map((c) => c.who));
+    assert.ok(seen.every((c) => c.user.id === c.userId && typeof c.user.email === 'string' && c.user.externalId.startsWith('cust-')));
+
+    const base = `/v1/webhook-endpoints/${endpointId}/deliveries?limit=100`;
+    const all = (await api.get(base)).body.data as any[];
+    for (const [q, keep] of [
+      ['status=succeeded', (d: any) => d.status === 'succeeded'],
+      ['status=pending', (d: any) => d.status === 'pending'],
+      ['eventType=job.failed', (d: any) => d.eventType === 'job.failed'],
+      ['status=succeeded&eventType=connection.created', (d: any) => d.status === 'succeeded' && d.eventType === 'connection.created'],
+    ] as const) {
+      const got = (await api.get(`${base}&${q}`)).body.data as any[];
+      const want = all.filter(keep).map((d) => d.id);
+      assert.ok(want.length > 0, `${q}: some to find`);
+      assert.ok(got.every(keep), `${q}: only matching deliveries`);
+      // Outcomes here do not change (job.failed is always answered 500, the rest 200): every match among the newest 100 is found.
+      if (got.length < 100) assert.deepEqual(want.filter((id) => !got.some((d) => d.id === id)), [], `${q}: all of them`);
+    }
+    const bad = await api.get(`${base}&eventType=no.such_type`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.code, 'validation_failed');
   });
 });

@@ -30,7 +30,8 @@ export function CategoryBars({ title, data, unit }: { title: string; data: Bar1[
   );
 }
 
-export interface HourBar { label: string; hour: string; succeeded: number; failed: number }
+/** `label`: the hour on the axis; `title`: its day and hour, in the tooltip. */
+export interface HourBar { label: string; title: string; hour: string; succeeded: number; failed: number }
 
 /** Jobs per hour, stacked: succeeded in blue, failed in vermillion (told apart without red against green). */
 export function JobsPerHour({ data, zone }: { data: HourBar[]; zone: string }) {
@@ -40,7 +41,7 @@ export function JobsPerHour({ data, zone }: { data: HourBar[]; zone: string }) {
         <CartesianGrid vertical={false} strokeDasharray="3 3" />
         <XAxis dataKey="label" tick={AXIS} minTickGap={12} label={{ value: `Hour (${zone})`, position: 'insideBottom', offset: -18, ...AXIS }} />
         <YAxis allowDecimals={false} width={44} tick={AXIS} label={{ value: 'Jobs', angle: -90, position: 'insideLeft', offset: 12, ...AXIS }} />
-        <Tooltip labelFormatter={(l, p) => `${String(l)} · ${(p[0]?.payload as HourBar | undefined)?.hour ?? ''}`} cursor={{ fill: 'rgba(0,0,0,0.05)' }} />
+        <Tooltip labelFormatter={(l, p) => (p[0]?.payload as HourBar | undefined)?.title ?? String(l)} itemSorter={(i) => (i.dataKey === 'succeeded' ? 0 : 1)} cursor={{ fill: 'rgba(0,0,0,0.05)' }} />
         <Legend verticalAlign="top" height={28} itemSorter={null} wrapperStyle={{ fontSize: 13 }} />
         <Bar dataKey="succeeded" name="Succeeded" stackId="jobs" fill={SUCCEEDED_COLOUR} isAnimationActive={false} />
         <Bar dataKey="failed" name="Failed" stackId="jobs" fill={FAILED_COLOUR} isAnimationActive={false} />

@@ -32,7 +32,8 @@ export function Overview({ api, setNav }: SectionProps) {
     const at = new Date((firstHour + i) * 3_600_000);
     const hour = at.toISOString().replace('.000Z', 'Z');
     const h = byHour.get(hour);
-    return { hour, label: at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }), succeeded: h?.succeeded ?? 0, failed: h?.failed ?? 0 };
+    const label = at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+    return { hour, label, title: `${at.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })}, ${label}`, succeeded: h?.succeeded ?? 0, failed: h?.failed ?? 0 };
   });
   const jobs = hours.reduce((n, h) => n + h.succeeded + h.failed, 0);
   const failed = data.failuresByReason.reduce((n, f) => n + f.count, 0);
