@@ -113,7 +113,10 @@ export function docsPageRoutes(): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     const catalogue = errorCataloguePage();
     app.get('/docs/errors', { schema: { hide: true } }, async (_req, reply) => reply
-      .headers({ 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CATALOGUE_CSP, 'cache-control': 'no-cache' })
+      .headers({
+        'content-type': 'text/html; charset=utf-8', 'content-security-policy': CATALOGUE_CSP, 'cache-control': 'no-cache',
+        'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer',
+      })
       .send(catalogue));
 
     // Scalar registers GET /docs (a redirect to /docs/), /docs/ and /docs/js/scalar.js in this scope.
