@@ -160,7 +160,7 @@ function finishOperation(doc: Doc, method: string, path: string, op: Doc) {
       answer.description = `${answer.description}: ${listed.map((c) => `\`${c}\``).join(', ')}`;
     }
     const headers: Doc = { 'X-Request-Id': header('X-Request-Id') };
-    if (code === 401) headers['WWW-Authenticate'] = header('WWW-Authenticate');
+    if (listed.includes('unauthenticated')) headers['WWW-Authenticate'] = header('WWW-Authenticate'); // errors.ts sendProblem
     if ([429, 502, 503].includes(code) || listed.includes('idempotency_key_in_use')) headers['Retry-After'] = header('Retry-After');
     if (secured && (code < 300 || code === 429)) {
       headers['RateLimit-Limit'] = header('RateLimit-Limit');
