@@ -73,7 +73,7 @@ before(async () => {
   const env = (extra: Record<string, string> = {}) => storage.env({ ...SHARED_ENV, ...extra });
   const migrated = await runCli(['migrate'], env(), 60_000);
   assert.equal(migrated.code, 0, migrated.stderr);
-  assert.match(migrated.stderr, /^Applying \d+ database migrations… done in [\d.]+ s$/m);
+  assert.match(migrated.stderr, /^Applying \d+ database migrations…( done|\nApplying \d+ database migrations: done) in [\d.]+ s$/m);
   assert.match(migrated.stderr, /^Migrations applied: \d+ new/m);
   const key = await runCli(['keys', 'create', '--name', 'multi-process'], env(), 60_000);
   assert.equal(key.code, 0, key.stderr);

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { buildProgram, run, type Output } from '../../src/cli/index.js';
 import { explain, verboseWanted } from '../../src/cli/errors.js';
 import { IMPORT_PACE } from '../../src/cli/import-help.js';
+import { printedProgress } from '../../src/cli/progress.js';
 import { DEFAULT_PACE } from '../../src/services/imports.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { DataDirLockedError } from '../../src/db/lock.js';
@@ -138,5 +139,35 @@ describe('failures an operator meets, in one line', () => {
     assert.equal(verboseWanted(['start'], { DEBUG: '*' }), true);
     assert.equal(verboseWanted(['start'], { DEBUG: 'express' }), false);
     assert.equal(verboseWanted(['start'], {}), false);
+  });
+});
+
+describe('start-up progress', () => {
+  const sink = (isTTY: boolean) => {
+    const s = { text: '', isTTY, write(chunk: string) { s.text += chunk; return true; } };
+    return s;
+  };
+
+  it('without a terminal: one plain line a step; a long step ends its line at once and says when it is done', async () => {
+    const out = sink(false);
+    const progress = printedProgress(out as unknown as NodeJS.WriteStream, 20);
+    assert.equal(await progress.step('Starting the job queue', async () => 42), 42);
+    // The long step waits until its start line has been ended (no fixed sleep).
+    await progress.step('Creating the embedded database', async () => {
+      while (!out.text.endsWith('database…\n')) await new Promise((r) => setTimeout(r, 5));
+    });
+    await assert.rejects(progress.step('Connecting to PostgreSQL', async () => { throw new Error('refused'); }), /refused/);
+    const lines = out.text.split('\n');
+    assert.match(lines[0]!, /^Starting the job queue… done in \d+\.\d s$/);
+    assert.equal(lines[1], 'Creating the embedded database…');
+    assert.match(lines[2]!, /^Creating the embedded database: done in \d+\.\d s$/);
+    assert.match(lines[3]!, /^Connecting to PostgreSQL… failed after \d+\.\d s$/);
+    assert.doesNotMatch(out.text, /\r|\x1b/, 'nothing redrawn');
+  });
+
+  it('on a terminal: the line is rewritten in place and ends with the time', async () => {
+    const out = sink(true);
+    await printedProgress(out as unknown as NodeJS.WriteStream).step('Applying 15 database migrations', async () => {});
+    assert.match(out.text, /^Applying 15 database migrations…\r\x1b\[2KApplying 15 database migrations… done in \d+\.\d s\n$/);
   });
 });
