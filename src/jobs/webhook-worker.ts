@@ -16,7 +16,7 @@ import pg from 'pg';
 import { offsetClock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import { DISABLE_AFTER_FAILING_MS, isDelivered, isGone, nextAttemptDelayMs } from '../domain/webhooks.js';
-import { claimDueDeliveries, recordAttempt, releaseLeases, type Claimed } from '../db/repos/webhooks.js';
+import { claimDueDeliveries, recordAttempt, releaseLeases, renewLeases, type Claimed } from '../db/repos/webhooks.js';
 import type { Core } from '../services/core.js';
 import { eventPayload, liveSecrets, signatureHeader } from '../services/webhooks.js';
 import { sendWebhook } from './webhook-http.js';
@@ -32,6 +32,8 @@ const MIN_CLAIM = 16;
 const POLL_MS = 250;
 /** A lease outlives the longest attempt by this much. */
 const LEASE_MARGIN_MS = 5_000;
+/** While attempts are in flight their leases are renewed this often (well inside the margin). */
+const RENEW_MS = 2_000;
 const CHANNEL = 'causeway_webhooks';
 /** A lost LISTEN connection is opened again after this; meanwhile the poll delivers. */
 const RECONNECT_MS = 1000;
@@ -109,6 +111,14 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
     return claimed.length;
   }
 
+  // A slow machine must not let a live attempt's lease lapse (another worker would send it again).
+  const renewer = setInterval(() => {
+    if (tokens.size === 0) return;
+    renewLeases(core.db, [...tokens.keys()], new Date(core.clock.now().getTime() + timeoutMs + LEASE_MARGIN_MS))
+      .catch((err) => core.log.warn({ err }, 'renewing webhook leases failed; they lapse at their time'));
+  }, RENEW_MS);
+  renewer.unref();
+
   const loop = (async () => {
     while (!stopped) {
       let got = 0;
@@ -131,6 +141,7 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
       stopped = true;
       wake();
       await loop;
+      clearInterval(renewer);
       await Promise.allSettled([...running]);
       await unlisten();
       await releaseLeases(core.db, [...tokens.keys()]).catch(() => {});

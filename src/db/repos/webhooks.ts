@@ -208,6 +208,17 @@ export async function recordAttempt(db: Db, r: AttemptRecord): Promise<boolean> 
 }
 
 /** Lets go of the leases these claims still hold (a clean stop), so another worker takes them at once. */
+/**
+ * Extends the leases a live worker still holds (attempts in flight): a lease lapses only when its
+ * worker stops renewing it (killed, or stalled far beyond the margin), never because the machine
+ * is slow, so a busy worker's attempt is not made a second time by another.
+ */
+export async function renewLeases(db: Db, leaseTokens: string[], leaseUntil: Date): Promise<void> {
+  if (leaseTokens.length === 0) return;
+  await db.update(webhookDeliveries).set({ leaseUntil })
+    .where(and(inArray(webhookDeliveries.leaseToken, leaseTokens), eq(webhookDeliveries.status, 'pending')));
+}
+
 export async function releaseLeases(db: Db, leaseTokens: string[]): Promise<void> {
   if (leaseTokens.length === 0) return;
   await db.update(webhookDeliveries).set({ leaseUntil: null, leaseToken: null }).where(inArray(webhookDeliveries.leaseToken, leaseTokens));
