@@ -19,8 +19,9 @@ COPY package.json package-lock.json ./
 COPY packages/ ./packages/
 RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild esbuild
 COPY . .
-# The pages (Vite, into dist/web); then only the runtime dependencies stay.
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# The pages (Vite, into dist/web): all the server needs built (the client package is for integrators);
+# then only the runtime dependencies stay.
+RUN npm run build:web && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
