@@ -4,7 +4,7 @@
 #   docker run … causeway start --role api       (or --role worker)
 #   docker run … causeway migrate | keys create --name NAME | …
 # compose.yaml runs PostgreSQL, a migration, two API and two worker containers behind nginx.
-# Node 22: some dependencies (commander 15 among them) declare it, and Node 20 is past its end of life.
+# Node 22: the current long-term release (Node 20 is past its end of life; Causeway still runs on 20).
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 

@@ -68,7 +68,7 @@ describe('mistakes in the command', () => {
     [['strat'], /^causeway: unknown command 'strat' \(did you mean start\?\)\. See: causeway --help\n$/],
     [['start', '--rol', 'api'], /^causeway: unknown option '--rol' \(did you mean --role\?\)\. See: causeway start --help\n$/],
     [['start', '--role', 'boss'], /^causeway: --role must be api, worker or all \(not 'boss'\)\. See: causeway start --help\n$/],
-    [['migrate', 'now'], /^causeway: too many arguments for 'migrate'\. Expected 0 arguments but got 1: now\. See: causeway migrate --help\n$/],
+    [['migrate', 'now'], /^causeway: too many arguments for 'migrate'\. Expected 0 arguments but got 1\. See: causeway migrate --help\n$/],
     [['keys', 'revoke'], /^causeway: missing required argument 'key'\. See: causeway keys revoke --help\n$/],
     [['keys', 'create', '--name'], /^causeway: option '--name <name>' argument missing\. See: causeway keys create --help\n$/],
     [['applications', 'create', '--name', 'X', '--environment', 'prod'], /^causeway: --environment must be sandbox or live \(not 'prod'\)\. See: causeway applications create --help\n$/],
