@@ -1,9 +1,10 @@
 /** Applications and API keys: the default sandbox application, key creation, authentication, settings. */
 import { newId } from '../domain/ids.js';
 import {
-  findActiveKeyByHash, findDefaultApplication, insertApiKey, insertApplication, updateApplicationSettings as updateApplicationSettingsRow, type ApplicationRow,
+  findActiveKeyByHash, findDefaultApplication, insertApiKey, insertApplication, lockDefaultApplication, updateApplicationSettings as updateApplicationSettingsRow, type ApplicationRow,
 } from '../db/repos/applications.js';
 import type { Db } from '../db/open.js';
+import { withTransaction } from '../db/transaction.js';
 import type { Clock } from '../domain/clock.js';
 import { AppError } from '../domain/errors.js';
 import type { InstitutionSetting } from '../domain/types.js';
@@ -14,13 +15,19 @@ import { randomToken, sha256 } from './crypto.js';
 /** The shown part of a key: enough to recognise it in a list, far too little to use it. */
 const PREFIX_LENGTH = 15;
 
+/** The default sandbox application, made by the first process to start on a fresh database (and only by it). */
 export async function ensureDefaultApplication(db: Db, clock: Clock): Promise<{ application: ApplicationRow; created: boolean }> {
   const existing = await findDefaultApplication(db);
   if (existing) return { application: existing, created: false };
-  const application = await insertApplication(db, {
-    id: newId('app'), name: 'Default sandbox application', environment: 'sandbox', isDefault: true, createdAt: clock.now(),
+  return withTransaction(db, async (tx) => {
+    await lockDefaultApplication(tx);
+    const made = await findDefaultApplication(tx); // another process may have made it while this one waited
+    if (made) return { application: made, created: false };
+    const application = await insertApplication(tx, {
+      id: newId('app'), name: 'Default sandbox application', environment: 'sandbox', isDefault: true, createdAt: clock.now(),
+    });
+    return { application, created: true };
   });
-  return { application, created: true };
 }
 
 export type Environment = 'sandbox' | 'live';

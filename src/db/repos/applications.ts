@@ -14,8 +14,16 @@ export async function insertApplication(db: Db, row: typeof applications.$inferI
 }
 
 export async function findDefaultApplication(db: Db): Promise<ApplicationRow | null> {
-  const [row] = await db.select().from(applications).where(eq(applications.isDefault, true)).limit(1);
+  const [row] = await db.select().from(applications).where(eq(applications.isDefault, true)).orderBy(asc(applications.createdAt), asc(applications.id)).limit(1);
   return row ?? null;
+}
+
+/**
+ * Serialises the creation of the default application (in the caller's transaction): processes
+ * starting together on a fresh database (compose's two APIs and two workers) make one, not one each.
+ */
+export async function lockDefaultApplication(tx: Db): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('causeway default application', 0))`);
 }
 
 /** Every application, oldest first (the CLI's list). */
