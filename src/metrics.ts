@@ -73,12 +73,14 @@ const webhookLatency = new Histogram({
 });
 
 const providerCalls = new Counter({
-  name: 'causeway_provider_calls_total', help: 'Calls to providers, by provider, institution, operation and outcome (ok, or Causeway\'s error code for the failure).',
-  labelNames: ['provider', 'institution', 'operation', 'outcome'] as const, registers: [registry],
+  name: 'causeway_provider_calls_total', help: 'Calls to providers, by provider, institution and outcome (ok, or Causeway\'s error code for the failure).',
+  labelNames: ['provider', 'institution', 'outcome'] as const, registers: [registry],
 });
+// The operation is on the duration only: with it, the institutions of a large catalogue times every
+// operation would multiply the counter's series for little gain.
 const providerDuration = new Histogram({
-  name: 'causeway_provider_call_duration_seconds', help: 'Duration of provider calls, by provider and operation.',
-  labelNames: ['provider', 'operation'] as const, buckets: WORK_BUCKETS, registers: [registry],
+  name: 'causeway_provider_call_duration_seconds', help: 'Duration of provider calls, by provider, operation and outcome (ok or error).',
+  labelNames: ['provider', 'operation', 'outcome'] as const, buckets: WORK_BUCKETS, registers: [registry],
 });
 
 const schedulerLag = new Histogram({
@@ -126,8 +128,8 @@ export function recordWebhookAttempt(outcome: 'delivered' | 'failed' | 'gone', r
 
 /** One provider call (services/sync/journal.ts callProvider); `outcome` is `ok` or an error code. */
 export function recordProviderCall(c: { provider: string; institution: string | null; operation: string; outcome: string; durationMs: number }): void {
-  providerCalls.inc({ provider: c.provider, institution: c.institution ?? 'none', operation: c.operation, outcome: c.outcome });
-  providerDuration.observe({ provider: c.provider, operation: c.operation }, seconds(c.durationMs));
+  providerCalls.inc({ provider: c.provider, institution: c.institution ?? 'none', outcome: c.outcome });
+  providerDuration.observe({ provider: c.provider, operation: c.operation, outcome: c.outcome === 'ok' ? 'ok' : 'error' }, seconds(c.durationMs));
 }
 
 /** A due refresh started by the scheduler, `lateMs` after it fell due (services/scheduler.ts). */

@@ -52,20 +52,21 @@ export interface StartProgress {
   step<T>(what: string, run: () => Promise<T>): Promise<T>;
 }
 
-const SILENT: StartProgress = { step: (_what, run) => run() };
+/** Steps run without a word (tests, and the CLI's commands that print nothing while starting). */
+export const silentProgress: StartProgress = { step: (_what, run) => run() };
 
 /** Where the configuration's database is, for a person (never the user or the password). */
 export const databaseLabel = (config: Config) => whereDatabase(config.databaseUrl, config.dataDir);
 
 /** Opens the database the configuration names and checks that it answers, closing it again if it does not. */
-export async function openDatabaseChecked(config: Config, progress: StartProgress = SILENT, opts: { poolSize?: number } = {}): Promise<Database> {
+export async function openDatabaseChecked(config: Config, progress: StartProgress = silentProgress, opts: { poolSize?: number } = {}): Promise<Database> {
   const fresh = !config.databaseUrl && !embeddedDatabaseExists(config.dataDir);
   const what = config.databaseUrl ? `Connecting to ${databaseLabel(config)}`
     : fresh ? `Creating ${databaseLabel(config)} (first start only)` : `Opening ${databaseLabel(config)}`;
   return progress.step(what, async () => {
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: opts.poolSize });
     try {
-      await pingDatabase(database);
+      await pingDatabase(database.db);
       return database;
     } catch (err) {
       await database.close().catch(() => {});
@@ -75,7 +76,7 @@ export async function openDatabaseChecked(config: Config, progress: StartProgres
 }
 
 /** Applies the migrations this code has and the database lacks, naming how many when there are some. */
-export async function migrate(database: Database, progress: StartProgress = SILENT): Promise<{ applied: number; total: number }> {
+export async function migrate(database: Database, progress: StartProgress = silentProgress): Promise<{ applied: number; total: number }> {
   const { pending, total } = await pendingMigrations(database);
   if (pending === 0) {
     await runMigrations(database); // finds nothing to do; kept so the migrator, not this count, has the last word
@@ -87,7 +88,7 @@ export async function migrate(database: Database, progress: StartProgress = SILE
 
 export async function createCore(config: Config, overrides: CoreOverrides = {}): Promise<Core> {
   const log = pino(loggerOptions(overrides.logLevel ?? config.logLevel));
-  const progress = overrides.progress ?? SILENT;
+  const progress = overrides.progress ?? silentProgress;
   // PostgreSQL needs the shared key: say so before connecting anywhere (embedded, it is made after the lock is taken).
   if (!overrides.database && config.databaseUrl) resolveEncryptionKey({ envKey: config.encryptionKey, dataDir: config.dataDir, embedded: false });
   const database = overrides.database ?? await openDatabaseChecked(config, progress);
@@ -193,7 +194,7 @@ export interface Running {
 
 export async function start(config: Config, role: Role, overrides: CoreOverrides = {}): Promise<Running> {
   const core = await createCore(config, overrides);
-  const progress = overrides.progress ?? SILENT;
+  const progress = overrides.progress ?? silentProgress;
   let app: FastifyInstance | null = null;
   let stopWorker: (() => Promise<void>) | null = null;
   let url: string | null = null;

@@ -103,11 +103,12 @@ describe('metrics, readiness and request ids', () => {
     assert.ok(sample(text, 'causeway_webhook_delivery_latency_seconds_sum')! > 0);
   });
 
-  it('counts provider calls by provider, institution, operation and outcome', async () => {
+  it('counts provider calls by provider, institution and outcome, and times them by operation', async () => {
     const text = await scrape();
     assert.ok(sample(text, 'causeway_provider_calls_total', { provider: 'sandbox', institution: 'ins_sandbox_web', outcome: 'ok' })! >= 2, 'login and at least one fetch');
     assert.ok(sample(text, 'causeway_provider_call_duration_seconds_count', { provider: 'sandbox' })! >= 2);
-    assert.match(text, /causeway_provider_calls_total\{provider="sandbox",institution="ins_sandbox_web",operation="\w+",outcome="ok"\}/);
+    assert.match(text, /causeway_provider_calls_total\{provider="sandbox",institution="ins_sandbox_web",outcome="ok"\}/);
+    assert.ok(sample(text, 'causeway_provider_call_duration_seconds_count', { provider: 'sandbox', operation: 'verifyCredentials', outcome: 'ok' })! >= 1);
   });
 
   it('measures scheduler lag: the refresh fell due a minute before the clock moved past it', async () => {

@@ -9,8 +9,6 @@
  */
 import type { StartProgress } from '../runtime.js';
 
-export const silentProgress: StartProgress = { step: (_what, run) => run() };
-
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 /** Without a terminal, a step that runs longer than this gets its start line ended, so logs show what is being waited for. */
 const LONG_STEP_MS = 1000;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import type { Database } from './open.js';
+import type { Database, Db } from './open.js';
 
 const JOURNAL = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations', 'meta', '_journal.json');
 
@@ -16,9 +16,25 @@ export function embeddedDatabaseExists(dataDir: string): boolean {
   return fs.existsSync(path.join(dataDir, 'pglite', 'PG_VERSION'));
 }
 
-/** One round trip, so a wrong DATABASE_URL fails here with the driver's reason rather than half-way through a migration. */
-export async function pingDatabase(database: Database): Promise<void> {
-  await database.db.execute(sql`select 1`);
+/**
+ * `select 1`: at start, so a wrong DATABASE_URL fails here with the driver's reason rather than
+ * half-way through a migration; for readiness, refused after `timeoutMs` (a database that hangs is
+ * as unready as one that refuses).
+ */
+export async function pingDatabase(db: Db, timeoutMs?: number): Promise<void> {
+  if (timeoutMs === undefined) {
+    await db.execute(sql`select 1`);
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([db.execute(sql`select 1`), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

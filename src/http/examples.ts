@@ -86,7 +86,7 @@ export const SCHEMA_EXAMPLES: Record<string, unknown> = {
   WebhookEndpoint: {
     id: ENDPOINT, url: 'https://hooks.example.com/causeway', description: 'Production receiver', eventTypes: [], enabled: true,
     disabledReason: null, failingSince: null, secretRotation: null, createdAt: AT, updatedAt: AT,
-    secret: 'whsec_MfKQ9r8GKYqrTEwg8bxE9gK3T3Qf1kxW',
+    secret: 'whsec_EXAMPLEexampleEXAMPLEexample00',
   },
   Delivery: delivery,
   Event: {
@@ -108,7 +108,7 @@ export const SCHEMA_EXAMPLES: Record<string, unknown> = {
     row: 1, user: 'cust_8842', userId: USER, status: 'imported', connectionId: CONNECTION, error: null,
   },
   ClientToken: {
-    token: 'ct_ZlgmXZuNKmAaBC9aiWYaemh_D3U5DUKhZ-lxuI1Uwj0', userId: USER, scopes: ['connect', 'manage'],
+    token: 'ct_EXAMPLEexampleEXAMPLEexampleEXAMPLEexample0', userId: USER, scopes: ['connect', 'manage'],
     redirectUri: 'https://app.example.com/banks/done', expiresAt: '2026-03-02T10:00:00.000Z',
   },
 };

@@ -17,10 +17,10 @@ const PREFIXES: Record<string, string> = {
 };
 const NAMED: Record<string, string> = {
   institutionId: 'ins_sandbox_web', provider: 'sandbox', currency: 'AUD', country: 'AU', email: 'jo@example.com', url: 'https://hooks.example.com/causeway',
-  redirectUri: 'https://app.example.com/banks/done', cursor: 'eyJ0IjoiMjAyNi0wMy0wMiJ9', nextCursor: 'eyJ0IjoiMjAyNi0wMy0wMiJ9', token: 'ct_ZlgmXZuNKmAaBC9aiWYaemh_D3U5DUKhZ',
+  redirectUri: 'https://app.example.com/banks/done', cursor: 'eyJ0IjoiMjAyNi0wMy0wMiJ9', nextCursor: 'eyJ0IjoiMjAyNi0wMy0wMiJ9', token: 'ct_EXAMPLEexampleEXAMPLEexampleEXAMPLE',
   accessToken: 'access-sandbox-4f1c2a9e', login: 'user_good', password: 'pass_good', code: '1234', advanceBy: 'P1D', persona: 'user_good',
   user: 'cust_8842', name: 'Everyday Access', message: 'What happened, in a sentence', description: 'Production receiver', scope: 'transactions',
-  secret: 'whsec_MfKQ9r8GKYqrTEwg8bxE9gK3T3Qf1kxW', actor: 'api_key:key_01jq3v4b5c6d7e8f9g0h1j2k3m', requestedBy: 'api_key:key_01jq3v4b5c6d7e8f9g0h1j2k3m',
+  secret: 'whsec_EXAMPLEexampleEXAMPLEexample00', actor: 'api_key:key_01jq3v4b5c6d7e8f9g0h1j2k3m', requestedBy: 'api_key:key_01jq3v4b5c6d7e8f9g0h1j2k3m',
   environment: 'sandbox', reason: 'institution_unavailable', hour: '2026-03-02T09:00:00.000Z', prompt: 'Enter the code we sent to your phone',
 };
 

@@ -18,6 +18,7 @@ import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import { createJsonSchemaTransformObject, jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ERROR_CATALOGUE, type ErrorCode } from '../domain/errors.js';
+import { RETRY_SCHEDULE_MS } from '../domain/webhooks.js';
 import { EVENT_SCHEMAS } from './event-schemas.js';
 import { problemExample, SCHEMA_EXAMPLES } from './examples.js';
 import { exampleOf, type Doc, type Json } from './openapi-examples.js';
@@ -41,6 +42,9 @@ const TAGS: [string, string][] = [
   ['sandbox', 'Sandbox applications only: test clock, simulated events, outages and rate limits, access tokens'],
   ['webhook events', 'What Causeway POSTs to your webhook endpoints, signed as Standard Webhooks says'],
 ];
+
+/** The retry schedule's whole span, in hours (domain/webhooks.ts). */
+const RETRY_HOURS = Math.round(RETRY_SCHEDULE_MS.reduce((a, b) => a + b, 0) / 3_600_000);
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
@@ -213,9 +217,9 @@ function webhooks(): Doc {
         parameters: WEBHOOK_HEADERS,
         requestBody: { required: true, description: 'The event', content: { 'application/json': { schema: ref(meta.id) } } },
         responses: {
-          '2XX': { description: 'Delivered: any 2xx within 15 seconds' },
+          '2XX': { description: 'Delivered: any 2xx within the delivery timeout (CAUSEWAY_WEBHOOK_TIMEOUT_SECONDS, 15 s unless the server sets another)' },
           '410': { description: 'Gone: Causeway disables the endpoint and sends it nothing more' },
-          '4XX': { description: 'Not delivered: tried again later (8 attempts over about 27 hours), as is any 5xx, timeout or network error' },
+          '4XX': { description: `Not delivered: tried again later (${RETRY_SCHEDULE_MS.length} attempts over about ${RETRY_HOURS} hours), as is any 5xx, timeout or network error` },
         },
       },
     }];

@@ -64,8 +64,9 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
     }, payload, { timeoutMs, allowPrivate: core.config.allowPrivateAddresses });
     const now = clock.now();
     const delivered = isDelivered(result.statusCode) && !result.error;
-    // Latency from the event's commit, on the application's clock as the event's time is.
-    recordWebhookAttempt(delivered ? 'delivered' : isGone(result.statusCode) ? 'gone' : 'failed', result.durationMs, now.getTime() - c.event.createdAt.getTime());
+    // Latency from the delivery's creation (the event's commit; for a resend or replay, its request),
+    // on the application's clock as that time is: an old event sent again is not a week of latency.
+    recordWebhookAttempt(delivered ? 'delivered' : isGone(result.statusCode) ? 'gone' : 'failed', result.durationMs, now.getTime() - c.delivery.createdAt.getTime());
     const made = c.delivery.attempts + 1;
     const delay = delivered || isGone(result.statusCode) ? null : nextAttemptDelayMs(made, result.retryAfterSeconds, Math.random());
     const record = {

@@ -14,7 +14,7 @@ import { AppError } from '../domain/errors.js';
 import type { Core, Tenant } from './core.js';
 
 export type CursorKind =
-  | 'users' | 'connections' | 'user_connections' | 'jobs' | 'deletions' | 'endpoints' | 'deliveries'
+  | 'users' | 'connections_newest' | 'user_connections' | 'jobs' | 'deletions' | 'endpoints' | 'deliveries'
   | 'events' | 'timeline' | 'transactions' | 'sync' | 'institutions' | 'imports' | 'import_rows';
 
 /** 22 base64url characters: 132 bits of the HMAC-SHA256, far past guessing. */

@@ -2,7 +2,8 @@
  * What the operator endpoints ask of the database (http/observability.ts): whether it answers
  * (readiness), and the queues' backlog, written into the metrics' gauges at scrape time.
  */
-import { pingDatabase, queueStats } from '../db/repos/queue-stats.js';
+import { queueStats } from '../db/repos/queue-stats.js';
+import { pingDatabase } from '../db/status.js';
 import { queueDepth, queueOldestAge } from '../metrics.js';
 import type { Core } from './core.js';
 

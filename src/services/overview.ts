@@ -1,4 +1,4 @@
-/** The operator dashboard's reads across the application (issue 6): every connection by filter, and the overview. */
+/** The operator dashboard's reads across the application: every connection by filter, and the overview. */
 import { HOUR_MS } from '../domain/clock.js';
 import { listApplicationConnections, overviewCounts, usersByIds, type ConnectionFilter } from '../db/repos/overview.js';
 import { presentConnections } from './connections.js';
@@ -7,8 +7,8 @@ import { idPage, readIdCursor } from './cursor.js';
 
 /** Newest first, each with its user (id, external id, name, email) so an operator sees whose it is. */
 export async function listAllConnections(core: Core, tenant: Tenant, filter: ConnectionFilter, cursor: string | null, limit: number) {
-  const rows = await listApplicationConnections(core.db, tenant.application.id, filter, readIdCursor(core, tenant, 'connections', cursor), limit + 1);
-  const page = idPage(core, tenant, 'connections', rows, limit, (c) => c);
+  const rows = await listApplicationConnections(core.db, tenant.application.id, filter, readIdCursor(core, tenant, 'connections_newest', cursor), limit + 1);
+  const page = idPage(core, tenant, 'connections_newest', rows, limit, (c) => c);
   const [data, people] = await Promise.all([
     presentConnections(core, tenant, page.data), usersByIds(core.db, tenant.application.id, page.data.map((c) => c.userId)),
   ]);

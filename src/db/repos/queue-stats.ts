@@ -1,22 +1,9 @@
 /**
- * What the operator endpoints read from the database: a readiness ping, and the queues' backlog
+ * What /metrics reads from the database: the queues' backlog
  * from pg-boss's own job table (pg-boss's default schema `pgboss`; jobs/queue.ts makes the queues).
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../open.js';
-
-/** `select 1`, refused after `timeoutMs`: a database that hangs is as unready as one that refuses. */
-export async function pingDatabase(db: Db, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([db.execute(sql`select 1`), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface QueueStat {
   queue: string;

@@ -72,7 +72,8 @@ export async function listDeliveries(db: Db, endpointId: string, before: string 
     .where(and(
       eq(webhookDeliveries.endpointId, endpointId), before ? lt(webhookDeliveries.id, before) : undefined,
       f.status ? eq(webhookDeliveries.status, f.status) : undefined,
-      f.eventType ? inArray(webhookDeliveries.eventId, db.select({ id: events.id }).from(events).where(eq(events.type, f.eventType))) : undefined,
+      // Each delivery's own event, by its primary key: never a scan of every application's events of that type.
+      f.eventType ? sql`exists (select 1 from ${events} where ${events.id} = ${webhookDeliveries.eventId} and ${events.type} = ${f.eventType})` : undefined,
     ))
     .orderBy(desc(webhookDeliveries.id)).limit(limit);
   return withAttempts(db, rows);
