@@ -68,7 +68,7 @@ const webhookRequestDuration = new Histogram({
   labelNames: ['outcome'] as const, buckets: WORK_BUCKETS, registers: [registry],
 });
 const webhookLatency = new Histogram({
-  name: 'causeway_webhook_delivery_latency_seconds', help: 'From the event committed to its delivery acknowledged by the receiver (retries included).',
+  name: 'causeway_webhook_delivery_latency_seconds', help: "From the delivery's creation (the event's commit; a resend's or replay's request) to its acknowledgement by the receiver (retries included).",
   buckets: WORK_BUCKETS, registers: [registry],
 });
 
@@ -119,7 +119,7 @@ export async function timeJobRun<T>(queue: string, run: () => Promise<T>): Promi
   }
 }
 
-/** One webhook attempt (jobs/webhook-worker.ts); `latencyMs`: from the event's commit, for a delivered one. */
+/** One webhook attempt (jobs/webhook-worker.ts); `latencyMs`: from the delivery's creation, for a delivered one. */
 export function recordWebhookAttempt(outcome: 'delivered' | 'failed' | 'gone', requestMs: number, latencyMs: number | null): void {
   webhookDeliveries.inc({ outcome });
   webhookRequestDuration.observe({ outcome }, seconds(requestMs));
