@@ -17,6 +17,7 @@ import * as webhooks from './tables/webhooks.js';
 import * as providers from './tables/providers.js';
 import * as imports from './tables/imports.js';
 import { lockDataDir } from './lock.js';
+import { StatementNamingClient } from './statements.js';
 
 const schema = { ...core, ...webhooks, ...providers, ...access, ...imports };
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -46,7 +47,7 @@ export interface OpenOptions {
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, Client: StatementNamingClient });
     pool.on('error', () => { /* a dropped idle client is replaced on the next query */ });
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     return { kind: 'postgres', db, pool, url: opts.databaseUrl, close: () => pool.end() };

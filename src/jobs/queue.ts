@@ -13,8 +13,18 @@
 import { PgBoss, fromPglite, type Job } from 'pg-boss';
 import type { Database } from '../db/open.js';
 import { timeJobRun } from '../metrics.js';
+import { StatementNamingClient } from '../db/statements.js';
+import { listen } from '../db/listen.js';
+import { startDispatcher, type Dispatcher } from './dispatcher.js';
+import { createHash } from 'node:crypto';
 
 export const CONNECTION_JOB_QUEUE = 'connection-job';
+/** Retries coming due and a NOTIFY missed while the listener was down are found by this poll. */
+const POLL_MS = 1_000;
+/** A graceful stop waits this long for the jobs in flight. */
+const STOP_TIMEOUT_MS = 10_000;
+/** pg-boss's NOTIFY channel for its schema `pgboss` (its plans.notifyChannelSql), the payload a queue's name. */
+const BOSS_CHANNEL = `pgboss_${createHash('sha224').update('pgboss').digest('hex').slice(0, 24)}`;
 export const MFA_TIMEOUT_QUEUE = 'mfa-timeout';
 /** Bulk imports (services/imports.ts): one run of a batch at a time per worker process, beside the connection jobs. */
 export const IMPORT_BATCH_QUEUE = 'import-batch';
@@ -53,19 +63,19 @@ export interface JobQueue {
 export async function createQueue(database: Database, opts: QueueOptions, onError: (err: Error) => void): Promise<JobQueue> {
   const boss = database.kind === 'pglite'
     ? new PgBoss({ db: fromPglite(database.pglite), backend: 'pglite', ...BOSS_TIMING })
-    : new PgBoss({ connectionString: database.url, max: 6, ...BOSS_TIMING });
+    : new PgBoss({ connectionString: database.url, max: 6, Client: StatementNamingClient, ...BOSS_TIMING } as ConstructorParameters<typeof PgBoss>[0]);
   // pg-boss reports background errors here (a dropped connection during maintenance, …); it retries them itself.
   boss.on('error', (err: unknown) => onError(err as Error));
   await boss.start();
   try {
-    return await setUp(boss, opts);
+    return await setUp(database, boss, opts, onError);
   } catch (err) {
     await boss.stop({ graceful: false, close: false }).catch(() => {});
     throw err;
   }
 }
 
-async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
+async function setUp(database: Database, boss: PgBoss, opts: QueueOptions, onError: (err: Error) => void): Promise<JobQueue> {
   const existing = new Set((await boss.getQueues()).map((q) => q.name));
   const jobQueue = {
     policy: 'standard' as const,
@@ -96,12 +106,15 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
   }
 
   const workerIds: string[] = [];
+  let dispatcher: Dispatcher | null = null;
+  let unlisten: (() => Promise<void>) | null = null;
   // Aborted first thing in stop(): a batch's run stops starting rows, so the graceful stop is not spent waiting on it.
   const stopping = new AbortController();
   return {
     boss,
     async enqueue(job, startAfter) {
       await boss.send(CONNECTION_JOB_QUEUE, { jobId: job.id }, { id: job.queueJobId, ...(startAfter ? { startAfter } : {}) });
+      if (!startAfter) dispatcher?.wake();
     },
     async scheduleMfaTimeout(jobId, at) {
       await boss.send(MFA_TIMEOUT_QUEUE, { jobId }, { startAfter: at });
@@ -110,25 +123,13 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
       await boss.send(IMPORT_BATCH_QUEUE, { batchId: batch.id }, { id: batch.queueJobId, ...(startAfter ? { startAfter } : {}) });
     },
     async work(handlers) {
-      // One pg-boss worker per slot. A pg-boss worker sleeps a whole poll interval after each job
-      // unless woken, which would cap a slot at one job a second; each slot wakes itself after a job,
-      // so while there is work it fetches again at once, and when the queue is empty it polls.
-      for (let slot = 0; slot < opts.concurrency; slot++) {
-        const id: string = await boss.work<ConnectionJobMessage>(CONNECTION_JOB_QUEUE, {
-          localConcurrency: 1, batchSize: 1,
-          // NOTIFY wakes workers for new jobs, but not for retries coming due: poll for those every second.
-          pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1,
-        }, async (batch) => {
-          try {
-            for (const job of batch) {
-              await timeJobRun(CONNECTION_JOB_QUEUE, () => handlers.connectionJob(job.data, { retryCount: job.retryCount, retryLimit: opts.retryLimit }));
-            }
-          } finally {
-            boss.notifyWorker(id);
-          }
-        });
-        workerIds.push(id);
-      }
+      // Up to `concurrency` jobs in flight, fetched and completed in batches (jobs/dispatcher.ts).
+      dispatcher = startDispatcher<ConnectionJobMessage>(boss, CONNECTION_JOB_QUEUE, {
+        concurrency: opts.concurrency, pollMs: POLL_MS, heartbeatSeconds: opts.heartbeatSeconds,
+      }, (job) => timeJobRun(CONNECTION_JOB_QUEUE, () => handlers.connectionJob(job.data, { retryCount: job.retryCount, retryLimit: opts.retryLimit })), onError);
+      // A job sent by another process: pg-boss's NOTIFY (the queue has notify on) wakes the dispatcher at once.
+      unlisten = await listen(database, BOSS_CHANNEL, (queue) => { if (queue === CONNECTION_JOB_QUEUE) dispatcher?.wake(); }, onError)
+        .catch((err: Error) => { onError(err); return null; });
       workerIds.push(await boss.work<ConnectionJobMessage>(MFA_TIMEOUT_QUEUE, { pollingIntervalSeconds: 2 }, async (batch: Job<ConnectionJobMessage>[]) => {
         for (const job of batch) await timeJobRun(MFA_TIMEOUT_QUEUE, () => handlers.mfaTimeout(job.data));
       }));
@@ -138,7 +139,9 @@ async function setUp(boss: PgBoss, opts: QueueOptions): Promise<JobQueue> {
     },
     async stop() {
       stopping.abort();
-      await boss.stop({ graceful: true, timeout: 10_000 });
+      await unlisten?.();
+      await dispatcher?.stop(STOP_TIMEOUT_MS);
+      await boss.stop({ graceful: true, timeout: STOP_TIMEOUT_MS });
     },
   };
 }
