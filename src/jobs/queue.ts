@@ -58,6 +58,8 @@ export interface JobQueue {
     importBatch: (msg: ImportBatchMessage, signal: AbortSignal) => Promise<void>;
   }): Promise<void>;
   stop(): Promise<void>;
+  /** Connection jobs running in this process now. */
+  inFlight(): number;
 }
 
 export async function createQueue(database: Database, opts: QueueOptions, onError: (err: Error) => void): Promise<JobQueue> {
@@ -137,6 +139,7 @@ async function setUp(database: Database, boss: PgBoss, opts: QueueOptions, onErr
         for (const job of batch) await timeJobRun(IMPORT_BATCH_QUEUE, () => handlers.importBatch(job.data, AbortSignal.any([job.signal, stopping.signal])));
       }));
     },
+    inFlight: () => dispatcher?.inFlight() ?? 0,
     async stop() {
       stopping.abort();
       await unlisten?.();

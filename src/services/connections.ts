@@ -15,6 +15,7 @@ import {
 import { insertJobUnlessLive, insertJobUpdatingConnection } from '../db/repos/jobs.js';
 import { canUse, providerById, providerFor, requireUsable } from './providers.js';
 import { findInstitution, findInstitutions } from './catalogue.js';
+import { cachedInstitution } from './limits.js';
 import { openLinkSession } from './link.js';
 import { connectWithToken } from './token-link.js';
 import { requireUser } from './users.js';
@@ -213,7 +214,7 @@ function startRefresh(core: Core, tenant: Tenant, userId: string, connectionId: 
       const job = await insertJobUpdatingConnection(tx, newJobRow(c, 'refresh', trigger, withAccountsProduct(wanted), now), { updatedAt: now });
       return { connection: c, job, created: true };
     }
-    const institution = await findInstitution(core, c.institutionId, tx);
+    const institution = await cachedInstitution(core, c.institutionId, tx);
     const budgetState = { refreshDay: c.refreshDay, refreshesToday: c.refreshesToday, lastRefreshAt: c.lastRefreshAt };
     const limits = institution?.limits ?? { refreshesPerDay: 0, minIntervalSeconds: 0 };
     const scopes = providerFor(core, c).reportsBudgets ? (await scopesOf(tx, [c.id], now)).get(c.id) ?? [] : [];

@@ -20,7 +20,7 @@ import { readThrottle, releasePermit, renewPermit, takePermit, updateThrottle, t
 import type { InstitutionLimits } from '../providers/types.js';
 import type { Core } from './core.js';
 import type { Db } from '../db/open.js';
-import { findInstitution } from './catalogue.js';
+import { findInstitution, type CatalogueInstitution } from './catalogue.js';
 
 type LimitsApplication = Pick<ApplicationRow, 'id' | 'refreshIntervalHours' | 'institutionSettings'>;
 
@@ -32,16 +32,21 @@ const UNKNOWN: InstitutionLimits = { refreshesPerDay: 1, minIntervalSeconds: 0, 
  * scheduler tick asks, and a catalogue sync changes them rarely.
  */
 const LIMITS_TTL_MS = 60_000;
-const limitsCache = new WeakMap<Core, Map<string, { limits: InstitutionLimits; until: number }>>();
+const institutionCache = new WeakMap<Core, Map<string, { institution: CatalogueInstitution | null; until: number }>>();
+
+/** The catalogue's institution (null: not in it), kept a minute per process (see above). */
+export async function cachedInstitution(core: Core, institutionId: string, db: Db = core.db): Promise<CatalogueInstitution | null> {
+  let cache = institutionCache.get(core);
+  if (!cache) institutionCache.set(core, cache = new Map());
+  const hit = cache.get(institutionId);
+  if (hit && hit.until > Date.now()) return hit.institution;
+  const institution = await findInstitution(core, institutionId, db);
+  cache.set(institutionId, { institution, until: Date.now() + LIMITS_TTL_MS });
+  return institution;
+}
 
 export async function institutionLimits(core: Core, institutionId: string, db: Db = core.db): Promise<InstitutionLimits> {
-  let cache = limitsCache.get(core);
-  if (!cache) limitsCache.set(core, cache = new Map());
-  const hit = cache.get(institutionId);
-  if (hit && hit.until > Date.now()) return hit.limits;
-  const limits = (await findInstitution(core, institutionId, db))?.limits ?? UNKNOWN;
-  cache.set(institutionId, { limits, until: Date.now() + LIMITS_TTL_MS });
-  return limits;
+  return (await cachedInstitution(core, institutionId, db))?.limits ?? UNKNOWN;
 }
 
 /** How often the application's connections at this institution are refreshed in the background. */

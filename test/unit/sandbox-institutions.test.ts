@@ -33,7 +33,7 @@ describe('sandbox institution catalogue', () => {
       const slow = i.id === 'ins_sandbox_slow';
       assert.deepEqual(i.limits, slow
         ? { refreshesPerDay: 4, minIntervalSeconds: 3600, maxConcurrentRefreshes: 2, refreshesPerMinute: 30 }
-        : { refreshesPerDay: 20, minIntervalSeconds: 0, maxConcurrentRefreshes: 64, refreshesPerMinute: 60_000 });
+        : { refreshesPerDay: 20, minIntervalSeconds: 0, maxConcurrentRefreshes: 256, refreshesPerMinute: 60_000 });
       assert.equal(i.linksPendingTransactions, i.id !== 'ins_sandbox_nolink');
       assert.equal(i.alwaysMfa, i.id === 'ins_sandbox_mfa');
     }

@@ -150,20 +150,35 @@ export class SupersededRunError extends Error {
   }
 }
 
-/** Writes a run's view of the job; throws SupersededRunError when the run no longer owns it. */
-/** Saves a run's steps (the common write: one step done, the next started). Throws SupersededRunError. */
-export async function saveSteps(db: Db, id: string, runToken: string, steps: JobStep[], now: Date): Promise<void> {
-  const [row] = await stepsSave(db).execute({ id, runToken, steps: JSON.stringify(steps), now: now.toISOString() });
-  if (!row) throw new SupersededRunError(id);
+/**
+ * Saves a run's steps (the common write: one step done, the next started), with the run's provider
+ * calls not yet journaled (services/sync/journal.ts), written whether or not the run still owns the
+ * job. Throws SupersededRunError.
+ */
+export async function saveSteps(db: Db, id: string, runToken: string, steps: JobStep[], now: Date, calls: ProviderCallInsert[] = []): Promise<void> {
+  if (calls.length === 0) {
+    const [row] = await stepsSave(db).execute({ id, runToken, steps: JSON.stringify(steps), now: now.toISOString() });
+    if (!row) throw new SupersededRunError(id);
+    return;
+  }
+  await saveRun(db, id, runToken, { steps, updatedAt: now }, calls);
 }
 
 const stepsSave = preparedPer((db) => db.update(jobs).set({ steps: sql`${sql.placeholder('steps')}::jsonb`, updatedAt: sql`${sql.placeholder('now')}::timestamptz` })
   .where(and(eq(jobs.id, sql.placeholder('id')), eq(jobs.runToken, sql.placeholder('runToken')))).returning({ id: jobs.id })
   .prepare('causeway_save_steps'));
 
-export async function saveRun(db: Db, id: string, runToken: string, patch: Partial<typeof jobs.$inferInsert>): Promise<void> {
-  const [row] = await db.update(jobs).set(patch).where(and(eq(jobs.id, id), eq(jobs.runToken, runToken))).returning({ id: jobs.id });
-  if (!row) throw new SupersededRunError(id);
+/** Writes a run's view of the job, and journals `calls` in the same statement; throws SupersededRunError when the run no longer owns the job. */
+export async function saveRun(db: Db, id: string, runToken: string, patch: Partial<typeof jobs.$inferInsert>, calls: ProviderCallInsert[] = []): Promise<void> {
+  const update = db.update(jobs).set(patch).where(and(eq(jobs.id, id), eq(jobs.runToken, runToken))).returning({ id: jobs.id });
+  if (calls.length === 0) {
+    const [row] = await update;
+    if (!row) throw new SupersededRunError(id);
+    return;
+  }
+  const result = (await db.execute(sql`with saved as (${update.getSQL()}), journal as (${db.insert(providerCalls).values(calls).getSQL()})
+    select count(*)::int as n from saved`)) as { rows: { n: number }[] };
+  if (Number(result.rows[0]?.n) !== 1) throw new SupersededRunError(id);
 }
 
 export interface RunEnding {

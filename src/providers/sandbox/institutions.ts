@@ -21,10 +21,10 @@ export interface SandboxInstitution extends ProviderInstitution {
 const PRODUCTS: ProviderInstitution['products'] = ['accounts', 'balances', 'transactions', 'identity'];
 /**
  * The spec's default refresh budget (20 a day); only the slow institution is stricter. A simulated
- * bank takes many refreshes at once and quickly (the benchmarks run hundreds a second); an
+ * bank takes many refreshes at once and quickly (the benchmarks keep hundreds in flight); an
  * application can set lower limits for itself (PATCH /v1/application `institutions`).
  */
-const DEFAULT_LIMITS = { refreshesPerDay: 20, minIntervalSeconds: 0, maxConcurrentRefreshes: 64, refreshesPerMinute: 60_000 };
+const DEFAULT_LIMITS = { refreshesPerDay: 20, minIntervalSeconds: 0, maxConcurrentRefreshes: 256, refreshesPerMinute: 60_000 };
 const NORMAL: SandboxBehaviour = { latencyFactor: 1, outage: false };
 
 export const SANDBOX_INSTITUTIONS: readonly SandboxInstitution[] = [

@@ -1,11 +1,13 @@
 /**
  * The one way Causeway calls a provider: with the application's settings and clock, and a journal
- * row written as the call ends (ENGINEERING.md habit 4), not when the run does, so a crash keeps
- * the calls that explain it. The row keeps the provider's raw code, its request id and any
- * Retry-After it sent.
+ * row for every call (ENGINEERING.md habit 4) keeping the provider's raw code, its request id and
+ * any Retry-After it sent. Outside a job run the row is written as the call ends. A job run keeps
+ * its rows in `scope.pending` and writes them with its next write of the job (the next step's
+ * start, a retry, the run's end: db/repos/jobs.ts), a statement it makes anyway, not when the run
+ * ends: a crash loses at most the calls of the step it interrupted, which the retried run makes again.
  */
 import { newId } from '../../domain/ids.js';
-import { insertProviderCalls } from '../../db/repos/provider-calls.js';
+import { insertProviderCalls, type ProviderCallInsert } from '../../db/repos/provider-calls.js';
 import { upsertProviderBudgets } from '../../db/repos/providers.js';
 import { ProviderError, type Provider, type ProviderBudget, type ProviderCallContext, type ProviderSettings } from '../../providers/types.js';
 import type { Core } from '../core.js';
@@ -27,6 +29,8 @@ export interface CallScope {
   simulatedRateLimitSeconds?: number | null;
   /** false: no journal row (the connection is gone with its user, and its journal with it). */
   journal?: boolean;
+  /** A job run's journal rows not yet written: its next write of the job takes them (db/repos/jobs.ts). */
+  pending?: ProviderCallInsert[];
   /**
    * The connection's call budgets per account and scope (a sync run reads them at its start): what
    * the provider reports during a call replaces the entry here and is kept in provider_budgets as the call ends.
@@ -55,10 +59,12 @@ export async function callProvider<T>(scope: CallScope, operation: string, fn: (
     });
     if (reported.length > 0) await keepBudgets(scope, reported);
     if (scope.journal !== false) {
-      await insertProviderCalls(scope.core.db, [{
+      const row = {
         ...journalRow({ applicationId: scope.applicationId, jobId: scope.jobId, provider: scope.provider.id, operation, error, startedAt, at: scope.now() }),
         connectionId: scope.connectionId,
-      }]).catch((err) => scope.core.log.warn({ err, operation }, 'provider call not journaled'));
+      };
+      if (scope.pending) scope.pending.push(row);
+      else await insertProviderCalls(scope.core.db, [row]).catch((err) => scope.core.log.warn({ err, operation }, 'provider call not journaled'));
     }
   }
 }

@@ -21,7 +21,8 @@ import { tenantClock, type Core } from '../core.js';
 import { acquirePermit, capacityFor, deferJob, holdPermit, refreshIntervalMs, slowInstitution } from '../limits.js';
 import type { Clock } from '../../domain/clock.js';
 import { ProviderError } from '../../providers/types.js';
-import { runStep, type RunState } from './steps.js';
+import { runStep, withJournal, type RunState } from './steps.js';
+import { insertProviderCalls, type ProviderCallInsert } from '../../db/repos/provider-calls.js';
 import { linkOf } from './grant.js';
 import { providerFor, settingsFor } from '../providers.js';
 import { withTransaction } from '../../db/transaction.js';
@@ -79,7 +80,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       runKey, simulatedOutage, simulatedRateLimitSeconds,
       scope: {
         core, provider, settings, applicationId: job.applicationId, connectionId: connection.id, institutionId, jobId: job.id,
-        now: () => clock.now(), runKey, simulatedOutage, simulatedRateLimitSeconds,
+        now: () => clock.now(), runKey, simulatedOutage, simulatedRateLimitSeconds, pending: [],
         ...(provider.reportsBudgets ? { budgets: budgetsOf(await listProviderBudgets(core.db, connection.id)) } : {}),
       },
       permit: held,
@@ -89,7 +90,12 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       accounts: found.accounts,
       oldestPending: found.oldestPending,
     };
-    await runSteps(core, clock, job, runToken, state, attempt);
+    try {
+      await runSteps(core, clock, job, runToken, state, attempt);
+    } finally {
+      // Calls no write of the run took (it was superseded, or a write failed): journaled on their own.
+      await insertProviderCalls(core.db, state.scope.pending?.splice(0) ?? []).catch((err) => core.log.warn({ err, jobId }, 'provider calls not journaled'));
+    }
   } finally {
     await held.release().catch((err) => core.log.warn({ err, jobId }, 'institution permit not given back; it lapses with its lease'));
   }
@@ -112,7 +118,7 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
       if (!startSaved) {
         await state.permit.renewIfAging();
         state.steps = stepsWith(state.steps, step.name, { status: 'in_progress', startedAt: clock.now().toISOString(), finishedAt: null, resultCode: null });
-        await saveSteps(core.db, job.id, runToken, state.steps, clock.now());
+        await withJournal(state, (calls) => saveSteps(core.db, job.id, runToken, state.steps, clock.now(), calls));
       }
       startSaved = false;
       try {
@@ -127,13 +133,13 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
         if (pe.code === 'rate_limited' && pe.limitScope === 'institution') await slowInstitution(core, { applicationId: job.applicationId, institutionId: state.connection.institutionId }, pe.retryAfterSeconds);
         if (pe.transient && retriesSpent(job, attempt) < attempt.retryLimit) {
           state.steps = stepsWith(state.steps, step.name, { status: 'pending', resultCode: `retrying:${pe.code}`, finishedAt: clock.now().toISOString() });
-          await saveRun(core.db, job.id, runToken, { steps: state.steps, status: 'queued', updatedAt: clock.now() });
+          await withJournal(state, (calls) => saveRun(core.db, job.id, runToken, { steps: state.steps, status: 'queued', updatedAt: clock.now() }, calls));
           throw pe; // pg-boss schedules the retry with backoff
         }
         state.steps = stepsWith(state.steps, step.name, { status: 'failed', resultCode: pe.code, finishedAt: clock.now().toISOString() });
         if (!isRequiredStep(job.type as JobType, step.name)) {
           state.flags.partialData = true;
-          await saveRun(core.db, job.id, runToken, { steps: state.steps, updatedAt: clock.now() });
+          await withJournal(state, (calls) => saveRun(core.db, job.id, runToken, { steps: state.steps, updatedAt: clock.now() }, calls));
           continue;
         }
         await finish(core, clock, job, runToken, state, { failure: { code: pe.code, message: pe.message, retryAfterSeconds: pe.retryAfterSeconds } });
@@ -148,7 +154,7 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
     // and on the last attempt recorded as a provider_error so the connection shows a way forward.
     core.log.error({ err, jobId }, 'job run failed unexpectedly');
     if (retriesSpent(job, attempt) < attempt.retryLimit) {
-      await saveRun(core.db, job.id, runToken, { status: 'queued', updatedAt: clock.now() }).catch(() => {});
+      await withJournal(state, (calls) => saveRun(core.db, job.id, runToken, { status: 'queued', updatedAt: clock.now() }, calls)).catch(() => {});
       throw err;
     }
     await finish(core, clock, job, runToken, state, { failure: { code: 'provider_error', message: 'The job failed unexpectedly; it can be retried.' } });
@@ -196,18 +202,18 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
   if (state && runPatch && !consentEnded && !expiringNews(state.connection, runPatch)) {
     const c = state.connection;
     const st = stateOf(c);
-    const ended = await endRunIfUnchanged(core.db, {
-      jobId: job.id, runToken, job: jobPatch, connectionId: c.id, calls: [],
+    const ended = await withJournal(state, (calls) => endRunIfUnchanged(core.db, {
+      jobId: job.id, runToken, job: jobPatch, connectionId: c.id, calls,
       expected: { status: st.status, statusReason: st.reason, everSynced: st.everSynced },
       connection: runPatch, permit: state.permit.key,
-    });
+    }));
     state.permit.markReleased(); // the statement gave it back, whether or not it ended the run
     if (ended) return countEnded(job, ending, now);
   }
-  await withTransaction(core.db, async (tx) => {
+  const locked = (calls: ProviderCallInsert[]) => withTransaction(core.db, async (tx) => {
     // The user and connection locked before the job (db/transaction.ts); then the fence on the job.
     const c = await findConnection(tx, job.applicationId, job.connectionId, { forUpdate: true });
-    await saveRun(tx, job.id, runToken, jobPatch);
+    await saveRun(tx, job.id, runToken, jobPatch, calls);
     if (!c || c.status === 'deleted' || c.status === 'unlinked') return;
     // The application's clock as it is now: a sandbox test clock may have moved while the job ran,
     // and what the job decides (expiring soon, the next refresh) must not undo what that made due.
@@ -225,6 +231,8 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     const updated = await updateConnection(tx, c.id, patch);
     if (ended && application) await onConsentEnded(tx, application, updated, ended, at);
   });
+  if (state) await withJournal(state, locked, 'transaction');
+  else await locked([]);
   countEnded(job, ending, now);
 }
 

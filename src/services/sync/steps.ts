@@ -9,6 +9,7 @@ import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../../db/re
 import { lockConnection } from '../../db/repos/locks.js';
 import { withTransaction } from '../../db/transaction.js';
 import { callProvider, type CallScope } from './journal.js';
+import type { ProviderCallInsert } from '../../db/repos/provider-calls.js';
 import { ProviderError, windowOf, type AuthorizationGrant, type Provider, type ProviderAccount, type ProviderCallContext, type ProviderLink, type ProviderTransaction } from '../../providers/types.js';
 import { grantAccess, grantEventData, grantPatch, providerWebhookUrl } from './grant.js';
 import { connectionEvent, insertEvent } from '../../db/repos/events.js';
@@ -55,6 +56,21 @@ function call<T>(s: RunState, operation: string, fn: (provider: Provider, ctx: P
 
 const fenceOf = (s: RunState) => ({ jobId: s.job.id, runToken: s.runToken });
 
+/**
+ * A write of the job that also journals the run's calls made since its last one (sync/journal.ts).
+ * A write that fails leaves them for the next, unless it was one statement that found the run
+ * superseded: that statement journaled them (db/repos/jobs.ts). A transaction that fails wrote nothing.
+ */
+export async function withJournal<T>(s: Pick<RunState, 'scope'>, write: (calls: ProviderCallInsert[]) => Promise<T>, how: 'statement' | 'transaction' = 'statement'): Promise<T> {
+  const calls = s.scope.pending?.splice(0) ?? [];
+  try {
+    return await write(calls);
+  } catch (err) {
+    if (how === 'transaction' || !(err instanceof SupersededRunError)) s.scope.pending?.unshift(...calls);
+    throw err;
+  }
+}
+
 const ok = (resultCode = 'ok'): StepOutcome => ({ kind: 'success', resultCode });
 
 export async function runStep(s: RunState, name: StepName): Promise<StepOutcome> {
@@ -81,7 +97,7 @@ async function verifyCredentials(s: RunState): Promise<StepOutcome> {
     if (outcome.accessExpiresAt?.getTime() !== s.connection.accessExpiresAt?.getTime()) {
       s.connection = await updateConnection(core.db, s.connection.id, { accessExpiresAt: outcome.accessExpiresAt });
     }
-    if (mfaCode) await saveRun(core.db, job.id, s.runToken, { mfaCodeEnc: null });
+    if (mfaCode) await withJournal(s, (calls) => saveRun(core.db, job.id, s.runToken, { mfaCodeEnc: null }, calls));
     return ok();
   }
   if (job.trigger === 'scheduled' || job.trigger === 'system') {
@@ -91,12 +107,12 @@ async function verifyCredentials(s: RunState): Promise<StepOutcome> {
   const now = s.clock.now();
   const expiresAt = new Date(now.getTime() + core.config.mfaTimeoutSeconds * 1000);
   s.steps = stepsWith(s.steps, 'verify-credentials', { status: 'awaiting_input', resultCode: 'mfa_required' });
-  await withTransaction(core.db, async (tx) => {
+  await withJournal(s, (calls) => withTransaction(core.db, async (tx) => {
     const pending = s.connection.status === 'pending';
     if (pending) await lockConnection(tx, s.connection.applicationId, s.connection.id); // the connection before the job (db/transaction.ts)
-    await saveRun(tx, job.id, s.runToken, { status: 'awaiting_input', steps: s.steps, mfaPrompt: outcome.prompt, mfaExpiresAt: expiresAt, updatedAt: now });
+    await saveRun(tx, job.id, s.runToken, { status: 'awaiting_input', steps: s.steps, mfaPrompt: outcome.prompt, mfaExpiresAt: expiresAt, updatedAt: now }, calls);
     if (pending) await updateConnection(tx, s.connection.id, { statusReason: 'awaiting_mfa', updatedAt: now });
-  });
+  }), 'transaction');
   await core.queue.scheduleMfaTimeout(job.id, new Date(Date.now() + core.config.mfaTimeoutSeconds * 1000));
   return { kind: 'awaiting_input' };
 }
@@ -138,15 +154,15 @@ async function recordGrant(s: RunState, grant: AuthorizationGrant): Promise<void
   const tokenAccess = grantAccess(grant);
   const renewed = s.connection.consentGrantedAt !== null;
   const at = s.clock.now();
-  const write = withTransaction(core.db, async (tx) => {
+  const write = withJournal(s, (calls) => withTransaction(core.db, async (tx) => {
     // Fenced: the run must still own its job (an unlink or delete takes it), and holds it until commit.
     // The user and connection are locked first, in the order of db/transaction.ts.
     await lockConnection(tx, s.connection.applicationId, s.connection.id);
-    await saveRun(tx, s.job.id, s.runToken, { updatedAt: at });
+    await saveRun(tx, s.job.id, s.runToken, { updatedAt: at }, calls);
     const c = await updateConnection(tx, s.connection.id, grantPatch(core, grant));
     await insertEvent(tx, connectionEvent(c, 'consent.granted', grantEventData(grant, { renewed, imported: s.job.type === 'import', jobId: s.job.id }), null, at));
     return c;
-  });
+  }), 'transaction');
   s.connection = await write.catch(async (err: unknown) => {
     // The connection was taken away meanwhile: the token just issued must not outlive it.
     if (err instanceof SupersededRunError) {
