@@ -28,6 +28,7 @@ function cpuMs(pid: number): number | null {
 
 /** Starts a window; its end answers the database's backend CPU in ms over it (null where /proc or the server is not local). */
 export async function startPgCpu(db: Db): Promise<() => Promise<number | null>> {
+  if (!(await backendPids(db).then(() => true, () => false))) return async () => null;
   const before = new Map<number, number>();
   for (const pid of await backendPids(db)) {
     const ms = cpuMs(pid);

@@ -13,6 +13,7 @@ import { refreshConnection } from '../src/services/connections.js';
 import type { Core } from '../src/services/core.js';
 import { inParallel, round, scalar, startWindow, waitFor, type WindowResult } from './measure.js';
 import { allJobsDone, jobProfile, polls, type JobProfile } from './profile.js';
+import { startPgCpu } from './pg-cpu.js';
 
 export interface RefreshResult {
   jobConcurrency: number;
@@ -23,6 +24,8 @@ export interface RefreshResult {
   window: WindowResult;
   appQueriesPerJob: number | null;
   otherQueriesPerJob: number | null;
+  /** PostgreSQL only: CPU of the bench database's server processes per job (bench/pg-cpu.ts), Causeway's pool and pg-boss's. */
+  dbCpuMsPerJob: number | null;
   profile: JobProfile;
 }
 
@@ -41,6 +44,7 @@ export async function refreshRound(
   const feed0 = await feedTotal(core.db);
   const jobIds: string[] = [];
   const polls0 = polls;
+  const dbCpu = await startPgCpu(core.db);
   const end = startWindow();
   await inParallel(synced, opts.width, async (s) => {
     const r = await refreshConnection(core, tenant, s.userId, s.connectionId, undefined, 'api');
@@ -49,12 +53,14 @@ export async function refreshRound(
   });
   await waitFor('refresh round', () => allJobsDone(core.db, jobIds), 120_000, 50);
   const window = end();
+  const dbCpuMs = core.database.kind === 'postgres' ? await dbCpu() : null;
   const pg = core.database.kind === 'postgres';
   return {
     jobConcurrency: core.config.jobConcurrency, jobs: jobIds.length, jobsPerSec: round(jobIds.length / window.seconds, 1),
     transactionChanges: (await feedTotal(core.db)) - feed0, window,
     appQueriesPerJob: pg ? round((window.appQueries - (polls - polls0)) / jobIds.length, 1) : null,
     otherQueriesPerJob: pg ? round(window.otherQueries / jobIds.length, 1) : null,
+    dbCpuMsPerJob: dbCpuMs === null ? null : round(dbCpuMs / jobIds.length, 1),
     profile: await jobProfile(core.db, jobIds),
   };
 }
