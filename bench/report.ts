@@ -58,9 +58,13 @@ export function renderSuite(r: SuiteResult): string[] {
     rows.push([`scheduler: ${s.connections.toLocaleString('en-US')} connections, starts per minute over a day`, `max/mean ${s.perMinute.maxOverMean}, min/mean ${s.perMinute.minOverMean}`, `mean ${s.perMinute.mean} (${s.perMinute.min}..${s.perMinute.max})`, '']);
     rows.push([`scheduler: one tick (a minute's claims)`, `mean ${s.tickMs.mean} ms, p99 ${s.tickMs.p99} ms`, `max ${s.tickMs.max} ms, RSS ${s.rssMb} MB`, '']);
   }
-  if (r.readLatency) {
-    const l = r.readLatency;
-    rows.push([`GET …/transactions?limit=50, ${l.requests} in a row`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms`, `${num(l.requestsPerSec)} req/s`, '']);
+  if (r.apiReads) {
+    const a = r.apiReads;
+    const c = a.causewayBest;
+    const f = a.floorBest;
+    rows.push([`GET …/transactions?limit=50, ${a.options.connections} connections, best of ${a.options.rounds} × ${a.options.seconds} s`,
+      `${num(c.requestsPerSec, ' req/s')} (p50 ${c.p50Ms} ms, p99 ${c.p99Ms} ms${a.sqlPerRequest !== null ? `, ${a.sqlPerRequest} SQL/req` : ''})`,
+      `bare Fastify + ${r.db === 'postgres' ? 'pg' : 'PGlite'}: ${num(f.requestsPerSec, ' req/s')} (p50 ${f.p50Ms} ms)`, `${a.ratio}×`]);
   }
   if (r.memory) {
     const m = r.memory;
