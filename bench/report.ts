@@ -1,4 +1,5 @@
 /** The printed tables: each figure beside its raw floor, then where each job's time went. */
+import { idleTarget, renderIdle } from './idle-memory.js';
 import type { WindowResult } from './measure.js';
 import type { JobProfile } from './profile.js';
 import type { SuiteResult } from './suite.js';
@@ -74,6 +75,7 @@ export function renderSuite(r: SuiteResult): string[] {
   return [
     `${r.db}: ${r.version}; code ${r.code}; ${n} connections; suite ${r.seconds} s`,
     ...table(['measure', 'value', 'raw floor', 'ratio'], rows),
+    ...(r.idleMemory?.length ? ['', `  idle memory (${r.db}): the real process, \`node bin/causeway.js start\``, ...renderIdle(r.idleMemory)] : []),
     '',
     `  where the time goes (${r.db})`,
     ...table(['phase', 'seconds', 'loop busy', 'node CPU', 'machine CPU', 'SQL/job app+boss', 'wait p50', 'run p50', 'steps ms: verify/accounts/txns/identity'], timeRows(r)),
@@ -117,5 +119,6 @@ export function targets(results: SuiteResult[]): string[] {
     `Target on PostgreSQL, webhooks >= ${TARGET_WEBHOOK_DELIVERIES_PER_SEC} deliveries/s: ${num(hooks)} deliveries/s: ${met(hooks >= TARGET_WEBHOOK_DELIVERIES_PER_SEC)}`,
     `Target on PostgreSQL, initial-sync ingestion >= ${TARGET_COPY_RATIO}× COPY: ${ratio(sync, copy)} (${num(sync)} vs ${num(copy)} rows/s): ${met(!!sync && !!copy && sync / copy >= TARGET_COPY_RATIO)}`,
     `Target on PostgreSQL, refresh >= ${TARGET_REFRESH_JOBS_PER_SEC} jobs/s: best ${num(best)} jobs/s: ${met(best >= TARGET_REFRESH_JOBS_PER_SEC)}`,
+    ...idleTarget(pg.idleMemory ?? []),
   ];
 }

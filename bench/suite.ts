@@ -16,6 +16,7 @@ import { systemClock } from '../src/domain/clock.js';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import { ensureDefaultApplication } from '../src/services/applications.js';
 import { apiReads, DEFAULT_API_LOAD, type ApiReadResult } from './api.js';
+import type { IdleMemoryResult } from './idle-memory.js';
 import { openBenchDatabase, startCore, type DbKind } from './db.js';
 import { batchedFloor, copyFloor, deliveryFloor, type CopyFloor, type NoopFloor } from './floors.js';
 import { benchLogin, ingestionCore, initialSync, INSTITUTION, PASSWORD, type IngestionCoreResult, type InitialSyncResult } from './ingestion.js';
@@ -71,6 +72,8 @@ export interface SuiteResult {
    * core stopped. Peaks include the benchmark's own data (precomputed answers, the COPY payload).
    */
   memory?: { afterSyncMb: number; heapAfterSyncMb: number; peakDuringSyncMb: number; endMb: number; peakMb: number; maxRssMb: number };
+  /** The real `causeway start` at rest, per role (bench/idle-memory.ts; run.ts adds it after the suite). */
+  idleMemory?: IdleMemoryResult[];
   errors: string[];
   seconds: number;
 }
