@@ -22,6 +22,9 @@ COPY . .
 # The pages (Vite, into dist/web): all the server needs built (the client package is for integrators);
 # then only the runtime dependencies stay.
 RUN npm run build:web && npm prune --omit=dev --no-audit --no-fund
+# The server's compiled bundle (bin/causeway.js makes it on a first run, into node_modules/.cache): made
+# here, because the image's user may not write there; without it every start would run through tsx.
+RUN node bin/causeway.js --version
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \

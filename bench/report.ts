@@ -1,4 +1,5 @@
 /** The printed tables: each figure beside its raw floor, then where each job's time went. */
+import { idleTarget, renderIdle } from './idle-memory.js';
 import type { WindowResult } from './measure.js';
 import type { JobProfile } from './profile.js';
 import type { SuiteResult } from './suite.js';
@@ -58,9 +59,13 @@ export function renderSuite(r: SuiteResult): string[] {
     rows.push([`scheduler: ${s.connections.toLocaleString('en-US')} connections, starts per minute over a day`, `max/mean ${s.perMinute.maxOverMean}, min/mean ${s.perMinute.minOverMean}`, `mean ${s.perMinute.mean} (${s.perMinute.min}..${s.perMinute.max})`, '']);
     rows.push([`scheduler: one tick (a minute's claims)`, `mean ${s.tickMs.mean} ms, p99 ${s.tickMs.p99} ms`, `max ${s.tickMs.max} ms, RSS ${s.rssMb} MB`, '']);
   }
-  if (r.readLatency) {
-    const l = r.readLatency;
-    rows.push([`GET …/transactions?limit=50, ${l.requests} in a row`, `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms`, `${num(l.requestsPerSec)} req/s`, '']);
+  if (r.apiReads) {
+    const a = r.apiReads;
+    const c = a.causewayBest;
+    const f = a.floorBest;
+    rows.push([`GET …/transactions?limit=50, ${a.options.connections} connections, best of ${a.options.rounds} × ${a.options.seconds} s`,
+      `${num(c.requestsPerSec, ' req/s')} (p50 ${c.p50Ms} ms, p99 ${c.p99Ms} ms${a.sqlPerRequest !== null ? `, ${a.sqlPerRequest} SQL/req` : ''})`,
+      `bare Fastify + ${r.db === 'postgres' ? 'pg' : 'PGlite'}: ${num(f.requestsPerSec, ' req/s')} (p50 ${f.p50Ms} ms)`, `${a.ratio}×`]);
   }
   if (r.memory) {
     const m = r.memory;
@@ -70,6 +75,7 @@ export function renderSuite(r: SuiteResult): string[] {
   return [
     `${r.db}: ${r.version}; code ${r.code}; ${n} connections; suite ${r.seconds} s`,
     ...table(['measure', 'value', 'raw floor', 'ratio'], rows),
+    ...(r.idleMemory?.length ? ['', `  idle memory (${r.db}): the real process, \`node bin/causeway.js start\``, ...renderIdle(r.idleMemory)] : []),
     '',
     `  where the time goes (${r.db})`,
     ...table(['phase', 'seconds', 'loop busy', 'node CPU', 'machine CPU', 'SQL/job app+boss', 'wait p50', 'run p50', 'steps ms: verify/accounts/txns/identity'], timeRows(r)),
@@ -113,5 +119,6 @@ export function targets(results: SuiteResult[]): string[] {
     `Target on PostgreSQL, webhooks >= ${TARGET_WEBHOOK_DELIVERIES_PER_SEC} deliveries/s: ${num(hooks)} deliveries/s: ${met(hooks >= TARGET_WEBHOOK_DELIVERIES_PER_SEC)}`,
     `Target on PostgreSQL, initial-sync ingestion >= ${TARGET_COPY_RATIO}× COPY: ${ratio(sync, copy)} (${num(sync)} vs ${num(copy)} rows/s): ${met(!!sync && !!copy && sync / copy >= TARGET_COPY_RATIO)}`,
     `Target on PostgreSQL, refresh >= ${TARGET_REFRESH_JOBS_PER_SEC} jobs/s: best ${num(best)} jobs/s: ${met(best >= TARGET_REFRESH_JOBS_PER_SEC)}`,
+    ...idleTarget(pg.idleMemory ?? []),
   ];
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DbKind } from './db.js';
+import { IDLE_RUNS, idleMemory, type IdleRun } from './idle-memory.js';
 import { renderSuite, targets } from './report.js';
 import type { SuiteResult } from './suite.js';
 
@@ -21,10 +22,16 @@ const ROOT = path.resolve(HERE, '..');
 /** A database's whole suite must end within this, or it is stopped and reported as failed. */
 const SUITE_TIMEOUT_MS = 10 * 60_000;
 
-const forwarded = ['connections', 'core-connections', 'concurrency', 'noop-jobs', 'requests', 'width', 'endpoints', 'webhook-events', 'scheduler-connections'] as const;
+const forwarded = ['connections', 'core-connections', 'concurrency', 'noop-jobs', 'api-seconds', 'width', 'endpoints', 'webhook-events', 'scheduler-connections'] as const;
 const { values } = parseArgs({
-  options: { db: { type: 'string', default: 'both' }, ...Object.fromEntries(forwarded.map((k) => [k, { type: 'string' as const }])) },
+  options: {
+    db: { type: 'string', default: 'both' }, 'idle-runs': { type: 'string', default: IDLE_RUNS.join(',') },
+    ...Object.fromEntries(forwarded.map((k) => [k, { type: 'string' as const }])),
+  },
 });
+/** The idle-memory runs after each database's suite (bench/idle-memory.ts); `none` skips them. */
+const idleRuns = values['idle-runs'] === 'none' ? [] : values['idle-runs']!.split(',') as IdleRun[];
+if (!idleRuns.every((r) => IDLE_RUNS.includes(r))) throw new Error(`--idle-runs takes none or some of ${IDLE_RUNS.join(', ')}`);
 const kinds: DbKind[] = values.db === 'both' ? ['pglite', 'postgres'] : [values.db as DbKind];
 if (!kinds.every((k) => k === 'pglite' || k === 'postgres')) throw new Error('--db must be pglite, postgres or both');
 const given = values as Record<string, string | undefined>;
@@ -64,6 +71,14 @@ for (const kind of kinds) {
     results.push(await runChild(kind));
   } catch (err) {
     failures.push((err as Error).message);
+  }
+  if (idleRuns.length === 0) continue;
+  try {
+    const idle = await idleMemory(kind, { runs: idleRuns, idleSeconds: 10 });
+    const suite = results.find((r) => r.db === kind);
+    if (suite) suite.idleMemory = idle;
+  } catch (err) {
+    failures.push(`${kind} idle memory: ${(err as Error).message}`);
   }
 }
 

@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../src/domain/clock.js';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import { ensureDefaultApplication } from '../src/services/applications.js';
-import { readLatency, type ReadLatency } from './api.js';
+import { apiReads, DEFAULT_API_LOAD, type ApiReadResult } from './api.js';
+import type { IdleMemoryResult } from './idle-memory.js';
 import { openBenchDatabase, startCore, type DbKind } from './db.js';
 import { batchedFloor, copyFloor, deliveryFloor, type CopyFloor, type NoopFloor } from './floors.js';
 import { benchLogin, ingestionCore, initialSync, INSTITUTION, PASSWORD, type IngestionCoreResult, type InitialSyncResult } from './ingestion.js';
@@ -37,7 +38,8 @@ export interface SuiteOptions {
   coreConnections: number;
   concurrency: number[];
   noopJobs: number;
-  requests: number;
+  /** Seconds of each measured API load round (after a warm-up; floor and Causeway interleaved, twice). */
+  apiSeconds: number;
   /** API clients calling at once (creates, refreshes, no-op sends). */
   width: number;
   /** Webhook endpoints, and events each of them takes (deliveries = endpoints × events). */
@@ -60,7 +62,7 @@ export interface SuiteResult {
   initialSyncPrecomputed?: Sync;
   copy?: CopyFloor;
   ingestionCore?: IngestionCoreResult;
-  readLatency?: ReadLatency;
+  apiReads?: ApiReadResult;
   webhooks?: WebhookResult;
   scheduler?: SchedulerResult;
   rounds: { jobConcurrency: number; refresh?: Refresh; refreshPrecomputed?: Refresh; noop?: NoopFloor; noopBatched?: NoopFloor }[];
@@ -70,6 +72,8 @@ export interface SuiteResult {
    * core stopped. Peaks include the benchmark's own data (precomputed answers, the COPY payload).
    */
   memory?: { afterSyncMb: number; heapAfterSyncMb: number; peakDuringSyncMb: number; endMb: number; peakMb: number; maxRssMb: number };
+  /** The real `causeway start` at rest, per role (bench/idle-memory.ts; run.ts adds it after the suite). */
+  idleMemory?: IdleMemoryResult[];
   errors: string[];
   seconds: number;
 }
@@ -135,7 +139,7 @@ async function runSuite(kind: DbKind, opts: SuiteOptions): Promise<SuiteResult> 
 
     result.ingestionCore = await phase('ingestion core', () => ingestionCore(running.core, tenant, opts.coreConnections, [1, 4]));
     if (synced.length > 0) {
-      result.readLatency = await phase('API read latency', () => readLatency(running.core, application, synced.map((s) => s.userId), opts.requests));
+      result.apiReads = await phase('API reads under load', () => apiReads(running.core, application, synced.map((s) => s.userId), { ...DEFAULT_API_LOAD, seconds: opts.apiSeconds }));
     }
     await running.stop();
 
@@ -182,7 +186,7 @@ async function runSuite(kind: DbKind, opts: SuiteOptions): Promise<SuiteResult> 
 const { values } = parseArgs({
   options: {
     db: { type: 'string' }, out: { type: 'string' }, connections: { type: 'string' }, 'core-connections': { type: 'string' },
-    concurrency: { type: 'string' }, 'noop-jobs': { type: 'string' }, requests: { type: 'string' }, width: { type: 'string' },
+    concurrency: { type: 'string' }, 'noop-jobs': { type: 'string' }, 'api-seconds': { type: 'string' }, width: { type: 'string' },
     endpoints: { type: 'string' }, 'webhook-events': { type: 'string' }, 'scheduler-connections': { type: 'string' },
   },
 });
@@ -193,7 +197,7 @@ const opts: SuiteOptions = {
   coreConnections: Number(values['core-connections'] ?? 40),
   concurrency: (values.concurrency ?? '8,16,32').split(',').map(Number),
   noopJobs: Number(values['noop-jobs'] ?? 1000),
-  requests: Number(values.requests ?? 500),
+  apiSeconds: Number(values['api-seconds'] ?? DEFAULT_API_LOAD.seconds),
   width: Number(values.width ?? 8),
   endpoints: Number(values.endpoints ?? 100),
   webhookEvents: Number(values['webhook-events'] ?? 50),

@@ -4,15 +4,20 @@
  *   burst:   100 endpoints, each taking user.created; E users created by 8 clients at once, so
  *            E × 100 deliveries. deliveries/s = deliveries ÷ (last arrival − first commit);
  *            latency = arrival − the commit of the event it carries (median, p99).
+ *   floor:   right after the burst, the same 5,000 payloads signed and POSTed to the same receiver
+ *            by a bare loop at the worker's concurrency (webhook-floor.ts); ratio = burst ÷ floor.
  *   trickle: one test event every 20 ms to one endpoint: the latency of an idle worker (NOTIFY).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listEvents } from '../src/db/repos/events.js';
 import type { Core, Tenant } from '../src/services/core.js';
 import { createUser } from '../src/services/users.js';
-import { createEndpoint, removeEndpoint, sendTestEvent } from '../src/services/webhooks.js';
+import { createEndpoint, eventPayload, removeEndpoint, sendTestEvent } from '../src/services/webhooks.js';
 import { percentile, round, startWindow, type WindowResult } from './measure.js';
+import { webhookFloor, type FloorDelivery, type FloorResult } from './webhook-floor.js';
+import { startCpuSplit, type CpuSplit } from './cpu-split.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -24,21 +29,32 @@ export interface WebhookResult {
   /** Arrivals of an (event, endpoint) pair that had already arrived: must be 0. */
   duplicates: number;
   seconds: number;
+  /** CPU per delivery by process over the burst (users' creation included): where the time goes, whatever the neighbours do. */
+  cpuUsPerDelivery: CpuPerDelivery;
+  /** TCP connections the receiver accepted during the burst (keep-alive: about the worker's concurrency). */
+  connections: number;
+  /** From the first commit to the last (the 8 clients creating users, with their deliveries). */
+  commitSeconds: number;
   deliveriesPerSec: number;
   latencyMsP50: number;
   latencyMsP99: number;
   trickle: { events: number; latencyMsP50: number; latencyMsP99: number };
+  /** The bare sign-and-POST loop on the same payloads, same receiver, same concurrency, right after the burst. */
+  floor: FloorResult & { connections: number; cpuUsPerDelivery: CpuPerDelivery };
+  /** deliveriesPerSec ÷ floor.deliveriesPerSec. */
+  ratio: number;
   window: WindowResult;
 }
 
 type Arrival = { id: string; path: string; userId: string | null; at: number };
 
-function startReceiver(): Promise<{ child: ChildProcess; port: number; arrivals(): Promise<Arrival[]>; reset(): void; stop(): void }> {
+function startReceiver(): Promise<{ child: ChildProcess; pid: number | undefined; port: number; count(): Promise<{ count: number; connections: number }>; arrivals(): Promise<Arrival[]>; reset(): void; stop(): void }> {
   const child = fork(path.join(HERE, 'receiver.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('message', (m: { port: number }) => resolve({
-      child, port: m.port,
+      child, pid: child.pid, port: m.port,
+      count: () => new Promise((r) => { child.once('message', (x: { count: number; connections: number }) => r(x)); child.send({ type: 'count' }); }),
       arrivals: () => new Promise((r) => { child.once('message', (x: { arrivals: Arrival[] }) => r(x.arrivals)); child.send({ type: 'arrivals' }); }),
       reset: () => child.send({ type: 'reset' }),
       stop: () => child.send({ type: 'stop' }),
@@ -46,22 +62,28 @@ function startReceiver(): Promise<{ child: ChildProcess; port: number; arrivals(
   });
 }
 
-async function waitFor(n: number, receiver: { arrivals(): Promise<Arrival[]> }, timeoutMs: number): Promise<Arrival[]> {
+export interface CpuPerDelivery { node: number; postgres: number | null; receiver: number | null }
+
+function perDelivery(c: CpuSplit, n: number): CpuPerDelivery {
+  const us = (ms: number | null) => (ms === null ? null : Math.round((ms * 1000) / n));
+  return { node: us(c.nodeMs)!, postgres: us(c.postgresMs), receiver: us(c.receiverMs) };
+}
+
+/** Polls the count only (a few bytes over IPC), then fetches the arrivals once: the wait must not load the process it measures. */
+async function waitFor(n: number, receiver: { count(): Promise<{ count: number; connections: number }>; arrivals(): Promise<Arrival[]> }, timeoutMs: number): Promise<Arrival[]> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await receiver.arrivals();
-    if (got.length >= n || Date.now() > deadline) return got;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  while ((await receiver.count()).count < n && Date.now() <= deadline) await new Promise((r) => setTimeout(r, 50));
+  return receiver.arrivals();
 }
 
 export async function webhookRound(core: Core, tenant: Tenant, opts: { endpoints: number; events: number; width: number }): Promise<WebhookResult> {
   const receiver = await startReceiver();
   const url = `http://127.0.0.1:${receiver.port}/hook`;
-  const endpoints = [];
+  const endpoints: Awaited<ReturnType<typeof createEndpoint>>[] = [];
   try {
     for (let i = 0; i < opts.endpoints; i++) endpoints.push(await createEndpoint(core, tenant, { url: `${url}/${i}`, eventTypes: ['user.created'] }));
     const committed = new Map<string, number>();
+    const cpu = await startCpuSplit(core.database, receiver.pid);
     const window = startWindow();
     const started = Date.now();
     let next = 0;
@@ -72,14 +94,27 @@ export async function webhookRound(core: Core, tenant: Tenant, opts: { endpoints
         committed.set(user.id, Date.now());
       }
     }));
+    const commitsDone = Date.now();
     const expected = opts.events * opts.endpoints;
     const all = await waitFor(expected, receiver, 120_000);
     const w = window();
+    const burstCpu = await cpu();
+    const { connections } = await receiver.count();
     const seen = new Set<string>();
     const got = all.filter((a) => !seen.has(`${a.id} ${a.path}`) && seen.add(`${a.id} ${a.path}`));
     const last = Math.max(...got.map((a) => a.at));
     const latencies = got.filter((a) => a.userId && committed.has(a.userId)).map((a) => a.at - committed.get(a.userId!)!).sort((a, b) => a - b);
     const seconds = (last - started) / 1000;
+
+    // The floor: the same payloads, signed and POSTed by a bare loop at the worker's concurrency.
+    const burst = (await listEvents(core.db, tenant.application.id, { types: ['user.created'], limit: opts.events }))
+      .filter((e) => e.userId && committed.has(e.userId)).reverse();
+    const payloads = burst.map((e) => ({ id: e.id, payload: eventPayload(e) }));
+    const floorWork: FloorDelivery[] = payloads.flatMap((p) => endpoints.map((e, i) => ({ url: `${url}/${i}`, secret: e.secret!, ...p })));
+    receiver.reset();
+    const floorCpu = await startCpuSplit(core.database, receiver.pid);
+    const floorRun = await webhookFloor(floorWork, core.config.webhookConcurrency);
+    const floor = { ...floorRun, connections: (await receiver.count()).connections, cpuUsPerDelivery: perDelivery(await floorCpu(), floorWork.length) };
 
     // Trickle: one endpoint, a test event every 20 ms, so the worker is idle when each arrives.
     for (const e of endpoints) await removeEndpoint(core, tenant, e.id);
@@ -98,8 +133,10 @@ export async function webhookRound(core: Core, tenant: Tenant, opts: { endpoints
     const trickleLatency = trickled.filter((a) => sentAt.has(a.id)).map((a) => a.at - sentAt.get(a.id)!).sort((a, b) => a - b);
     return {
       endpoints: opts.endpoints, events: opts.events, deliveries: expected, delivered: got.length, duplicates: all.length - got.length, seconds: round(seconds, 2),
+      commitSeconds: round((commitsDone - started) / 1000, 2), connections, cpuUsPerDelivery: perDelivery(burstCpu, expected),
       deliveriesPerSec: round(got.length / seconds), latencyMsP50: percentile(latencies, 50), latencyMsP99: percentile(latencies, 99),
       trickle: { events: TRICKLE, latencyMsP50: percentile(trickleLatency, 50), latencyMsP99: percentile(trickleLatency, 99) },
+      floor, ratio: round(got.length / seconds / floor.deliveriesPerSec, 2),
       window: w,
     };
   } finally {

@@ -2,12 +2,13 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError } from '../domain/errors.js';
 import { loggerOptions, requestForLog } from '../logging.js';
 import type { Core } from '../services/core.js';
 import { registerAuth } from './auth.js';
 import { registerRateLimit } from './rate-limit.js';
+import { serializerCompiler } from './serializer.js';
 import { clientError, frameworkError, registerEdge } from './edge.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
@@ -39,7 +40,7 @@ export async function buildApp(core: Core, opts: { logger?: boolean; logStream?:
     clientErrorHandler: clientError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(serializerCompiler); // writes what the schema declares, without a zod encode per answer (serializer.ts)
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 

@@ -2,37 +2,57 @@
  * The webhook delivery worker: claims due deliveries, sends them signed (Standard Webhooks), and
  * records every attempt. Several worker processes share the work through leases.
  *
- *   wake (NOTIFY from the events' trigger, an attempt ending, or the poll) ─► claim up to the free
- *   slots, a few per endpoint ─► each: sign ─► POST (15 s limit) ─► record attempt ─► free the slot
+ *   wake (NOTIFY from the events' trigger, an attempt ending, or the poll)
+ *     ─► claim (one statement, a few per endpoint, up to two rounds of slots ahead) ─► ready queue
+ *     ─► a free slot: sign ─► POST (15 s limit) ─► slot free ─► recorder ─► lease let go
+ *   recorder: the answers that came in while the last statement ran, in one statement (group commit)
  *
- * A slow or hanging endpoint holds at most PER_ENDPOINT (+ one claim's PER_ENDPOINT_CLAIM) slots of
- * this process, so it never delays the others; many hanging endpoints at once can fill a worker's
- * CAUSEWAY_WEBHOOK_CONCURRENCY, which is why the limit is configurable. A
- * worker killed mid-attempt leaves its lease to lapse; another worker then makes the attempt
- * again, with the same webhook-id (the event id), so receivers can deduplicate.
+ * Three stages overlap, so none waits on another's round trip: the next claim is in hand when a slot
+ * frees, and a slot frees when its answer arrives, not when the answer is written. Every delivery
+ * stays leased to this worker (the lease renewed every RENEW_MS) from its claim until its attempt
+ * is recorded, so no other worker sends it meanwhile; a worker killed at any point leaves its leases
+ * to lapse, and another then makes those attempts again, with the same webhook-id (the event id), so
+ * receivers can deduplicate. CAUSEWAY_WEBHOOK_CONCURRENCY bounds the POSTs in flight; a slow or
+ * hanging endpoint holds at most PER_ENDPOINT (+ one claim's PER_ENDPOINT_CLAIM) of this process's
+ * deliveries, so it never delays the others.
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { offsetClock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import { DISABLE_AFTER_FAILING_MS, isDelivered, isGone, nextAttemptDelayMs } from '../domain/webhooks.js';
-import { claimDueDeliveries, recordAttempt, releaseLeases, renewLeases, type Claimed } from '../db/repos/webhooks.js';
+import { claimDueDeliveries, recordAttempts, releaseLeases, renewLeases, type AttemptRecord, type Claimed } from '../db/repos/webhooks.js';
 import type { Core } from '../services/core.js';
-import { eventPayload, liveSecrets, signatureHeader } from '../services/webhooks.js';
+import { eventPayload, webhookSigner } from '../services/webhooks.js';
 import { sendWebhook } from './webhook-http.js';
 import { recordWebhookAttempt } from '../metrics.js';
 
-/** In-flight attempts one endpoint may hold in this process. */
+/** Deliveries one endpoint may hold in this process (waiting, in flight or being recorded). */
 const PER_ENDPOINT = 8;
 /** Deliveries of one endpoint taken in a single claim. */
 const PER_ENDPOINT_CLAIM = 4;
-/** While attempts are in flight, the worker claims again once this many slots are free (or at the next poll). */
-const MIN_CLAIM = 16;
+/**
+ * Claimed and not yet sent, plus in flight: up to this many rounds of slots. While busy, the worker
+ * claims again once a whole round can be taken, so a claim is large (its cost is mostly per
+ * statement: at 16 rows a claim cost 3× per delivery what it costs at 128) and one round still
+ * waits ready while it runs; with a slot free and nothing ready, it claims at once whatever is due.
+ */
+const AHEAD = 3;
+/** Held in all (also answered and not yet recorded): this many rounds of slots. Past it the worker claims no more until the recorder catches up. */
+const HOLD = 6;
+/**
+ * Embedded (PGlite runs each statement on this thread, and a POST's time limit runs meanwhile): no
+ * claims ahead, and a claim once this many slots are free, so no statement grows large enough to
+ * hold up the answers of the attempts in flight.
+ */
+const EMBEDDED_MIN_CLAIM = 16;
+/** Attempts recorded in one statement at most. */
+const RECORD_BATCH = 256;
 /** How often the worker looks for due deliveries when nothing wakes it (retries falling due, test clocks moving). */
 const POLL_MS = 250;
 /** A lease outlives the longest attempt by this much. */
 const LEASE_MARGIN_MS = 5_000;
-/** While attempts are in flight their leases are renewed this often (well inside the margin). */
+/** While deliveries are held their leases are renewed this often (well inside the margin). */
 const RENEW_MS = 2_000;
 const CHANNEL = 'causeway_webhooks';
 /** A lost LISTEN connection is opened again after this; meanwhile the poll delivers. */
@@ -40,27 +60,47 @@ const RECONNECT_MS = 1000;
 
 export interface WebhookWorker { stop(): Promise<void>; wake(): void }
 
+/** A claimed delivery, with its body (made once per event in a claim: a burst sends one event to many endpoints). */
+interface Held { c: Claimed; leaseToken: string; payload: string }
+
 export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
   const capacity = core.config.webhookConcurrency;
   const timeoutMs = core.config.webhookTimeoutSeconds * 1000;
-  const inFlight = new Map<string, number>();
-  /** Lease tokens of claims with attempts still in flight, and how many. */
+  const embedded = core.database.kind === 'pglite';
+  const ahead = embedded ? 1 : AHEAD;
+  const minClaim = embedded ? Math.min(EMBEDDED_MIN_CLAIM, capacity) : capacity;
+  const recorder = attemptRecorder(core);
+  const sign = webhookSigner(core);
+  const ready: Held[] = [];
+  /** Deliveries held per endpoint, and per lease token (each claim's), from claim to record. */
+  const byEndpoint = new Map<string, number>();
   const tokens = new Map<string, number>();
-  let total = 0;
+  let held = 0;
+  let sending = 0;
   let stopped = false;
   let wakeUp: (() => void) | null = null;
   const wake = () => { const w = wakeUp; wakeUp = null; w?.(); };
   const unlisten = await listen(core, wake);
   const running = new Set<Promise<void>>();
 
-  async function attempt(c: Claimed, leaseToken: string): Promise<void> {
+  const count = (m: Map<string, number>, key: string, by: number) => {
+    const n = (m.get(key) ?? 0) + by;
+    if (n === 0) m.delete(key); else m.set(key, n);
+  };
+  const letGo = (h: Held) => {
+    held--;
+    count(byEndpoint, h.c.endpoint.id, -1);
+    count(tokens, h.leaseToken, -1);
+  };
+
+  /** Sign and POST; answers what to record. */
+  async function send({ c, leaseToken, payload }: Held): Promise<AttemptRecord> {
     const clock = offsetClock(core.clock, c.clockOffsetMs);
-    const payload = eventPayload(c.event);
     const sentAt = core.clock.now(); // webhook-timestamp is real time: receivers check it against theirs
     const result = await sendWebhook(c.endpoint.url, {
       'webhook-id': c.event.id,
       'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
-      'webhook-signature': signatureHeader(liveSecrets(core, c.endpoint, clock.now()), c.event.id, sentAt, payload),
+      'webhook-signature': sign(c.endpoint, clock.now(), c.event.id, sentAt, payload),
     }, payload, { timeoutMs, allowPrivate: core.config.allowPrivateAddresses });
     const now = clock.now();
     const delivered = isDelivered(result.statusCode) && !result.error;
@@ -69,50 +109,63 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
     recordWebhookAttempt(delivered ? 'delivered' : isGone(result.statusCode) ? 'gone' : 'failed', result.durationMs, now.getTime() - c.delivery.createdAt.getTime());
     const made = c.delivery.attempts + 1;
     const delay = delivered || isGone(result.statusCode) ? null : nextAttemptDelayMs(made, result.retryAfterSeconds, Math.random());
-    const record = {
+    return {
       deliveryId: c.delivery.id, leaseToken, attemptId: newId('wha', now.getTime()), at: now, statusCode: result.statusCode,
       durationMs: result.durationMs, error: result.error, responseBody: result.body,
       nextAttemptAt: delay === null ? null : new Date(now.getTime() + delay), delivered,
-      disable: isGone(result.statusCode) ? 'gone' as const : null, failingCutoff: new Date(now.getTime() - DISABLE_AFTER_FAILING_MS),
+      disable: isGone(result.statusCode) ? 'gone' : null, failingCutoff: new Date(now.getTime() - DISABLE_AFTER_FAILING_MS),
     };
-    await recordAttempt(core.db, record).catch(async (err: unknown) => {
-      // Whatever the answer held that the database refused, the attempt itself must count, or it would be made forever.
-      core.log.warn({ err, deliveryId: c.delivery.id }, 'webhook attempt recorded without its answer');
-      await recordAttempt(core.db, { ...record, responseBody: null, error: result.error ? result.error.slice(0, 200) : null });
-    });
   }
 
-  async function claimAndSend(): Promise<number> {
-    const room = capacity - total;
-    // Claim in batches: a claim for one freed slot at a time would cost a query per delivery.
-    if (room <= 0 || (total > 0 && room < Math.min(MIN_CLAIM, capacity))) return 0;
-    const leaseToken = randomUUID();
-    const wallNow = core.clock.now();
-    const claimed = await claimDueDeliveries(core.db, {
-      wallNow, leaseUntil: new Date(wallNow.getTime() + timeoutMs + LEASE_MARGIN_MS), leaseToken, limit: room,
-      perEndpoint: PER_ENDPOINT_CLAIM, busy: [...inFlight].filter(([, n]) => n >= PER_ENDPOINT).map(([id]) => id),
-    });
-    if (claimed.length > 0) tokens.set(leaseToken, claimed.length);
-    for (const c of claimed) {
-      total++;
-      inFlight.set(c.endpoint.id, (inFlight.get(c.endpoint.id) ?? 0) + 1);
-      const p = attempt(c, leaseToken)
-        .catch((err) => core.log.warn({ err, deliveryId: c.delivery.id }, 'webhook attempt not recorded; its lease will lapse and it is tried again'))
+  /** Starts what is ready while slots are free: each slot frees when its answer arrives. */
+  function pump(): void {
+    while (!stopped && sending < capacity && ready.length > 0) {
+      const h = ready.shift()!;
+      sending++;
+      const p = (async () => {
+        let record: AttemptRecord;
+        try {
+          record = await send(h);
+        } finally {
+          sending--;
+          pump();
+        }
+        await recorder.record(record);
+      })()
+        .catch((err) => core.log.warn({ err, deliveryId: h.c.delivery.id }, 'webhook attempt not recorded; its lease will lapse and it is tried again'))
         .finally(() => {
-          total--;
-          const left = (tokens.get(leaseToken) ?? 1) - 1;
-          if (left === 0) tokens.delete(leaseToken); else tokens.set(leaseToken, left);
-          const n = (inFlight.get(c.endpoint.id) ?? 1) - 1;
-          if (n === 0) inFlight.delete(c.endpoint.id); else inFlight.set(c.endpoint.id, n);
+          letGo(h);
           running.delete(p);
           wake();
         });
       running.add(p);
     }
+  }
+
+  async function claim(): Promise<number> {
+    const room = Math.min(capacity * ahead - ready.length - sending, capacity * HOLD - held);
+    const starving = !embedded && sending < capacity && ready.length === 0;
+    if (room <= 0 || (held > 0 && !starving && room < minClaim)) return 0;
+    const leaseToken = randomUUID();
+    const wallNow = core.clock.now();
+    const claimed = await claimDueDeliveries(core.db, {
+      wallNow, leaseUntil: new Date(wallNow.getTime() + timeoutMs + LEASE_MARGIN_MS), leaseToken, limit: room,
+      perEndpoint: PER_ENDPOINT_CLAIM, busy: [...byEndpoint].filter(([, n]) => n >= PER_ENDPOINT).map(([id]) => id),
+    });
+    const bodies = new Map<string, string>();
+    for (const c of claimed) {
+      let payload = bodies.get(c.event.id);
+      if (payload === undefined) bodies.set(c.event.id, payload = eventPayload(c.event));
+      held++;
+      count(byEndpoint, c.endpoint.id, 1);
+      count(tokens, leaseToken, 1);
+      ready.push({ c, leaseToken, payload });
+    }
+    pump();
     return claimed.length;
   }
 
-  // A slow machine must not let a live attempt's lease lapse (another worker would send it again).
+  // A slow machine must not let a held delivery's lease lapse (another worker would send it again).
   const renewer = setInterval(() => {
     if (tokens.size === 0) return;
     renewLeases(core.db, [...tokens.keys()], new Date(core.clock.now().getTime() + timeoutMs + LEASE_MARGIN_MS))
@@ -124,11 +177,11 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
     while (!stopped) {
       let got = 0;
       try {
-        got = await claimAndSend();
+        got = await claim();
       } catch (err) {
         core.log.warn({ err }, 'claiming webhook deliveries failed');
       }
-      if (got > 0 && total < capacity) continue; // there may be more due
+      if (got > 0) continue; // there may be more due, and room for it
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, POLL_MS);
         wakeUp = () => { clearTimeout(timer); resolve(); };
@@ -143,9 +196,50 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
       wake();
       await loop;
       clearInterval(renewer);
+      // What was claimed and not sent is let go at once, for another worker; what is in flight finishes and is recorded.
+      const unsent = ready.splice(0);
       await Promise.allSettled([...running]);
       await unlisten();
-      await releaseLeases(core.db, [...tokens.keys()]).catch(() => {});
+      await releaseLeases(core.db, unsent.map((h) => ({ id: h.c.delivery.id, leaseToken: h.leaseToken }))).catch(() => {});
+      unsent.forEach(letGo);
+    },
+  };
+}
+
+/**
+ * Group commit for attempts: the answers that arrive while one statement records the previous ones
+ * are recorded together by the next, so a burst costs a statement per batch, not per delivery, and a
+ * lone answer is recorded at once. Each attempt's promise settles when its statement has committed
+ * (or failed); until then its lease keeps it from any other worker.
+ */
+function attemptRecorder(core: Core) {
+  const waiting: { record: AttemptRecord; settle: (err?: unknown) => void }[] = [];
+  let flushing = false;
+  const write = async (batch: AttemptRecord[]): Promise<void> => {
+    try {
+      await recordAttempts(core.db, batch);
+    } catch (err) {
+      // Whatever an answer held that the database refused, the attempts themselves must count, or they would be made forever.
+      core.log.warn({ err, deliveryIds: batch.map((r) => r.deliveryId) }, 'webhook attempts recorded without their answers');
+      await recordAttempts(core.db, batch.map((r) => ({ ...r, responseBody: null, error: r.error ? r.error.slice(0, 200) : null })));
+    }
+  };
+  const flush = async (): Promise<void> => {
+    if (flushing) return;
+    flushing = true;
+    while (waiting.length > 0) {
+      const batch = waiting.splice(0, RECORD_BATCH);
+      const err = await write(batch.map((w) => w.record)).then(() => undefined, (e: unknown) => e ?? new Error('not recorded'));
+        for (const w of batch) w.settle(err);
+    }
+    flushing = false;
+  };
+  return {
+    record(record: AttemptRecord): Promise<void> {
+      return new Promise((resolve, reject) => {
+        waiting.push({ record, settle: (err) => (err ? reject(err) : resolve()) });
+        void flush();
+      });
     },
   };
 }

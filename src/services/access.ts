@@ -14,7 +14,7 @@ import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { AppError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { findClientToken, findOperatorByEmail, findOperatorSession, insertClientToken, insertOperator, insertOperatorSession } from '../db/repos/access.js';
+import { cachedKeyLookup, findClientToken, findOperatorByEmail, findOperatorSession, insertClientToken, insertOperator, insertOperatorSession } from '../db/repos/access.js';
 import type { ApplicationRow } from '../db/repos/applications.js';
 import type { Db } from '../db/open.js';
 import type { Clock } from '../domain/clock.js';
@@ -50,7 +50,8 @@ export function clientTokenView(tenant: Tenant) {
 
 /** The tenant a bearer credential stands for, or null when it is not valid (unknown, revoked or expired). */
 export async function authenticateBearer(core: Core, presented: string): Promise<Tenant | null> {
-  if (presented.startsWith('sk_')) return authenticateApiKey(core.db, presented);
+  // API keys come with every server-to-server request: remembered for KEY_CACHE_MS (db/repos/access.ts says how fresh).
+  if (presented.startsWith('sk_')) return cachedKeyLookup(core.db, sha256(presented), () => authenticateApiKey(core.db, presented));
   if (!/^(ct|os)_[A-Za-z0-9_-]{20,}$/.test(presented)) return null;
   const now = core.clock.now();
   if (presented.startsWith('ct_')) {

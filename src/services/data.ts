@@ -44,13 +44,26 @@ function readFeedCursor(core: Core, tenant: Tenant, cursor: string): number {
 
 export interface TransactionQuery { accountId?: string; from?: string; to?: string; status?: 'pending' | 'posted'; cursor?: string; limit: number }
 
-/** Newest first; removed transactions are not listed (the sync feed reports them). */
+/**
+ * Newest first; removed transactions are not listed (the sync feed reports them).
+ *
+ * One statement for a page that has rows: a transaction row of this application and user exists
+ * only while the user does (its foreign key cascades from the user, and a user is deleted with
+ * everything in one transaction), so rows prove the user. Only an empty page (or a bad cursor) asks
+ * whether the user exists, so an unknown user still answers 404 and 404 still comes before 400.
+ */
 export async function listUserTransactions(core: Core, tenant: Tenant, userId: string, q: TransactionQuery) {
-  await requireUser(core, tenant, userId);
-  const after = q.cursor ? readCursor(core, tenant, 'transactions', q.cursor, PageCursor) : undefined;
+  let after: { d: string; i: string } | undefined;
+  try {
+    after = q.cursor ? readCursor(core, tenant, 'transactions', q.cursor, PageCursor) : undefined;
+  } catch (err) {
+    await requireUser(core, tenant, userId);
+    throw err;
+  }
   const rows = await listTransactions(core.db, tenant.application.id, userId, {
     accountId: q.accountId, from: q.from, to: q.to, status: q.status, after: after ? { date: after.d, id: after.i } : undefined, limit: q.limit + 1,
   });
+  if (rows.length === 0) await requireUser(core, tenant, userId);
   const { page, nextCursor } = pageOf(core, tenant, 'transactions', rows, q.limit, (t) => ({ d: t.date, i: t.id }));
   return { data: page.map(transactionView), nextCursor };
 }

@@ -122,3 +122,47 @@ export async function findSignInBlock(db: Db, keys: string[], now: Date): Promis
   const times = rows.map((r) => r.until!.getTime());
   return times.length > 0 ? new Date(Math.max(...times)) : null;
 }
+
+/**
+ * Live API keys, remembered for a moment (a key is checked on every request; this spares the
+ * lookup's round trip on all but the first request of each KEY_CACHE_MS).
+ *
+ * How stale it may be: a key revoked, or an application changed, by ANOTHER process (the CLI's
+ * `keys revoke`, another API process's PATCH /v1/application or sandbox call) is seen here within
+ * KEY_CACHE_MS. In THIS process every write to an API key or an application row goes through
+ * db/repos/applications.ts, which calls forgetCachedKeys() before and after its statement: a lookup
+ * that began before the write finished is never kept, so the next request reads the new row.
+ * Only keys that were found are kept (an unknown key costs its lookup every time, as before), at
+ * most KEY_CACHE_MAX of them, each under its SHA-256 hash, per database handle.
+ */
+export const KEY_CACHE_MS = 2_000;
+const KEY_CACHE_MAX = 10_000;
+
+interface CachedKey { at: number; generation: number; value: Promise<unknown> }
+let keyGeneration = 0;
+const keyCaches = new WeakMap<Db, Map<string, CachedKey>>();
+
+/** Drops every remembered key, in every database handle of this process. */
+export function forgetCachedKeys(): void {
+  keyGeneration++;
+}
+
+/**
+ * `load()` for this key hash, or its answer from the last KEY_CACHE_MS when it found the key and no
+ * write came since. Requests arriving together while a lookup runs share it.
+ */
+export function cachedKeyLookup<T>(db: Db, hash: string, load: () => Promise<T | null>): Promise<T | null> {
+  let cache = keyCaches.get(db);
+  if (!cache) keyCaches.set(db, (cache = new Map()));
+  const now = performance.now(); // monotonic: a sandbox test clock or a wall-clock step moves nothing here
+  const hit = cache.get(hash);
+  if (hit && hit.generation === keyGeneration && now - hit.at < KEY_CACHE_MS) return hit.value as Promise<T | null>;
+  const generation = keyGeneration;
+  const entry: CachedKey = { at: now, generation, value: load() };
+  cache.delete(hash);
+  cache.set(hash, entry);
+  if (cache.size > KEY_CACHE_MAX) cache.delete(cache.keys().next().value!);
+  const forget = () => { if (cache.get(hash) === entry) cache.delete(hash); };
+  entry.value.then((found) => { if (found === null || generation !== keyGeneration) forget(); }, forget);
+  return entry.value as Promise<T | null>;
+}

@@ -4,9 +4,16 @@ import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { InstitutionSetting } from '../../domain/types.js';
 import type { Db } from '../open.js';
 import { apiKeys, applications } from '../schema.js';
+import { forgetCachedKeys } from './access.js';
 
 export type ApplicationRow = typeof applications.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+/** Every write to a key or an application row: the remembered keys (access.ts) are forgotten before and after it. */
+async function writing<T>(statement: () => Promise<T>): Promise<T> {
+  forgetCachedKeys();
+  try { return await statement(); } finally { forgetCachedKeys(); }
+}
 
 export async function insertApplication(db: Db, row: typeof applications.$inferInsert): Promise<ApplicationRow> {
   const [created] = await db.insert(applications).values(row).returning();
@@ -37,7 +44,7 @@ export async function findApplication(db: Db, id: string): Promise<ApplicationRo
 }
 
 export async function updateApplication(db: Db, id: string, patch: PgUpdateSetSource<typeof applications>): Promise<ApplicationRow> {
-  const [row] = await db.update(applications).set(patch).where(eq(applications.id, id)).returning();
+  const [row] = await writing(() => db.update(applications).set(patch).where(eq(applications.id, id)).returning());
   return row!;
 }
 
@@ -63,14 +70,14 @@ function mergeInstitutionSettings(patch: Record<string, InstitutionSetting | nul
  * two moves at once both count, and neither can pass the bound. Null when it would pass (nothing changed).
  */
 export async function addClockOffset(db: Db, applicationId: string, byMs: number, maxMs: number): Promise<number | null> {
-  const [row] = await db.update(applications).set({ clockOffsetMs: sql`${applications.clockOffsetMs} + ${byMs}` })
+  const [row] = await writing(() => db.update(applications).set({ clockOffsetMs: sql`${applications.clockOffsetMs} + ${byMs}` })
     .where(and(eq(applications.id, applicationId), sql`${applications.clockOffsetMs} <= ${maxMs - byMs}`))
-    .returning({ offsetMs: applications.clockOffsetMs });
+    .returning({ offsetMs: applications.clockOffsetMs }));
   return row ? row.offsetMs : null;
 }
 
 export async function setClockOffset(db: Db, applicationId: string, offsetMs: number): Promise<void> {
-  await db.update(applications).set({ clockOffsetMs: offsetMs }).where(eq(applications.id, applicationId));
+  await writing(() => db.update(applications).set({ clockOffsetMs: offsetMs }).where(eq(applications.id, applicationId)));
 }
 
 export async function insertApiKey(db: Db, row: typeof apiKeys.$inferInsert): Promise<ApiKeyRow> {
@@ -93,9 +100,9 @@ export async function listApiKeys(db: Db, applicationId?: string): Promise<ApiKe
 
 /** Revokes by id or by the key's shown prefix; answers how many keys were revoked. */
 export async function revokeApiKey(db: Db, idOrPrefix: string, at: Date): Promise<number> {
-  const rows = await db.update(apiKeys).set({ revokedAt: at })
+  const rows = await writing(() => db.update(apiKeys).set({ revokedAt: at })
     .where(and(isNull(apiKeys.revokedAt), sql`(${apiKeys.id} = ${idOrPrefix} or ${apiKeys.prefix} = ${idOrPrefix})`))
-    .returning({ id: apiKeys.id });
+    .returning({ id: apiKeys.id }));
   return rows.length;
 }
 
@@ -104,8 +111,8 @@ export async function setSandboxOutage(db: Db, applicationId: string, institutio
   const list = enabled
     ? sql`case when ${institutionId} = any(${applications.sandboxOutages}) then ${applications.sandboxOutages} else array_append(${applications.sandboxOutages}, ${institutionId}::text) end`
     : sql`array_remove(${applications.sandboxOutages}, ${institutionId}::text)`;
-  const [row] = await db.update(applications).set({ sandboxOutages: list }).where(eq(applications.id, applicationId))
-    .returning({ outages: applications.sandboxOutages });
+  const [row] = await writing(() => db.update(applications).set({ sandboxOutages: list }).where(eq(applications.id, applicationId))
+    .returning({ outages: applications.sandboxOutages }));
   return row?.outages ?? [];
 }
 
@@ -114,7 +121,7 @@ export async function setSandboxRateLimit(db: Db, applicationId: string, institu
   const next = retryAfterSeconds === null
     ? sql`${applications.sandboxRateLimits} - ${institutionId}::text`
     : sql`${applications.sandboxRateLimits} || jsonb_build_object(${institutionId}::text, ${retryAfterSeconds}::int)`;
-  const [row] = await db.update(applications).set({ sandboxRateLimits: next }).where(eq(applications.id, applicationId))
-    .returning({ limits: applications.sandboxRateLimits });
+  const [row] = await writing(() => db.update(applications).set({ sandboxRateLimits: next }).where(eq(applications.id, applicationId))
+    .returning({ limits: applications.sandboxRateLimits }));
   return row?.limits ?? {};
 }

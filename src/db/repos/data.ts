@@ -199,15 +199,31 @@ export interface TransactionFilter {
   limit: number;
 }
 
-export async function listTransactions(db: Db, applicationId: string, userId: string, f: TransactionFilter): Promise<TransactionRow[]> {
+/** Which of a page's filters are given: one prepared statement for each combination (at most 32). */
+interface PageShape { account: boolean; from: boolean; to: boolean; status: boolean; after: boolean }
+
+const pageStatement = (shape: PageShape, name: string) => preparedPer((db) => {
+  const p = sql.placeholder;
   return db.select().from(transactions).where(and(
-    eq(transactions.applicationId, applicationId), eq(transactions.userId, userId), isNull(transactions.removedAt),
-    f.accountId ? eq(transactions.accountId, f.accountId) : undefined,
-    f.from ? gte(transactions.date, f.from) : undefined,
-    f.to ? lte(transactions.date, f.to) : undefined,
-    f.status ? eq(transactions.status, f.status) : undefined,
-    f.after ? or(lt(transactions.date, f.after.date), and(eq(transactions.date, f.after.date), lt(transactions.id, f.after.id))) : undefined,
-  )).orderBy(desc(transactions.date), desc(transactions.id)).limit(f.limit);
+    eq(transactions.applicationId, p('applicationId')), eq(transactions.userId, p('userId')), isNull(transactions.removedAt),
+    shape.account ? eq(transactions.accountId, p('accountId')) : undefined,
+    shape.from ? gte(transactions.date, p('from')) : undefined,
+    shape.to ? lte(transactions.date, p('to')) : undefined,
+    shape.status ? eq(transactions.status, p('status')) : undefined,
+    shape.after ? or(lt(transactions.date, p('afterDate')), and(eq(transactions.date, p('afterDate')), lt(transactions.id, p('afterId')))) : undefined,
+  )).orderBy(desc(transactions.date), desc(transactions.id)).limit(p('limit')).prepare(name);
+});
+const pageStatements = new Map<string, ReturnType<typeof pageStatement>>();
+
+/** A page of the user's transactions (the API's list, on every call): built once per filter combination. */
+export async function listTransactions(db: Db, applicationId: string, userId: string, f: TransactionFilter): Promise<TransactionRow[]> {
+  const shape: PageShape = { account: !!f.accountId, from: !!f.from, to: !!f.to, status: !!f.status, after: !!f.after };
+  const key = Object.values(shape).map(Number).join('');
+  let statement = pageStatements.get(key);
+  if (!statement) pageStatements.set(key, (statement = pageStatement(shape, `transactions_page_${key}`)));
+  return statement(db).execute({
+    applicationId, userId, accountId: f.accountId, from: f.from, to: f.to, status: f.status, afterDate: f.after?.date, afterId: f.after?.id, limit: f.limit,
+  });
 }
 
 /** A feed entry: a stored transaction, or what is left of a purged one (always `removed`). */

@@ -8,8 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import apiReference from '@scalar/fastify-api-reference';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../domain/errors.js';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -109,6 +108,57 @@ function referenceCsp(html: string): string {
   ].join('; ');
 }
 
+const REFERENCE_ROUTES = ['/docs', '/docs/', '/docs/js/scalar.js'] as const;
+type ReferenceAnswer = { status: number; headers: Record<string, string>; body: string | Buffer };
+
+/**
+ * Scalar's plugin module carries its 4.9 MB browser bundle as a string literal: once parsed, about
+ * 20 MB of heap that every process would hold from its start (measured, bench/idle-memory.ts). So it
+ * is imported on the first request for the reference, registered on a Fastify instance of its own,
+ * and each of its answers (the same for every request: the configuration is fixed) asked once
+ * through inject and kept (the bundle as a Buffer, outside the JS heap; the page as text, which the
+ * onSend hook below finishes). A server whose reference nobody reads never loads it.
+ */
+let scalar: Promise<FastifyInstance> | null = null;
+const answers = new Map<string, Promise<ReferenceAnswer>>();
+
+function loadScalar(): Promise<FastifyInstance> {
+  scalar ??= (async () => {
+    const { default: apiReference } = await import('@scalar/fastify-api-reference');
+    const inner = Fastify({ logger: false });
+    await inner.register(apiReference, {
+      routePrefix: '/docs',
+      configuration: {
+        url: '/openapi.json', // the document itself, not a copy: Scalar fetches it from this server
+        pageTitle: 'Causeway API reference',
+        favicon: FAVICON,
+        withDefaultFonts: false, telemetry: false, showDeveloperTools: 'never', documentDownloadType: 'json',
+        mcp: { disabled: true }, agent: { disabled: true },
+        customCss: REFERENCE_CSS,
+      },
+    });
+    await inner.ready();
+    return inner;
+  })();
+  scalar.catch(() => { scalar = null; }); // a failed load (it should not) is tried again by the next request
+  return scalar;
+}
+
+function referenceAnswer(url: (typeof REFERENCE_ROUTES)[number]): Promise<ReferenceAnswer> {
+  let answer = answers.get(url);
+  if (!answer) {
+    answer = (async () => {
+      const res = await (await loadScalar()).inject({ method: 'GET', url });
+      const headers: Record<string, string> = {};
+      for (const name of ['content-type', 'location']) if (typeof res.headers[name] === 'string') headers[name] = res.headers[name];
+      return { status: res.statusCode, headers, body: headers['content-type']?.startsWith('text/html') ? res.body : res.rawPayload };
+    })();
+    answers.set(url, answer);
+    answer.catch(() => answers.delete(url));
+  }
+  return answer;
+}
+
 export function docsPageRoutes(): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     const catalogue = errorCataloguePage();
@@ -119,19 +169,13 @@ export function docsPageRoutes(): FastifyPluginAsync {
       })
       .send(catalogue));
 
-    // Scalar registers GET /docs (a redirect to /docs/), /docs/ and /docs/js/scalar.js in this scope.
-    await app.register(apiReference, {
-      routePrefix: '/docs',
-      logLevel: 'warn',
-      configuration: {
-        url: '/openapi.json', // the document itself, not a copy: Scalar fetches it from this server
-        pageTitle: 'Causeway API reference',
-        favicon: FAVICON,
-        withDefaultFonts: false, telemetry: false, showDeveloperTools: 'never', documentDownloadType: 'json',
-        mcp: { disabled: true }, agent: { disabled: true },
-        customCss: REFERENCE_CSS,
-      },
-    });
+    // Scalar's three routes: GET /docs (a redirect to /docs/), /docs/ and /docs/js/scalar.js, answered by Scalar's own plugin, loaded on first use.
+    for (const url of REFERENCE_ROUTES) {
+      app.get(url, { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) => {
+        const answer = await referenceAnswer(url);
+        return reply.code(answer.status).headers(answer.headers).send(answer.body);
+      });
+    }
     // Runs after the edge's onSend (which gives HTML the strict page policy): the reference page needs its own.
     app.addHook('onSend', async (request, reply, payload) => {
       const path = request.url.split('?')[0];

@@ -4,7 +4,8 @@
  * ProviderError (errors.ts) with the secret and the access token scrubbed from the message.
  */
 import { createHash } from 'node:crypto';
-import { Configuration, PlaidApi } from 'plaid';
+import { createRequire } from 'node:module';
+import type { PlaidApi } from 'plaid';
 import type { ProviderCallContext } from '../types.js';
 import { toProviderError } from './errors.js';
 import { resolveCredentials, type PlaidCredentials } from './settings.js';
@@ -13,6 +14,14 @@ import { resolveCredentials, type PlaidCredentials } from './settings.js';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Applications with their own keys, each with one client: a bound so a churn of keys cannot grow memory. */
 const MAX_CLIENTS = 256;
+
+/**
+ * The `plaid` package is about 10 MB of generated code (some 40 MB of heap once loaded): required
+ * when the first client is built, so a process that never calls Plaid never holds it (measured,
+ * bench/idle-memory.ts).
+ */
+let plaid: typeof import('plaid') | null = null;
+const loadPlaid = () => (plaid ??= createRequire(import.meta.url)('plaid') as typeof import('plaid'));
 
 export interface PlaidSession {
   api: PlaidApi;
@@ -35,6 +44,7 @@ export function createPlaidClients(timeoutMs: number = DEFAULT_TIMEOUT_MS): Plai
     const key = createHash('sha256').update(`${c.baseUrl}\0${c.clientId}\0${c.secret}`).digest('hex');
     let api = clients.get(key);
     if (!api) {
+      const { Configuration, PlaidApi } = loadPlaid();
       api = new PlaidApi(new Configuration({
         basePath: c.baseUrl,
         baseOptions: { timeout: timeoutMs, headers: { 'PLAID-CLIENT-ID': c.clientId, 'PLAID-SECRET': c.secret } },

@@ -11,7 +11,7 @@
  * nothing is exchanged. Products the Item lacks are asked for as `additional_consented_products`
  * (Plaid's way to add a product in update mode); a plain repair asks for none.
  */
-import { CountryCode, Products, type ItemWithConsentFields, type LinkTokenCreateRequest, type LinkTokenGetSessionsResponse } from 'plaid';
+import type { CountryCode, ItemWithConsentFields, LinkTokenCreateRequest, LinkTokenGetSessionsResponse, Products } from 'plaid';
 import type { AuthorizationGrant, LinkResult, LinkSession, LinkStart, ProviderLink } from '../types.js';
 import { ProviderError } from '../types.js';
 import type { PlaidSession } from './client.js';
