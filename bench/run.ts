@@ -22,7 +22,7 @@ const ROOT = path.resolve(HERE, '..');
 /** A database's whole suite must end within this, or it is stopped and reported as failed. */
 const SUITE_TIMEOUT_MS = 10 * 60_000;
 
-const forwarded = ['connections', 'core-connections', 'concurrency', 'noop-jobs', 'api-seconds', 'width', 'endpoints', 'webhook-events', 'scheduler-connections'] as const;
+const forwarded = ['connections', 'core-connections', 'concurrency', 'noop-jobs', 'api-seconds', 'width', 'endpoints', 'webhook-events', 'scheduler-connections', 'latency-connections', 'latency-ms', 'latency-concurrency'] as const;
 const { values } = parseArgs({
   options: {
     db: { type: 'string', default: 'both' }, 'idle-runs': { type: 'string', default: IDLE_RUNS.join(',') },

@@ -4,9 +4,10 @@
  *
  *   initial sync, sandbox (N connections, jobConcurrency 16) ─► COPY floor on the same rows
  *   ─► initial sync, precomputed provider (N more) ─► ingestion core alone ─► API read latency
- *   ─► for each jobConcurrency c: refresh the first N (sandbox), no-op floors (real queue, pg-boss batched),
+ *   ─► for each jobConcurrency c: refresh the first N (sandbox), no-op floors (real queue, pg-boss one at a time, pg-boss batched),
  *      refresh them again (precomputed provider); the sandbox test clock moves a day before each round
- *   ─► webhooks: 100 endpoints × 50 events to a receiver in another process, then a trickle of test events
+ *   ─► refresh with a provider that takes 500 ms a call: 400 connections refreshed again as each ends, one worker at jobConcurrency 400
+ *   ─► webhooks: 100 endpoints × 50 events to a receiver in another process, beside a bare sign-and-POST loop, then a trickle of test events
  *   ─► scheduler: a simulated day of ticks over 1,000,000 connections (PGlite: 20,000)
  */
 import { execFileSync } from 'node:child_process';
@@ -19,6 +20,8 @@ import { apiReads, DEFAULT_API_LOAD, type ApiReadResult } from './api.js';
 import type { IdleMemoryResult } from './idle-memory.js';
 import { openBenchDatabase, startCore, type DbKind } from './db.js';
 import { batchedFloor, copyFloor, deliveryFloor, type CopyFloor, type NoopFloor } from './floors.js';
+import { singleFetchFloor } from './queue-floor.js';
+import { latencyConnections, latencyRound, slowProvider, type LatencyResult } from './latency.js';
 import { benchLogin, ingestionCore, initialSync, INSTITUTION, PASSWORD, type IngestionCoreResult, type InitialSyncResult } from './ingestion.js';
 import { countQueries, log, round, sampleMemory } from './measure.js';
 import { precomputed } from './provider.js';
@@ -30,6 +33,9 @@ import { schedulerDay, type SchedulerResult } from './scheduler.js';
 const DEFAULT_CONCURRENCY = 16;
 /** How long a no-op floor may take before it is reported as stalled. */
 const NOOP_STALL_SECONDS = 8;
+/** The provider-latency phase runs this long, and counts refreshes after the first LATENCY_WARM_SECONDS. */
+const LATENCY_SECONDS = 25;
+const LATENCY_WARM_SECONDS = 8;
 /** PGlite runs the scheduler's day over fewer rows: its one thread makes a day of ticks over 100,000 take minutes. */
 const PGLITE_SCHEDULER_CONNECTIONS = 20_000;
 
@@ -47,6 +53,10 @@ export interface SuiteOptions {
   webhookEvents: number;
   /** Connections the scheduler's simulated day runs over (PGlite: at most 20,000). */
   schedulerConnections: number;
+  /** The provider-latency phase: connections refreshed over and over, the latency of each call, the worker's job concurrency (0 connections: skipped). */
+  latencyConnections: number;
+  latencyMs: number;
+  latencyConcurrency: number;
 }
 
 type Sync = Omit<InitialSyncResult, 'synced'> & { providerMisses?: number };
@@ -65,7 +75,9 @@ export interface SuiteResult {
   apiReads?: ApiReadResult;
   webhooks?: WebhookResult;
   scheduler?: SchedulerResult;
-  rounds: { jobConcurrency: number; refresh?: Refresh; refreshPrecomputed?: Refresh; noop?: NoopFloor; noopBatched?: NoopFloor }[];
+  rounds: { jobConcurrency: number; refresh?: Refresh; refreshPrecomputed?: Refresh; noop?: NoopFloor; noopSingle?: NoopFloor; noopBatched?: NoopFloor }[];
+  /** Refreshes against a provider that takes `latencyMs` a call, one worker keeping hundreds in flight (bench/latency.ts). */
+  latency?: LatencyResult;
   /**
    * Resident memory (MB), after a full GC where the process was started with --expose-gc (run.ts does):
    * after the first initial sync (the server with N synced connections), and at the end with the
@@ -155,6 +167,8 @@ async function runSuite(kind: DbKind, opts: SuiteOptions): Promise<SuiteResult> 
       }
       entry.noop = await phase(`no-op delivery floor, jobConcurrency ${c}`,
         () => deliveryFloor(running.core, { jobs: opts.noopJobs, width: opts.width, stallSeconds: NOOP_STALL_SECONDS }));
+      entry.noopSingle = await phase(`pg-boss one job at a time floor, localConcurrency ${c}`,
+        () => singleFetchFloor(database, boss, { jobs: opts.noopJobs, width: opts.width, localConcurrency: c, stallSeconds: NOOP_STALL_SECONDS }));
       entry.noopBatched = await phase(`pg-boss batched floor, localConcurrency ${c}`,
         () => batchedFloor(database, boss, { jobs: opts.noopJobs * 5, localConcurrency: c, stallSeconds: NOOP_STALL_SECONDS }));
       await running.stop();
@@ -167,6 +181,16 @@ async function runSuite(kind: DbKind, opts: SuiteOptions): Promise<SuiteResult> 
         beforeStart: (now) => preRefresh.warmRefresh(running.core.db, application.id, INSTITUTION, synced, PASSWORD, now),
       }));
       if (r) entry.refreshPrecomputed = { ...r, providerMisses: preRefresh.stats.misses };
+      await running.stop();
+    }
+    if (opts.latencyConnections > 0) {
+      const slow = slowProvider(opts.latencyMs);
+      running = await startCore(database, opts.latencyConcurrency, slow);
+      result.latency = await phase(`refresh with ${opts.latencyMs} ms provider latency, ${opts.latencyConnections} connections`, async () => {
+        const connections = await latencyConnections(running.core, tenant, opts.latencyConnections);
+        await slow.warm(connections.map((c) => c.login), running.core.clock.now());
+        return latencyRound(running.core, tenant, connections, { latencyMs: opts.latencyMs, seconds: LATENCY_SECONDS, warmSeconds: LATENCY_WARM_SECONDS, width: opts.width * 2 });
+      });
       await running.stop();
     }
     running = await startCore(database, DEFAULT_CONCURRENCY);
@@ -188,6 +212,7 @@ const { values } = parseArgs({
     db: { type: 'string' }, out: { type: 'string' }, connections: { type: 'string' }, 'core-connections': { type: 'string' },
     concurrency: { type: 'string' }, 'noop-jobs': { type: 'string' }, 'api-seconds': { type: 'string' }, width: { type: 'string' },
     endpoints: { type: 'string' }, 'webhook-events': { type: 'string' }, 'scheduler-connections': { type: 'string' },
+    'latency-connections': { type: 'string' }, 'latency-ms': { type: 'string' }, 'latency-concurrency': { type: 'string' },
   },
 });
 const kind = values.db as DbKind;
@@ -202,6 +227,9 @@ const opts: SuiteOptions = {
   endpoints: Number(values.endpoints ?? 100),
   webhookEvents: Number(values['webhook-events'] ?? 50),
   schedulerConnections: Number(values['scheduler-connections'] ?? 1_000_000),
+  latencyConnections: Number(values['latency-connections'] ?? 400),
+  latencyMs: Number(values['latency-ms'] ?? 500),
+  latencyConcurrency: Number(values['latency-concurrency'] ?? 400),
 };
 const result = await runSuite(kind, opts);
 if (values.out) fs.writeFileSync(values.out, JSON.stringify(result, null, 2));
