@@ -29,6 +29,14 @@ export async function listThrottles(db: Db, applicationId: string): Promise<Map<
   return new Map(rows.map((r) => [r.institutionId, stateOf(r)]));
 }
 
+/**
+ * A permit's row is bookkeeping every job start of an institution waits on: its statements commit
+ * without waiting for the disk (synchronous_commit off for their own transaction), so the row is
+ * free again as soon as they end. A crash may lose the last few of them, which costs nothing:
+ * the holders they named died with the process, and a lost give-back lapses with its lease.
+ */
+const ASYNC_COMMIT = sql`async_commit as materialized (select set_config('synchronous_commit', 'off', true) as setting)`;
+
 /** Takes a permit for `holder` (a job run's token) until now + leaseMs when decidePermit would grant one; answers whether it did. */
 export async function takePermit(db: Db, k: ThrottleKey, holder: string, capacity: InstitutionCapacity, now: Date, leaseMs: number): Promise<boolean> {
   const at = now.toISOString();
@@ -36,8 +44,10 @@ export async function takePermit(db: Db, k: ThrottleKey, holder: string, capacit
   const until = nowMs + leaseMs;
   const base = spacingMs(capacity, OPEN_THROTTLE, now);
   const result = (await db.execute(sql`
+    with ${ASYNC_COMMIT}
     insert into institution_throttles as t (application_id, institution_id, holders, next_start_at)
-    values (${k.applicationId}, ${k.institutionId}, jsonb_build_object(${holder}::text, ${until}::bigint), ${at}::timestamptz + ${base} * interval '1 millisecond')
+    select ${k.applicationId}, ${k.institutionId}, jsonb_build_object(${holder}::text, ${until}::bigint), ${at}::timestamptz + ${base} * interval '1 millisecond'
+    from async_commit
     on conflict (application_id, institution_id) do update set
       holders = (select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) from jsonb_each(t.holders) e
                  where (e.value::text)::bigint > ${nowMs} and e.key <> ${holder}) || jsonb_build_object(${holder}::text, ${until}::bigint),
