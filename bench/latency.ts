@@ -9,8 +9,8 @@
  *   last refresh ended, for `seconds` ─► refreshes/s over the window after the first `warmSeconds`
  *
  * The answers are computed before the clock starts (the sandbox simulator's CPU would otherwise
- * be measured as Causeway's): accounts and 60 days of transactions per login, a range filtered
- * from them. The pool's size and its peak checkouts are reported beside the jobs in flight: a job
+ * be measured as Causeway's): the credentials check, identity, accounts and 60 days of
+ * transactions per login, a range filtered from them. The pool's size and its peak checkouts are reported beside the jobs in flight: a job
  * waiting on the network holds no connection.
  */
 import { addDays, isoDay } from '../src/domain/clock.js';
@@ -54,29 +54,31 @@ export function slowProvider(latencyMs: number): Provider & { warm(logins: strin
   const base = createSandboxProvider({ latencyMs: 0 });
   const accounts = new Map<string, ProviderAccount[]>();
   const txs = new Map<string, ProviderTransaction[]>();
+  const identities = new Map<string, Awaited<ReturnType<Provider['fetchIdentity']>>>();
+  const verified = new Map<string, Awaited<ReturnType<NonNullable<Provider['verifyCredentials']>>>>();
   const login = (link: ProviderLink) => (link.access.kind === 'web' ? link.access.login : link.access.token);
   const wait = () => sleep(latencyMs);
+  const answer = <T>(answers: Map<string, T>, link: ProviderLink): T => {
+    const hit = answers.get(login(link));
+    if (hit === undefined) throw new Error(`no answer computed for ${login(link)}`);
+    return hit;
+  };
   return {
     ...base,
-    async verifyCredentials(link, mfa, ctx) { await wait(); return base.verifyCredentials!(link, mfa, ctx); },
-    async fetchIdentity(link, ctx) { await wait(); return base.fetchIdentity(link, ctx); },
-    async fetchAccounts(link, ctx) {
-      await wait();
-      const hit = accounts.get(login(link));
-      if (!hit) throw new Error(`no answer computed for ${login(link)}`);
-      return hit;
-    },
+    async verifyCredentials(link) { await wait(); return answer(verified, link); },
+    async fetchIdentity(link) { await wait(); return answer(identities, link); },
+    async fetchAccounts(link) { await wait(); return answer(accounts, link); },
     async fetchTransactions(link, range) {
       await wait();
-      const hit = txs.get(login(link));
-      if (!hit) throw new Error(`no answer computed for ${login(link)}`);
-      return hit.filter((t) => t.date >= range.from && t.date <= range.to);
+      return answer(txs, link).filter((t) => t.date >= range.from && t.date <= range.to);
     },
     async warm(logins, now) {
       const today = isoDay(now);
       for (const l of logins) {
         const link: ProviderLink = { institutionId: LATENCY_INSTITUTIONS[0]!, access: { kind: 'web', login: l, password: PASSWORD }, firstSyncedAt: now };
         const ctx = { now, runKey: 'warm' };
+        verified.set(l, await base.verifyCredentials!(link, null, ctx));
+        identities.set(l, await base.fetchIdentity(link, ctx));
         accounts.set(l, await base.fetchAccounts(link, ctx));
         txs.set(l, windowOf(await base.fetchTransactions(link, { from: addDays(today, -HISTORY_DAYS), to: today }, ctx)).transactions);
       }
