@@ -28,7 +28,7 @@ const schema = z.object({
   /** Milliseconds each sandbox provider call takes (the slow institution takes ten times this). */
   CAUSEWAY_SANDBOX_LATENCY_MS: int(0).default(300),
   /** Worker slots for connection jobs in one process. */
-  CAUSEWAY_JOB_CONCURRENCY: int(1).max(500).default(16),
+  CAUSEWAY_JOB_CONCURRENCY: int(1).max(2000).default(100),
   /** Seconds before a transient provider failure is retried (doubling each time). */
   CAUSEWAY_RETRY_DELAY_SECONDS: int(0).default(5),
   CAUSEWAY_RETRY_LIMIT: int(0).max(20).default(3),
