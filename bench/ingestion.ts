@@ -133,14 +133,15 @@ async function prepare(core: Core, tenant: Tenant, k: number, tag: string): Prom
   return { prepared, fetchMs, count };
 }
 
-export async function ingestionCore(core: Core, tenant: Tenant, k: number, widths: number[]): Promise<IngestionCoreResult> {
+/** `runTag` tells repeated calls on one database apart (their users' external ids). */
+export async function ingestionCore(core: Core, tenant: Tenant, k: number, widths: number[], runTag = ''): Promise<IngestionCoreResult> {
   const today = isoDay(core.clock.now());
   const from = addDays(today, -365);
   const result: IngestionCoreResult = { connections: k, sandboxTxnPerSec: 0, sandboxMsPerConnection: 0, byWidth: [] };
   let fetchMs = 0;
   let fetched = 0;
   for (const width of widths) {
-    const { prepared, fetchMs: ms, count } = await prepare(core, tenant, k, `w${width}`);
+    const { prepared, fetchMs: ms, count } = await prepare(core, tenant, k, `${runTag}w${width}`);
     fetchMs += ms;
     fetched += count;
     const end = startWindow();

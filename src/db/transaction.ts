@@ -13,9 +13,9 @@
  * A lock may be skipped (a job run's end needs no user), but a later one is never held while an
  * earlier one is waited for. Watch for the implicit ones: `update users set change_seq` (ingestion,
  * purge) locks the user; inserting a row with a foreign key takes `for key share` on the row it
- * references (a job on its user and connection, a transaction on its user, connection and
- * account). So a transaction that will write under a user locks that user first, in the strongest
- * mode it will need (a later upgrade can deadlock too). The helpers are in repos/locks.ts; one
+ * references (a job on its user and connection, a transaction on its account). So a transaction
+ * that will write under a user locks that user first, in the strongest mode it will need (a later
+ * upgrade can deadlock too). The helpers are in repos/locks.ts; one
  * statement can keep the order too: a row's lock is taken only once its filter has passed, so
  * `... where exists (select 1 from users where ... for no key update) for no key update` locks the
  * user before the connection (repos/locks.ts `userLockedFirst`).
