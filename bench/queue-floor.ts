@@ -3,7 +3,7 @@
  * deliveryFloor). Jobs are sent as Causeway sends them (one `send` each, `width` senders at once)
  * onto a queue configured like `connection-job`, and worked by pg-boss's own workers,
  * `localConcurrency` of them, each fetching one job at a time (batchSize 1), woken by NOTIFY and
- * fetching again at once while a backlog is ready (burstWhenReadyExceeds 0), with a handler that does
+ * fetching again at once while more than one is ready (burstWhenReadyExceeds 1, its least), with a handler that does
  * nothing. Timed, like the delivery floor, until pg-boss marks the last one completed.
  */
 import { randomUUID } from 'node:crypto';
@@ -21,7 +21,7 @@ const QUEUE_LIKE_CONNECTION_JOB = {
 export async function singleFetchFloor(database: Database, boss: PgBoss, opts: { jobs: number; width: number; localConcurrency: number; stallSeconds: number }): Promise<SingleFetchFloor> {
   const name = `bench-noop-single-${opts.localConcurrency}`;
   await boss.createQueue(name, QUEUE_LIKE_CONNECTION_JOB);
-  const workerId = await boss.work(name, { localConcurrency: opts.localConcurrency, batchSize: 1, pollingIntervalSeconds: 1, burstWhenReadyExceeds: 0 }, async () => {});
+  const workerId = await boss.work(name, { localConcurrency: opts.localConcurrency, batchSize: 1, pollingIntervalSeconds: 1, burstWhenReadyExceeds: 1 }, async () => {});
   try {
     const since = new Date(Date.now() - 1000);
     const tag = `s_${randomUUID().slice(0, 8)}`;
