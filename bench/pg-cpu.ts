@@ -10,12 +10,14 @@ import type { Db } from '../src/db/open.js';
 
 const TICKS_PER_SECOND = 100;
 
-async function backendPids(db: Db): Promise<number[]> {
+/** The server processes serving the database `db` is connected to. */
+export async function backendPids(db: Db): Promise<number[]> {
   const res = (await db.execute(sql`select pid from pg_stat_activity where datname = current_database()`)) as unknown as { rows: { pid: number }[] };
   return res.rows.map((r) => Number(r.pid));
 }
 
-function cpuMs(pid: number): number | null {
+/** A process's user + system CPU so far, in ms (null: it is gone, or this is not Linux). */
+export function cpuMs(pid: number): number | null {
   try {
     // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

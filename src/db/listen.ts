@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { Database } from './open.js';
 
 /** A lost LISTEN connection is opened again after this. */
-const RECONNECT_MS = 5_000;
+const RECONNECT_MS = 1_000;
 
 export async function listen(database: Database, channel: string, onNotify: (payload: string) => void, onLost: (err: Error) => void): Promise<() => Promise<void>> {
   if (database.kind === 'pglite') {

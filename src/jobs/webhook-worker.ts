@@ -17,7 +17,6 @@
  * deliveries, so it never delays the others.
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { offsetClock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import { DISABLE_AFTER_FAILING_MS, isDelivered, isGone, nextAttemptDelayMs } from '../domain/webhooks.js';
@@ -25,6 +24,7 @@ import { claimDueDeliveries, recordAttempts, releaseLeases, renewLeases, type At
 import type { Core } from '../services/core.js';
 import { eventPayload, webhookSigner } from '../services/webhooks.js';
 import { sendWebhook } from './webhook-http.js';
+import { listen } from '../db/listen.js';
 import { recordWebhookAttempt } from '../metrics.js';
 
 /** Deliveries one endpoint may hold in this process (waiting, in flight or being recorded). */
@@ -55,8 +55,6 @@ const LEASE_MARGIN_MS = 5_000;
 /** While deliveries are held their leases are renewed this often (well inside the margin). */
 const RENEW_MS = 2_000;
 const CHANNEL = 'causeway_webhooks';
-/** A lost LISTEN connection is opened again after this; meanwhile the poll delivers. */
-const RECONNECT_MS = 1000;
 
 export interface WebhookWorker { stop(): Promise<void>; wake(): void }
 
@@ -80,7 +78,8 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
   let stopped = false;
   let wakeUp: (() => void) | null = null;
   const wake = () => { const w = wakeUp; wakeUp = null; w?.(); };
-  const unlisten = await listen(core, wake);
+  // The events' trigger NOTIFYs: a new delivery goes out at once rather than at the next poll.
+  const unlisten = await listen(core.database, CHANNEL, wake, (err) => core.log.warn({ err }, 'webhook notification connection lost; polling until it is back'));
   const running = new Set<Promise<void>>();
 
   const count = (m: Map<string, number>, key: string, by: number) => {
@@ -241,33 +240,5 @@ function attemptRecorder(core: Core) {
         void flush();
       });
     },
-  };
-}
-
-/** LISTEN for the events' trigger, so a new delivery goes out at once rather than at the next poll. */
-async function listen(core: Core, onNotify: () => void): Promise<() => Promise<void>> {
-  const database = core.database;
-  if (database.kind === 'pglite') {
-    const unsubscribe = await database.pglite.listen(CHANNEL, onNotify);
-    return async () => { await unsubscribe(); };
-  }
-  let client: pg.Client | null = null;
-  let closed = false;
-  const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: database.url });
-    c.on('notification', onNotify);
-    c.on('error', (err) => {
-      core.log.warn({ err }, 'webhook notification connection lost; polling until it is back');
-      c.end().catch(() => {});
-      if (!closed) setTimeout(() => { connect().catch(() => {}); }, RECONNECT_MS).unref();
-    });
-    await c.connect();
-    await c.query(`listen ${CHANNEL}`);
-    client = c;
-  };
-  await connect();
-  return async () => {
-    closed = true;
-    await client?.end().catch(() => {});
   };
 }
