@@ -229,7 +229,7 @@ function attemptRecorder(core: Core) {
     while (waiting.length > 0) {
       const batch = waiting.splice(0, RECORD_BATCH);
       const err = await write(batch.map((w) => w.record)).then(() => undefined, (e: unknown) => e ?? new Error('not recorded'));
-        for (const w of batch) w.settle(err);
+      for (const w of batch) w.settle(err);
     }
     flushing = false;
   };
