@@ -35,12 +35,18 @@ export async function shots(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}-desktop.png`), fullPage: true });
   await page.setViewportSize(PHONE);
   // A page laid out by its own script (the API reference) re-renders after the resize: let it settle
-  // (at most 5 s) before judging; one that still scrolls sideways then fails below.
-  await page.waitForFunction(() => document.documentElement.scrollWidth - document.documentElement.clientWidth <= 1, undefined, { timeout: 5_000 }).catch(() => {});
+  // (at most 20 s: on a busy machine its script waits its turn) before judging; one that still
+  // scrolls sideways then fails below.
+  await page.waitForFunction(() => document.documentElement.scrollWidth - document.documentElement.clientWidth <= 1, undefined, { timeout: 20_000 }).catch(() => {});
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  const wide = overflow > 1 ? await page.evaluate(`[...document.querySelectorAll('body *')].filter((e) => !e.closest('.table-wrap') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-    .slice(0, 5).map((e) => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 40))`) : [];
+  // The culprits: visible elements past the right edge that no ancestor of theirs scrolls or clips
+  // (a wide table or code block in its own scroller does not widen the page).
+  const wide = overflow > 1 ? await page.evaluate(`[...document.querySelectorAll('body *')].filter((e) => {
+      if (e.getBoundingClientRect().right <= document.documentElement.clientWidth + 1 || !e.checkVisibility()) return false;
+      for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) if (getComputedStyle(a).overflowX !== 'visible') return false;
+      return true;
+    }).slice(0, 5).map((e) => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 40))`) : [];
   assert.ok(overflow <= 1, `${name}: no sideways scrolling at phone width (${overflow} px too wide: ${JSON.stringify(wide)})`);
   await page.setViewportSize(DESKTOP);
 }
