@@ -10,7 +10,6 @@
  * window: on a machine running nothing else that is the database server.
  */
 import { parseArgs } from 'node:util';
-import { sql } from 'drizzle-orm';
 import { systemClock } from '../src/domain/clock.js';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import { ensureDefaultApplication } from '../src/services/applications.js';
@@ -20,6 +19,7 @@ import { countQueries, round, startWindow } from './measure.js';
 import { precomputed } from './provider.js';
 import { refreshRound } from './refresh.js';
 import { startPgCpu } from './pg-cpu.js';
+import { printStatements, resetStatements } from './statements.js';
 
 const { values } = parseArgs({ options: {
   connections: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' }, top: { type: 'string' },
@@ -33,7 +33,6 @@ const bench = await openBenchDatabase('postgres');
 const { database } = bench;
 try {
   countQueries(database);
-  const statements = await database.db.execute(sql`create extension if not exists pg_stat_statements`).then(() => true, () => false);
   const pre = precomputed(createSandboxProvider({ latencyMs: 0 }));
   const logins = Array.from({ length: n }, (_, i) => benchLogin(i));
   await pre.warmInitial(INSTITUTION, logins, PASSWORD, systemClock.now());
@@ -46,7 +45,7 @@ try {
 
   const refresh = precomputed(createSandboxProvider({ latencyMs: 0 }));
   running = await startCore(database, concurrency, refresh.provider);
-  if (statements) await database.db.execute(sql`select pg_stat_statements_reset()`);
+  const statements = await resetStatements(database.db);
   const end = startWindow();
   const pgCpu = await startPgCpu(database.db);
   let jobs = 0;
@@ -65,19 +64,7 @@ try {
   const pgCpuMs = (((w.machineCpu ?? 0) - w.processCpu) * w.seconds * 1000) / jobs;
   console.log(`refresh: ${jobs} jobs, jobs/s per round ${perRound.join(', ')} (warm-up included in the window), misses ${refresh.stats.misses}`);
   console.log(`window ${round(w.seconds, 2)} s, machine ${w.machineCpu} cores, node ${w.processCpu} cores: machine less node ≈ ${round(pgCpuMs, 1)} ms per job; the database's backends ${backendMs === null ? 'n/a' : round(backendMs / jobs, 2)} ms CPU per job; ${round(w.appQueries / jobs, 1)} + ${round(w.otherQueries / jobs, 1)} statements per job (app + pg-boss, warm-up reads included)`);
-  if (statements) {
-    const rows = (await database.db.execute(sql`
-      select calls, total_exec_time + total_plan_time as ms, total_plan_time as plan, rows, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 150) as q
-      from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
-      order by total_exec_time desc limit ${top}`)) as unknown as { rows: { calls: string; ms: number; plan: number; rows: string; q: string }[] };
-    const total = (await database.db.execute(sql`select sum(total_exec_time) as ms, sum(total_plan_time) as plan, sum(calls) as calls from pg_stat_statements
-      where dbid = (select oid from pg_database where datname = current_database())`)) as unknown as { rows: { ms: number; plan: number; calls: string }[] };
-    console.log(`statements: ${round(Number(total.rows[0]!.calls) / jobs, 1)} per job, execution ${round(Number(total.rows[0]!.ms) / jobs, 2)} ms + planning ${round(Number(total.rows[0]!.plan) / jobs, 2)} ms per job (wall, lock waits included)`);
-    console.log('calls/job  ms/job  plan/job  ms/call  statement');
-    for (const r of rows.rows) {
-      console.log(`${String(round(Number(r.calls) / jobs, 2)).padStart(9)}  ${String(round(r.ms / jobs, 3)).padStart(6)}  ${String(round(r.plan / jobs, 3)).padStart(8)}  ${String(round(r.ms / Number(r.calls), 3)).padStart(7)}  ${r.q}`);
-    }
-  }
+  if (statements) await printStatements(database.db, jobs, top);
 } finally {
   await bench.close();
 }

@@ -75,6 +75,27 @@ describe('refresh all, secrets', () => {
     assert.equal((await t.waitForJob(all.body.data[0].job.id)).status, 'succeeded');
   });
 
+  it("records each step of a refresh done in order, its times back to back, and every provider call once in the run's journal", async () => {
+    const userId = await t.createUser();
+    const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
+    await t.waitForJob(res.body.job.id);
+    const refresh = await t.api('POST', `/v1/users/${userId}/connections/${res.body.connection.id}/refresh`);
+    assert.equal(refresh.status, 202, JSON.stringify(refresh.body));
+    const job = await t.waitForJob(refresh.body.job.id);
+    assert.equal(job.status, 'succeeded');
+    assert.deepEqual(job.steps.map((s: any) => [s.name, s.status]), [
+      ['verify-credentials', 'success'], ['retrieve-accounts', 'success'], ['retrieve-transactions', 'success'], ['retrieve-identity', 'success'],
+    ]);
+    for (const [i, s] of job.steps.entries()) {
+      assert.ok(Date.parse(s.startedAt) <= Date.parse(s.finishedAt), `${s.name} ends after it starts`);
+      if (i > 0) assert.ok(Date.parse(s.startedAt) >= Date.parse(job.steps[i - 1].finishedAt), `${s.name} starts once ${job.steps[i - 1].name} has ended`);
+    }
+    const calls = await rows(t, sql`select operation, outcome from provider_calls where job_id = ${job.id} order by operation`);
+    assert.deepEqual(calls.map((c) => [c.operation, c.outcome]), [
+      ['fetchAccounts', 'ok'], ['fetchIdentity', 'ok'], ['fetchTransactions', 'ok'], ['verifyCredentials', 'ok'],
+    ]);
+  });
+
   it('keeps credentials, tokens and profiles encrypted at rest', async () => {
     const userId = await t.createUser();
     const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'secret_login', password: 'pass_good' } });

@@ -74,6 +74,47 @@ describe('run fencing', () => {
     assert.equal((await db.select().from(connections).where(eq(connections.id, connectionId)))[0]!.transactionsSyncedThrough, '2026-11-20');
   });
 
+  it("a step's last write saves the steps and journals the run's calls with its data; a superseded run's writes only its calls", async () => {
+    const { userId, connectionId, jobId } = await queuedJob();
+    const db = t.core.db;
+    const now = systemClock.now();
+    const found = (await findJobForRun(db, jobId))!;
+    assert.ok(await claimJob(db, jobId, connectionId, 'run-d', found.job.steps, now));
+    assert.ok(await claimJob(db, jobId, connectionId, 'run-e', found.job.steps, now)); // run d's worker was presumed dead
+    const call = (id: string, operation: string) => ({
+      id, applicationId: found.application.id, connectionId, jobId, operation, outcome: 'ok', errorCode: null, providerCode: null,
+      requestId: 'req-1', retryAfterSeconds: null, durationMs: 7, createdAt: now,
+    });
+    /** The steps with the first `done` of them succeeded and the next one started. */
+    const through = (done: number) => found.job.steps.map((s, i) => (i < done ? { ...s, status: 'success' as const, resultCode: 'ok', finishedAt: now.toISOString() }
+      : i === done ? { ...s, status: 'in_progress' as const, startedAt: now.toISOString() } : s));
+    const stepsNow = async () => (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]!.steps;
+    const journal = async () => (await db.select().from(providerCalls).where(eq(providerCalls.jobId, jobId))).map((c) => [c.id, c.operation, c.requestId, c.durationMs, c.createdAt.getTime()]).sort();
+    const accountRow = {
+      id: 'acc_carry', applicationId: found.application.id, userId, connectionId, providerAccountId: 'pacc_1', name: 'Everyday',
+      type: 'depository', mask: '0001', currency: 'AUD', balanceCurrent: 0, balancesUpdatedAt: now, createdAt: now, updatedAt: now,
+    };
+    const claimed = await stepsNow();
+
+    await assert.rejects(upsertAccounts(db, [accountRow], { jobId, runToken: 'run-d', save: { steps: through(2), at: now, calls: [call('call_d', 'fetchAccounts')] } }), SupersededRunError);
+    assert.deepEqual(await stepsNow(), claimed, 'the superseded run saved no steps');
+    assert.equal((await db.select().from(accounts).where(eq(accounts.connectionId, connectionId))).length, 0);
+    assert.deepEqual(await journal(), [['call_d', 'fetchAccounts', 'req-1', 7, now.getTime()]], 'its calls are journaled all the same');
+
+    const [account] = await upsertAccounts(db, [accountRow], { jobId, runToken: 'run-e', save: { steps: through(2), at: now, calls: [call('call_e1', 'verifyCredentials'), call('call_e2', 'fetchAccounts')] } });
+    assert.deepEqual(await stepsNow(), through(2));
+    assert.equal((await journal()).length, 3);
+    const plan = { inserts: [row(account!.id)], updates: [], removals: [] };
+    const applied = await applyTransactionPlan(db, {
+      applicationId: found.application.id, userId, connectionId, now, syncedThrough: '2026-11-20',
+      run: { jobId, runToken: 'run-e', save: { steps: through(3), at: now, calls: [call('call_e3', 'fetchTransactions')] } },
+    }, plan);
+    assert.equal(applied, true);
+    assert.deepEqual(await stepsNow(), through(3));
+    assert.deepEqual((await journal()).map((c) => c[0]), ['call_d', 'call_e1', 'call_e2', 'call_e3']);
+    assert.equal((await db.select().from(transactions).where(eq(transactions.connectionId, connectionId))).length, 1);
+  });
+
   it('a run that ends after its connection was unlinked ends the job and leaves the connection unlinked', async () => {
     const { connectionId, jobId } = await queuedJob();
     const db = t.core.db;

@@ -13,14 +13,22 @@ import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '..
 import type { Db } from '../open.js';
 import { preparedPer } from '../prepared.js';
 import { SupersededRunError } from './jobs.js';
+import { journalInsert, type ProviderCallInsert } from './provider-calls.js';
+import type { JobStep } from '../../domain/types.js';
 import { connectionLockedFirst } from './locks.js';
 import { accounts, identities, transactionRemovals, transactions } from '../schema.js';
 
 export type AccountRow = typeof accounts.$inferSelect;
 export type TransactionRow = typeof transactions.$inferSelect;
 
-/** The job run doing a write: nothing is written unless it still owns the job (jobs.run_token). */
-export interface RunFence { jobId: string; runToken: string }
+/**
+ * The job run doing a write: nothing is written unless it still owns the job (jobs.run_token).
+ * `save`: the run's steps as they stand after this write (the step it ends done, the next one
+ * started) and its provider calls not yet journaled, written by the same statement (one write per
+ * step instead of two: services/sync/steps.ts). The calls are journaled even when the run was
+ * superseded, as every job write does (db/repos/jobs.ts).
+ */
+export interface RunFence { jobId: string; runToken: string; save?: { steps: JobStep[]; at: Date; calls: ProviderCallInsert[] } }
 
 /**
  * `owned` for a CTE: the job row, locked, if the run still owns it; one row regardless when there is
@@ -33,6 +41,14 @@ function ownedBy(run: RunFence | null) {
   return run ? sql`select id from jobs where id = ${run.jobId} and run_token = ${run.runToken}
     and ${connectionLockedFirst(sql`jobs.connection_id`, { userFirst: true })}
     for update` : sql`select 1`;
+}
+
+/** The CTEs that write a fence's `save` after `owned` (nothing without one). */
+function savedBy(run: RunFence | null) {
+  if (!run?.save) return sql``;
+  const { steps, at, calls } = run.save;
+  return sql`, saved as (update jobs set steps = ${JSON.stringify(steps)}::jsonb, updated_at = ${at.toISOString()}::timestamptz
+      where id = ${run.jobId} and exists (select 1 from owned))${calls.length > 0 ? sql`, journal as (${journalInsert(calls)})` : sql``}`;
 }
 
 /**
@@ -49,7 +65,7 @@ export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert
   const col = (pick: (r: typeof accounts.$inferInsert) => unknown) => sql.param(rows.map(pick));
   const first = rows[0]!;
   const result = (await db.execute(sql`
-    with owned as (${ownedBy(run)}),
+    with owned as (${ownedBy(run)})${savedBy(run)},
     up as (insert into accounts (id, application_id, user_id, connection_id, provider_account_id, name, type, mask, currency,
       balance_current, balance_available, balance_limit, balances_updated_at, created_at, updated_at)
     select v.id, v.application_id, v.user_id, v.connection_id, v.pid, v.name, v.type, v.mask, v.currency,
@@ -199,7 +215,7 @@ export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: Tran
       from unnest(${arrayLiteral(plan.removals)}::text[]) with ordinality as v(id, ord) cross join seq
       where x.id = v.id and x.connection_id = ${ctx.connectionId}),`;
   const result = (await db.execute(sql`
-    with owned as (${ownedBy(ctx.run)}),
+    with owned as (${ownedBy(ctx.run)})${savedBy(ctx.run)},
     seq as (
       update users set change_seq = change_seq + ${total} where id = ${ctx.userId} and ${total} > 0 and exists (select 1 from owned)
       returning change_seq - ${total} as base),${ins}${upd}${rem}
@@ -283,7 +299,7 @@ export async function countTransactions(db: Db, connectionId: string): Promise<n
 /** Stores the connection's identity profile (encrypted by the caller); fenced like upsertAccounts. */
 export async function upsertIdentity(db: Db, row: typeof identities.$inferInsert, run: RunFence | null): Promise<void> {
   const result = (await db.execute(sql`
-    with owned as (${ownedBy(run)})
+    with owned as (${ownedBy(run)})${savedBy(run)}
     insert into identities (connection_id, application_id, user_id, data_enc, updated_at)
     select ${row.connectionId}, ${row.applicationId}, ${row.userId}, ${row.dataEnc}, ${row.updatedAt.toISOString()}::timestamptz
     where exists (select 1 from owned)

@@ -8,9 +8,9 @@ import type { Db } from '../open.js';
 import { appTimeSql, boundedOffsetSql } from './app-clock.js';
 import { preparedPer } from '../prepared.js';
 import { connectionLockedFirst } from './locks.js';
-import type { ProviderCallInsert } from './provider-calls.js';
+import { journalInsert, type ProviderCallInsert } from './provider-calls.js';
 import { RetryTransaction } from '../transaction.js';
-import { accounts, applications, connections, institutionThrottles, jobs, providerCalls, transactions } from '../schema.js';
+import { accounts, applications, connections, institutionThrottles, jobs, transactions } from '../schema.js';
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -161,7 +161,11 @@ export async function saveSteps(db: Db, id: string, runToken: string, steps: Job
     if (!row) throw new SupersededRunError(id);
     return;
   }
-  await saveRun(db, id, runToken, { steps, updatedAt: now }, calls);
+  // One text whatever the calls (they travel as one JSON parameter): prepared once per connection.
+  const result = (await db.execute(sql`with saved as (update jobs set steps = ${JSON.stringify(steps)}::jsonb, updated_at = ${now.toISOString()}::timestamptz
+      where id = ${id} and run_token = ${runToken} returning id), journal as (${journalInsert(calls)})
+    select count(*)::int as n from saved`)) as { rows: { n: number }[] };
+  if (Number(result.rows[0]?.n) !== 1) throw new SupersededRunError(id);
 }
 
 const stepsSave = preparedPer((db) => db.update(jobs).set({ steps: sql`${sql.placeholder('steps')}::jsonb`, updatedAt: sql`${sql.placeholder('now')}::timestamptz` })
@@ -176,7 +180,7 @@ export async function saveRun(db: Db, id: string, runToken: string, patch: Parti
     if (!row) throw new SupersededRunError(id);
     return;
   }
-  const result = (await db.execute(sql`with saved as (${update.getSQL()}), journal as (${db.insert(providerCalls).values(calls).getSQL()})
+  const result = (await db.execute(sql`with saved as (${update.getSQL()}), journal as (${journalInsert(calls)})
     select count(*)::int as n from saved`)) as { rows: { n: number }[] };
   if (Number(result.rows[0]?.n) !== 1) throw new SupersededRunError(id);
 }
@@ -212,7 +216,7 @@ export async function endRunIfUnchanged(db: Db, e: RunEnding): Promise<boolean> 
     sql`exists (select 1 from owned)`,
   )).returning({ id: connections.id });
   const job = db.update(jobs).set(e.job).where(and(eq(jobs.id, e.jobId), sql`exists (select 1 from conn)`)).returning({ id: jobs.id });
-  const journal = e.calls.length > 0 ? sql`, journal as (${db.insert(providerCalls).values(e.calls).getSQL()})` : sql``;
+  const journal = e.calls.length > 0 ? sql`, journal as (${journalInsert(e.calls)})` : sql``;
   const permit = e.permit ? sql`, permit as (${db.update(institutionThrottles).set({ holders: sql`${institutionThrottles.holders} - ${e.runToken}::text` })
     .where(and(eq(institutionThrottles.applicationId, e.permit.applicationId), eq(institutionThrottles.institutionId, e.permit.institutionId))).getSQL()})` : sql``;
   const result = (await db.execute(sql`with owned as (${owned.getSQL()}), conn as (${conn.getSQL()}), job as (${job.getSQL()})${journal}${permit}

@@ -89,6 +89,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       steps: job.steps,
       accounts: found.accounts,
       oldestPending: found.oldestPending,
+      step: { name: job.steps[0]!.name, next: null, carried: null },
     };
     try {
       await runSteps(core, clock, job, runToken, state, attempt);
@@ -113,17 +114,24 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
   const jobId = job.id;
   try {
     let startSaved = true; // the claim wrote the first step's start
-    for (const step of job.steps) {
+    for (const [i, step] of job.steps.entries()) {
       if (isDone(step)) continue;
+      await state.permit.renewIfAging();
       if (!startSaved) {
-        await state.permit.renewIfAging();
         state.steps = stepsWith(state.steps, step.name, { status: 'in_progress', startedAt: clock.now().toISOString(), finishedAt: null, resultCode: null });
         await withJournal(state, (calls) => saveSteps(core.db, job.id, runToken, state.steps, clock.now(), calls));
       }
       startSaved = false;
+      state.step = { name: step.name, next: job.steps.slice(i + 1).find((n) => !isDone(n))?.name ?? null, carried: null };
       try {
         const outcome = await runStep(state, step.name);
         if (outcome.kind === 'awaiting_input') return;
+        if (state.step.carried?.outcome === outcome) {
+          // The step's last write saved it done and the next one started (steps.ts endingWrite).
+          state.steps = state.step.carried.steps;
+          startSaved = true;
+          continue;
+        }
         // Saved with the next step's start (or by finish): one write per step, not two. A crash
         // before that write runs this step again, which is safe: every step is idempotent.
         state.steps = stepsWith(state.steps, step.name, { status: outcome.kind, resultCode: outcome.resultCode, finishedAt: clock.now().toISOString() });

@@ -2,9 +2,9 @@
 import { addDays, isoDay, type Clock } from '../../domain/clock.js';
 import { newId } from '../../domain/ids.js';
 import { planTransactions, type IncomingTransaction } from '../../domain/matching.js';
-import type { StepName } from '../../domain/types.js';
+import type { JobStep, StepName } from '../../domain/types.js';
 import { updateConnection, type ConnectionRow } from '../../db/repos/connections.js';
-import { applyTransactionPlan, loadStoredByProviderIds, loadStoredWindow, upsertAccounts, upsertIdentity } from '../../db/repos/data.js';
+import { applyTransactionPlan, loadStoredByProviderIds, loadStoredWindow, upsertAccounts, upsertIdentity, type RunFence } from '../../db/repos/data.js';
 import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../../db/repos/jobs.js';
 import { lockConnection } from '../../db/repos/locks.js';
 import { withTransaction } from '../../db/transaction.js';
@@ -45,6 +45,11 @@ export interface RunState {
   accounts: Map<string, string>;
   /** The date of the connection's oldest live pending transaction, read at the start. */
   oldestPending: string | null;
+  /**
+   * The step running now and the one to start after it; `carried`: the step's last write also saved
+   * it done and the next one started (`endingWrite`), so runSteps writes neither again.
+   */
+  step: { name: StepName; next: StepName | null; carried: { outcome: StepOutcome; steps: JobStep[] } | null };
 }
 
 export type StepOutcome = { kind: 'success' | 'skipped'; resultCode: string } | { kind: 'awaiting_input' };
@@ -54,7 +59,23 @@ function call<T>(s: RunState, operation: string, fn: (provider: Provider, ctx: P
   return callProvider(s.scope, operation, fn);
 }
 
-const fenceOf = (s: RunState) => ({ jobId: s.job.id, runToken: s.runToken });
+const fenceOf = (s: RunState): RunFence => ({ jobId: s.job.id, runToken: s.runToken });
+
+/**
+ * The last write of a step that ends with `outcome`: the same statement saves the step done and the
+ * next one started, with the run's calls not yet journaled (RunFence.save, db/repos/data.ts): one
+ * write per step instead of two. The last step's end is the run's end (sync/run.ts `finish`).
+ */
+async function endingWrite<T>(s: RunState, outcome: StepOutcome, write: (run: RunFence) => Promise<T>): Promise<T> {
+  const { name, next } = s.step;
+  if (next === null || outcome.kind === 'awaiting_input') return write(fenceOf(s));
+  const at = s.clock.now();
+  const steps = stepsWith(stepsWith(s.steps, name, { status: outcome.kind, resultCode: outcome.resultCode, finishedAt: at.toISOString() }),
+    next, { status: 'in_progress', startedAt: at.toISOString(), finishedAt: null, resultCode: null });
+  const result = await withJournal(s, (calls) => write({ ...fenceOf(s), save: { steps, at, calls } }));
+  s.step.carried = { outcome, steps };
+  return result;
+}
 
 /**
  * A write of the job that also journals the run's calls made since its last one (sync/journal.ts).
@@ -185,17 +206,19 @@ async function pointWebhooksHere(s: RunState): Promise<void> {
 
 async function retrieveAccounts(s: RunState): Promise<StepOutcome> {
   const fetched = await call(s, 'fetchAccounts', (p, ctx) => p.fetchAccounts(s.link, ctx));
-  await storeAccounts(s, fetched, true);
-  return ok(s.flags.newAccounts ? 'new_accounts_available' : 'ok');
+  const outcome = () => ok(s.flags.newAccounts ? 'new_accounts_available' : 'ok');
+  await storeAccounts(s, fetched, true, outcome);
+  return s.step.carried?.outcome ?? outcome();
 }
 
 /**
  * Stores the accounts a provider listed. After the first sync, accounts the user did not share
  * before wait for a repair (new_accounts_available). A connection whose data was purged has no
  * accounts left: its next sync fetches them all again. `complete`: the list is every account (an
- * accounts call), not just those a sync page named.
+ * accounts call), not just those a sync page named. `outcome`: the step ends with this write (endingWrite),
+ * its outcome known once the accounts are sorted.
  */
-async function storeAccounts(s: RunState, fetched: ProviderAccount[], complete: boolean): Promise<void> {
+async function storeAccounts(s: RunState, fetched: ProviderAccount[], complete: boolean, outcome?: () => StepOutcome): Promise<void> {
   const { core, connection } = s;
   const addNew = connection.firstSyncedAt === null || s.job.type === 'repair' || s.accounts.size === 0;
   const toStore = fetched.filter((a) => addNew || s.accounts.has(a.id));
@@ -212,9 +235,12 @@ async function storeAccounts(s: RunState, fetched: ProviderAccount[], complete: 
   const read = toStore.filter((a) => a.balances !== null);
   const unread = toStore.filter((a) => a.balances === null);
   if (unread.length > 0) s.flags.partialData = true;
+  const write = (rows: ReturnType<typeof row>[], keepBalances: boolean, last: boolean) => (outcome && last && rows.length > 0
+    ? endingWrite(s, outcome(), (run) => upsertAccounts(core.db, rows, run, { keepBalances }))
+    : upsertAccounts(core.db, rows, fenceOf(s), { keepBalances }));
   const stored = [
-    ...(read.length > 0 || unread.length === 0 ? await upsertAccounts(core.db, read.map(row), fenceOf(s)) : []),
-    ...(unread.length > 0 ? await upsertAccounts(core.db, unread.map(row), fenceOf(s), { keepBalances: true }) : []),
+    ...(read.length > 0 || unread.length === 0 ? await write(read.map(row), false, unread.length === 0) : []),
+    ...(unread.length > 0 ? await write(unread.map(row), true, true) : []),
   ];
   for (const a of stored) s.accounts.set(a.providerAccountId, a.id);
 }
@@ -257,12 +283,13 @@ async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
   const incoming = toIncoming(s, got.transactions).filter((t) => !deferred.has(t.accountId));
   const plan = planTransactions(stored, incoming, { from, to: today });
   if (deferred.size > 0) s.flags.partialData = true;
-  const applied = await applyTransactionPlan(core.db, {
+  const outcome = ok(deferred.size > 0 ? 'partial' : 'ok');
+  const applied = await endingWrite(s, outcome, (run) => applyTransactionPlan(core.db, {
     applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id, now: s.clock.now(),
-    syncedThrough: deferred.size > 0 ? connection.transactionsSyncedThrough : today, run: fenceOf(s),
-  }, plan);
+    syncedThrough: deferred.size > 0 ? connection.transactionsSyncedThrough : today, run,
+  }, plan));
   if (!applied) throw new SupersededRunError(s.job.id);
-  return ok(deferred.size > 0 ? 'partial' : 'ok');
+  return outcome;
 }
 
 /** Times a cursor sync starts its pagination again after the provider's data changed under it, before it resyncs from the start. */
@@ -311,13 +338,14 @@ async function syncByCursor(s: RunState): Promise<StepOutcome> {
     if (removedIds.has(row.providerId) && !row.removed && !taken.has(row.id) && !plan.removals.includes(row.id)) plan.removals.push(row.id);
   }
   const today = isoDay(s.clock.now());
-  const applied = await applyTransactionPlan(core.db, {
+  const outcome = ok(fullResync ? 'resynced' : 'ok');
+  const applied = await endingWrite(s, outcome, (run) => applyTransactionPlan(core.db, {
     applicationId: connection.applicationId, userId: connection.userId, connectionId: connection.id, now: s.clock.now(),
-    syncedThrough: today, providerCursor: pages.cursor, run: fenceOf(s),
-  }, plan);
+    syncedThrough: today, providerCursor: pages.cursor, run,
+  }, plan));
   if (!applied) throw new SupersededRunError(s.job.id);
   s.connection = { ...s.connection, providerCursor: pages.cursor, transactionsSyncedThrough: today };
-  return ok(fullResync ? 'resynced' : 'ok');
+  return outcome;
 }
 
 /** Every page after `cursor`, in memory: the provider's own later changes win over earlier ones in the same set. */
@@ -344,9 +372,10 @@ async function readPages(s: RunState, cursor: string | null) {
 async function retrieveIdentity(s: RunState): Promise<StepOutcome> {
   const { core, connection } = s;
   const identity = await call(s, 'fetchIdentity', (p, ctx) => p.fetchIdentity(s.link, ctx));
-  await upsertIdentity(core.db, {
+  const outcome = ok();
+  await endingWrite(s, outcome, (run) => upsertIdentity(core.db, {
     connectionId: connection.id, applicationId: connection.applicationId, userId: connection.userId,
     dataEnc: core.cipher.encrypt(JSON.stringify(identity)), updatedAt: s.clock.now(),
-  }, fenceOf(s));
-  return ok();
+  }, run));
+  return outcome;
 }

@@ -1,0 +1,30 @@
+/**
+ * pg_stat_statements around a phase: reset before it, the top statements per job after. Needs the
+ * extension in shared_preload_libraries (it is created in the bench database); without it the
+ * helpers answer false and print nothing.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from '../src/db/open.js';
+import { round } from './measure.js';
+
+/** Creates the extension and resets its counters: false where the server has not loaded it. */
+export async function resetStatements(db: Db): Promise<boolean> {
+  const ok = await db.execute(sql`create extension if not exists pg_stat_statements`).then(() => true, () => false);
+  if (ok) await db.execute(sql`select pg_stat_statements_reset()`);
+  return ok;
+}
+
+/** The `top` statements of this database by execution time, per job (`jobs` of them ran since the reset). */
+export async function printStatements(db: Db, jobs: number, top = 25): Promise<void> {
+  const rows = (await db.execute(sql`
+    select calls, total_exec_time + total_plan_time as ms, total_plan_time as plan, rows, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 150) as q
+    from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+    order by total_exec_time desc limit ${top}`)) as unknown as { rows: { calls: string; ms: number; plan: number; rows: string; q: string }[] };
+  const total = (await db.execute(sql`select sum(total_exec_time) as ms, sum(total_plan_time) as plan, sum(calls) as calls from pg_stat_statements
+    where dbid = (select oid from pg_database where datname = current_database())`)) as unknown as { rows: { ms: number; plan: number; calls: string }[] };
+  console.log(`statements: ${round(Number(total.rows[0]!.calls) / jobs, 1)} per job, execution ${round(Number(total.rows[0]!.ms) / jobs, 2)} ms + planning ${round(Number(total.rows[0]!.plan) / jobs, 2)} ms per job (wall, lock waits included)`);
+  console.log('calls/job  ms/job  plan/job  ms/call  statement');
+  for (const r of rows.rows) {
+    console.log(`${String(round(Number(r.calls) / jobs, 2)).padStart(9)}  ${String(round(r.ms / jobs, 3)).padStart(6)}  ${String(round(r.plan / jobs, 3)).padStart(8)}  ${String(round(r.ms / Number(r.calls), 3)).padStart(7)}  ${r.q}`);
+  }
+}
