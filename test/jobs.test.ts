@@ -96,6 +96,38 @@ describe('refresh all, secrets', () => {
     ]);
   });
 
+  it('a refresh that brings the same identity profile writes nothing; a different one is stored with its digest', async () => {
+    const userId = await t.createUser();
+    const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
+    const connectionId = res.body.connection.id;
+    const first = await t.waitForJob(res.body.job.id);
+    assert.equal(first.steps.find((s: any) => s.name === 'retrieve-identity').resultCode, 'ok');
+    const stored = async () => (await rows(t, sql`select data_enc, digest, updated_at from identities where connection_id = ${connectionId}`))[0];
+    const before = await stored();
+    assert.equal(before.digest, t.core.cipher.fingerprint(t.core.cipher.decrypt(before.data_enc)));
+    const refresh = async () => {
+      const r = await t.api('POST', `/v1/users/${userId}/connections/${connectionId}/refresh`);
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const job = await t.waitForJob(r.body.job.id);
+      assert.equal(job.status, 'succeeded');
+      return job.steps.find((s: any) => s.name === 'retrieve-identity');
+    };
+    const same = await refresh();
+    assert.deepEqual([same.status, same.resultCode], ['success', 'unchanged']);
+    assert.deepEqual(await stored(), before, 'the same profile is not written again');
+    // A profile stored before digests (or one that changed since): written again, with its digest.
+    await t.core.db.execute(sql`update identities set digest = null where connection_id = ${connectionId}`);
+    const changed = await refresh();
+    assert.deepEqual([changed.status, changed.resultCode], ['success', 'ok']);
+    const after = await stored();
+    assert.equal(after.digest, before.digest);
+    assert.notEqual(after.data_enc, before.data_enc, 'encrypted afresh');
+    assert.equal(t.core.cipher.decrypt(after.data_enc), t.core.cipher.decrypt(before.data_enc));
+    assert.ok(new Date(after.updated_at) > new Date(before.updated_at));
+    const profile = await t.api('GET', `/v1/users/${userId}/connections/${connectionId}/profile`);
+    assert.equal(profile.status, 200, JSON.stringify(profile.body));
+  });
+
   it('keeps credentials, tokens and profiles encrypted at rest', async () => {
     const userId = await t.createUser();
     const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'secret_login', password: 'pass_good' } });

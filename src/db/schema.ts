@@ -285,6 +285,9 @@ export const identities = pgTable('identities', {
   userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
   /** Encrypted JSON of the provider's identity profile: it is PII. */
   dataEnc: text('data_enc').notNull(),
+  /** A keyed hash of that JSON (Cipher.fingerprint): a refresh that brings the same profile writes nothing. */
+  digest: text('digest'),
+  /** When the profile last changed (a refresh that brings the same one leaves it). */
   updatedAt: ts('updated_at').notNull(),
 });
 

@@ -300,10 +300,10 @@ export async function countTransactions(db: Db, connectionId: string): Promise<n
 export async function upsertIdentity(db: Db, row: typeof identities.$inferInsert, run: RunFence | null): Promise<void> {
   const result = (await db.execute(sql`
     with owned as (${ownedBy(run)})${savedBy(run)}
-    insert into identities (connection_id, application_id, user_id, data_enc, updated_at)
-    select ${row.connectionId}, ${row.applicationId}, ${row.userId}, ${row.dataEnc}, ${row.updatedAt.toISOString()}::timestamptz
+    insert into identities (connection_id, application_id, user_id, data_enc, digest, updated_at)
+    select ${row.connectionId}, ${row.applicationId}, ${row.userId}, ${row.dataEnc}, ${row.digest ?? null}::text, ${row.updatedAt.toISOString()}::timestamptz
     where exists (select 1 from owned)
-    on conflict (connection_id) do update set data_enc = excluded.data_enc, updated_at = excluded.updated_at
+    on conflict (connection_id) do update set data_enc = excluded.data_enc, digest = excluded.digest, updated_at = excluded.updated_at
     returning connection_id`)) as { rows: unknown[] };
   if (result.rows.length === 0 && run) throw new SupersededRunError(run.jobId);
 }

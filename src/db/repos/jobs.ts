@@ -10,7 +10,7 @@ import { preparedPer } from '../prepared.js';
 import { connectionLockedFirst } from './locks.js';
 import { journalInsert, type ProviderCallInsert } from './provider-calls.js';
 import { RetryTransaction } from '../transaction.js';
-import { accounts, applications, connections, institutionThrottles, jobs, transactions } from '../schema.js';
+import { accounts, applications, connections, identities, institutionThrottles, jobs, transactions } from '../schema.js';
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -88,8 +88,8 @@ export async function findJob(db: Db, applicationId: string, id: string): Promis
 
 /**
  * Everything a run starts from, in one round trip: the job, its application (for the clock), its
- * connection, the connection's accounts (provider id → id) and the date of its oldest live
- * pending transaction (the refresh window must reach back to it).
+ * connection, the connection's accounts (provider id → id), the date of its oldest live pending
+ * transaction (the refresh window must reach back to it) and the digest of its stored identity.
  */
 export async function findJobForRun(db: Db, id: string) {
   const [row] = await jobForRun(db).execute({ id });
@@ -103,6 +103,7 @@ const jobForRun = preparedPer((db) => db.select({
     from ${accounts} a where a.connection_id = ${jobs.connectionId})`,
   oldestPending: sql<string | null>`(select min(t.date)::text from ${transactions} t
     where t.connection_id = ${jobs.connectionId} and t.status = 'pending' and t.removed_at is null)`,
+  identityDigest: sql<string | null>`(select i.digest from ${identities} i where i.connection_id = ${jobs.connectionId})`,
 }).from(jobs)
   .innerJoin(applications, eq(applications.id, jobs.applicationId))
   .innerJoin(connections, eq(connections.id, jobs.connectionId))

@@ -89,6 +89,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       steps: job.steps,
       accounts: found.accounts,
       oldestPending: found.oldestPending,
+      identityDigest: found.identityDigest,
       step: { name: job.steps[0]!.name, next: null, carried: null },
     };
     try {

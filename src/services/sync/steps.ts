@@ -45,6 +45,8 @@ export interface RunState {
   accounts: Map<string, string>;
   /** The date of the connection's oldest live pending transaction, read at the start. */
   oldestPending: string | null;
+  /** The stored identity profile's digest (null: none stored), read at the start. */
+  identityDigest: string | null;
   /**
    * The step running now and the one to start after it; `carried`: the step's last write also saved
    * it done and the next one started (`endingWrite`), so runSteps writes neither again.
@@ -372,10 +374,15 @@ async function readPages(s: RunState, cursor: string | null) {
 async function retrieveIdentity(s: RunState): Promise<StepOutcome> {
   const { core, connection } = s;
   const identity = await call(s, 'fetchIdentity', (p, ctx) => p.fetchIdentity(s.link, ctx));
+  const profile = JSON.stringify(identity);
+  const digest = core.cipher.fingerprint(profile);
+  // The same profile as the one stored (most refreshes): nothing to write.
+  if (digest === s.identityDigest) return ok('unchanged');
   const outcome = ok();
   await endingWrite(s, outcome, (run) => upsertIdentity(core.db, {
     connectionId: connection.id, applicationId: connection.applicationId, userId: connection.userId,
-    dataEnc: core.cipher.encrypt(JSON.stringify(identity)), updatedAt: s.clock.now(),
+    dataEnc: core.cipher.encrypt(profile), digest, updatedAt: s.clock.now(),
   }, run));
+  s.identityDigest = digest;
   return outcome;
 }
