@@ -166,7 +166,7 @@ export const SyncResponse = z.object({
 }).meta({ id: 'TransactionChanges', description: 'Transactions added, modified and removed since the cursor' });
 
 export const Profile = z.object({
-  connectionId: z.string(), updatedAt: dateTime, masked: z.boolean(), names: z.array(z.string()),
+  connectionId: z.string(), updatedAt: dateTime.describe('When the profile last changed: a refresh that brings the same one leaves it'), masked: z.boolean(), names: z.array(z.string()),
   emails: z.array(z.object({ address: z.string(), primary: z.boolean() })),
   phones: z.array(z.object({ number: z.string(), type: z.string(), primary: z.boolean() })),
   addresses: z.array(z.object({ line1: z.string(), city: z.string(), region: z.string(), postalCode: z.string(), country: z.string(), primary: z.boolean() })),
