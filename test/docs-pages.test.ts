@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { ERROR_CATALOGUE, type ErrorCode } from '../src/domain/errors.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { launchChromium, newPage, shots } from './helpers/browser.js';
+import { DESKTOP, launchChromium, newPage, PHONE, shots } from './helpers/browser.js';
 
 const CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
 /** What a reader sees of some HTML: the tags gone, the entities read. */
@@ -113,6 +113,14 @@ describe('documentation pages', () => {
       const link = tab.getByRole('link', { name: 'Error catalogue' });
       assert.equal(await link.getAttribute('href'), '/docs/errors');
       await shots(tab, 'docs-reference');
+      // On a phone Scalar's sticky header names the section in view on one line: which section that
+      // is depends on timing, so the longest title is put there by hand; it must not widen the page.
+      await tab.setViewportSize(PHONE);
+      const title = tab.locator('.t-doc__header header .whitespace-nowrap').first();
+      await title.waitFor({ state: 'attached' });
+      await title.evaluate((e) => { e.textContent = 'Delete a user with every connection and all their data, the longest title of the reference and then some'; });
+      assert.equal(await tab.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), 0, 'a long title in the phone header does not widen the page');
+      await tab.setViewportSize(DESKTOP);
       assert.deepEqual(requested.filter((u) => !u.startsWith(`${base}/`) && !/^(data|blob):/.test(u)), [], 'no request leaves this server');
       assert.deepEqual(refused, [], 'the content security policy lets the reference run');
       assert.deepEqual(errors, []);

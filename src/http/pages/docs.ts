@@ -89,12 +89,17 @@ const CATALOGUE_CSP = [
   "default-src 'none'", `style-src ${sha256(CATALOGUE_CSS)}`, "img-src data:", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
 ].join('; ');
 
-/** Scalar, themed with Causeway's colours and fonts; the bar above it links the catalogue. */
+/**
+ * Scalar, themed with Causeway's colours and fonts; the bar above it links the catalogue. On a phone
+ * Scalar's sticky header names the section in view on one line: a long operation summary is cut
+ * with an ellipsis instead of widening the page.
+ */
 const REFERENCE_CSS = `.light-mode{--scalar-color-accent:#1f5fbf;--scalar-color-1:#1b1f24;--scalar-color-2:#5b6470;--scalar-border-color:#d8dee6}
 :root{--scalar-font:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;--scalar-font-code:ui-monospace,SFMono-Regular,Menlo,monospace}
 .cw-bar{display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px 18px;align-items:center;padding:8px 16px;border-bottom:1px solid #d8dee6;
 background:#f5f7fa;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24}.cw-links{display:flex;flex-wrap:wrap;gap:4px 18px}.cw-bar a{color:#1f5fbf}
-.cw-bar a:focus-visible{outline:3px solid #f0b400;outline-offset:2px}`;
+.cw-bar a:focus-visible{outline:3px solid #f0b400;outline-offset:2px}
+.t-doc__header header>*{min-width:0}.t-doc__header header .whitespace-nowrap{overflow:hidden;text-overflow:ellipsis}`;
 const REFERENCE_BAR = `<nav class="cw-bar" aria-label="Documentation"><strong>Causeway API</strong><span class="cw-links">`
   + `<a href="/docs" aria-current="page">API reference</a><a href="/docs/errors">Error catalogue</a><a href="/openapi.json">openapi.json</a></span></nav>`;
 
