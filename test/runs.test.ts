@@ -29,22 +29,29 @@ describe('run fencing', () => {
     return { userId, connectionId: res.body.connection.id as string, jobId: res.body.job.id as string };
   }
 
+  /** A queued job claimed by run `first` and then by run `second` (first's worker presumed dead), with an account row for its connection. */
+  async function takenOver(first: string, second: string) {
+    const { userId, connectionId, jobId } = await queuedJob();
+    const db = t.core.db;
+    const now = systemClock.now();
+    const found = (await findJobForRun(db, jobId))!;
+    assert.ok(await claimJob(db, jobId, connectionId, first, found.job.steps, now));
+    assert.ok(await claimJob(db, jobId, connectionId, second, found.job.steps, now));
+    const accountRow = (id: string) => ({
+      id, applicationId: found.application.id, userId, connectionId, providerAccountId: 'pacc_1', name: 'Everyday',
+      type: 'depository', mask: '0001', currency: 'AUD', balanceCurrent: 0, balancesUpdatedAt: now, createdAt: now, updatedAt: now,
+    });
+    return { userId, connectionId, jobId, db, now, found, accountRow };
+  }
+
   const row = (accountId: string): IncomingTransaction => ({
     providerId: 'ptx_1', accountId, status: 'posted', amount: -1250, currency: 'AUD', date: '2026-11-20', authorizedDate: null,
     description: 'Coffee', merchantName: null, category: null, pendingProviderId: null,
   });
 
   it('a superseded run can neither store accounts, ingest, save its steps nor end the job; the run that took over can', async () => {
-    const { userId, connectionId, jobId } = await queuedJob();
-    const db = t.core.db;
-    const now = systemClock.now();
-    const found = (await findJobForRun(db, jobId))!;
-    assert.ok(await claimJob(db, jobId, connectionId, 'run-a', found.job.steps, now));
-    assert.ok(await claimJob(db, jobId, connectionId, 'run-b', found.job.steps, now)); // run a's worker was presumed dead
-    const accountRow = {
-      id: 'acc_fence', applicationId: found.application.id, userId, connectionId, providerAccountId: 'pacc_1', name: 'Everyday',
-      type: 'depository', mask: '0001', currency: 'AUD', balanceCurrent: 0, balancesUpdatedAt: now, createdAt: now, updatedAt: now,
-    };
+    const { userId, connectionId, jobId, db, now, found, accountRow: accountOf } = await takenOver('run-a', 'run-b');
+    const accountRow = accountOf('acc_fence');
     await assert.rejects(upsertAccounts(db, [accountRow], { jobId, runToken: 'run-a' }), SupersededRunError);
     assert.equal((await db.select().from(accounts).where(eq(accounts.connectionId, connectionId))).length, 0);
     const [account] = await upsertAccounts(db, [accountRow], { jobId, runToken: 'run-b' });
@@ -75,12 +82,7 @@ describe('run fencing', () => {
   });
 
   it("a step's last write saves the steps and journals the run's calls with its data; a superseded run's writes only its calls", async () => {
-    const { userId, connectionId, jobId } = await queuedJob();
-    const db = t.core.db;
-    const now = systemClock.now();
-    const found = (await findJobForRun(db, jobId))!;
-    assert.ok(await claimJob(db, jobId, connectionId, 'run-d', found.job.steps, now));
-    assert.ok(await claimJob(db, jobId, connectionId, 'run-e', found.job.steps, now)); // run d's worker was presumed dead
+    const { userId, connectionId, jobId, db, now, found, accountRow: accountOf } = await takenOver('run-d', 'run-e');
     const call = (id: string, operation: string) => ({
       id, applicationId: found.application.id, connectionId, jobId, operation, outcome: 'ok', errorCode: null, providerCode: null,
       requestId: 'req-1', retryAfterSeconds: null, durationMs: 7, createdAt: now,
@@ -90,10 +92,7 @@ describe('run fencing', () => {
       : i === done ? { ...s, status: 'in_progress' as const, startedAt: now.toISOString() } : s));
     const stepsNow = async () => (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]!.steps;
     const journal = async () => (await db.select().from(providerCalls).where(eq(providerCalls.jobId, jobId))).map((c) => [c.id, c.operation, c.requestId, c.durationMs, c.createdAt.getTime()]).sort();
-    const accountRow = {
-      id: 'acc_carry', applicationId: found.application.id, userId, connectionId, providerAccountId: 'pacc_1', name: 'Everyday',
-      type: 'depository', mask: '0001', currency: 'AUD', balanceCurrent: 0, balancesUpdatedAt: now, createdAt: now, updatedAt: now,
-    };
+    const accountRow = accountOf('acc_carry');
     const claimed = await stepsNow();
 
     await assert.rejects(upsertAccounts(db, [accountRow], { jobId, runToken: 'run-d', save: { steps: through(2), at: now, calls: [call('call_d', 'fetchAccounts')] } }), SupersededRunError);
