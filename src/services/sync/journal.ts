@@ -2,9 +2,10 @@
  * The one way Causeway calls a provider: with the application's settings and clock, and a journal
  * row for every call (ENGINEERING.md habit 4) keeping the provider's raw code, its request id and
  * any Retry-After it sent. Outside a job run the row is written as the call ends. A job run keeps
- * its rows in `scope.pending` and writes them with its next write of the job (the next step's
- * start, a retry, the run's end: db/repos/jobs.ts), a statement it makes anyway, not when the run
- * ends: a crash loses at most the calls of the step it interrupted, which the retried run makes again.
+ * its rows in `scope.pending` and writes them with its next write of the job (a step's data write,
+ * the next step's start, a retry, the run's end: db/repos/data.ts and jobs.ts), a statement it makes
+ * anyway, not when the run ends: a crash loses at most the calls of the step it interrupted, which
+ * the retried run makes again.
  */
 import { newId } from '../../domain/ids.js';
 import { insertProviderCalls, type ProviderCallInsert } from '../../db/repos/provider-calls.js';
