@@ -162,11 +162,7 @@ export async function saveSteps(db: Db, id: string, runToken: string, steps: Job
     if (!row) throw new SupersededRunError(id);
     return;
   }
-  // One text whatever the calls (they travel as one JSON parameter): prepared once per connection.
-  const result = (await db.execute(sql`with saved as (update jobs set steps = ${JSON.stringify(steps)}::jsonb, updated_at = ${now.toISOString()}::timestamptz
-      where id = ${id} and run_token = ${runToken} returning id), journal as (${journalInsert(calls)})
-    select count(*)::int as n from saved`)) as { rows: { n: number }[] };
-  if (Number(result.rows[0]?.n) !== 1) throw new SupersededRunError(id);
+  await saveRun(db, id, runToken, { steps, updatedAt: now }, calls);
 }
 
 const stepsSave = preparedPer((db) => db.update(jobs).set({ steps: sql`${sql.placeholder('steps')}::jsonb`, updatedAt: sql`${sql.placeholder('now')}::timestamptz` })

@@ -54,7 +54,8 @@ export interface RunState {
   step: { name: StepName; next: StepName | null; carried: { outcome: StepOutcome; steps: JobStep[] } | null };
 }
 
-export type StepOutcome = { kind: 'success' | 'skipped'; resultCode: string } | { kind: 'awaiting_input' };
+type StepDone = { kind: 'success' | 'skipped'; resultCode: string };
+export type StepOutcome = StepDone | { kind: 'awaiting_input' };
 
 /** A provider call of this run, journaled as it ends (sync/journal.ts). */
 function call<T>(s: RunState, operation: string, fn: (provider: Provider, ctx: ProviderCallContext) => Promise<T>): Promise<T> {
@@ -68,9 +69,9 @@ const fenceOf = (s: RunState): RunFence => ({ jobId: s.job.id, runToken: s.runTo
  * next one started, with the run's calls not yet journaled (RunFence.save, db/repos/data.ts): one
  * write per step instead of two. The last step's end is the run's end (sync/run.ts `finish`).
  */
-async function endingWrite<T>(s: RunState, outcome: StepOutcome, write: (run: RunFence) => Promise<T>): Promise<T> {
+async function endingWrite<T>(s: RunState, outcome: StepDone, write: (run: RunFence) => Promise<T>): Promise<T> {
   const { name, next } = s.step;
-  if (next === null || outcome.kind === 'awaiting_input') return write(fenceOf(s));
+  if (next === null) return write(fenceOf(s));
   const at = s.clock.now();
   const steps = stepsWith(stepsWith(s.steps, name, { status: outcome.kind, resultCode: outcome.resultCode, finishedAt: at.toISOString() }),
     next, { status: 'in_progress', startedAt: at.toISOString(), finishedAt: null, resultCode: null });
@@ -94,7 +95,7 @@ export async function withJournal<T>(s: Pick<RunState, 'scope'>, write: (calls: 
   }
 }
 
-const ok = (resultCode = 'ok'): StepOutcome => ({ kind: 'success', resultCode });
+const ok = (resultCode = 'ok'): StepDone => ({ kind: 'success', resultCode });
 
 export async function runStep(s: RunState, name: StepName): Promise<StepOutcome> {
   switch (name) {
@@ -220,7 +221,7 @@ async function retrieveAccounts(s: RunState): Promise<StepOutcome> {
  * accounts call), not just those a sync page named. `outcome`: the step ends with this write (endingWrite),
  * its outcome known once the accounts are sorted.
  */
-async function storeAccounts(s: RunState, fetched: ProviderAccount[], complete: boolean, outcome?: () => StepOutcome): Promise<void> {
+async function storeAccounts(s: RunState, fetched: ProviderAccount[], complete: boolean, outcome?: () => StepDone): Promise<void> {
   const { core, connection } = s;
   const addNew = connection.firstSyncedAt === null || s.job.type === 'repair' || s.accounts.size === 0;
   const toStore = fetched.filter((a) => addNew || s.accounts.has(a.id));
