@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
 import { applyTransactionPlan, upsertAccounts } from '../src/db/repos/data.js';
-import { claimJob, endRunIfUnchanged, findJobForRun, saveSteps, SupersededRunError } from '../src/db/repos/jobs.js';
+import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, SupersededRunError } from '../src/db/repos/jobs.js';
 import { accounts, connections, jobs, providerCalls, transactions, users } from '../src/db/schema.js';
 import { systemClock } from '../src/domain/clock.js';
 import type { IncomingTransaction } from '../src/domain/matching.js';
@@ -137,5 +137,51 @@ describe('run fencing', () => {
     await finish(t.core, systemClock, job, 'run-c', null, {});
     assert.equal((await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]!.status, 'succeeded');
     assert.equal((await db.select().from(connections).where(eq(connections.id, connectionId)))[0]!.status, 'unlinked');
+  });
+
+  it('the prepared job writes take any patch shape: nulls, instants and steps as their columns store them, in or out of a transaction', async () => {
+    const { connectionId, jobId } = await queuedJob();
+    const db = t.core.db;
+    const now = systemClock.now();
+    const found = (await findJobForRun(db, jobId))!;
+    await claimJob(db, jobId, connectionId, 'run-s', found.job.steps, now);
+    const steps = found.job.steps.map((s, i) => (i === 0 ? { ...s, status: 'success' as const, finishedAt: now.toISOString() } : s));
+    const read = async () => (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0]!;
+    // One shape: the steps (jsonb) and an instant.
+    await saveRun(db, jobId, 'run-s', { steps, updatedAt: now });
+    assert.deepEqual((await read()).steps, steps);
+    // Another: text and an instant set to null, next to one that is set.
+    const later = new Date(now.getTime() + 1000);
+    await saveRun(db, jobId, 'run-s', { errorCode: 'provider_unavailable', errorMessage: null, finishedAt: null, updatedAt: later });
+    let job = await read();
+    assert.equal(job.errorCode, 'provider_unavailable');
+    assert.equal(job.finishedAt, null);
+    assert.equal(job.updatedAt.getTime(), later.getTime());
+    assert.deepEqual(job.steps, steps, 'a patch writes only its own columns');
+    // The first shape again, inside a transaction (its own handle), with a call journaled.
+    const call = {
+      id: 'call_shape', applicationId: found.application.id, connectionId, jobId, operation: 'fetchAccounts', outcome: 'ok',
+      errorCode: null, providerCode: null, durationMs: 5, createdAt: later,
+    };
+    await db.transaction((tx) => saveRun(tx, jobId, 'run-s', { steps: [], updatedAt: later }, [call]));
+    job = await read();
+    assert.deepEqual(job.steps, []);
+    assert.equal((await db.select().from(providerCalls).where(eq(providerCalls.id, 'call_shape'))).length, 1);
+    await assert.rejects(saveRun(db, jobId, 'run-other', { errorCode: null }), SupersededRunError);
+    assert.equal((await read()).errorCode, 'provider_unavailable');
+    // The ending with a status reason expected (its own shape): refused while the connection has none.
+    const ending = (reason: string | null) => endRunIfUnchanged(db, {
+      jobId, runToken: 'run-s', job: { status: 'succeeded', finishedAt: later, errorCode: null }, connectionId, calls: [],
+      expected: { status: 'pending', statusReason: reason, everSynced: false }, connection: { status: 'active', pausedUntil: null, updatedAt: later },
+    });
+    assert.equal(await ending('credentials_invalid'), false);
+    assert.equal(await ending(null), true);
+    job = await read();
+    assert.equal(job.status, 'succeeded');
+    assert.equal(job.errorCode, null);
+    assert.equal(job.finishedAt!.getTime(), later.getTime());
+    const connection = (await db.select().from(connections).where(eq(connections.id, connectionId)))[0]!;
+    assert.equal(connection.status, 'active');
+    assert.equal(connection.pausedUntil, null);
   });
 });

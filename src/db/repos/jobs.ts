@@ -6,9 +6,9 @@ import { and, desc, eq, inArray, isNotNull, isNull, lt, notInArray, sql } from '
 import { LIVE_JOB_STATUSES, type JobStep } from '../../domain/types.js';
 import type { Db } from '../open.js';
 import { appTimeSql, boundedOffsetSql } from './app-clock.js';
-import { preparedPer } from '../prepared.js';
+import { patchKeys, patchPlaceholders, patchValues, preparedPer, preparedShapes } from '../prepared.js';
 import { connectionLockedFirst } from './locks.js';
-import { journalInsert, type ProviderCallInsert } from './provider-calls.js';
+import { journalInsertOf, type ProviderCallInsert } from './provider-calls.js';
 import { RetryTransaction } from '../transaction.js';
 import { accounts, applications, connections, identities, institutionThrottles, jobs, transactions } from '../schema.js';
 
@@ -171,16 +171,22 @@ const stepsSave = preparedPer((db) => db.update(jobs).set({ steps: sql`${sql.pla
 
 /** Writes a run's view of the job, and journals `calls` in the same statement; throws SupersededRunError when the run no longer owns the job. */
 export async function saveRun(db: Db, id: string, runToken: string, patch: Partial<typeof jobs.$inferInsert>, calls: ProviderCallInsert[] = []): Promise<void> {
-  const update = db.update(jobs).set(patch).where(and(eq(jobs.id, id), eq(jobs.runToken, runToken))).returning({ id: jobs.id });
-  if (calls.length === 0) {
-    const [row] = await update;
-    if (!row) throw new SupersededRunError(id);
-    return;
-  }
-  const result = (await db.execute(sql`with saved as (${update.getSQL()}), journal as (${journalInsert(calls)})
-    select count(*)::int as n from saved`)) as { rows: { n: number }[] };
+  const shape: SaveShape = { job: patchKeys(patch), calls: calls.length > 0 };
+  const values: Record<string, unknown> = { id, runToken, calls: JSON.stringify(calls) };
+  patchValues(jobs, 'job_', patch, shape.job, values);
+  const result = await runSave(db, shape).execute(values);
   if (Number(result.rows[0]?.n) !== 1) throw new SupersededRunError(id);
 }
+
+/** What saveRun's text depends on: the columns its patch sets, and whether it journals. */
+interface SaveShape { job: string[]; calls: boolean }
+
+const runSave = preparedShapes<SaveShape>('causeway_save_run', (s) => JSON.stringify(s), (db, s) => {
+  const p = sql.placeholder;
+  const update = db.update(jobs).set(patchPlaceholders('job_', s.job)).where(and(eq(jobs.id, p('id')), eq(jobs.runToken, p('runToken')))).returning({ id: jobs.id });
+  const journal = s.calls ? sql`, journal as (${journalInsertOf(sql`${p('calls')}`)})` : sql``;
+  return sql`with saved as (${update.getSQL()})${journal} select count(*)::int as n from saved`;
+});
 
 export interface RunEnding {
   jobId: string;
@@ -204,22 +210,40 @@ export interface RunEnding {
  * run was superseded, or the connection changed meanwhile); the caller then takes the locking path.
  */
 export async function endRunIfUnchanged(db: Db, e: RunEnding): Promise<boolean> {
-  const owned = db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.id, e.jobId), eq(jobs.runToken, e.runToken),
-    connectionLockedFirst(sql`${e.connectionId}`))).for('update');
-  const conn = db.update(connections).set(e.connection).where(and(
-    eq(connections.id, e.connectionId), eq(connections.status, e.expected.status),
-    e.expected.statusReason === null ? isNull(connections.statusReason) : eq(connections.statusReason, e.expected.statusReason),
-    e.expected.everSynced ? isNotNull(connections.firstSyncedAt) : isNull(connections.firstSyncedAt),
-    sql`exists (select 1 from owned)`,
-  )).returning({ id: connections.id });
-  const job = db.update(jobs).set(e.job).where(and(eq(jobs.id, e.jobId), sql`exists (select 1 from conn)`)).returning({ id: jobs.id });
-  const journal = e.calls.length > 0 ? sql`, journal as (${journalInsert(e.calls)})` : sql``;
-  const permit = e.permit ? sql`, permit as (${db.update(institutionThrottles).set({ holders: sql`${institutionThrottles.holders} - ${e.runToken}::text` })
-    .where(and(eq(institutionThrottles.applicationId, e.permit.applicationId), eq(institutionThrottles.institutionId, e.permit.institutionId))).getSQL()})` : sql``;
-  const result = (await db.execute(sql`with owned as (${owned.getSQL()}), conn as (${conn.getSQL()}), job as (${job.getSQL()})${journal}${permit}
-    select count(*)::int as n from job`)) as { rows: { n: number }[] };
+  const shape: EndingShape = {
+    job: patchKeys(e.job), connection: patchKeys(e.connection), reason: e.expected.statusReason !== null,
+    everSynced: e.expected.everSynced, calls: e.calls.length > 0, permit: e.permit !== undefined,
+  };
+  const values: Record<string, unknown> = {
+    jobId: e.jobId, runToken: e.runToken, connectionId: e.connectionId, status: e.expected.status, statusReason: e.expected.statusReason,
+    calls: JSON.stringify(e.calls), permitApplication: e.permit?.applicationId ?? null, permitInstitution: e.permit?.institutionId ?? null,
+  };
+  patchValues(jobs, 'job_', e.job, shape.job, values);
+  patchValues(connections, 'conn_', e.connection, shape.connection, values);
+  const result = await runEnding(db, shape).execute(values);
   return Number(result.rows[0]?.n) === 1;
 }
+
+/** What endRunIfUnchanged's text depends on: one prepared statement for each (a handful: the outcomes' patches). */
+interface EndingShape { job: string[]; connection: string[]; reason: boolean; everSynced: boolean; calls: boolean; permit: boolean }
+
+const runEnding = preparedShapes<EndingShape>('causeway_end_run', (s) => JSON.stringify(s), (db, s) => {
+  const p = sql.placeholder;
+  const owned = db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.id, p('jobId')), eq(jobs.runToken, p('runToken')),
+    connectionLockedFirst(sql`${p('connectionId')}`))).for('update');
+  const conn = db.update(connections).set(patchPlaceholders('conn_', s.connection)).where(and(
+    eq(connections.id, p('connectionId')), eq(connections.status, p('status')),
+    s.reason ? eq(connections.statusReason, p('statusReason')) : isNull(connections.statusReason),
+    s.everSynced ? isNotNull(connections.firstSyncedAt) : isNull(connections.firstSyncedAt),
+    sql`exists (select 1 from owned)`,
+  )).returning({ id: connections.id });
+  const job = db.update(jobs).set(patchPlaceholders('job_', s.job)).where(and(eq(jobs.id, p('jobId')), sql`exists (select 1 from conn)`)).returning({ id: jobs.id });
+  const journal = s.calls ? sql`, journal as (${journalInsertOf(sql`${p('calls')}`)})` : sql``;
+  const permit = s.permit ? sql`, permit as (${db.update(institutionThrottles).set({ holders: sql`${institutionThrottles.holders} - ${p('runToken')}::text` })
+    .where(and(eq(institutionThrottles.applicationId, p('permitApplication')), eq(institutionThrottles.institutionId, p('permitInstitution')))).getSQL()})` : sql``;
+  return sql`with owned as (${owned.getSQL()}), conn as (${conn.getSQL()}), job as (${job.getSQL()})${journal}${permit}
+    select count(*)::int as n from job`;
+});
 
 export async function updateJob(db: Db, id: string, patch: Partial<typeof jobs.$inferInsert>, whereStatus?: string): Promise<JobRow | null> {
   const [row] = await db.update(jobs).set(patch)
