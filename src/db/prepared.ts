@@ -8,6 +8,16 @@
  *
  * A statement's name must be unique and its text fixed. A transaction handle is a new key, so it
  * gets its own copy: correct, but with no saving.
+ *
+ * A statement written as SQL (CTEs) is kept as its text instead (preparedSql), and one whose text
+ * depends on which columns a patch sets gets one text per shape (preparedShapes, with patchKeys,
+ * patchPlaceholders and patchValues):
+ *
+ *   const save = preparedShapes('save_job', (keys: string[]) => keys.join(), (db, keys) =>
+ *     db.update(jobs).set(patchPlaceholders('job_', keys)).where(eq(jobs.id, sql.placeholder('id'))).getSQL());
+ *   const keys = patchKeys(patch), values = { id };
+ *   patchValues(jobs, 'job_', patch, keys, values);
+ *   await save(db, keys).execute(values);
  */
 import { createHash } from 'node:crypto';
 import { getTableColumns, sql, type Query, type SQL, type Table } from 'drizzle-orm';
