@@ -60,22 +60,34 @@ export function pickerFor(schema: unknown): Picker | null {
         if (!pick) return null;
         fields.push([key, pick]);
       }
-      return (v) => {
-        if (!v || typeof v !== 'object') return v;
-        const source = v as Record<string, unknown>;
-        const out: Record<string, unknown> = {};
-        for (const [key, pick] of fields) {
-          const x = source[key];
-          if (x !== undefined) out[key] = pick(x);
-        }
-        return out;
-      };
+      return objectPicker(fields);
     }
     case 'union':
       return unionPicker(def);
     default:
       return null; // default, prefault, catch, transform, pipe, lazy, intersection, tuple, …
   }
+}
+
+/**
+ * Copies an object's declared keys, in the schema's order, leaving out those it does not have. The
+ * function is written for the schema's keys (its code names each one), so every read and write is
+ * of a known property: an answer's objects, all of one shape, are copied without a lookup by name
+ * each time. The keys are the schema's own, quoted as JSON strings; no value becomes code.
+ */
+function objectPicker(fields: [string, Picker][]): Picker {
+  const copies = fields.map(([key, pick], i) => {
+    const k = JSON.stringify(key);
+    return `x = v[${k}]; if (x !== undefined) o[${k}] = ${pick === AS_IS ? 'x' : `p[${i}](x)`};`;
+  });
+  const write = new Function('p', `return (v) => {
+    if (!v || typeof v !== 'object') return v;
+    const o = {};
+    let x;
+    ${copies.join('\n    ')}
+    return o;
+  };`) as (p: Picker[]) => Picker;
+  return write(fields.map(([, pick]) => pick));
 }
 
 function unionPicker(def: Def): Picker | null {
