@@ -157,17 +157,8 @@ export class SupersededRunError extends Error {
  * job. Throws SupersededRunError.
  */
 export async function saveSteps(db: Db, id: string, runToken: string, steps: JobStep[], now: Date, calls: ProviderCallInsert[] = []): Promise<void> {
-  if (calls.length === 0) {
-    const [row] = await stepsSave(db).execute({ id, runToken, steps: JSON.stringify(steps), now: now.toISOString() });
-    if (!row) throw new SupersededRunError(id);
-    return;
-  }
   await saveRun(db, id, runToken, { steps, updatedAt: now }, calls);
 }
-
-const stepsSave = preparedPer((db) => db.update(jobs).set({ steps: sql`${sql.placeholder('steps')}::jsonb`, updatedAt: sql`${sql.placeholder('now')}::timestamptz` })
-  .where(and(eq(jobs.id, sql.placeholder('id')), eq(jobs.runToken, sql.placeholder('runToken')))).returning({ id: jobs.id })
-  .prepare('causeway_save_steps'));
 
 /** Writes a run's view of the job, and journals `calls` in the same statement; throws SupersededRunError when the run no longer owns the job. */
 export async function saveRun(db: Db, id: string, runToken: string, patch: Partial<typeof jobs.$inferInsert>, calls: ProviderCallInsert[] = []): Promise<void> {
