@@ -5,10 +5,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { eq } from 'drizzle-orm';
-import { applyTransactionPlan, upsertAccounts } from '../src/db/repos/data.js';
+import { and, eq } from 'drizzle-orm';
+import { applyCounts, applyTransactionPlan, COPY_FROM_ROWS, upsertAccounts } from '../src/db/repos/data.js';
 import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, SupersededRunError } from '../src/db/repos/jobs.js';
-import { accounts, connections, jobs, providerCalls, transactions, users } from '../src/db/schema.js';
+import { accounts, connections, events as eventsTable, jobs, providerCalls, transactions, users } from '../src/db/schema.js';
 import { systemClock } from '../src/domain/clock.js';
 import type { IncomingTransaction } from '../src/domain/matching.js';
 import { finish } from '../src/services/sync/run.js';
@@ -79,6 +79,66 @@ describe('run fencing', () => {
     assert.deepEqual(stored.map((r) => [r.providerTransactionId, r.amount, r.createdSeq]), [['ptx_1', -1250, seqBefore + 1]]);
     assert.equal((await db.select({ s: users.changeSeq }).from(users).where(eq(users.id, userId)))[0]!.s, seqBefore + 1);
     assert.equal((await db.select().from(connections).where(eq(connections.id, connectionId)))[0]!.transactionsSyncedThrough, '2026-11-20');
+  });
+
+  it('many inserts go in by COPY: fenced, at the feed positions reserved, values exact; a provider id stored already sends the plan through the statement', async () => {
+    const { userId, connectionId, jobId, db, now, found, accountRow } = await takenOver('run-f', 'run-g');
+    const [account] = await upsertAccounts(db, [accountRow('acc_copy')], { jobId, runToken: 'run-g' });
+    const many = (prefix: string, n: number): IncomingTransaction[] => Array.from({ length: n }, (_, i) => ({
+      ...row(account!.id), providerId: `${prefix}${i}`, amount: -100 - i, date: `2026-11-${String(1 + (i % 28)).padStart(2, '0')}`,
+      // Every character COPY's text format escapes, a quote, a non-ASCII letter, and nulls.
+      description: i === 0 ? 'tab\there\nnew line\\ back "quoted" \r café' : `Shop ${i}`,
+      merchantName: i % 2 === 0 ? null : 'Merchant', category: i % 3 === 0 ? null : 'food', authorizedDate: i === 1 ? '2026-10-31' : null,
+      status: i === 2 ? 'pending' : 'posted',
+    }));
+    const call = (id: string) => ({
+      id, applicationId: found.application.id, connectionId, jobId, operation: 'fetchTransactions', outcome: 'ok', errorCode: null,
+      providerCode: null, requestId: null, retryAfterSeconds: null, durationMs: 5, createdAt: now,
+    });
+    const ctx = (runToken: string, callId: string) => ({
+      applicationId: found.application.id, userId, connectionId, now, syncedThrough: '2026-11-28',
+      run: { jobId, runToken, save: { steps: found.job.steps, at: now, calls: [call(callId)] } },
+    });
+    const seqOf = async () => (await db.select({ s: users.changeSeq }).from(users).where(eq(users.id, userId)))[0]!.s;
+    const stored = async () => (await db.select().from(transactions).where(eq(transactions.connectionId, connectionId)))
+      .sort((a, b) => a.createdSeq - b.createdSeq);
+    const journaled = async () => (await db.select().from(providerCalls).where(eq(providerCalls.jobId, jobId))).map((c) => c.id).sort();
+    const first = many('ptx_copy_', COPY_FROM_ROWS + 36);
+    const seq0 = await seqOf();
+    const counts0 = { ...applyCounts };
+
+    // A superseded run: nothing but its call is written.
+    assert.equal(await applyTransactionPlan(db, ctx('run-f', 'call_f'), { inserts: first, updates: [], removals: [] }), false);
+    assert.equal((await stored()).length, 0);
+    assert.equal(await seqOf(), seq0);
+    assert.deepEqual(await journaled(), ['call_f']);
+
+    assert.equal(await applyTransactionPlan(db, ctx('run-g', 'call_g1'), { inserts: first, updates: [], removals: [] }), true);
+    assert.deepEqual(applyCounts, { copied: counts0.copied + 1, copyConflicts: counts0.copyConflicts });
+    const rows = await stored();
+    assert.equal(await seqOf(), seq0 + first.length);
+    assert.deepEqual(rows.map((r) => [r.providerTransactionId, r.createdSeq, r.changeSeq]), first.map((t, i) => [t.providerId, seq0 + 1 + i, seq0 + 1 + i]));
+    assert.deepEqual(rows.map((r) => ({
+      providerId: r.providerTransactionId, accountId: r.accountId, status: r.status, amount: r.amount, currency: r.currency, date: r.date,
+      authorizedDate: r.authorizedDate, description: r.description, merchantName: r.merchantName, category: r.category, pendingProviderId: r.providerPendingId,
+    })), first);
+    assert.ok(rows.every((r) => r.applicationId === found.application.id && r.userId === userId && r.removedAt === null
+      && r.createdAt.getTime() === now.getTime() && r.id.startsWith('txn_')));
+    assert.equal(new Set(rows.map((r) => r.id)).size, rows.length);
+    assert.equal((await db.select().from(connections).where(eq(connections.id, connectionId)))[0]!.transactionsSyncedThrough, '2026-11-28');
+    const events = await db.select().from(eventsTable).where(and(eq(eventsTable.connectionId, connectionId), eq(eventsTable.type, 'transactions.updated')));
+    assert.deepEqual(events.map((e) => e.data), [{ added: first.length, modified: 0, removed: 0, jobId }]);
+    assert.deepEqual(await journaled(), ['call_f', 'call_g1']);
+
+    // One provider id of the next plan is stored already: the COPY fails whole, the statement stores the rest once.
+    const second = [...many('ptx_more_', COPY_FROM_ROWS), { ...first[5]!, amount: 1 }];
+    assert.equal(await applyTransactionPlan(db, ctx('run-g', 'call_g2'), { inserts: second, updates: [], removals: [] }), true);
+    assert.deepEqual(applyCounts, { copied: counts0.copied + 1, copyConflicts: counts0.copyConflicts + 1 });
+    const after = await stored();
+    assert.equal(after.length, first.length + COPY_FROM_ROWS);
+    assert.equal(new Set(after.map((r) => r.providerTransactionId)).size, after.length);
+    assert.equal(after.find((r) => r.providerTransactionId === first[5]!.providerId)!.amount, first[5]!.amount, 'the stored row is left as it was');
+    assert.deepEqual(await journaled(), ['call_f', 'call_g1', 'call_g2'], 'the calls once, by the statement');
   });
 
   it("a step's last write saves the steps and journals the run's calls with its data; a superseded run's writes only its calls", async () => {

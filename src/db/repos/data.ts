@@ -3,7 +3,9 @@
  *
  * Ingestion of one connection's transactions is two statements:
  *   read the stored window → plan (domain/matching) → apply the plan in ONE statement (fence on
- *   the job's run token, feed positions, insert/update/remove, the connection's sync state).
+ *   the job's run token, feed positions, insert/update/remove, the connection's sync state);
+ *   a plan of many inserts (a first sync) applies the same statement and then COPYs its inserts,
+ *   in one transaction.
  * The run's claim of the job comes first, and a superseded run's apply writes nothing, so the
  * window read is never stale. A crash leaves the last apply whole or absent; a re-run re-plans.
  */
@@ -12,6 +14,8 @@ import { newId } from '../../domain/ids.js';
 import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '../../domain/matching.js';
 import type { Db } from '../open.js';
 import { preparedPer } from '../prepared.js';
+import { copyField, copyRows } from '../copy.js';
+import { withTransaction } from '../transaction.js';
 import { SupersededRunError } from './jobs.js';
 import { journalInsert, type ProviderCallInsert } from './provider-calls.js';
 import type { JobStep } from '../../domain/types.js';
@@ -185,13 +189,87 @@ function unnestRows(ids: readonly string[], rows: readonly IncomingTransaction[]
  * `transactionsSyncedThrough`, and writes the transactions.updated event when anything changed.
  * Answers false, having written nothing, when the run was superseded. A part of the plan that is
  * empty (no updates, say, on a first sync) is left out of the statement rather than run on nothing.
+ *
+ * Many inserts (a first sync, a backfill) go in by COPY instead (applyByCopy): the same statement
+ * without its inserts, then the rows copied with the feed positions it reserved, in one
+ * transaction. An initial sync's apply then costs the database about 18 % less CPU a row, and
+ * Node and the database together about 9 % less (BENCHMARKS.md).
  */
 export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: TransactionPlan): Promise<boolean> {
+  if (plan.inserts.length >= COPY_FROM_ROWS) {
+    const applied = await applyByCopy(db, ctx, plan).catch((err: unknown) => {
+      if (!isStoredAlready(err)) throw err;
+      applyCounts.copyConflicts++;
+      return null; // rolled back whole: the statement below skips what is stored
+    });
+    if (applied) applyCounts.copied++;
+    if (applied !== null) return applied;
+  }
+  const result = (await db.execute(applyStatement(ctx, plan, 'insert'))) as { rows: { owned: number }[] };
+  return Number(result.rows[0]?.owned) > 0;
+}
+
+/**
+ * A plan inserting at least this many rows goes in by COPY. A day's refresh inserts a handful and
+ * stays one statement: the COPY's transaction takes four round trips instead of one.
+ */
+export const COPY_FROM_ROWS = 64;
+
+/** Plans applied by COPY, and those whose COPY met a stored provider id and went through the statement instead (since start). */
+export const applyCounts = { copied: 0, copyConflicts: 0 };
+
+const TRANSACTION_COLUMNS = ['id', 'application_id', 'user_id', 'connection_id', 'account_id', 'provider_transaction_id',
+  'provider_pending_id', 'status', 'amount', 'currency', 'date', 'authorized_date', 'description', 'merchant_name', 'category',
+  'created_seq', 'change_seq', 'created_at', 'updated_at'] as const;
+
+/**
+ * The plan in one transaction: the apply statement without its inserts (fence, feed positions for
+ * every change, updates, removals, the connection's sync state, the event), then the inserts by
+ * COPY at the positions it reserved. COPY cannot skip a row already stored the way ON CONFLICT DO
+ * NOTHING does (a provider id stored outside the window read, or named twice in one answer): the
+ * transaction then fails whole and the caller applies the plan by the one statement.
+ */
+async function applyByCopy(db: Db, ctx: ApplyContext, plan: TransactionPlan): Promise<boolean> {
+  return withTransaction(db, async (tx) => {
+    const result = (await tx.execute(applyStatement(ctx, plan, 'copy'))) as { rows: { owned: number; base: unknown }[] };
+    const row = result.rows[0];
+    // Superseded: nothing written but the run's calls, as the one statement would (committed).
+    if (!(Number(row?.owned) > 0)) return false;
+    const base = Number(row!.base);
+    // The fields every row shares, escaped once: after the id the tenant's three, after the category the times.
+    const now = ctx.now.toISOString();
+    const owner = `\t${copyField(ctx.applicationId)}\t${copyField(ctx.userId)}\t${copyField(ctx.connectionId)}\t`;
+    const times = `\t${now}\t${now}\n`;
+    let payload = '';
+    for (let i = 0; i < plan.inserts.length; i++) {
+      const t = plan.inserts[i]!;
+      const seq = base + i + 1;
+      payload += `${newId('txn')}${owner}${copyField(t.accountId)}\t${copyField(t.providerId)}\t${copyField(t.pendingProviderId)}\t${copyField(t.status)}\t${t.amount}\t${copyField(t.currency)}\t${copyField(t.date)}\t${copyField(t.authorizedDate)}\t${copyField(t.description)}\t${copyField(t.merchantName)}\t${copyField(t.category)}\t${seq}\t${seq}${times}`;
+    }
+    await copyRows(tx, 'transactions', TRANSACTION_COLUMNS, payload);
+    return true;
+  });
+}
+
+/** A unique violation on the transactions' provider ids (the only unique key a COPY of new ids can break). */
+function isStoredAlready(err: unknown): boolean {
+  for (let e = err as { code?: unknown; constraint?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === '23505') return e.constraint === undefined || e.constraint === 'transactions_provider_idx';
+  }
+  return false;
+}
+
+/**
+ * The apply statement. `inserts`: 'insert' writes the plan's inserts itself (ON CONFLICT DO NOTHING);
+ * 'copy' leaves them to a COPY after it, reserving their feed positions all the same and answering
+ * the first (`base`: the inserts take base + 1 onwards, in the plan's order).
+ */
+function applyStatement(ctx: ApplyContext, plan: TransactionPlan, inserts: 'insert' | 'copy') {
   const nIns = plan.inserts.length;
   const nUpd = plan.updates.length;
   const total = nIns + nUpd + plan.removals.length;
   const now = ctx.now.toISOString();
-  const ins = nIns === 0 ? sql`` : sql`
+  const ins = nIns === 0 || inserts === 'copy' ? sql`` : sql`
     ins as (
       insert into transactions (id, application_id, user_id, connection_id, account_id, provider_transaction_id,
         provider_pending_id, status, amount, currency, date, authorized_date, description, merchant_name, category,
@@ -214,7 +292,10 @@ export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: Tran
       update transactions as x set removed_at = ${now}::timestamptz, change_seq = seq.base + ${nIns + nUpd} + v.ord, updated_at = ${now}::timestamptz
       from unnest(${arrayLiteral(plan.removals)}::text[]) with ordinality as v(id, ord) cross join seq
       where x.id = v.id and x.connection_id = ${ctx.connectionId}),`;
-  const result = (await db.execute(sql`
+  const answer = inserts === 'copy'
+    ? sql`select (select count(*)::int from owned) as owned, (select base from seq) as base`
+    : sql`select count(*)::int as owned from owned`;
+  return sql`
     with owned as (${ownedBy(ctx.run)})${savedBy(ctx.run)},
     seq as (
       update users set change_seq = change_seq + ${total} where id = ${ctx.userId} and ${total} > 0 and exists (select 1 from owned)
@@ -227,8 +308,7 @@ export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: Tran
         jsonb_build_object('added', ${nIns}::int, 'modified', ${nUpd}::int, 'removed', ${plan.removals.length}::int, 'jobId', ${ctx.run?.jobId ?? null}::text),
         null, ${now}::timestamptz
       where ${total} > 0 and exists (select 1 from owned))
-    select count(*)::int as owned from owned`)) as { rows: { owned: number }[] };
-  return Number(result.rows[0]?.owned) > 0;
+    ${answer}`;
 }
 
 export interface TransactionFilter {
