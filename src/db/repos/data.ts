@@ -192,7 +192,7 @@ function unnestRows(ids: readonly string[], rows: readonly IncomingTransaction[]
  *
  * Many inserts (a first sync, a backfill) go in by COPY instead (applyByCopy): the same statement
  * without its inserts, then the rows copied with the feed positions it reserved, in one
- * transaction. An initial sync's apply then costs the database about 18 % less CPU a row, and
+ * transaction. An initial sync's apply then costs the database about 14 % less CPU a row, and
  * Node and the database together about 9 % less (BENCHMARKS.md).
  */
 export async function applyTransactionPlan(db: Db, ctx: ApplyContext, plan: TransactionPlan): Promise<boolean> {
