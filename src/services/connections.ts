@@ -14,8 +14,8 @@ import {
 } from '../db/repos/connections.js';
 import { insertJobUnlessLive, insertJobUpdatingConnection } from '../db/repos/jobs.js';
 import { canUse, providerById, providerFor, requireUsable } from './providers.js';
-import { findInstitution, findInstitutions } from './catalogue.js';
-import { cachedInstitution } from './limits.js';
+import { findInstitution } from './catalogue.js';
+import { cachedInstitution, cachedInstitutions } from './limits.js';
 import { openLinkSession } from './link.js';
 import { connectWithToken } from './token-link.js';
 import { requireUser } from './users.js';
@@ -55,7 +55,8 @@ export async function presentConnection(core: Core, tenant: Tenant, c: Connectio
 
 /** Many connections, with one read of their institutions (and of the provider budgets of those whose provider reports them). */
 export async function presentConnections(core: Core, tenant: Tenant, rows: ConnectionRow[]) {
-  const institutions = await findInstitutions(core, rows.map((c) => c.institutionId));
+  // Kept a minute per process, as the job path keeps them (limits.ts): a refresh's answer made a read of its own otherwise.
+  const institutions = await cachedInstitutions(core, rows.map((c) => c.institutionId));
   const now = tenantClock(core, tenant.application).now();
   const scopes = await scopesOf(core.db, rows.filter((c) => providerFor(core, c).reportsBudgets).map((c) => c.id), now);
   return rows.map((c) => connectionView(c, institutions.get(c.institutionId) ?? null, now, scopes.get(c.id), providerFor(core, c).revokeNotice ?? null));

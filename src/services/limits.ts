@@ -20,7 +20,7 @@ import { readThrottle, releasePermit, renewPermit, takePermit, updateThrottle, t
 import type { InstitutionLimits } from '../providers/types.js';
 import type { Core } from './core.js';
 import type { Db } from '../db/open.js';
-import { findInstitution, type CatalogueInstitution } from './catalogue.js';
+import { findInstitution, findInstitutions, type CatalogueInstitution } from './catalogue.js';
 
 type LimitsApplication = Pick<ApplicationRow, 'id' | 'refreshIntervalHours' | 'institutionSettings'>;
 
@@ -28,8 +28,8 @@ type LimitsApplication = Pick<ApplicationRow, 'id' | 'refreshIntervalHours' | 'i
 const UNKNOWN: InstitutionLimits = { refreshesPerDay: 1, minIntervalSeconds: 0, maxConcurrentRefreshes: 1, refreshesPerMinute: 1 };
 
 /**
- * Institutions' limits, read from the catalogue and kept a minute per process: every job run and
- * scheduler tick asks, and a catalogue sync changes them rarely.
+ * Institutions' limits, read from the catalogue and kept a minute per process: every job run,
+ * scheduler tick and connection shown asks, and a catalogue sync changes them rarely.
  */
 const LIMITS_TTL_MS = 60_000;
 const institutionCache = new WeakMap<Core, Map<string, { institution: CatalogueInstitution | null; until: number }>>();
@@ -43,6 +43,30 @@ export async function cachedInstitution(core: Core, institutionId: string, db: D
   const institution = await findInstitution(core, institutionId, db);
   cache.set(institutionId, { institution, until: Date.now() + LIMITS_TTL_MS });
   return institution;
+}
+
+/** Many institutions at once (a page of connections), from the same cache: the ones not in it read in one query. */
+export async function cachedInstitutions(core: Core, ids: readonly string[]): Promise<Map<string, CatalogueInstitution>> {
+  let cache = institutionCache.get(core);
+  if (!cache) institutionCache.set(core, cache = new Map());
+  const found = new Map<string, CatalogueInstitution>();
+  const missing: string[] = [];
+  const now = Date.now();
+  for (const id of new Set(ids)) {
+    const hit = cache.get(id);
+    if (hit && hit.until > now) {
+      if (hit.institution) found.set(id, hit.institution);
+    } else missing.push(id);
+  }
+  if (missing.length > 0) {
+    const read = await findInstitutions(core, missing);
+    for (const id of missing) {
+      const institution = read.get(id) ?? null;
+      cache.set(id, { institution, until: now + LIMITS_TTL_MS });
+      if (institution) found.set(id, institution);
+    }
+  }
+  return found;
 }
 
 export async function institutionLimits(core: Core, institutionId: string, db: Db = core.db): Promise<InstitutionLimits> {
