@@ -53,8 +53,8 @@ export async function findInstitution(core: Core, id: string, db: Db = core.db):
   return row ? fromRow(row) : null;
 }
 
-export async function findInstitutions(core: Core, ids: string[]): Promise<Map<string, CatalogueInstitution>> {
-  const rows = await findInstitutionRows(core.db, [...new Set(ids)]);
+export async function findInstitutions(core: Core, ids: readonly string[], db: Db = core.db): Promise<Map<string, CatalogueInstitution>> {
+  const rows = await findInstitutionRows(db, [...new Set(ids)]);
   return new Map(rows.map((r) => [r.id, fromRow(r)]));
 }
 

@@ -20,7 +20,7 @@ import { readThrottle, releasePermit, renewPermit, takePermit, updateThrottle, t
 import type { InstitutionLimits } from '../providers/types.js';
 import type { Core } from './core.js';
 import type { Db } from '../db/open.js';
-import { findInstitution, findInstitutions, type CatalogueInstitution } from './catalogue.js';
+import { findInstitutions, type CatalogueInstitution } from './catalogue.js';
 
 type LimitsApplication = Pick<ApplicationRow, 'id' | 'refreshIntervalHours' | 'institutionSettings'>;
 
@@ -36,17 +36,11 @@ const institutionCache = new WeakMap<Core, Map<string, { institution: CatalogueI
 
 /** The catalogue's institution (null: not in it), kept a minute per process (see above). */
 export async function cachedInstitution(core: Core, institutionId: string, db: Db = core.db): Promise<CatalogueInstitution | null> {
-  let cache = institutionCache.get(core);
-  if (!cache) institutionCache.set(core, cache = new Map());
-  const hit = cache.get(institutionId);
-  if (hit && hit.until > Date.now()) return hit.institution;
-  const institution = await findInstitution(core, institutionId, db);
-  cache.set(institutionId, { institution, until: Date.now() + LIMITS_TTL_MS });
-  return institution;
+  return (await cachedInstitutions(core, [institutionId], db)).get(institutionId) ?? null;
 }
 
 /** Many institutions at once (a page of connections), from the same cache: the ones not in it read in one query. */
-export async function cachedInstitutions(core: Core, ids: readonly string[]): Promise<Map<string, CatalogueInstitution>> {
+export async function cachedInstitutions(core: Core, ids: readonly string[], db: Db = core.db): Promise<Map<string, CatalogueInstitution>> {
   let cache = institutionCache.get(core);
   if (!cache) institutionCache.set(core, cache = new Map());
   const found = new Map<string, CatalogueInstitution>();
@@ -59,7 +53,7 @@ export async function cachedInstitutions(core: Core, ids: readonly string[]): Pr
     } else missing.push(id);
   }
   if (missing.length > 0) {
-    const read = await findInstitutions(core, missing);
+    const read = await findInstitutions(core, missing, db);
     for (const id of missing) {
       const institution = read.get(id) ?? null;
       cache.set(id, { institution, until: now + LIMITS_TTL_MS });
