@@ -53,6 +53,10 @@ export class BlockedAddressError extends Error {
 
 /** dns.lookup with the check: every address the name resolves to must be allowed, or the connection is refused. */
 export function checkedLookup(allowPrivate: boolean): net.LookupFunction {
+  return allowPrivate ? lookups.open : lookups.strict;
+}
+
+function makeLookup(allowPrivate: boolean): net.LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
@@ -66,6 +70,8 @@ export function checkedLookup(allowPrivate: boolean): net.LookupFunction {
     });
   };
 }
+
+const lookups = { strict: makeLookup(false), open: makeLookup(true) };
 
 /** Why a guarded request got no answer. */
 export type GuardFailure = 'invalid_url' | 'unsupported_scheme' | 'blocked_address' | 'timeout' | 'too_large' | 'network';
@@ -153,7 +159,8 @@ export function guardedRequest(url: string | URL, opts: GuardedRequestOptions): 
       clearTimeout(timer);
       reject(err);
     };
-    const req = (secure ? https : http).request(target, {
+    const req = (secure ? https : http).request({
+      protocol: target.protocol, hostname: target.hostname.replace(/^\[|\]$/g, ''), port: target.port || undefined, path: target.pathname + target.search,
       method: opts.method, agent: secure ? pool.https : pool.http, lookup: checkedLookup(opts.allowPrivate), headers,
     }, (res) => {
       const chunks: Buffer[] = [];

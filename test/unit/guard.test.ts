@@ -13,16 +13,17 @@ import { checkedLookup, guardedRequest, GuardedRequestError, isBlockedAddress } 
 
 let server: http.Server;
 let port: number;
-const seen: { method: string; path: string; auth: string | undefined }[] = [];
+const seen: { method: string; path: string; auth: string | undefined; host?: string }[] = [];
 const hanging: http.ServerResponse[] = [];
 
 before(async () => {
   server = http.createServer((req, res) => {
-    seen.push({ method: req.method ?? '', path: req.url ?? '', auth: req.headers.authorization });
+    seen.push({ method: req.method ?? '', path: req.url ?? '', auth: req.headers.authorization, host: req.headers.host });
     req.resume();
-    if (req.url === '/ok') return res.writeHead(200, { 'retry-after': '30' }).end('fine');
-    if (req.url === '/redirect') return res.writeHead(302, { location: '/ok' }).end();
-    if (req.url === '/big') return res.writeHead(200).end('x'.repeat(5000));
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/ok') return res.writeHead(200, { 'retry-after': '30' }).end('fine');
+    if (path === '/redirect') return res.writeHead(302, { location: '/ok' }).end();
+    if (path === '/big') return res.writeHead(200).end('x'.repeat(5000));
     hanging.push(res);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -100,7 +101,22 @@ describe('guarded requests', () => {
 
   it('sends the headers and body it is given, with a Content-Length for a POST', async () => {
     await guardedRequest(`http://127.0.0.1:${port}/ok`, { ...base, method: 'POST', headers: { authorization: 'Basic eDp5' }, allowPrivate: true });
-    assert.deepEqual(seen.at(-1), { method: 'POST', path: '/ok', auth: 'Basic eDp5' });
+    assert.deepEqual(seen.at(-1), { method: 'POST', path: '/ok', auth: 'Basic eDp5', host: `127.0.0.1:${port}` });
+  });
+
+  it('asks for the path with its query (never the fragment), and reaches an IPv6 address written in the URL', async () => {
+    await guardedRequest(`http://127.0.0.1:${port}/ok?a=1&b=%20#frag`, { ...base, allowPrivate: true });
+    assert.deepEqual(seen.at(-1), { method: 'GET', path: '/ok?a=1&b=%20', auth: undefined, host: `127.0.0.1:${port}` });
+    const v6 = http.createServer((req, res) => res.writeHead(200).end(`${req.url} ${req.headers.host}`));
+    await new Promise<void>((r) => v6.listen(0, '::1', r));
+    try {
+      const v6port = (v6.address() as AddressInfo).port;
+      const res = await guardedRequest(`http://[::1]:${v6port}/six?x=1`, { ...base, allowPrivate: true });
+      assert.deepEqual([res.status, res.body.toString()], [200, `/six?x=1 [::1]:${v6port}`]);
+    } finally {
+      v6.closeAllConnections();
+      await new Promise<void>((r) => v6.close(() => r()));
+    }
   });
 });
 
