@@ -42,6 +42,14 @@ describe('causeway applications', () => {
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /No application app_nope/);
 
+    // An operator's email is taken once per application: the second is a usage error, not a stack trace.
+    const operator = await cli(['operators', 'create', '--email', 'ops@example.com'], storage.env());
+    assert.equal(operator.code, 0, operator.stderr);
+    const again = await cli(['operators', 'create', '--email', 'ops@example.com'], storage.env());
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /An operator ops@example\.com already exists\./);
+    assert.equal(again.stdout, '');
+
     const listed = await cli(['applications', 'list'], storage.env());
     assert.equal(listed.code, 0, listed.stderr);
     const lines = listed.stdout.trim().split('\n');

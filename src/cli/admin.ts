@@ -1,6 +1,7 @@
 /** `causeway applications create|list`, `keys create|list|revoke` and `operators create`: the tenants, their keys and dashboard sign-ins. */
 import { systemClock } from '../domain/clock.js';
 import { findDefaultApplication, listApiKeys, listApplications, revokeApiKey } from '../db/repos/applications.js';
+import { sqlErrorOf, UNIQUE_VIOLATION } from '../db/errors.js';
 import { createOperator } from '../services/access.js';
 import { createApiKey, createApplication } from '../services/applications.js';
 import { chosenApplication, loadConfig, withDatabase } from './context.js';
@@ -68,7 +69,7 @@ export async function operatorsCreate(opts: { email?: string; password?: string;
       say(`Created operator ${operator.email}. Sign in at /dashboard with this password (shown only this once):`);
       process.stdout.write(`${operator.password}\n`);
     } catch (err) {
-      if ((err as { cause?: { code?: string }; code?: string }).cause?.code === '23505' || (err as { code?: string }).code === '23505') {
+      if (sqlErrorOf(err, [UNIQUE_VIOLATION])) {
         throw new UsageError(`An operator ${email} already exists.`);
       }
       throw err;

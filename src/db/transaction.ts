@@ -34,9 +34,8 @@
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { AppError } from '../domain/errors.js';
 import type { Db } from './open.js';
+import { CONFLICT_CODES, sqlErrorOf } from './errors.js';
 
-/** deadlock_detected and serialization_failure: the transaction lost a race and may simply run again. */
-const RETRYABLE_CODES = new Set(['40P01', '40001']);
 /** Five runs in all: a deadlock between two transactions is settled by the first retry almost always. */
 export const TRANSACTION_ATTEMPTS = 5;
 /** Backoff before retry n (1-based): a random wait up to BASE × 2^(n-1) ms (full jitter), so the two sides of a deadlock do not meet again. */
@@ -53,18 +52,9 @@ export class RetryTransaction extends Error {
   }
 }
 
-/** How deep `isConflict` looks through `cause`: Drizzle's error, the driver's, and a wrapper or two around them. */
-const CAUSE_DEPTH = 4;
-
-/**
- * A deadlock or serialization failure, as either driver reports it: bare, or anywhere in the first
- * CAUSE_DEPTH links of the `cause` chain (Drizzle wraps the driver's error in `cause`).
- */
+/** A deadlock or serialization failure, as either driver reports it (db/errors.ts). */
 export function isConflict(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < CAUSE_DEPTH; e = e.cause as typeof e, depth++) {
-    if (RETRYABLE_CODES.has(String(e.code))) return true;
-  }
-  return false;
+  return sqlErrorOf(err, CONFLICT_CODES) !== null;
 }
 
 const retryable = (err: unknown) => isConflict(err) || err instanceof RetryTransaction;

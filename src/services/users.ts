@@ -5,6 +5,7 @@ import { insertEvent } from '../db/repos/events.js';
 import { findUser, insertUser, listUsers, updateUser as updateUserRow } from '../db/repos/users.js';
 import type { Db } from '../db/open.js';
 import { withTransaction } from '../db/transaction.js';
+import { sqlErrorOf, UNIQUE_VIOLATION } from '../db/errors.js';
 import { tenantClock, type Core, type Tenant } from './core.js';
 import { userView } from './views.js';
 import { idPage, readIdCursor } from './cursor.js';
@@ -44,10 +45,9 @@ export async function getUser(core: Core, tenant: Tenant, userId: string) {
   return userView(await requireUser(core, tenant, userId));
 }
 
-/** PostgreSQL's unique_violation, as both drivers report it (Drizzle wraps the driver error). */
+/** PostgreSQL's unique_violation, as both drivers report it (db/errors.ts). */
 function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e?.code === '23505' || e?.cause?.code === '23505';
+  return sqlErrorOf(err, [UNIQUE_VIOLATION]) !== null;
 }
 
 function externalIdTaken(externalId: string | null | undefined) {

@@ -15,6 +15,7 @@ import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '..
 import type { Db } from '../open.js';
 import { preparedPer, preparedSql } from '../prepared.js';
 import { copyField, copyRows } from '../copy.js';
+import { sqlErrorOf, UNIQUE_VIOLATION } from '../errors.js';
 import { withTransaction } from '../transaction.js';
 import { SupersededRunError } from './jobs.js';
 import { journalInsert, type ProviderCallInsert } from './provider-calls.js';
@@ -253,10 +254,8 @@ async function applyByCopy(db: Db, ctx: ApplyContext, plan: TransactionPlan): Pr
 
 /** A unique violation on the transactions' provider ids (the only unique key a COPY of new ids can break). */
 function isStoredAlready(err: unknown): boolean {
-  for (let e = err as { code?: unknown; constraint?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (e.code === '23505') return e.constraint === undefined || e.constraint === 'transactions_provider_idx';
-  }
-  return false;
+  const e = sqlErrorOf(err, [UNIQUE_VIOLATION]);
+  return e !== null && (e.constraint === undefined || e.constraint === 'transactions_provider_idx');
 }
 
 /**
