@@ -231,21 +231,23 @@ const TRANSACTION_COLUMNS = ['id', 'application_id', 'user_id', 'connection_id',
  * transaction then fails whole and the caller applies the plan by the one statement.
  */
 async function applyByCopy(db: Db, ctx: ApplyContext, plan: TransactionPlan): Promise<boolean> {
+  // The rows are written out before the transaction opens, so the user, connection and job stay
+  // locked only while the database works: all but the two feed positions, which the statement reserves.
+  // The fields every row shares are escaped once: after the id the tenant's three, after the category the times.
+  const now = ctx.now.toISOString();
+  const owner = `\t${copyField(ctx.applicationId)}\t${copyField(ctx.userId)}\t${copyField(ctx.connectionId)}\t`;
+  const times = `\t${now}\t${now}\n`;
+  const heads = plan.inserts.map((t) => `${newId('txn')}${owner}${copyField(t.accountId)}\t${copyField(t.providerId)}\t${copyField(t.pendingProviderId)}\t${copyField(t.status)}\t${t.amount}\t${copyField(t.currency)}\t${copyField(t.date)}\t${copyField(t.authorizedDate)}\t${copyField(t.description)}\t${copyField(t.merchantName)}\t${copyField(t.category)}\t`);
   return withTransaction(db, async (tx) => {
     const result = (await tx.execute(applyStatement(ctx, plan, 'copy'))) as { rows: { owned: number; base: unknown }[] };
     const row = result.rows[0];
     // Superseded: nothing written but the run's calls, as the one statement would (committed).
     if (!(Number(row?.owned) > 0)) return false;
     const base = Number(row!.base);
-    // The fields every row shares, escaped once: after the id the tenant's three, after the category the times.
-    const now = ctx.now.toISOString();
-    const owner = `\t${copyField(ctx.applicationId)}\t${copyField(ctx.userId)}\t${copyField(ctx.connectionId)}\t`;
-    const times = `\t${now}\t${now}\n`;
     let payload = '';
-    for (let i = 0; i < plan.inserts.length; i++) {
-      const t = plan.inserts[i]!;
+    for (let i = 0; i < heads.length; i++) {
       const seq = base + i + 1;
-      payload += `${newId('txn')}${owner}${copyField(t.accountId)}\t${copyField(t.providerId)}\t${copyField(t.pendingProviderId)}\t${copyField(t.status)}\t${t.amount}\t${copyField(t.currency)}\t${copyField(t.date)}\t${copyField(t.authorizedDate)}\t${copyField(t.description)}\t${copyField(t.merchantName)}\t${copyField(t.category)}\t${seq}\t${seq}${times}`;
+      payload += `${heads[i]}${seq}\t${seq}${times}`;
     }
     await copyRows(tx, 'transactions', TRANSACTION_COLUMNS, payload);
     return true;
