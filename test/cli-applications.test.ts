@@ -42,7 +42,7 @@ describe('causeway applications', () => {
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /No application app_nope/);
 
-    // An operator's email is taken once per application: the second is a usage error, not a stack trace.
+    // An operator's email signs in one operator: a second with it is a usage error, not a stack trace.
     const operator = await cli(['operators', 'create', '--email', 'ops@example.com'], storage.env());
     assert.equal(operator.code, 0, operator.stderr);
     const again = await cli(['operators', 'create', '--email', 'ops@example.com'], storage.env());

@@ -123,6 +123,9 @@ const agents = {
   open: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) },
 };
 
+/** The URL's host as a socket takes it: an IPv6 address without its brackets. */
+const bareHost = (target: URL) => target.hostname.replace(/^\[|\]$/g, '');
+
 /** The URL, checked: absolute, http(s), no user info (credentials travel in headers), and a literal address allowed. */
 export function checkTarget(url: string | URL, allowPrivate: boolean): URL {
   let target: URL;
@@ -133,7 +136,7 @@ export function checkTarget(url: string | URL, allowPrivate: boolean): URL {
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new GuardedRequestError('unsupported_scheme', 'only http and https URLs are called');
   if (target.username || target.password) throw new GuardedRequestError('invalid_url', 'credentials must travel in a header, not in the URL');
-  const host = target.hostname.replace(/^\[|\]$/g, '');
+  const host = bareHost(target);
   if (!allowPrivate && net.isIP(host) !== 0 && isBlockedAddress(host)) throw new GuardedRequestError('blocked_address', new BlockedAddressError(host).message);
   return target;
 }
@@ -160,7 +163,7 @@ export function guardedRequest(url: string | URL, opts: GuardedRequestOptions): 
       reject(err);
     };
     const req = (secure ? https : http).request({
-      protocol: target.protocol, hostname: target.hostname.replace(/^\[|\]$/g, ''), port: target.port || undefined, path: target.pathname + target.search,
+      protocol: target.protocol, hostname: bareHost(target), port: target.port || undefined, path: target.pathname + target.search,
       method: opts.method, agent: secure ? pool.https : pool.http, lookup: checkedLookup(opts.allowPrivate), headers,
     }, (res) => {
       const chunks: Buffer[] = [];
