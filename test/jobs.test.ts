@@ -1,4 +1,4 @@
-/** Job machinery: MFA timeout, recovery of a lost delivery, refresh-all, secrets at rest and in logs. */
+/** Job machinery: MFA timeout, recovery of a lost delivery, refresh-all, secrets at rest and in logs, when a step's start is saved. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -7,6 +7,9 @@ import { eq, sql } from 'drizzle-orm';
 import { connections, jobs } from '../src/db/schema.js';
 import { LOG_REDACT, requestForLog } from '../src/logging.js';
 import { startWorker } from '../src/runtime.js';
+import { createSandboxProvider } from '../src/providers/sandbox/index.js';
+import type { Provider } from '../src/providers/types.js';
+import { START_SAVE_AFTER_MS } from '../src/services/sync/steps.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 async function rows(t: TestApp, query: ReturnType<typeof sql>): Promise<any[]> {
@@ -175,5 +178,46 @@ describe('refresh all, secrets', () => {
     log.info({ req: { headers: { authorization: 'Bearer sk_sandbox_abc' } }, body: { credentials: { login: 'l', password: 'pass_good' } }, job: { code: '1234' } }, 'x');
     assert.doesNotMatch(out, /sk_sandbox_abc|pass_good|1234/);
     assert.equal(requestForLog({ method: 'GET', url: '/sandbox/consent/s3cr3t-state?x=1', ip: '127.0.0.1' }).url, '/sandbox/consent/[redacted]?x=1');
+  });
+});
+
+describe("a step's start after a step with no write of its own", () => {
+  let t: TestApp;
+  const sandbox = createSandboxProvider({ latencyMs: 0 });
+  /** How long fetchAccounts keeps the run waiting, and the job's saved steps it found after that wait. */
+  let accountsDelayMs = 0;
+  let seen: { name: string; status: string }[] = [];
+  const provider: Provider = {
+    ...sandbox,
+    fetchAccounts: async (link, ctx) => {
+      await new Promise((r) => setTimeout(r, accountsDelayMs));
+      const [job] = await t.core.db.select({ steps: jobs.steps }).from(jobs).where(eq(jobs.id, ctx.runKey.split(':')[0]!)); // the run's key is job id : attempt
+      seen = job!.steps.map((s) => ({ name: s.name, status: s.status }));
+      return sandbox.fetchAccounts(link, ctx);
+    },
+  };
+  before(async () => { t = await startTestApp({ provider }); });
+  after(async () => { await t.close(); });
+
+  const stepsOf = (steps: { name: string; status: string }[]) => steps.slice(0, 2).map((s) => `${s.name}:${s.status}`);
+
+  it('is saved while a slow provider call waits, and carried by the step\'s own write when the call answers at once', async () => {
+    const userId = await t.createUser();
+    accountsDelayMs = START_SAVE_AFTER_MS * 3;
+    const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
+    assert.equal((await t.waitForJob(res.body.job.id)).status, 'succeeded');
+    // Slow: by the time the accounts answer, the job shows the credentials verified and the accounts being fetched.
+    assert.deepEqual(stepsOf(seen), ['verify-credentials:success', 'retrieve-accounts:in_progress']);
+
+    accountsDelayMs = 0;
+    const refresh = await t.api('POST', `/v1/users/${userId}/connections/${res.body.connection.id}/refresh`);
+    const job = await t.waitForJob(refresh.body.job.id);
+    // Quick: nothing was written between the claim and the accounts' own write, which saved both steps.
+    assert.deepEqual(stepsOf(seen), ['verify-credentials:in_progress', 'retrieve-accounts:pending']);
+    assert.equal(job.status, 'succeeded');
+    assert.deepEqual(stepsOf(job.steps), ['verify-credentials:success', 'retrieve-accounts:success']);
+    assert.ok(Date.parse(job.steps[1].startedAt) >= Date.parse(job.steps[0].finishedAt));
+    const calls = await rows(t, sql`select operation from provider_calls where job_id = ${job.id} order by operation`);
+    assert.deepEqual(calls.map((c) => c.operation), ['fetchAccounts', 'fetchIdentity', 'fetchTransactions', 'verifyCredentials']);
   });
 });

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { and, eq } from 'drizzle-orm';
-import { applyCounts, applyTransactionPlan, COPY_FROM_ROWS, upsertAccounts } from '../src/db/repos/data.js';
+import { applyCounts, applyTransactionPlan, COPY_FROM_ROWS, loadStoredWindow, upsertAccounts, upsertAccountsReadingWindow } from '../src/db/repos/data.js';
 import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, SupersededRunError } from '../src/db/repos/jobs.js';
 import { accounts, connections, events as eventsTable, jobs, providerCalls, transactions, users } from '../src/db/schema.js';
 import { systemClock } from '../src/domain/clock.js';
@@ -139,6 +139,34 @@ describe('run fencing', () => {
     assert.equal(new Set(after.map((r) => r.providerTransactionId)).size, after.length);
     assert.equal(after.find((r) => r.providerTransactionId === first[5]!.providerId)!.amount, first[5]!.amount, 'the stored row is left as it was');
     assert.deepEqual(await journaled(), ['call_f', 'call_g1', 'call_g2'], 'the calls once, by the statement');
+  });
+
+  it("the accounts' write reads the stored window as loadStoredWindow does, only for the run that owns the job", async () => {
+    const { userId, connectionId, jobId, db, now, found, accountRow } = await takenOver('run-w', 'run-x');
+    const [account] = await upsertAccounts(db, [accountRow('acc_window')], { jobId, runToken: 'run-x' });
+    const txn = (providerId: string, date: string, status: 'posted' | 'pending', extra: Partial<IncomingTransaction> = {}): IncomingTransaction => ({
+      ...row(account!.id), providerId, date, status, ...extra,
+    });
+    const plan = {
+      inserts: [
+        txn('ptx_old', '2026-09-01', 'posted'), txn('ptx_old_pending', '2026-09-02', 'pending'),
+        txn('ptx_in', '2026-11-10', 'posted', { description: 'tab\tand "quote"', merchantName: 'Café', category: 'food', authorizedDate: '2026-11-09', amount: -9_007_199_254 }),
+        txn('ptx_in_pending', '2026-11-12', 'pending', { pendingProviderId: null }),
+      ],
+      updates: [], removals: [],
+    };
+    const ctx = { applicationId: found.application.id, userId, connectionId, now, syncedThrough: '2026-11-20', run: { jobId, runToken: 'run-x' } };
+    assert.equal(await applyTransactionPlan(db, ctx, plan), true);
+    const from = '2026-11-01';
+    const byId = (list: { id: string }[]) => [...list].sort((a, b) => a.id.localeCompare(b.id));
+    const expected = byId(await loadStoredWindow(db, connectionId, from));
+    assert.deepEqual(expected.map((t: any) => t.providerId).sort(), ['ptx_in', 'ptx_in_pending', 'ptx_old_pending'], 'the window: its days, and every live pending');
+
+    await assert.rejects(upsertAccountsReadingWindow(db, [accountRow('acc_window')], { jobId, runToken: 'run-w' }, { windowFrom: from }), SupersededRunError);
+    const read = await upsertAccountsReadingWindow(db, [accountRow('acc_window')], { jobId, runToken: 'run-x' }, { windowFrom: from });
+    assert.deepEqual(read.accounts, [{ id: account!.id, providerAccountId: 'pacc_1' }]);
+    assert.deepEqual(byId(read.window!), expected);
+    assert.equal((await upsertAccountsReadingWindow(db, [accountRow('acc_window')], { jobId, runToken: 'run-x' })).window, null, 'no window asked, none read');
   });
 
   it("a step's last write saves the steps and journals the run's calls with its data; a superseded run's writes only its calls", async () => {

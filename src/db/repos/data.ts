@@ -63,7 +63,19 @@ function savedBy(run: RunFence | null) {
  * accounts keep theirs; a new one starts at zero until they are read.
  */
 export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert)[], run: RunFence | null, opts: { keepBalances?: boolean } = {}): Promise<{ id: string; providerAccountId: string }[]> {
-  if (rows.length === 0) return [];
+  return (await upsertAccountsReadingWindow(db, rows, run, opts)).accounts;
+}
+
+/**
+ * upsertAccounts, and with `windowFrom` the connection's stored window as loadStoredWindow reads it,
+ * in the same statement: a run that goes on to retrieve transactions plans them against it, one
+ * round trip fewer. Read after the run's claim, like loadStoredWindow's read (see the top of this
+ * file), and nothing but this run writes the connection's transactions until it ends.
+ */
+export async function upsertAccountsReadingWindow(
+  db: Db, rows: (typeof accounts.$inferInsert)[], run: RunFence | null, opts: { keepBalances?: boolean; windowFrom?: string } = {},
+): Promise<{ accounts: { id: string; providerAccountId: string }[]; window: StoredTransaction[] | null }> {
+  if (rows.length === 0) return { accounts: [], window: null };
   const balances = opts.keepBalances ? sql`` : sql`, balance_current = excluded.balance_current,
       balance_available = excluded.balance_available, balance_limit = excluded.balance_limit,
       balances_updated_at = excluded.balances_updated_at`;
@@ -91,9 +103,18 @@ export async function upsertAccounts(db: Db, rows: (typeof accounts.$inferInsert
         jsonb_build_object('accounts', count(*), 'added', count(*) filter (where inserted), 'jobId', ${run?.jobId ?? null}::text), null,
         ${first.updatedAt.toISOString()}::timestamptz
       from up having count(*) > 0)
-    select id, provider_account_id from up`)) as { rows: { id: string; provider_account_id: string }[] };
-  if (result.rows.length === 0 && run) throw new SupersededRunError(run.jobId);
-  return result.rows.map((r) => ({ id: r.id, providerAccountId: r.provider_account_id }));
+    select id, provider_account_id, null::json as stored from up${opts.windowFrom === undefined ? sql`` : sql`
+    -- the window, as one more row (its id null) holding its rows as JSON, read only while the run owns the job
+    union all select null, null, coalesce(json_agg(w), '[]'::json) from (select ${STORED} from transactions
+      where connection_id = ${first.connectionId} and (date >= ${opts.windowFrom} or (status = 'pending' and removed_at is null))
+        and exists (select 1 from owned)) w`}`)) as { rows: { id: string | null; provider_account_id: string; stored: unknown }[] };
+  const stored = result.rows.filter((r) => r.id !== null);
+  if (stored.length === 0 && run) throw new SupersededRunError(run.jobId);
+  const window = result.rows.find((r) => r.id === null)?.stored;
+  return {
+    accounts: stored.map((r) => ({ id: r.id!, providerAccountId: r.provider_account_id })),
+    window: window === undefined ? null : (typeof window === 'string' ? JSON.parse(window) : window) as StoredTransaction[],
+  };
 }
 
 export async function listUserAccounts(db: Db, applicationId: string, userId: string): Promise<AccountRow[]> {

@@ -16,7 +16,7 @@ import { degradedReason, nextAfterFailure, nextAfterSuccess } from '../../domain
 import { isRequiredStep } from '../../domain/steps.js';
 import type { JobStep, JobType } from '../../domain/types.js';
 import { findConnection, stateOf, updateConnection, type ConnectionRow } from '../../db/repos/connections.js';
-import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, saveSteps, stepsWith, SupersededRunError, type JobRow } from '../../db/repos/jobs.js';
+import { claimJob, endRunIfUnchanged, findJobForRun, saveRun, stepsWith, SupersededRunError, type JobRow } from '../../db/repos/jobs.js';
 import { tenantClock, type Core } from '../core.js';
 import { acquirePermit, capacityFor, deferJob, holdPermit, refreshIntervalMs, slowInstitution } from '../limits.js';
 import type { Clock } from '../../domain/clock.js';
@@ -91,6 +91,8 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       oldestPending: found.oldestPending,
       identityDigest: found.identityDigest,
       step: { name: job.steps[0]!.name, next: null, carried: null },
+      startUnsaved: false,
+      window: null,
     };
     try {
       await runSteps(core, clock, job, runToken, state, attempt);
@@ -119,8 +121,9 @@ async function runSteps(core: Core, clock: Clock, job: JobRow, runToken: string,
       if (isDone(step)) continue;
       await state.permit.renewIfAging();
       if (!startSaved) {
+        // Saved by the step's first write, or by its first provider call if that is slow (steps.ts `call`).
         state.steps = stepsWith(state.steps, step.name, { status: 'in_progress', startedAt: clock.now().toISOString(), finishedAt: null, resultCode: null });
-        await withJournal(state, (calls) => saveSteps(core.db, job.id, runToken, state.steps, clock.now(), calls));
+        state.startUnsaved = true;
       }
       startSaved = false;
       state.step = { name: step.name, next: job.steps.slice(i + 1).find((n) => !isDone(n))?.name ?? null, carried: null };

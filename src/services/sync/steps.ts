@@ -1,11 +1,11 @@
 /** What each job step does. Every provider call goes through `call`, which journals it as it ends. */
 import { addDays, isoDay, type Clock } from '../../domain/clock.js';
 import { newId } from '../../domain/ids.js';
-import { planTransactions, type IncomingTransaction } from '../../domain/matching.js';
+import { planTransactions, type IncomingTransaction, type StoredTransaction } from '../../domain/matching.js';
 import type { JobStep, StepName } from '../../domain/types.js';
 import { updateConnection, type ConnectionRow } from '../../db/repos/connections.js';
-import { applyTransactionPlan, loadStoredByProviderIds, loadStoredWindow, upsertAccounts, upsertIdentity, type RunFence } from '../../db/repos/data.js';
-import { saveRun, stepsWith, SupersededRunError, type JobRow } from '../../db/repos/jobs.js';
+import { applyTransactionPlan, loadStoredByProviderIds, loadStoredWindow, upsertAccounts, upsertAccountsReadingWindow, upsertIdentity, type RunFence } from '../../db/repos/data.js';
+import { saveRun, saveSteps, stepsWith, SupersededRunError, type JobRow } from '../../db/repos/jobs.js';
 import { lockConnection } from '../../db/repos/locks.js';
 import { withTransaction } from '../../db/transaction.js';
 import { callProvider, type CallScope } from './journal.js';
@@ -52,14 +52,46 @@ export interface RunState {
    * it done and the next one started (`endingWrite`), so runSteps writes neither again.
    */
   step: { name: StepName; next: StepName | null; carried: { outcome: StepOutcome; steps: JobStep[] } | null };
+  /**
+   * The running step's start is not saved yet (the step before it ended without a write of its
+   * own): its first write saves it, or its provider call does if the call takes longer than
+   * START_SAVE_AFTER_MS (`call`).
+   */
+  startUnsaved: boolean;
+  /** The stored transactions window the accounts step's write read for the transactions step, from its first day. */
+  window: { from: string; rows: StoredTransaction[] } | null;
 }
 
 type StepDone = { kind: 'success' | 'skipped'; resultCode: string };
 export type StepOutcome = StepDone | { kind: 'awaiting_input' };
 
-/** A provider call of this run, journaled as it ends (sync/journal.ts). */
+/**
+ * A step that follows one with no write of its own (verify-credentials) does not save its start
+ * before its first provider call: a call that answers within this long leaves the start to the
+ * step's own write (the accounts, with their step done), one statement instead of two; a slower
+ * call has the start saved while it waits. So a job's steps show the running step at most this
+ * late, and a crash meanwhile runs the step before it again, which is safe (every step is idempotent).
+ */
+export const START_SAVE_AFTER_MS = 100;
+
+/** A provider call of this run, journaled as it ends (sync/journal.ts), saving the step's start if it is slow to answer. */
 function call<T>(s: RunState, operation: string, fn: (provider: Provider, ctx: ProviderCallContext) => Promise<T>): Promise<T> {
-  return callProvider(s.scope, operation, fn);
+  const answer = callProvider(s.scope, operation, fn);
+  return s.startUnsaved ? savingStartIfSlow(s, answer) : answer;
+}
+
+async function savingStartIfSlow<T>(s: RunState, answer: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const slow = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), START_SAVE_AFTER_MS); });
+  const waiting = await Promise.race([answer.then(() => false, () => false), slow]);
+  clearTimeout(timer);
+  if (waiting && s.startUnsaved) {
+    s.startUnsaved = false;
+    // The steps as they stand: the run waits on this call, so nothing else changes them meanwhile.
+    await withJournal(s, (calls) => saveSteps(s.core.db, s.job.id, s.runToken, s.steps, s.clock.now(), calls))
+      .catch(async (err: unknown) => { await answer.catch(() => {}); throw err; });
+  }
+  return answer;
 }
 
 const fenceOf = (s: RunState): RunFence => ({ jobId: s.job.id, runToken: s.runToken });
@@ -77,6 +109,7 @@ async function endingWrite<T>(s: RunState, outcome: StepDone, write: (run: RunFe
     next, { status: 'in_progress', startedAt: at.toISOString(), finishedAt: null, resultCode: null });
   const result = await withJournal(s, (calls) => write({ ...fenceOf(s), save: { steps, at, calls } }));
   s.step.carried = { outcome, steps };
+  s.startUnsaved = false;
   return result;
 }
 
@@ -238,9 +271,14 @@ async function storeAccounts(s: RunState, fetched: ProviderAccount[], complete: 
   const read = toStore.filter((a) => a.balances !== null);
   const unread = toStore.filter((a) => a.balances === null);
   if (unread.length > 0) s.flags.partialData = true;
-  const write = (rows: ReturnType<typeof row>[], keepBalances: boolean, last: boolean) => (outcome && last && rows.length > 0
-    ? endingWrite(s, outcome(), (run) => upsertAccounts(core.db, rows, run, { keepBalances }))
-    : upsertAccounts(core.db, rows, fenceOf(s), { keepBalances }));
+  // The step's last write reads the stored window too when the next step plans transactions against it.
+  const windowFrom = s.step.next === 'retrieve-transactions' && !s.scope.provider.syncTransactions ? windowStart(s) : undefined;
+  const write = async (rows: ReturnType<typeof row>[], keepBalances: boolean, last: boolean) => {
+    if (!(outcome && last && rows.length > 0)) return upsertAccounts(core.db, rows, fenceOf(s), { keepBalances });
+    const done = await endingWrite(s, outcome(), (run) => upsertAccountsReadingWindow(core.db, rows, run, { keepBalances, windowFrom }));
+    s.window = windowFrom === undefined || done.window === null ? null : { from: windowFrom, rows: done.window };
+    return done.accounts;
+  };
   const stored = [
     ...(read.length > 0 || unread.length === 0 ? await write(read.map(row), false, unread.length === 0) : []),
     ...(unread.length > 0 ? await write(unread.map(row), true, true) : []),
@@ -261,15 +299,23 @@ function toIncoming(s: RunState, fetched: ProviderTransaction[]): IncomingTransa
   return incoming;
 }
 
+/** The first day of the window a refresh asks the provider for and plans against (`today` on the application's clock). */
+function windowStart(s: RunState, today = isoDay(s.clock.now())): string {
+  const since = s.connection.transactionsSyncedThrough
+    ? addDays(s.connection.transactionsSyncedThrough, -RESYNC_OVERLAP_DAYS)
+    : addDays(today, -INITIAL_HISTORY_DAYS);
+  // A pending transaction older than the overlap must be in the window, or its posting could not be matched.
+  return s.oldestPending && s.oldestPending < since ? s.oldestPending : since;
+}
+
 async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
   if (s.scope.provider.syncTransactions) return syncByCursor(s);
   const { core, connection } = s;
   const today = isoDay(s.clock.now());
-  const since = connection.transactionsSyncedThrough
-    ? addDays(connection.transactionsSyncedThrough, -RESYNC_OVERLAP_DAYS)
-    : addDays(today, -INITIAL_HISTORY_DAYS);
-  // A pending transaction older than the overlap must be in the window, or its posting could not be matched.
-  const from = s.oldestPending && s.oldestPending < since ? s.oldestPending : since;
+  const from = windowStart(s, today);
+  // Read by the accounts' write just before, if it read this window (not when a day turned between).
+  const preread = s.window?.from === from ? s.window.rows : null;
+  s.window = null;
   const got = windowOf(await call(s, 'fetchTransactions', (p, ctx) => {
     if (!p.fetchTransactions) throw new ProviderError('provider_error', `The ${p.name} provider lists no transactions.`, false, 'not_supported');
     return p.fetchTransactions(s.link, { from, to: today }, ctx);
@@ -282,7 +328,7 @@ async function retrieveTransactions(s: RunState): Promise<StepOutcome> {
     s.flags.partialData = true;
     return { kind: 'skipped', resultCode: 'rate_limited' };
   }
-  const stored = (await loadStoredWindow(core.db, connection.id, from)).filter((t) => !deferred.has(t.accountId));
+  const stored = (preread ?? await loadStoredWindow(core.db, connection.id, from)).filter((t) => !deferred.has(t.accountId));
   const incoming = toIncoming(s, got.transactions).filter((t) => !deferred.has(t.accountId));
   const plan = planTransactions(stored, incoming, { from, to: today });
   if (deferred.size > 0) s.flags.partialData = true;
