@@ -10,7 +10,7 @@ import { insertApplication } from '../src/db/repos/applications.js';
 import { readThrottle, releasePermit, takePermit, updateThrottle } from '../src/db/repos/throttles.js';
 import { newId } from '../src/domain/ids.js';
 import {
-  decidePermit, effectiveCapacity, OPEN_THROTTLE, PENALTY_MS, plannedStarts, slowedDown, spacingMs, type ThrottleState,
+  decidePermit, effectiveCapacity, OPEN_THROTTLE, PENALTY_MS, plannedStarts, RESERVE_AHEAD_MS, slowedDown, spacingMs, type ThrottleState,
 } from '../src/domain/throttle.js';
 import { createTestDatabase } from './helpers/db.js';
 
@@ -20,13 +20,15 @@ const CAP = { maxConcurrentRefreshes: 2, refreshesPerMinute: 60 }; // one a seco
 
 describe('institution limits: the rules', () => {
   it('grants while there is a place, the pace allows and no 429 holds it back', () => {
-    assert.deepEqual(decidePermit(OPEN_THROTTLE, CAP, 'job_a', T0), { granted: true });
+    assert.deepEqual(decidePermit(OPEN_THROTTLE, CAP, 'job_a', T0), { granted: true, startAt: T0 });
     const full: ThrottleState = { ...OPEN_THROTTLE, holders: { job_a: T0.getTime() + 1000, job_b: T0.getTime() + 1000 } };
     assert.equal((decidePermit(full, CAP, 'job_c', T0) as { reason: string }).reason, 'concurrency');
-    assert.deepEqual(decidePermit(full, CAP, 'job_a', T0), { granted: true }, 'a holder asking again keeps its place');
-    assert.deepEqual(decidePermit(full, CAP, 'job_c', at(1000)), { granted: true }, 'lapsed permits free their place');
+    assert.deepEqual(decidePermit(full, CAP, 'job_a', T0), { granted: true, startAt: T0 }, 'a holder asking again keeps its place');
+    assert.deepEqual(decidePermit(full, CAP, 'job_c', at(1000)), { granted: true, startAt: at(1000) }, 'lapsed permits free their place');
     const paced: ThrottleState = { ...OPEN_THROTTLE, nextStartAt: at(400) };
-    assert.deepEqual(decidePermit(paced, CAP, 'job_c', T0), { granted: false, reason: 'rate', retryAt: at(400) });
+    assert.deepEqual(decidePermit(paced, CAP, 'job_c', T0), { granted: true, startAt: at(400) }, 'the next start, reserved a moment ahead');
+    const farther: ThrottleState = { ...OPEN_THROTTLE, nextStartAt: at(RESERVE_AHEAD_MS + 1) };
+    assert.deepEqual(decidePermit(farther, CAP, 'job_c', T0), { granted: false, reason: 'rate', retryAt: at(RESERVE_AHEAD_MS + 1) });
     const slowed = slowedDown(OPEN_THROTTLE, 5_000, T0);
     assert.deepEqual(decidePermit(slowed, CAP, 'job_c', at(4_999)), { granted: false, reason: 'slowed', retryAt: at(5_000) });
   });
@@ -77,35 +79,39 @@ describe('institution limits: the permit statement', () => {
   it('agrees with decidePermit on each case: place, pace, lapsed permits, a holder asking again, a 429', async () => {
     const k = key('ins_rules');
     const lease = 10_000;
+    /** The start given (ms after T0), or null for a refusal; the statement and the rule must agree on both. */
     const ask = async (holder: string, now: Date) => {
-      const expected = decidePermit(await readThrottle(database.db, k), CAP, holder, now).granted;
-      const granted = await takePermit(database.db, k, holder, CAP, now, lease);
-      assert.equal(granted, expected, `${holder} at +${now.getTime() - T0.getTime()} ms`);
-      return granted;
+      const expected = decidePermit(await readThrottle(database.db, k), CAP, holder, now);
+      const startAt = await takePermit(database.db, k, holder, CAP, now, lease);
+      assert.deepEqual(startAt, expected.granted ? expected.startAt : null, `${holder} at +${now.getTime() - T0.getTime()} ms`);
+      return startAt === null ? null : startAt.getTime() - T0.getTime();
     };
-    assert.equal(await ask('job_a', T0), true);
-    assert.equal(await ask('job_b', at(500)), false, 'the pace: one a second');
-    assert.equal(await ask('job_b', at(1_000)), true);
-    assert.equal(await ask('job_c', at(2_000)), false, 'two running: no third');
-    assert.equal(await ask('job_a', at(2_000)), true, 'a holder asking again (a retry of its job) keeps its place');
+    assert.equal(await ask('job_a', T0), 0);
+    assert.equal(await ask('job_b', at(500)), 1_000, 'the pace: one a second, the next start reserved');
+    assert.equal(await ask('job_c', at(600)), null, 'the next start (2 s) is more than RESERVE_AHEAD_MS away');
+    assert.equal(await ask('job_c', at(1_100)), null, 'two holders: no third');
+    assert.equal(await ask('job_a', at(1_200)), 2_000, 'a holder asking again (a retry of its job) keeps its place, at the next start');
     await releasePermit(database.db, k, 'job_a');
-    assert.equal(await ask('job_c', at(3_100)), true, 'a released place is free');
-    assert.equal(await ask('job_d', at(4_200)), false);
-    assert.equal(await ask('job_d', at(1_000 + lease + 1)), true, 'job_b’s permit lapsed with its lease');
+    assert.equal(await ask('job_c', at(1_300)), null, 'a released place, but the next start (3 s) is too far ahead');
+    assert.equal(await ask('job_c', at(3_100)), 3_100, 'a released place is free');
+    assert.equal(await ask('job_d', at(4_200)), null);
+    assert.equal(await ask('job_d', at(500 + lease + 1)), 500 + lease + 1, 'job_b’s permit lapsed with its lease');
     const now = at(20_000);
     await updateThrottle(database.db, k, (s) => slowedDown(s, 3_000, now));
-    assert.equal(await ask('job_e', at(22_999)), false, 'held back by the 429');
-    assert.equal(await ask('job_e', at(23_000)), true);
+    assert.equal(await ask('job_e', at(22_999)), null, 'held back by the 429');
+    assert.equal(await ask('job_e', at(23_000)), 23_000);
     await releasePermit(database.db, k, 'job_e');
-    assert.equal(await ask('job_f', at(24_000)), false, 'half the pace after it: two seconds apart');
-    assert.equal(await ask('job_f', at(25_000)), true);
+    assert.equal(await ask('job_f', at(23_500)), null, 'half the pace after it: the next start is two seconds after the last');
+    assert.equal(await ask('job_f', at(24_000)), 25_000);
+    await releasePermit(database.db, k, 'job_f');
+    assert.equal(await ask('job_g', at(24_100)), null, 'the start after that is 2.9 s away');
   });
 
   it('two connections asking for the last place at once: one gets it', async () => {
     const k = key('ins_race');
     const wide = { maxConcurrentRefreshes: 3, refreshesPerMinute: 60_000_000 };
-    assert.equal(await takePermit(database.db, k, 'job_a', wide, T0, 60_000), true);
-    assert.equal(await takePermit(database.db, k, 'job_b', wide, at(1), 60_000), true);
+    assert.deepEqual(await takePermit(database.db, k, 'job_a', wide, T0, 60_000), T0);
+    assert.deepEqual(await takePermit(database.db, k, 'job_b', wide, at(1), 60_000), at(1));
     // PostgreSQL: a second pool, as a second worker process has; PGlite serialises on its one connection.
     second = database.kind === 'postgres' ? await openDatabase({ databaseUrl: database.url, dataDir: '' }) : null;
     const other = second ?? database;
@@ -115,7 +121,7 @@ describe('institution limits: the permit statement', () => {
         takePermit(database.db, k, `job_x${round}`, wide, at(1_000 * round + 10), 60_000),
         takePermit(other.db, k, `job_y${round}`, wide, at(1_000 * round + 20), 60_000),
       ]);
-      assert.equal(Number(x) + Number(y), 1, `round ${round}: exactly one of two gets the third place`);
+      assert.equal(Number(x !== null) + Number(y !== null), 1, `round ${round}: exactly one of two gets the third place`);
       await releasePermit(database.db, k, x ? `job_x${round}` : `job_y${round}`);
     }
   });

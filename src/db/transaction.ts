@@ -31,10 +31,21 @@
  * Retry-After): a busy moment, not a fault, so every caller (a route, a job, the CLI) gets the same
  * answer rather than a raw deadlock or a RetryTransaction that would reach the HTTP layer as a 500.
  */
+import { sql } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { AppError } from '../domain/errors.js';
 import type { Db } from './open.js';
 import { CONFLICT_CODES, sqlErrorOf } from './errors.js';
+
+/**
+ * A CTE (`with ${ASYNC_COMMIT} …`, then `from async_commit` or `cross join async_commit` so it is
+ * evaluated) that lets the statement's own transaction commit without waiting for the disk. Only
+ * for bookkeeping whose loss costs nothing: a crash of the server may lose the last few such commits,
+ * but never one that a later ordinary commit depends on (the log is flushed in order, so an
+ * ordinary commit makes every earlier one durable with it). The institution permits (repos/throttles.ts)
+ * and the scheduler's claim (repos/connections.ts) use it: their rows are taken again when lost.
+ */
+export const ASYNC_COMMIT = sql`async_commit as materialized (select set_config('synchronous_commit', 'off', true) as setting)`;
 
 /** Five runs in all: a deadlock between two transactions is settled by the first retry almost always. */
 export const TRANSACTION_ATTEMPTS = 5;

@@ -4,8 +4,8 @@
  * The state lives in one database row per (application, institution) shared by every worker
  * (db/repos/throttles.ts takes a permit in one statement that follows these rules).
  *
- *   permit ─► live holders < maxConcurrentRefreshes ─► now ≥ slowedUntil ─► now ≥ nextStartAt ─► granted:
- *             nextStartAt = max(now, nextStartAt) + spacing
+ *   permit ─► now ≥ slowedUntil ─► nextStartAt ≤ now + RESERVE_AHEAD_MS ─► live holders < maxConcurrentRefreshes
+ *             ─► granted, to start at max(now, nextStartAt): nextStartAt = that + spacing
  *   429 (Retry-After r, default 60 s) ─► slowedUntil = now + r, and for PENALTY_MS after that the
  *             spacing doubles (each 429 meanwhile doubles it again, up to ×16)
  *
@@ -34,6 +34,12 @@ export interface ThrottleState {
 export const PERMIT_LEASE_MS = 2 * 60_000;
 /** A running job renews its permit once this much of the lease is gone. */
 export const PERMIT_RENEW_AFTER_MS = PERMIT_LEASE_MS / 2;
+/**
+ * A start due this soon is reserved: the permit is granted for that moment and the run waits for it
+ * (a burst of jobs takes the next starts one spacing apart, each with one statement), where a later
+ * one is refused and the job sent back to the queue for then.
+ */
+export const RESERVE_AHEAD_MS = 1_000;
 /** A job refused for concurrency looks again about this much later (services/limits.ts adds up to twice this as jitter). */
 export const CONCURRENCY_RETRY_MS = 1_000;
 /** Without a Retry-After, a 429 holds the institution back this long. */
@@ -61,15 +67,18 @@ export function liveHolders(state: ThrottleState, now: Date): string[] {
   return Object.entries(state.holders).filter(([, until]) => until > now.getTime()).map(([id]) => id);
 }
 
-export type Permit = { granted: true } | { granted: false; reason: 'concurrency' | 'slowed' | 'rate'; retryAt: Date };
+export type Permit = { granted: true; startAt: Date } | { granted: false; reason: 'concurrency' | 'slowed' | 'rate'; retryAt: Date };
 
-/** Whether `holder` may start now, and if not, when to ask again (the rule the repository's statement applies). */
+/**
+ * Whether `holder` may start, and when (now, or a reserved moment at most RESERVE_AHEAD_MS ahead);
+ * if not, when to ask again (the rule the repository's statement applies).
+ */
 export function decidePermit(state: ThrottleState, capacity: InstitutionCapacity, holder: string, now: Date): Permit {
   if (state.slowedUntil > now) return { granted: false, reason: 'slowed', retryAt: state.slowedUntil };
-  if (state.nextStartAt > now) return { granted: false, reason: 'rate', retryAt: state.nextStartAt };
+  if (state.nextStartAt.getTime() > now.getTime() + RESERVE_AHEAD_MS) return { granted: false, reason: 'rate', retryAt: state.nextStartAt };
   const others = liveHolders(state, now).filter((h) => h !== holder);
   if (others.length >= capacity.maxConcurrentRefreshes) return { granted: false, reason: 'concurrency', retryAt: new Date(now.getTime() + CONCURRENCY_RETRY_MS) };
-  return { granted: true };
+  return { granted: true, startAt: state.nextStartAt > now ? state.nextStartAt : now };
 }
 
 /** The state after a 429 with `retryAfterMs` (null: none given). */

@@ -5,7 +5,7 @@
  * database, so adding workers never adds load on a bank.
  *
  *   job ─► permit? ─► yes: run, give it back at the end (renewed while a long run goes on)
- *                 └─► no, for a moment (the next start is < 1 s away): wait in place, ask again
+ *                 └─► yes, from its reserved start (the next start is < 1 s away): wait for it, then run
  *                 └─► no: the job is sent again for when the institution can take it (queued, no retry spent)
  *   provider 429 ─► the institution is slowed down (Retry-After), for every worker
  */
@@ -77,20 +77,24 @@ export async function capacityFor(core: Core, application: LimitsApplication, in
   return effectiveCapacity(await institutionLimits(core, institutionId, db), application.institutionSettings[institutionId]);
 }
 
-/** A refusal whose next chance is this close is waited out in place rather than sent back to the queue. */
-const WAIT_IN_PLACE_MS = 1_000;
-
-/** Asks for a permit for a job run (its token; on the wall clock: a bank's limits run in real time). */
+/**
+ * Asks for a permit for a job run (its token; on the wall clock: a bank's limits run in real time).
+ * A start reserved a moment ahead (the pace's spacing, RESERVE_AHEAD_MS at most) is waited for here,
+ * holding the permit, so the run calls the bank no sooner than its turn.
+ */
 export async function acquirePermit(core: Core, key: ThrottleKey, capacity: InstitutionCapacity, runToken: string): Promise<Permit> {
   for (;;) {
     const now = core.clock.now();
-    if (await takePermit(core.db, key, runToken, capacity, now, PERMIT_LEASE_MS)) return { granted: true };
+    const startAt = await takePermit(core.db, key, runToken, capacity, now, PERMIT_LEASE_MS);
+    if (startAt) {
+      const wait = startAt.getTime() - core.clock.now().getTime();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      return { granted: true, startAt };
+    }
     const refusal = decidePermit(await readThrottle(core.db, key), capacity, runToken, now);
-    // Granted meanwhile (a holder left between the two reads): ask again at once.
+    // Granted meanwhile (a holder left, or the next start came near, between the two reads): ask again at once.
     if (refusal.granted) continue;
-    const wait = refusal.retryAt.getTime() - core.clock.now().getTime();
-    if (refusal.reason !== 'rate' || wait > WAIT_IN_PLACE_MS) return refusal;
-    await new Promise((r) => setTimeout(r, Math.max(1, wait)));
+    return refusal;
   }
 }
 

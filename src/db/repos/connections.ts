@@ -3,6 +3,7 @@ import { and, asc, eq, gt, inArray, ne, notInArray, or, sql } from 'drizzle-orm'
 import type { ConnectionState } from '../../domain/status.js';
 import { LIVE_JOB_STATUSES, type ConnectionStatus, type Method, type StatusReason } from '../../domain/types.js';
 import type { Db } from '../open.js';
+import { ASYNC_COMMIT } from '../transaction.js';
 import { connections, jobs } from '../schema.js';
 import { appTimeSql } from './app-clock.js';
 import type { JobRow } from './jobs.js';
@@ -123,15 +124,18 @@ export async function updateConnection(db: Db, id: string, patch: Partial<typeof
  * (skip locked) and moved to `holdMs` from now in the same statement, so two workers never take the
  * same one and a worker that dies after the claim leaves it to be taken again then. The job that
  * follows sets the real next time. A connection no longer active or degraded is parked (infinity)
- * until a job schedules it again, and not answered.
+ * until a job schedules it again, and not answered. The claim commits without waiting for the disk
+ * (ASYNC_COMMIT), so a tick does not queue behind a checkpoint's writes: a claim lost in a crash of
+ * the server is a connection due again, and the refresh it started, committed after it, is lost with it.
  */
 export async function claimDueConnections(db: Db, f: { wallNow: Date; holdMs: number; limit: number; applicationId: string | null }) {
   const result = (await db.execute(sql`
-    with due as (
+    with ${ASYNC_COMMIT},
+    due as (
       -- Each application's due rows through the (application_id, next_at) index, on its own clock: one
       -- application's test clock far ahead must not make the others' claims read its future, and its
       -- offset is bounded (app-clock.ts) so that no stored value can make the statement fail for all.
-      select d.connection_id, d.next_at, a.clock_offset_ms from applications a
+      select d.connection_id, d.next_at, a.clock_offset_ms from async_commit, applications a
       cross join lateral (
         select s.connection_id, s.next_at from refresh_schedule s
         where s.application_id = a.id and s.next_at <= ${appTimeSql(f.wallNow, sql`a.clock_offset_ms`)}

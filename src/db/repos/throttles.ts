@@ -6,10 +6,10 @@
  * throttle test runs both on the same cases.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { OPEN_THROTTLE, spacingMs, type InstitutionCapacity, type ThrottleState } from '../../domain/throttle.js';
+import { OPEN_THROTTLE, RESERVE_AHEAD_MS, spacingMs, type InstitutionCapacity, type ThrottleState } from '../../domain/throttle.js';
 import type { Db } from '../open.js';
 import { institutionThrottles } from '../schema.js';
-import { withTransaction } from '../transaction.js';
+import { ASYNC_COMMIT, withTransaction } from '../transaction.js';
 
 export interface ThrottleKey { applicationId: string; institutionId: string }
 
@@ -29,20 +29,25 @@ export async function listThrottles(db: Db, applicationId: string): Promise<Map<
   return new Map(rows.map((r) => [r.institutionId, stateOf(r)]));
 }
 
-/**
+/*
  * A permit's row is bookkeeping every job start of an institution waits on: its statements commit
- * without waiting for the disk (synchronous_commit off for their own transaction), so the row is
- * free again as soon as they end. A crash may lose the last few of them, which costs nothing:
- * the holders they named died with the process, and a lost give-back lapses with its lease.
+ * without waiting for the disk (ASYNC_COMMIT), so the row is free again as soon as they end. A crash
+ * may lose the last few of them, which costs nothing: the holders they named died with the process,
+ * and a lost give-back lapses with its lease.
  */
-const ASYNC_COMMIT = sql`async_commit as materialized (select set_config('synchronous_commit', 'off', true) as setting)`;
 
-/** Takes a permit for `holder` (a job run's token) until now + leaseMs when decidePermit would grant one; answers whether it did. */
-export async function takePermit(db: Db, k: ThrottleKey, holder: string, capacity: InstitutionCapacity, now: Date, leaseMs: number): Promise<boolean> {
+/**
+ * Takes a permit for `holder` (a job run's token) until now + leaseMs when decidePermit would grant
+ * one; answers the moment its start was given (now, or a start reserved at most RESERVE_AHEAD_MS
+ * ahead), or null when it was refused.
+ */
+export async function takePermit(db: Db, k: ThrottleKey, holder: string, capacity: InstitutionCapacity, now: Date, leaseMs: number): Promise<Date | null> {
   const at = now.toISOString();
   const nowMs = now.getTime();
   const until = nowMs + leaseMs;
   const base = spacingMs(capacity, OPEN_THROTTLE, now);
+  // The row's spacing at `at`: the institution's, stretched while a 429's penalty lasts (domain/throttle.ts spacingMs).
+  const spacing = sql`(${base} / case when t.penalty_until > ${at}::timestamptz then t.rate_factor else 1 end) * interval '1 millisecond'`;
   const result = (await db.execute(sql`
     with ${ASYNC_COMMIT}
     insert into institution_throttles as t (application_id, institution_id, holders, next_start_at)
@@ -51,12 +56,13 @@ export async function takePermit(db: Db, k: ThrottleKey, holder: string, capacit
     on conflict (application_id, institution_id) do update set
       holders = (select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) from jsonb_each(t.holders) e
                  where (e.value::text)::bigint > ${nowMs} and e.key <> ${holder}) || jsonb_build_object(${holder}::text, ${until}::bigint),
-      next_start_at = greatest(${at}::timestamptz, t.next_start_at)
-        + (${base} / case when t.penalty_until > ${at}::timestamptz then t.rate_factor else 1 end) * interval '1 millisecond'
-    where t.slowed_until <= ${at}::timestamptz and t.next_start_at <= ${at}::timestamptz
+      next_start_at = greatest(${at}::timestamptz, t.next_start_at) + ${spacing}
+    where t.slowed_until <= ${at}::timestamptz and t.next_start_at <= ${at}::timestamptz + ${RESERVE_AHEAD_MS} * interval '1 millisecond'
       and (select count(*) from jsonb_each(t.holders) e where (e.value::text)::bigint > ${nowMs} and e.key <> ${holder}) < ${capacity.maxConcurrentRefreshes}
-    returning 1 as granted`)) as { rows: unknown[] };
-  return result.rows.length === 1;
+    -- the start given: the new next start less one spacing (the penalty's columns are not changed here)
+    returning (extract(epoch from t.next_start_at - ${spacing}) * 1000)::float8 as start_ms`)) as { rows: { start_ms: number | string }[] };
+  const [row] = result.rows;
+  return row ? new Date(Number(row.start_ms)) : null;
 }
 
 /** A running holder keeps its place for another lease (no new start is counted). */
