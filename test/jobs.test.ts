@@ -9,7 +9,6 @@ import { LOG_REDACT, requestForLog } from '../src/logging.js';
 import { startWorker } from '../src/runtime.js';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import type { Provider } from '../src/providers/types.js';
-import { START_SAVE_AFTER_MS } from '../src/services/sync/steps.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 async function rows(t: TestApp, query: ReturnType<typeof sql>): Promise<any[]> {
@@ -184,15 +183,22 @@ describe('refresh all, secrets', () => {
 describe("a step's start after a step with no write of its own", () => {
   let t: TestApp;
   const sandbox = createSandboxProvider({ latencyMs: 0 });
-  /** How long fetchAccounts keeps the run waiting, and the job's saved steps it found after that wait. */
-  let accountsDelayMs = 0;
+  /**
+   * Slow: fetchAccounts keeps the run waiting until the job's saved steps show the accounts running
+   * (or 5 s pass); quick: it answers at once. Either way `seen` is the saved steps it found last.
+   */
+  let slow = false;
   let seen: { name: string; status: string }[] = [];
   const provider: Provider = {
     ...sandbox,
     fetchAccounts: async (link, ctx) => {
-      await new Promise((r) => setTimeout(r, accountsDelayMs));
-      const [job] = await t.core.db.select({ steps: jobs.steps }).from(jobs).where(eq(jobs.id, ctx.runKey.split(':')[0]!)); // the run's key is job id : attempt
-      seen = job!.steps.map((s) => ({ name: s.name, status: s.status }));
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const [job] = await t.core.db.select({ steps: jobs.steps }).from(jobs).where(eq(jobs.id, ctx.runKey.split(':')[0]!)); // the run's key is job id : attempt
+        seen = job!.steps.map((s) => ({ name: s.name, status: s.status }));
+        if (!slow || seen[1]?.status === 'in_progress' || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       return sandbox.fetchAccounts(link, ctx);
     },
   };
@@ -203,13 +209,13 @@ describe("a step's start after a step with no write of its own", () => {
 
   it('is saved while a slow provider call waits, and carried by the step\'s own write when the call answers at once', async () => {
     const userId = await t.createUser();
-    accountsDelayMs = START_SAVE_AFTER_MS * 3;
+    slow = true;
     const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
     assert.equal((await t.waitForJob(res.body.job.id)).status, 'succeeded');
-    // Slow: by the time the accounts answer, the job shows the credentials verified and the accounts being fetched.
+    // Slow: while the accounts call waits, the job comes to show the credentials verified and the accounts being fetched.
     assert.deepEqual(stepsOf(seen), ['verify-credentials:success', 'retrieve-accounts:in_progress']);
 
-    accountsDelayMs = 0;
+    slow = false;
     const refresh = await t.api('POST', `/v1/users/${userId}/connections/${res.body.connection.id}/refresh`);
     const job = await t.waitForJob(refresh.body.job.id);
     // Quick: nothing was written between the claim and the accounts' own write, which saved both steps.
