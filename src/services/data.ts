@@ -1,6 +1,7 @@
 /** Reading what connections brought: accounts, transactions, the sync feed and the identity profile. */
 import { AppError, notFound } from '../domain/errors.js';
-import { findAccount, findIdentity, listChangesSince, listTransactions, listUserAccounts } from '../db/repos/data.js';
+import { findAccount, findIdentity, listUserAccounts } from '../db/repos/data.js';
+import { listChangesSince, listTransactions } from '../db/repos/transaction-pages.js';
 import { requireUser } from './users.js';
 import type { ProviderIdentity } from '../providers/types.js';
 import type { Core, Tenant } from './core.js';

@@ -9,11 +9,11 @@
  * The run's claim of the job comes first, and a superseded run's apply writes nothing, so the
  * window read is never stale. A crash leaves the last apply whole or absent; a re-run re-plans.
  */
-import { and, asc, desc, eq, gt, gte, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { newId } from '../../domain/ids.js';
 import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '../../domain/matching.js';
 import type { Db } from '../open.js';
-import { preparedPer, preparedSql } from '../prepared.js';
+import { preparedSql } from '../prepared.js';
 import { copyField, copyRows } from '../copy.js';
 import { sqlErrorOf, UNIQUE_VIOLATION } from '../errors.js';
 import { withTransaction } from '../transaction.js';
@@ -21,7 +21,7 @@ import { SupersededRunError } from './jobs.js';
 import { journalInsert, type ProviderCallInsert } from './provider-calls.js';
 import type { JobStep } from '../../domain/types.js';
 import { connectionLockedFirst } from './locks.js';
-import { accounts, identities, transactionRemovals, transactions } from '../schema.js';
+import { accounts, identities, transactions } from '../schema.js';
 
 export type AccountRow = typeof accounts.$inferSelect;
 export type TransactionRow = typeof transactions.$inferSelect;
@@ -333,72 +333,6 @@ function applyStatement(ctx: ApplyContext, plan: TransactionPlan, inserts: 'inse
     ${answer}`;
 }
 
-export interface TransactionFilter {
-  accountId?: string;
-  from?: string;
-  to?: string;
-  status?: 'pending' | 'posted';
-  /** Keyset cursor: rows strictly after (date desc, id desc). */
-  after?: { date: string; id: string };
-  limit: number;
-}
-
-/** Which of a page's filters are given: one prepared statement for each combination (at most 32). */
-interface PageShape { account: boolean; from: boolean; to: boolean; status: boolean; after: boolean }
-
-const pageStatement = (shape: PageShape, name: string) => preparedPer((db) => {
-  const p = sql.placeholder;
-  return db.select().from(transactions).where(and(
-    eq(transactions.applicationId, p('applicationId')), eq(transactions.userId, p('userId')), isNull(transactions.removedAt),
-    shape.account ? eq(transactions.accountId, p('accountId')) : undefined,
-    shape.from ? gte(transactions.date, p('from')) : undefined,
-    shape.to ? lte(transactions.date, p('to')) : undefined,
-    shape.status ? eq(transactions.status, p('status')) : undefined,
-    shape.after ? or(lt(transactions.date, p('afterDate')), and(eq(transactions.date, p('afterDate')), lt(transactions.id, p('afterId')))) : undefined,
-  )).orderBy(desc(transactions.date), desc(transactions.id)).limit(p('limit')).prepare(name);
-});
-const pageStatements = new Map<string, ReturnType<typeof pageStatement>>();
-
-/** A page of the user's transactions (the API's list, on every call): built once per filter combination. */
-export async function listTransactions(db: Db, applicationId: string, userId: string, f: TransactionFilter): Promise<TransactionRow[]> {
-  const shape: PageShape = { account: !!f.accountId, from: !!f.from, to: !!f.to, status: !!f.status, after: !!f.after };
-  const key = Object.values(shape).map(Number).join('');
-  let statement = pageStatements.get(key);
-  if (!statement) pageStatements.set(key, (statement = pageStatement(shape, `transactions_page_${key}`)));
-  return statement(db).execute({
-    applicationId, userId, accountId: f.accountId, from: f.from, to: f.to, status: f.status, afterDate: f.after?.date, afterId: f.after?.id, limit: f.limit,
-  });
-}
-
-/** A feed entry: a stored transaction, or what is left of a purged one (always `removed`). */
-export type FeedRow =
-  | { kind: 'transaction'; changeSeq: number; createdSeq: number; row: TransactionRow }
-  | { kind: 'purged'; changeSeq: number; createdSeq: number; id: string; accountId: string };
-
-/**
- * Changes after feed position `since`, in feed order: stored transactions and purged ones. The
- * first `limit` of the two lists merged are among the first `limit` of each.
- */
-export async function listChangesSince(db: Db, applicationId: string, userId: string, since: number, limit: number): Promise<FeedRow[]> {
-  const stored = await db.select().from(transactions)
-    .where(and(eq(transactions.applicationId, applicationId), eq(transactions.userId, userId), gt(transactions.changeSeq, since)))
-    .orderBy(asc(transactions.changeSeq)).limit(limit);
-  const purged = await db.select().from(transactionRemovals)
-    .where(and(eq(transactionRemovals.applicationId, applicationId), eq(transactionRemovals.userId, userId), gt(transactionRemovals.changeSeq, since)))
-    .orderBy(asc(transactionRemovals.changeSeq)).limit(limit);
-  const rows: FeedRow[] = [
-    ...stored.map((row) => ({ kind: 'transaction' as const, changeSeq: row.changeSeq, createdSeq: row.createdSeq, row })),
-    ...purged.map((p) => ({ kind: 'purged' as const, changeSeq: p.changeSeq, createdSeq: p.createdSeq, id: p.id, accountId: p.accountId })),
-  ];
-  return rows.sort((a, b) => a.changeSeq - b.changeSeq).slice(0, limit);
-}
-
-export async function countTransactions(db: Db, connectionId: string): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(transactions).where(eq(transactions.connectionId, connectionId));
-  return row!.n;
-}
-
-/** Stores the connection's identity profile (encrypted by the caller); fenced like upsertAccounts. */
 export async function upsertIdentity(db: Db, row: typeof identities.$inferInsert, run: RunFence | null): Promise<void> {
   const result = (await db.execute(sql`
     with owned as (${ownedBy(run)})${savedBy(run)}
