@@ -7,6 +7,11 @@
  *   floor:   right after the burst, the same 5,000 payloads signed and POSTed to the same receiver
  *            by a bare loop at the worker's concurrency (webhook-floor.ts); ratio = burst ÷ floor.
  *   trickle: one test event every 20 ms to one endpoint: the latency of an idle worker (NOTIFY).
+ *
+ * Before the burst, untimed: WARM_EVENTS events through the worker and then the bare loop on their
+ * payloads. The receiver is a new process each round, and its first few thousand requests cost it
+ * twice what later ones do (its code not yet compiled); so do the worker's first ones. The bare loop,
+ * running second, always met a warm receiver; now both do, as a real, long-running receiver is.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -20,6 +25,8 @@ import { webhookFloor, type FloorDelivery, type FloorResult } from './webhook-fl
 import { startCpuSplit, type CpuSplit } from './cpu-split.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** Events (each to every endpoint) sent through the worker and the bare loop before the measured burst. */
+const WARM_EVENTS = 10;
 
 export interface WebhookResult {
   endpoints: number;
@@ -31,7 +38,7 @@ export interface WebhookResult {
   seconds: number;
   /** CPU per delivery by process over the burst (users' creation included): where the time goes, whatever the neighbours do. */
   cpuUsPerDelivery: CpuPerDelivery;
-  /** TCP connections the receiver accepted during the burst (keep-alive: about the worker's concurrency). */
+  /** TCP connections the receiver accepted during the burst (keep-alive: the worker's were opened in the warm-up, so few or none). */
   connections: number;
   /** From the first commit to the last (the 8 clients creating users, with their deliveries). */
   commitSeconds: number;
@@ -82,18 +89,38 @@ export async function webhookRound(core: Core, tenant: Tenant, opts: { endpoints
   const endpoints: Awaited<ReturnType<typeof createEndpoint>>[] = [];
   try {
     for (let i = 0; i < opts.endpoints; i++) endpoints.push(await createEndpoint(core, tenant, { url: `${url}/${i}`, eventTypes: ['user.created'] }));
+    const createUsers = async (n: number, committed: Map<string, number>) => {
+      let next = 0;
+      await Promise.all(Array.from({ length: opts.width }, async () => {
+        while (next < n) {
+          next++;
+          const user = await createUser(core, tenant, {});
+          committed.set(user.id, Date.now());
+        }
+      }));
+    };
+    /** The burst's payloads to every endpoint, as the bare loop sends them: event by event, oldest first. */
+    const floorWorkFor = async (committed: Map<string, number>): Promise<FloorDelivery[]> => {
+      const sent = (await listEvents(core.db, tenant.application.id, { types: ['user.created'], limit: committed.size }))
+        .filter((e) => e.userId && committed.has(e.userId)).reverse();
+      return sent.flatMap((e) => {
+        const payload = eventPayload(e);
+        return endpoints.map((ep, i) => ({ url: `${url}/${i}`, secret: ep.secret!, id: e.id, payload }));
+      });
+    };
+
+    // Warm-up, untimed (see the top of this file).
+    const warm = new Map<string, number>();
+    await createUsers(Math.min(WARM_EVENTS, opts.events), warm);
+    await waitFor(warm.size * opts.endpoints, receiver, 120_000);
+    await webhookFloor(await floorWorkFor(warm), core.config.webhookConcurrency);
+    receiver.reset();
+
     const committed = new Map<string, number>();
     const cpu = await startCpuSplit(core.database, receiver.pid);
     const window = startWindow();
     const started = Date.now();
-    let next = 0;
-    await Promise.all(Array.from({ length: opts.width }, async () => {
-      while (next < opts.events) {
-        next++;
-        const user = await createUser(core, tenant, {});
-        committed.set(user.id, Date.now());
-      }
-    }));
+    await createUsers(opts.events, committed);
     const commitsDone = Date.now();
     const expected = opts.events * opts.endpoints;
     const all = await waitFor(expected, receiver, 120_000);
@@ -107,10 +134,7 @@ export async function webhookRound(core: Core, tenant: Tenant, opts: { endpoints
     const seconds = (last - started) / 1000;
 
     // The floor: the same payloads, signed and POSTed by a bare loop at the worker's concurrency.
-    const burst = (await listEvents(core.db, tenant.application.id, { types: ['user.created'], limit: opts.events }))
-      .filter((e) => e.userId && committed.has(e.userId)).reverse();
-    const payloads = burst.map((e) => ({ id: e.id, payload: eventPayload(e) }));
-    const floorWork: FloorDelivery[] = payloads.flatMap((p) => endpoints.map((e, i) => ({ url: `${url}/${i}`, secret: e.secret!, ...p })));
+    const floorWork = await floorWorkFor(committed);
     receiver.reset();
     const floorCpu = await startCpuSplit(core.database, receiver.pid);
     const floorRun = await webhookFloor(floorWork, core.config.webhookConcurrency);
