@@ -92,8 +92,10 @@ describe('SimpleFIN setup tokens through the API', () => {
   it('refuses a claim URL at a private address unless private addresses are allowed: 400, nothing created, no request made', async () => {
     const userId = await t.createUser();
     const port = new URL(fake.url).port;
-    // This test's attempts: claims, and the import's access URL (user app1). The earlier tests' connections may still be syncing.
-    const ours = () => fake.calls.filter((c) => c.path.startsWith('/simplefin/claim/') || c.username === 'app1').length;
+    // This test's attempts: claims, and the import's access URL, under a user the fake never issues (its apps are app1, app2, …,
+    // and the first test's connection, app1's, may still be syncing).
+    const probe = 'probe-import';
+    const ours = () => fake.calls.filter((c) => c.path.startsWith('/simplefin/claim/') || c.username === probe).length;
     const callsBefore = ours();
     const { token, claimUrl } = fake.setupToken();
     await withoutPrivateAddresses(async () => {
@@ -103,7 +105,7 @@ describe('SimpleFIN setup tokens through the API', () => {
       }
       // The fake's own token is plain http, which only a deployment allowing private addresses takes.
       assertRefused(await create(userId, token), /must use https/);
-      const imported = await t.api('POST', `/v1/users/${userId}/connections/import`, { provider: 'simplefin', accessUrl: fake.url.replace('http://', 'http://app1:secret@') });
+      const imported = await t.api('POST', `/v1/users/${userId}/connections/import`, { provider: 'simplefin', accessUrl: fake.url.replace('http://', `http://${probe}:secret@`) });
       assert.equal(imported.status, 400, show(imported.body));
       assert.ok(imported.body.errors?.some((e: any) => e.field === 'body.accessUrl'), show(imported.body));
     });
