@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigint, boolean, date, doublePrecision, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex,
+  bigint, boolean, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { DeletionOperation, InstitutionSetting, JobStep } from '../domain/types.js';
 
@@ -212,18 +212,22 @@ export const accounts = pgTable('accounts', {
 }, (t) => [
   uniqueIndex('accounts_provider_idx').on(t.connectionId, t.providerAccountId),
   index('accounts_user_idx').on(t.applicationId, t.userId, t.id),
-  // What a transaction's one foreign key references (transactions_account_fk below).
-  uniqueIndex('accounts_owner_idx').on(t.id, t.connectionId, t.userId, t.applicationId),
 ]);
 
 /**
- * One foreign key, on the account together with its connection, user and application
- * (transactions_account_fk): it holds all four to the account's own, which the account's foreign
- * keys hold to existing rows, and a delete of any of them cascades through the account. PostgreSQL
- * checks a foreign key once per inserted row (`select … for key share` on the parent); the checks on
- * the user and the connection were the dearer ones, as the apply statement has just locked and
- * written both rows. Measured on PostgreSQL 15: an initial sync's apply of 919 rows took 28 ms of
- * database CPU with a key per parent, 23 ms with this one, 18 ms with none.
+ * A transaction belongs to its account, and to the account's own connection, user and application.
+ * Migration 0017 holds that as a foreign key would, with triggers instead of a constraint: a
+ * foreign key checks each inserted row on its own (`select … for key share` on the account, run once
+ * a row), which made COPY of a first sync's rows a quarter dearer than COPY into the same table
+ * without it. The triggers check a statement's rows once, against their few accounts:
+ *   - insert (statement, with its new rows): every account named must exist with the same
+ *     connection, user and application; they are locked `for key share` until commit, as a foreign
+ *     key's check locks them, so an account cannot be deleted under rows being written to it;
+ *   - update of those four columns (per row, only when one changes): the same check;
+ *   - an account deleted: its transactions go with it (the cascade);
+ *   - an account's id, connection, user or application changed while transactions name it: refused.
+ * A failed check raises foreign_key_violation (23503) naming `transactions_account_fk`, as the
+ * constraint did.
  */
 export const transactions = pgTable('transactions', {
   id: text('id').primaryKey(),
@@ -257,11 +261,6 @@ export const transactions = pgTable('transactions', {
   // A refresh reads only its window of a connection's history, and its live pending rows.
   index('transactions_connection_date_idx').on(t.connectionId, t.date),
   index('transactions_live_pending_idx').on(t.connectionId, t.date).where(sql`${t.status} = 'pending' and ${t.removedAt} is null`),
-  foreignKey({
-    name: 'transactions_account_fk',
-    columns: [t.accountId, t.connectionId, t.userId, t.applicationId],
-    foreignColumns: [accounts.id, accounts.connectionId, accounts.userId, accounts.applicationId],
-  }).onDelete('cascade'),
 ]);
 
 /**
