@@ -8,8 +8,13 @@
  * The name is the text's hash, so one text always has one name, on every connection. A text is
  * named from its second use (a one-off statement stays unnamed) and at most MAX_NAMED texts are
  * named per process: a statement whose text varies with its input (an `in (...)` list of any
- * length) cannot fill the server's memory with plans. Queries that already carry a name (drizzle's
- * `.prepare(name)`), have no parameters, or are not a plain text are passed on untouched.
+ * length) cannot fill the server's memory with plans. A text with no parameters is named too
+ * when it is plainly one query or write (no `;`, so never two statements, which a prepared statement
+ * cannot hold): pg-boss writes its fetch's options into the text as literals, so the fetch a job
+ * waits on was planned afresh on every call, its planning dearer than its execution. Queries that
+ * already carry a name (drizzle's `.prepare(name)`), other texts without parameters (`begin`,
+ * `set local …`, pg-boss's multi-statement maintenance) and anything that is not a plain text are
+ * passed on untouched.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -40,20 +45,28 @@ export function statementName(text: string): string | undefined {
 
 type QueryConfig = { text?: unknown; name?: unknown; values?: unknown };
 
-/** pg.Client that names repeated parameterised statements (see above); everything else is pg.Client's own. */
+const ONE_QUERY = /^\s*(select|with|insert|update|delete)\b/i;
+
+/** Whether a text sent with these values may be a named statement (see the top of this file). */
+export function nameable(text: string, values: unknown): boolean {
+  if (Array.isArray(values) && values.length > 0) return true;
+  return (values === undefined || Array.isArray(values)) && !text.includes(';') && ONE_QUERY.test(text);
+}
+
+/** pg.Client that names repeated statements (see above); everything else is pg.Client's own. */
 export class StatementNamingClient extends pg.Client {
   override query(...args: unknown[]): never {
     const [config, values] = args as [unknown, unknown];
     if (typeof config === 'string') {
       // pool.query(text, values), as pg-boss sends its statements
-      const name = Array.isArray(values) && values.length > 0 ? statementName(config) : undefined;
-      if (name !== undefined) args.splice(0, 2, { text: config, values, name });
+      const name = nameable(config, values) ? statementName(config) : undefined;
+      if (name !== undefined) args.splice(0, 2, { text: config, values: values ?? [], name });
     } else if (config !== null && typeof config === 'object' && !('submit' in config)) {
       const c = config as QueryConfig;
       const params = Array.isArray(values) ? values : c.values;
-      if (typeof c.text === 'string' && c.name === undefined && Array.isArray(params) && params.length > 0) {
+      if (typeof c.text === 'string' && c.name === undefined && nameable(c.text, params)) {
         const name = statementName(c.text);
-        if (name !== undefined) args[0] = { ...c, name };
+        if (name !== undefined) args[0] = { ...c, values: params ?? [], name };
       }
     }
     return (super.query as (...a: unknown[]) => never)(...args);
