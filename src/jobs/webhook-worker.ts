@@ -70,9 +70,9 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
   const recorder = attemptRecorder(core);
   const sign = webhookSigner(core);
   const ready: Held[] = [];
-  /** Deliveries held per endpoint, and per lease token (each claim's), from claim to record. */
+  /** Deliveries held per endpoint, and each held one's lease token (its claim's), from claim to record. */
   const byEndpoint = new Map<string, number>();
-  const tokens = new Map<string, number>();
+  const holding = new Map<string, string>();
   let held = 0;
   let sending = 0;
   let stopped = false;
@@ -89,7 +89,7 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
   const letGo = (h: Held) => {
     held--;
     count(byEndpoint, h.c.endpoint.id, -1);
-    count(tokens, h.leaseToken, -1);
+    holding.delete(h.c.delivery.id);
   };
 
   /** Sign and POST; answers what to record. */
@@ -157,7 +157,7 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
       if (payload === undefined) bodies.set(c.event.id, payload = eventPayload(c.event));
       held++;
       count(byEndpoint, c.endpoint.id, 1);
-      count(tokens, leaseToken, 1);
+      holding.set(c.delivery.id, leaseToken);
       ready.push({ c, leaseToken, payload });
     }
     pump();
@@ -166,8 +166,8 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
 
   // A slow machine must not let a held delivery's lease lapse (another worker would send it again).
   const renewer = setInterval(() => {
-    if (tokens.size === 0) return;
-    renewLeases(core.db, [...tokens.keys()], new Date(core.clock.now().getTime() + timeoutMs + LEASE_MARGIN_MS))
+    if (holding.size === 0) return;
+    renewLeases(core.db, [...holding].map(([id, leaseToken]) => ({ id, leaseToken })), new Date(core.clock.now().getTime() + timeoutMs + LEASE_MARGIN_MS))
       .catch((err) => core.log.warn({ err }, 'renewing webhook leases failed; they lapse at their time'));
   }, RENEW_MS);
   renewer.unref();

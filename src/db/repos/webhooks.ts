@@ -109,6 +109,17 @@ export interface Claimed {
   clockOffsetMs: number;
 }
 
+/**
+ * "Not yet delivered or given up" where a delivery is found by its id: `status = 'pending'` would say
+ * the same (the three statuses are pending, succeeded and failed) but lets the planner answer the
+ * lookup from webhook_deliveries_app_due_idx, whose predicate it matches. Statistics gathered while
+ * few deliveries were pending (the usual state) make that partial index look nearly empty, so the
+ * planner preferred reading all of it, filtering by id, to finding the ids through the primary key:
+ * every claim during a backlog read the whole backlog, twice (measured: 26 ms for a claim of 107
+ * with 4,700 pending, where the primary key takes a fraction of a millisecond).
+ */
+const unfinished = (status: 'status' | 'd.status') => sql.raw(`${status} not in ('succeeded', 'failed')`);
+
 /** Instants leave the claim as epoch milliseconds (float8): one cheap number on both drivers. */
 const ms = (column: SQL) => sql`(extract(epoch from ${column}) * 1000)::float8`;
 const date = (v: number | null) => (v === null ? null : new Date(v));
@@ -160,11 +171,11 @@ export async function claimDueDeliveries(
       -- as arrays, so the rows are found through the primary key, never by a scan of the table.)
       select id from webhook_deliveries
       where id = any(array(select id from candidates where rn <= ${f.perEndpoint} order by next_attempt_at limit ${f.limit}))
-        and status = 'pending' and (lease_until is null or lease_until < ${wall}::timestamptz)
+        and ${unfinished('status')} and (lease_until is null or lease_until < ${wall}::timestamptz)
       for update skip locked),
     claimed as (
       update webhook_deliveries d set lease_until = ${f.leaseUntil.toISOString()}::timestamptz, lease_token = ${f.leaseToken}
-      where d.id = any(array(select id from due)) and d.status = 'pending' and (d.lease_until is null or d.lease_until < ${wall}::timestamptz)
+      where d.id = any(array(select id from due)) and ${unfinished('d.status')} and (d.lease_until is null or d.lease_until < ${wall}::timestamptz)
       returning d.id, d.application_id, d.endpoint_id, d.event_id, d.attempts, d.created_at, d.next_attempt_at)
     select c.id, c.attempts, ${ms(sql`c.created_at`)} as created_ms, ${ms(sql`c.next_attempt_at`)} as due_ms,
       e.id as endpoint_id, e.url, e.secret_enc, e.previous_secret_enc, ${ms(sql`e.previous_secret_expires_at`)} as previous_expires_ms,
@@ -277,14 +288,19 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
 }
 
 /**
- * Extends the leases a live worker still holds (attempts in flight): a lease lapses only when its
- * worker stops renewing it (killed, or stalled far beyond the margin), never because the machine
- * is slow, so a busy worker's attempt is not made a second time by another.
+ * Extends the leases a live worker still holds (claimed, in flight or answered and not yet
+ * recorded): a lease lapses only when its worker stops renewing it (killed, or stalled far beyond
+ * the margin), never because the machine is slow, so a busy worker's attempt is not made a second
+ * time by another. Each delivery is found by its id and renewed only while its token is still the
+ * holder's (recording an attempt clears it). By id, not by token: no index holds the token, and a
+ * search by token read the whole table, history and all, every RENEW_MS.
  */
-export async function renewLeases(db: Db, leaseTokens: string[], leaseUntil: Date): Promise<void> {
-  if (leaseTokens.length === 0) return;
-  await db.update(webhookDeliveries).set({ leaseUntil })
-    .where(and(inArray(webhookDeliveries.leaseToken, leaseTokens), eq(webhookDeliveries.status, 'pending')));
+export async function renewLeases(db: Db, held: { id: string; leaseToken: string }[], leaseUntil: Date): Promise<void> {
+  if (held.length === 0) return;
+  await db.execute(sql`
+    update webhook_deliveries d set lease_until = ${leaseUntil.toISOString()}::timestamptz
+    from unnest(${sql.param(held.map((h) => h.id))}::text[], ${sql.param(held.map((h) => h.leaseToken))}::text[]) as h(id, lease_token)
+    where d.id = any(${sql.param(held.map((h) => h.id))}::text[]) and d.id = h.id and d.lease_token = h.lease_token`);
 }
 
 /** Lets go of these deliveries' leases if still held under these tokens (claimed, not sent), so another worker takes them at once. */
