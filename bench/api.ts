@@ -22,7 +22,7 @@ import type { Database } from '../src/db/open.js';
 import type { ApplicationRow } from '../src/db/repos/applications.js';
 import { startFloor, type CapturedQuery } from './api-floor.js';
 import type { LoadResult, LoadSpec } from './api-load.js';
-import { queries, round } from './measure.js';
+import { analyze, queries, round } from './measure.js';
 
 /** Causeway's pool size (src/db/open.ts): the floor gets a pool as large. */
 const POOL_SIZE = 10;
@@ -84,6 +84,7 @@ async function captureQuery(database: Database, userId: string, send: () => Prom
 
 export async function apiReads(core: Core, application: ApplicationRow, userIds: string[], opts: ApiLoadOptions = DEFAULT_API_LOAD): Promise<ApiReadResult> {
   if (userIds.length === 0) throw new Error('no synced users to read');
+  await analyze(core.db);
   // As production runs: request lines logged at info, the rate limit's hook in place (far above this load).
   const config = { ...core.config, logLevel: 'info' as const, apiRateLimit: 1_000_000, apiRateBurst: 1_000_000 };
   const logStream = pino.destination({ dest: '/dev/null', sync: false });

@@ -19,7 +19,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Database } from '../src/db/open.js';
 import { CONNECTION_JOB_QUEUE } from '../src/jobs/queue.js';
 import type { Core } from '../src/services/core.js';
-import { inParallel, round, scalar, sleep, startWindow } from './measure.js';
+import { analyze, inParallel, round, scalar, sleep, startWindow } from './measure.js';
 
 export interface CopyFloor {
   rows: number;
@@ -145,6 +145,7 @@ async function waitCompleted(count: () => Promise<number>, jobs: number, stallSe
 export async function deliveryFloor(core: Core, opts: { jobs: number; width: number; stallSeconds: number }): Promise<NoopFloor> {
   const since = new Date(Date.now() - 1000);
   const tag = `noop_${randomUUID().slice(0, 8)}`;
+  await analyze(core.db);
   const end = startWindow();
   const t0 = Date.now();
   await inParallel(Array.from({ length: opts.jobs }, (_, i) => i), opts.width, async (i) => {
@@ -164,6 +165,7 @@ export async function batchedFloor(database: Database, boss: PgBoss, opts: { job
   await boss.createQueue(name, QUEUE_LIKE_CONNECTION_JOB);
   const workerId = await boss.work(name, { localConcurrency: opts.localConcurrency, batchSize: 100, pollingIntervalSeconds: 1, burstWhenBatchFull: true }, async () => {});
   try {
+    await analyze(database.db);
     const since = new Date(Date.now() - 1000);
     const end = startWindow();
     const t0 = Date.now();

@@ -11,7 +11,7 @@ import { findApplication, setClockOffset } from '../src/db/repos/applications.js
 import type { Db } from '../src/db/open.js';
 import { refreshConnection } from '../src/services/connections.js';
 import type { Core } from '../src/services/core.js';
-import { inParallel, round, scalar, startWindow, waitFor, type WindowResult } from './measure.js';
+import { analyze, inParallel, round, scalar, startWindow, waitFor, type WindowResult } from './measure.js';
 import { allJobsDone, jobProfile, polls, type JobProfile } from './profile.js';
 import { startPgCpu } from './pg-cpu.js';
 
@@ -41,6 +41,7 @@ export async function refreshRound(
   const application = (await findApplication(core.db, applicationId))!;
   await opts.beforeStart?.(new Date(core.clock.now().getTime() + application.clockOffsetMs));
   const tenant = { application };
+  await analyze(core.db);
   const feed0 = await feedTotal(core.db);
   const jobIds: string[] = [];
   const polls0 = polls;

@@ -14,14 +14,17 @@ export async function resetStatements(db: Db): Promise<boolean> {
   return db.execute(sql`select pg_stat_statements_reset()`).then(() => true, () => false);
 }
 
+/** This database's statements, without the bench's own `analyze` before each phase (measure.ts). */
+const ours = sql`dbid = (select oid from pg_database where datname = current_database()) and query <> 'analyze'`;
+
 /** The `top` statements of this database by execution time, per job (`jobs` of them ran since the reset). */
 export async function printStatements(db: Db, jobs: number, top = 25): Promise<void> {
   const rows = (await db.execute(sql`
     select calls, total_exec_time + total_plan_time as ms, total_plan_time as plan, rows, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 150) as q
-    from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+    from pg_stat_statements where ${ours}
     order by total_exec_time desc limit ${top}`)) as unknown as { rows: { calls: string; ms: number; plan: number; rows: string; q: string }[] };
   const total = (await db.execute(sql`select sum(total_exec_time) as ms, sum(total_plan_time) as plan, sum(calls) as calls from pg_stat_statements
-    where dbid = (select oid from pg_database where datname = current_database())`)) as unknown as { rows: { ms: number; plan: number; calls: string }[] };
+    where ${ours}`)) as unknown as { rows: { ms: number; plan: number; calls: string }[] };
   console.log(`statements: ${round(Number(total.rows[0]!.calls) / jobs, 1)} per job, execution ${round(Number(total.rows[0]!.ms) / jobs, 2)} ms + planning ${round(Number(total.rows[0]!.plan) / jobs, 2)} ms per job (wall, lock waits included)`);
   console.log('calls/job  ms/job  plan/job  ms/call  statement');
   for (const r of rows.rows) {

@@ -20,7 +20,7 @@ import { listEvents } from '../src/db/repos/events.js';
 import type { Core, Tenant } from '../src/services/core.js';
 import { createUser } from '../src/services/users.js';
 import { createEndpoint, eventPayload, removeEndpoint, sendTestEvent } from '../src/services/webhooks.js';
-import { percentile, round, startWindow, type WindowResult } from './measure.js';
+import { analyze, percentile, round, startWindow, type WindowResult } from './measure.js';
 import { webhookFloor, type FloorDelivery, type FloorResult } from './webhook-floor.js';
 import { startCpuSplit, type CpuSplit } from './cpu-split.js';
 
@@ -116,6 +116,7 @@ export async function webhookRound(core: Core, tenant: Tenant, opts: { endpoints
     await webhookFloor(await floorWorkFor(warm), core.config.webhookConcurrency);
     receiver.reset();
 
+    await analyze(core.db);
     const committed = new Map<string, number>();
     const cpu = await startCpuSplit(core.database, receiver.pid);
     const window = startWindow();
