@@ -46,8 +46,9 @@ export async function deleteConnectionData(db: Db, connectionId: string, now: Da
 
 /**
  * Deletes the user, locked by the caller (`for update`) with its connections; the foreign keys
- * cascade to connections, jobs, accounts, transactions and profiles. No run can hold one of those
- * rows meanwhile: each run write locks the user first. Answers the counts.
+ * cascade to connections, jobs, accounts and profiles, and the accounts' trigger to their
+ * transactions (schema.ts, transactions). No run can hold one of those rows meanwhile: each run
+ * write locks the user first. Answers the counts.
  */
 export async function deleteUserAndData(db: Db, applicationId: string, userId: string): Promise<Record<string, number>> {
   const counts = await counted(db, sql`
