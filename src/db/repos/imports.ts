@@ -7,6 +7,7 @@ import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, ne, or, sql } from 'd
 import type { Db } from '../open.js';
 import { users } from '../schema.js';
 import { importBatches, importRows } from '../tables/imports.js';
+import { filterOnly } from '../predicates.js';
 
 export type ImportBatchRow = typeof importBatches.$inferSelect;
 export type ImportRowRow = typeof importRows.$inferSelect;
@@ -60,7 +61,7 @@ export async function listRows(db: Db, batchId: string, f: { statuses?: RowStatu
 export async function markBatchRunning(db: Db, id: string, at: Date, wallNow: Date): Promise<ImportBatchRow | null> {
   const [row] = await db.update(importBatches)
     .set({ status: 'running', startedAt: sql`coalesce(${importBatches.startedAt}, ${at})`, updatedAt: wallNow, waitUntil: null })
-    .where(and(eq(importBatches.id, id), ne(importBatches.status, 'completed'))).returning();
+    .where(and(eq(importBatches.id, id), filterOnly(ne(importBatches.status, 'completed')))).returning();
   return row ?? null;
 }
 
@@ -109,7 +110,7 @@ export async function finishRow(db: Db, batchId: string, rowNumber: number, o: R
 /** running → completed once no row is pending; the batch either way. */
 export async function completeBatchIfDone(db: Db, id: string, at: Date, wallNow: Date): Promise<ImportBatchRow> {
   const [done] = await db.update(importBatches).set({ status: 'completed', finishedAt: at, updatedAt: wallNow, waitUntil: null })
-    .where(and(eq(importBatches.id, id), ne(importBatches.status, 'completed'),
+    .where(and(eq(importBatches.id, id), filterOnly(ne(importBatches.status, 'completed')),
       sql`not exists (select 1 from import_rows r where r.batch_id = ${id} and r.status = 'pending')`))
     .returning();
   return done ?? (await findBatchForRun(db, id))!;
@@ -133,7 +134,7 @@ export async function takeStalledBatches(db: Db, before: Date, wallNow: Date, ne
   const taken: ImportBatchRow[] = [];
   for (const { id } of stalled) {
     const [row] = await db.update(importBatches).set({ queueJobId: newJobId(), updatedAt: wallNow, waitUntil: null })
-      .where(and(eq(importBatches.id, id), lt(importBatches.updatedAt, before), ne(importBatches.status, 'completed'))).returning();
+      .where(and(eq(importBatches.id, id), lt(importBatches.updatedAt, before), filterOnly(ne(importBatches.status, 'completed')))).returning();
     if (row) taken.push(row);
   }
   return taken;

@@ -11,6 +11,7 @@ import { connectionLockedFirst } from './locks.js';
 import { journalInsertOf, type ProviderCallInsert } from './provider-calls.js';
 import { RetryTransaction } from '../transaction.js';
 import { accounts, applications, connections, identities, institutionThrottles, jobs, transactions } from '../schema.js';
+import { filterOnly } from '../predicates.js';
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -131,7 +132,7 @@ export async function claimJob(db: Db, id: string, connectionId: string, runToke
 }
 
 const claim = preparedPer((db) => {
-  const claimable = and(eq(jobs.id, sql.placeholder('id')), inArray(jobs.status, ['queued', 'running']));
+  const claimable = and(eq(jobs.id, sql.placeholder('id')), filterOnly(inArray(jobs.status, ['queued', 'running'])));
   // The connection is locked before the job (db/transaction.ts): the job's filter takes it first.
   const connectionFirst = connectionLockedFirst(sql`${sql.placeholder('connectionId')}`);
   const touch = db.$with('touch', { id: connections.id }).as(sql`${db.update(connections).set({ lastUsedAt: sql`${sql.placeholder('now')}::timestamptz` })
@@ -238,7 +239,7 @@ const runEnding = preparedShapes<EndingShape>('causeway_end_run', (s) => JSON.st
 
 export async function updateJob(db: Db, id: string, patch: Partial<typeof jobs.$inferInsert>, whereStatus?: string): Promise<JobRow | null> {
   const [row] = await db.update(jobs).set(patch)
-    .where(and(eq(jobs.id, id), whereStatus ? eq(jobs.status, whereStatus) : undefined)).returning();
+    .where(and(eq(jobs.id, id), whereStatus ? filterOnly(eq(jobs.status, whereStatus)) : undefined)).returning();
   return row ?? null;
 }
 
@@ -280,6 +281,6 @@ export function stepsWith(steps: JobStep[], name: JobStep['name'], patch: Partia
 /** A queued job sent again later (institution limits): a new queue id, so the send is not taken for the one being handled. */
 export async function requeueJob(db: Db, id: string, now: Date): Promise<JobRow | null> {
   const [row] = await db.update(jobs).set({ queueJobId: sql`gen_random_uuid()`, status: 'queued', updatedAt: now })
-    .where(and(eq(jobs.id, id), inArray(jobs.status, ['queued', 'running']))).returning();
+    .where(and(eq(jobs.id, id), filterOnly(inArray(jobs.status, ['queued', 'running'])))).returning();
   return row ?? null;
 }
