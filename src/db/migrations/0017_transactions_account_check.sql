@@ -4,6 +4,14 @@ ALTER TABLE "transactions" DROP CONSTRAINT "transactions_account_fk";
 --> statement-breakpoint
 DROP INDEX "accounts_owner_idx";
 --> statement-breakpoint
+-- The error both checks raise: the one the foreign key raised (23503, naming its constraint).
+CREATE FUNCTION transactions_account_refused() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'insert or update on table "transactions" violates foreign key constraint "transactions_account_fk"'
+    USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'transactions_account_fk', TABLE = 'transactions',
+      DETAIL = 'A transaction names an account that does not exist, or that belongs to another connection, user or application.';
+END $$;
+--> statement-breakpoint
 -- Every owner a statement's new rows name (account, connection, user, application) must be an
 -- account's own, in one query however many rows. Each account found is locked `for key share`
 -- until commit, as a foreign key's check locks it: a delete of it waits for this transaction, and
@@ -15,9 +23,7 @@ BEGIN
       AND a.user_id = n.user_id AND a.application_id = n.application_id FOR KEY SHARE OF a) l ON true
   WHERE l.held IS NULL;
   IF FOUND THEN
-    RAISE EXCEPTION 'insert or update on table "transactions" violates foreign key constraint "transactions_account_fk"'
-      USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'transactions_account_fk', TABLE = 'transactions',
-        DETAIL = 'A transaction names an account that does not exist, or that belongs to another connection, user or application.';
+    PERFORM transactions_account_refused();
   END IF;
   RETURN NULL;
 END $$;
@@ -32,9 +38,7 @@ BEGIN
   PERFORM 1 FROM accounts a WHERE a.id = NEW.account_id AND a.connection_id = NEW.connection_id
     AND a.user_id = NEW.user_id AND a.application_id = NEW.application_id FOR KEY SHARE OF a;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'insert or update on table "transactions" violates foreign key constraint "transactions_account_fk"'
-      USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'transactions_account_fk', TABLE = 'transactions',
-        DETAIL = 'A transaction names an account that does not exist, or that belongs to another connection, user or application.';
+    PERFORM transactions_account_refused();
   END IF;
   RETURN NULL;
 END $$;
