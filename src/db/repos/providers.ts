@@ -1,6 +1,7 @@
 /** Provider settings per application, and the institutions catalogue. */
 import { and, asc, eq, gt, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../open.js';
+import { withTransaction } from '../transaction.js';
 import { institutions, providerBudgets, providerSettings, providerState } from '../tables/providers.js';
 
 export type ProviderSettingsRow = typeof providerSettings.$inferSelect;
@@ -38,18 +39,28 @@ export async function deleteProviderSettings(db: Db, applicationId: string, prov
   return rows.length > 0;
 }
 
-/** Inserts or refreshes catalogue rows in one statement (a page of a provider's catalogue). */
+/**
+ * Inserts or refreshes catalogue rows in one statement (a page of a provider's catalogue). Writers
+ * take turns (a transaction-scoped advisory lock): processes starting together on a fresh database
+ * (compose's two APIs and two workers) write the same new rows at once, and ON CONFLICT (id)
+ * settles that race on the primary key only. The other unique index, (provider,
+ * provider_institution_id), waits for the other writer's row and then fails with a unique
+ * violation, which stopped a process at start.
+ */
 export async function upsertInstitutions(db: Db, rows: InstitutionInsert[]): Promise<void> {
   if (rows.length === 0) return;
   const excluded = (c: string) => sql.raw(`excluded.${c}`);
-  await db.insert(institutions).values(rows).onConflictDoUpdate({
-    target: institutions.id,
-    set: {
-      name: excluded('name'), country: excluded('country'), methods: excluded('methods'), products: excluded('products'),
-      logo: excluded('logo'), primaryColor: excluded('primary_color'), url: excluded('url'), alwaysMfa: excluded('always_mfa'),
-      linksPendingTransactions: excluded('links_pending_transactions'), limits: excluded('limits'), syncedAt: excluded('synced_at'),
-      historyDays: excluded('history_days'), maxAccessDays: excluded('max_access_days'),
-    },
+  await withTransaction(db, async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('causeway institutions catalogue', 0))`);
+    await tx.insert(institutions).values(rows).onConflictDoUpdate({
+      target: institutions.id,
+      set: {
+        name: excluded('name'), country: excluded('country'), methods: excluded('methods'), products: excluded('products'),
+        logo: excluded('logo'), primaryColor: excluded('primary_color'), url: excluded('url'), alwaysMfa: excluded('always_mfa'),
+        linksPendingTransactions: excluded('links_pending_transactions'), limits: excluded('limits'), syncedAt: excluded('synced_at'),
+        historyDays: excluded('history_days'), maxAccessDays: excluded('max_access_days'),
+      },
+    });
   });
 }
 
