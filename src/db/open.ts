@@ -35,6 +35,19 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 // `date` stays a YYYY-MM-DD string, as PGlite returns it.
 pg.types.setTypeParser(1082, (v) => v);
 
+/**
+ * How every pool of this process holds its server connections (Causeway's and pg-boss's). A
+ * connection idle this long is closed; node-postgres's default is 10 s. A new server backend pays
+ * again for what a warm one keeps: catalogue caches, the trigger functions' compilation and each
+ * statement's plans (db/statements.ts). On a new backend, the first insert of a connection (with
+ * its event, webhook fan-out and schedule triggers) took 19.4 ms against 0.8 ms after, and an
+ * initial sync cost the server about a fifth more a row when the pool had closed its connections
+ * during a lull (BENCHMARKS.md). So connections are kept through lulls of minutes, such as the
+ * scheduler's ticks a minute apart, and closed after a quiet five. Idle connections do not keep the
+ * process alive (`allowExitOnIdle`).
+ */
+export const POOL_HOLDING = { idleTimeoutMillis: 5 * 60_000, allowExitOnIdle: true } as const;
+
 export interface OpenOptions {
   databaseUrl: string | null;
   dataDir: string;
@@ -47,7 +60,7 @@ export interface OpenOptions {
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, Client: StatementNamingClient });
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, Client: StatementNamingClient, ...POOL_HOLDING });
     pool.on('error', () => { /* a dropped idle client is replaced on the next query */ });
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     return { kind: 'postgres', db, pool, url: opts.databaseUrl, close: () => pool.end() };

@@ -11,7 +11,7 @@
  * exists: the sweeper can re-send without making duplicates.
  */
 import { PgBoss, fromPglite, type Job } from 'pg-boss';
-import type { Database } from '../db/open.js';
+import { POOL_HOLDING, type Database } from '../db/open.js';
 import { timeJobRun } from '../metrics.js';
 import { StatementNamingClient } from '../db/statements.js';
 import { listen } from '../db/listen.js';
@@ -65,7 +65,7 @@ export interface JobQueue {
 export async function createQueue(database: Database, opts: QueueOptions, onError: (err: Error) => void): Promise<JobQueue> {
   const boss = database.kind === 'pglite'
     ? new PgBoss({ db: fromPglite(database.pglite), backend: 'pglite', ...BOSS_TIMING })
-    : new PgBoss({ connectionString: database.url, max: 6, Client: StatementNamingClient, ...BOSS_TIMING } as ConstructorParameters<typeof PgBoss>[0]);
+    : new PgBoss({ connectionString: database.url, max: 6, Client: StatementNamingClient, ...POOL_HOLDING, ...BOSS_TIMING } as ConstructorParameters<typeof PgBoss>[0]);
   // pg-boss reports background errors here (a dropped connection during maintenance, …); it retries them itself.
   boss.on('error', (err: unknown) => onError(err as Error));
   await boss.start();

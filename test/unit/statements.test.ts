@@ -2,13 +2,16 @@
  * Which statements become named prepared statements (db/statements.ts): every repeated text with
  * parameters, and a repeated text without them only when it is plainly one query or write. On
  * PostgreSQL, the client really keeps such a statement prepared on its connection, as pg-boss's
- * fetch (its options written into the text) is sent, and a multi-statement text still runs.
+ * fetch (its options written into the text) is sent, and a multi-statement text still runs. A
+ * statement stays prepared as long as its connection: the pool keeps an idle connection through a
+ * lull of minutes (db/open.ts POOL_HOLDING), so a new backend's caches are not paid at each burst.
  */
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { nameable, StatementNamingClient } from '../../src/db/statements.js';
+import { openDatabase } from '../../src/db/open.js';
 import { usingPostgres } from '../helpers/db.js';
 
 describe('named statements', () => {
@@ -42,6 +45,25 @@ describe('named statements', () => {
       assert.equal(none.rows[0].n, 0);
     } finally {
       await client.end();
+    }
+  });
+
+  if (usingPostgres()) it('keeps an idle pooled connection through a lull of a minute (node-postgres closes it after 10 s) and closes it after five quiet minutes', async () => {
+    const database = await openDatabase({ databaseUrl: process.env.DATABASE_URL!, dataDir: '' });
+    assert.equal(database.kind, 'postgres');
+    if (database.kind !== 'postgres') return;
+    const backend = async () => (await database.pool.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const first = await backend();
+      mock.timers.tick(60_000);
+      assert.equal(database.pool.totalCount, 1, 'still open after a minute idle');
+      assert.equal(await backend(), first, 'the same server backend, with what it has prepared');
+      mock.timers.tick(5 * 60_000);
+      assert.equal(database.pool.totalCount, 0, 'closed after five quiet minutes');
+    } finally {
+      mock.timers.reset();
+      await database.close();
     }
   });
 });
