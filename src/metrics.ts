@@ -63,6 +63,10 @@ const webhookDeliveries = new Counter({
   name: 'causeway_webhook_attempts_total', help: 'Webhook delivery attempts, by outcome (delivered, failed, gone: the endpoint answered 410).',
   labelNames: ['outcome'] as const, registers: [registry],
 });
+const webhookClaims = new Counter({
+  name: 'causeway_webhook_claims_total', help: 'Claims of due webhook deliveries this worker made, by whether they found any (none: a poll or a wake with nothing due for it).',
+  labelNames: ['found'] as const, registers: [registry],
+});
 const webhookRequestDuration = new Histogram({
   name: 'causeway_webhook_request_duration_seconds', help: 'Duration of webhook POSTs to receivers, by outcome.',
   labelNames: ['outcome'] as const, buckets: WORK_BUCKETS, registers: [registry],
@@ -124,6 +128,11 @@ export function recordWebhookAttempt(outcome: 'delivered' | 'failed' | 'gone', r
   webhookDeliveries.inc({ outcome });
   webhookRequestDuration.observe({ outcome }, seconds(requestMs));
   if (outcome === 'delivered' && latencyMs !== null) webhookLatency.observe(seconds(latencyMs));
+}
+
+/** One claim of due webhook deliveries (jobs/webhook-worker.ts) and how many it took. */
+export function recordWebhookClaim(taken: number): void {
+  webhookClaims.inc({ found: taken > 0 ? 'some' : 'none' });
 }
 
 /** One provider call (services/sync/journal.ts callProvider); `outcome` is `ok` or an error code. */

@@ -24,6 +24,7 @@ import { startWebhookWorker } from '../src/jobs/webhook-worker.js';
 import { createCore } from '../src/runtime.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { until } from './helpers/wait.js';
+import { registry } from '../src/metrics.js';
 
 function assertProblem(res: { status: number; body: any }, status: number, code: string) {
   assert.equal(res.status, status, JSON.stringify(res.body));
@@ -426,5 +427,47 @@ describe('webhook delivery', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(receiver.at('/ok/theirs').length, 0, "the other application's endpoint got nothing");
     assert.equal((await t.api('GET', `/v1/webhook-endpoints/${mine.id}`)).body.enabled, true, 'untouched');
+  });
+});
+
+describe('a quiet webhook worker', () => {
+  let t: TestApp;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  before(async () => {
+    receiver = await startReceiver();
+    t = await startTestApp({ config: { allowPrivateAddresses: true } });
+  });
+  after(async () => {
+    await t.close();
+    await receiver.close();
+  });
+
+  /** This process's webhook claims so far, by whether they found anything. */
+  const claims = async () => {
+    const values = (await registry.getSingleMetric('causeway_webhook_claims_total')!.get()).values;
+    const of = (found: string) => values.filter((v) => v.labels.found === found).reduce((n, v) => n + v.value, 0);
+    return { some: of('some'), none: of('none') };
+  };
+
+  it('claims once a delivery: no claim that finds nothing after finding one or after its attempt ends, only the poll', async () => {
+    const res = await t.api('POST', '/v1/webhook-endpoints', { url: `${receiver.base}/ok/quiet`, eventTypes: ['webhook_endpoint.test'] });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const events = 12;
+    const before = await claims();
+    const started = performance.now();
+    for (let i = 1; i <= events; i++) {
+      assert.equal((await t.api('POST', `/v1/webhook-endpoints/${res.body.id}/test`)).status, 202);
+      await until(`delivery ${i} recorded`, async () => {
+        const log = (await t.api('GET', `/v1/webhook-endpoints/${res.body.id}/deliveries?limit=50`)).body.data as { status: string }[];
+        return log.filter((d) => d.status === 'succeeded').length >= i;
+      });
+    }
+    const elapsedMs = performance.now() - started;
+    const after = await claims();
+    assert.equal(receiver.at('/ok/quiet').length, events, 'each sent once');
+    assert.ok(after.some - before.some <= events, `${after.some - before.some} claims found deliveries for ${events}`);
+    // A poll every 250 ms while nothing is due; before, each delivery also cost two claims that found nothing.
+    const polls = Math.floor(elapsedMs / 250) + 2;
+    assert.ok(after.none - before.none <= polls, `${after.none - before.none} claims found nothing in ${Math.round(elapsedMs)} ms (polls: at most ${polls})`);
   });
 });

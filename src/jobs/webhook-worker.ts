@@ -25,7 +25,7 @@ import type { Core } from '../services/core.js';
 import { eventPayload, webhookSigner } from '../services/webhooks.js';
 import { sendWebhook } from './webhook-http.js';
 import { listen } from '../db/listen.js';
-import { recordWebhookAttempt } from '../metrics.js';
+import { recordWebhookAttempt, recordWebhookClaim } from '../metrics.js';
 
 /** Deliveries one endpoint may hold in this process (waiting, in flight or being recorded). */
 const PER_ENDPOINT = 8;
@@ -78,8 +78,19 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
   let stopped = false;
   let wakeUp: (() => void) | null = null;
   const wake = () => { const w = wakeUp; wakeUp = null; w?.(); };
+  /**
+   * Whether deliveries may be due that this worker has not tried to claim: set by a notification, the
+   * poll and a claim that may have left some behind (full, or held back by room or an endpoint's
+   * share); cleared by a claim that took all it found. An attempt ending wakes the loop to claim
+   * into the room it frees only while this is set, so a quiet worker makes one claim a delivery,
+   * not a claim that finds it and then two more that find nothing.
+   */
+  let mayBeDue = true;
+  /** Notifications and polls so far: one that comes while a claim runs (a row its snapshot missed) has the loop claim again at once. */
+  let signals = 0;
+  const due = () => { mayBeDue = true; signals++; wake(); };
   // The events' trigger NOTIFYs: a new delivery goes out at once rather than at the next poll.
-  const unlisten = await listen(core.database, CHANNEL, wake, (err) => core.log.warn({ err }, 'webhook notification connection lost; polling until it is back'));
+  const unlisten = await listen(core.database, CHANNEL, due, (err) => core.log.warn({ err }, 'webhook notification connection lost; polling until it is back'));
   const running = new Set<Promise<void>>();
 
   const count = (m: Map<string, number>, key: string, by: number) => {
@@ -141,27 +152,34 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
     }
   }
 
-  async function claim(): Promise<number> {
+  /** Claims what is due into the room there is; answers how many, and whether it may have left some due behind. */
+  async function claim(): Promise<{ got: number; leftSome: boolean }> {
     const room = Math.min(capacity * ahead - ready.length - sending, capacity * HOLD - held);
     const starving = !embedded && sending < capacity && ready.length === 0;
-    if (room <= 0 || (held > 0 && !starving && room < minClaim)) return 0;
+    if (room <= 0 || (held > 0 && !starving && room < minClaim)) return { got: 0, leftSome: true };
     const leaseToken = randomUUID();
     const wallNow = core.clock.now();
+    const busy = [...byEndpoint].filter(([, n]) => n >= PER_ENDPOINT).map(([id]) => id);
     const claimed = await claimDueDeliveries(core.db, {
       wallNow, leaseUntil: new Date(wallNow.getTime() + timeoutMs + LEASE_MARGIN_MS), leaseToken, limit: room,
-      perEndpoint: PER_ENDPOINT_CLAIM, busy: [...byEndpoint].filter(([, n]) => n >= PER_ENDPOINT).map(([id]) => id),
+      perEndpoint: PER_ENDPOINT_CLAIM, busy,
     });
+    recordWebhookClaim(claimed.length);
     const bodies = new Map<string, string>();
+    const perEndpoint = new Map<string, number>();
     for (const c of claimed) {
       let payload = bodies.get(c.event.id);
       if (payload === undefined) bodies.set(c.event.id, payload = eventPayload(c.event));
       held++;
       count(byEndpoint, c.endpoint.id, 1);
+      count(perEndpoint, c.endpoint.id, 1);
       holding.set(c.delivery.id, leaseToken);
       ready.push({ c, leaseToken, payload });
     }
     pump();
-    return claimed.length;
+    // Left behind: more than the room, more of an endpoint than one claim takes, or a busy endpoint's.
+    const leftSome = claimed.length >= room || busy.length > 0 || [...perEndpoint.values()].some((n) => n >= PER_ENDPOINT_CLAIM);
+    return { got: claimed.length, leftSome };
   }
 
   // A slow machine must not let a held delivery's lease lapse (another worker would send it again).
@@ -172,24 +190,36 @@ export async function startWebhookWorker(core: Core): Promise<WebhookWorker> {
   }, RENEW_MS);
   renewer.unref();
 
+  /** When the poll falls due (monotonic ms): POLL_MS after the last claim, however often attempts ending wake the loop meanwhile. */
+  let pollAt = 0;
   const loop = (async () => {
     while (!stopped) {
-      let got = 0;
-      try {
-        got = await claim();
-      } catch (err) {
-        core.log.warn({ err }, 'claiming webhook deliveries failed');
+      if (mayBeDue) {
+        // Cleared before the statement: a notification while it runs sets it again.
+        mayBeDue = false;
+        pollAt = performance.now() + POLL_MS;
+        const seen = signals;
+        let again = false;
+        try {
+          const r = await claim();
+          if (r.leftSome) mayBeDue = true;
+          again = r.got > 0 && r.leftSome; // more may be due, and there may be room for it
+        } catch (err) {
+          mayBeDue = true;
+          core.log.warn({ err }, 'claiming webhook deliveries failed');
+        }
+        if (again || signals !== seen) continue;
       }
-      if (got > 0) continue; // there may be more due, and room for it
+      // Until a notification, the poll, or an attempt ending (room freed) wakes it.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, POLL_MS);
+        const timer = setTimeout(() => { mayBeDue = true; resolve(); }, Math.max(0, pollAt - performance.now()));
         wakeUp = () => { clearTimeout(timer); resolve(); };
       });
     }
   })();
 
   return {
-    wake,
+    wake: due,
     async stop() {
       stopped = true;
       wake();
