@@ -1,4 +1,4 @@
-/** Job machinery: MFA timeout, recovery of a lost delivery, refresh-all, secrets at rest and in logs, when a step's start is saved. */
+/** Job machinery: MFA timeout, recovery of a lost delivery, a live job among a long history, refresh-all, secrets at rest and in logs, when a step's start is saved. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -10,6 +10,9 @@ import { startWorker } from '../src/runtime.js';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import type { Provider } from '../src/providers/types.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { lockConnectionWithLiveJob } from '../src/db/repos/connections.js';
+import { withTransaction } from '../src/db/transaction.js';
+import { usingPostgres } from './helpers/db.js';
 
 async function rows(t: TestApp, query: ReturnType<typeof sql>): Promise<any[]> {
   return ((await t.core.db.execute(query)) as unknown as { rows: any[] }).rows;
@@ -31,6 +34,37 @@ describe('MFA window', () => {
     assert.deepEqual([con.status, con.statusReason], ['failed', 'mfa_timeout']);
     const late = await t.api('POST', `/v1/jobs/${res.body.job.id}/mfa`, { code: '1234' });
     assert.equal(late.status, 409);
+  });
+});
+
+describe('a live job among a long history', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ worker: false }); });
+  after(async () => { await t.close(); });
+
+  it('a refresh request finds the connection\'s live job among 400 ended ones, with a plan made once (PostgreSQL: a generic plan through the live-job index)', async () => {
+    const userId = await t.createUser();
+    const res = await t.api('POST', `/v1/users/${userId}/connections`, { institutionId: 'ins_sandbox_web', method: 'web', credentials: { login: 'user_good', password: 'pass_good' } });
+    const { connection, job } = res.body;
+    const applicationId = (await rows(t, sql`select application_id from connections where id = ${connection.id}`))[0].application_id;
+    // Four refreshes a day for a hundred days, all ended; the create job (queued, no worker here) is the live one.
+    await t.core.db.execute(sql`insert into jobs (id, application_id, user_id, connection_id, type, trigger, status, products, steps, queue_job_id, created_at, updated_at)
+      select 'job_history_' || i, application_id, user_id, id, 'refresh', 'scheduled', case when i % 10 = 0 then 'failed' else 'succeeded' end,
+        products, '[]'::jsonb, 'q_' || i, now(), now()
+      from connections, generate_series(1, 400) i where id = ${connection.id}`);
+    await t.core.db.execute(sql`analyze jobs`);
+    await withTransaction(t.core.db, async (tx) => {
+      // One transaction: one server connection, where each text stays prepared.
+      for (let i = 0; i < 8; i++) {
+        const found = await lockConnectionWithLiveJob(tx, applicationId, connection.id, userId);
+        assert.equal(found?.live?.id, job.id, `call ${i + 1}`);
+      }
+      if (!usingPostgres()) return;
+      const [plans] = ((await tx.execute(sql`select generic_plans, custom_plans from pg_prepared_statements
+        where statement like 'select "connections"."id"%' and statement like '%for no key update of "connections"%'`)) as unknown as { rows: any[] }).rows;
+      // With the live statuses as parameters, no generic plan could use the index, and the planner planned every call.
+      assert.ok(plans && Number(plans.generic_plans) >= 1, `generic ${plans?.generic_plans}, custom ${plans?.custom_plans}`);
+    });
   });
 });
 

@@ -1,9 +1,10 @@
 /** Connections. Status changes are decided by the domain machine (domain/status.ts); `stateOf` reads a row for it. */
 import { and, asc, eq, gt, inArray, ne, notInArray, or, sql } from 'drizzle-orm';
 import type { ConnectionState } from '../../domain/status.js';
-import { LIVE_JOB_STATUSES, type ConnectionStatus, type Method, type StatusReason } from '../../domain/types.js';
+import { type ConnectionStatus, type Method, type StatusReason } from '../../domain/types.js';
 import type { Db } from '../open.js';
 import { ASYNC_COMMIT } from '../transaction.js';
+import { liveJob } from '../predicates.js';
 import { connections, jobs } from '../schema.js';
 import { appTimeSql } from './app-clock.js';
 import type { JobRow } from './jobs.js';
@@ -34,7 +35,7 @@ export async function findConnection(db: Db, applicationId: string, id: string, 
 /** The connection with its live job if it has one, locked (its user first) for the rest of the transaction. */
 export async function lockConnectionWithLiveJob(db: Db, applicationId: string, id: string, userId: string): Promise<{ connection: ConnectionRow; live: JobRow | null } | null> {
   const [row] = await db.select({ connection: connections, live: jobs }).from(connections)
-    .leftJoin(jobs, and(eq(jobs.connectionId, connections.id), inArray(jobs.status, [...LIVE_JOB_STATUSES])))
+    .leftJoin(jobs, and(eq(jobs.connectionId, connections.id), liveJob(jobs.status)))
     .where(and(eq(connections.applicationId, applicationId), eq(connections.id, id), eq(connections.userId, userId),
       userLockedFirst(sql`${connections.userId}`)))
     .for('no key update', { of: connections });

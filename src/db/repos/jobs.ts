@@ -3,7 +3,7 @@
  * that was superseded (its worker presumed dead and the job handed to another) writes nothing.
  */
 import { and, desc, eq, inArray, isNotNull, isNull, lt, notInArray, sql } from 'drizzle-orm';
-import { LIVE_JOB_STATUSES, type JobStep } from '../../domain/types.js';
+import type { JobStep } from '../../domain/types.js';
 import type { Db } from '../open.js';
 import { appTimeSql, boundedOffsetSql } from './app-clock.js';
 import { patchKeys, patchPlaceholders, patchValues, preparedPer, preparedShapes } from '../prepared.js';
@@ -11,16 +11,16 @@ import { connectionLockedFirst } from './locks.js';
 import { journalInsertOf, type ProviderCallInsert } from './provider-calls.js';
 import { RetryTransaction } from '../transaction.js';
 import { accounts, applications, connections, identities, institutionThrottles, jobs, transactions } from '../schema.js';
-import { filterOnly } from '../predicates.js';
+import { filterOnly, liveJob } from '../predicates.js';
 
 export type JobRow = typeof jobs.$inferSelect;
 
 /** The conflict target of `jobs_one_live_per_connection`: one queued, running or awaiting_input job per connection. */
-const ONE_LIVE_JOB = { target: jobs.connectionId, where: sql`status in ('queued', 'running', 'awaiting_input')` };
+const ONE_LIVE_JOB = { target: jobs.connectionId, where: liveJob(sql`status`) };
 
 export async function findLiveJob(db: Db, connectionId: string): Promise<JobRow | null> {
   const [row] = await db.select().from(jobs)
-    .where(and(eq(jobs.connectionId, connectionId), inArray(jobs.status, [...LIVE_JOB_STATUSES])));
+    .where(and(eq(jobs.connectionId, connectionId), liveJob(jobs.status)));
   return row ?? null;
 }
 
@@ -70,7 +70,7 @@ export async function insertJobUpdatingConnection(db: Db, row: typeof jobs.$infe
  */
 export async function cancelLiveJob(db: Db, connectionId: string, now: Date, reason: string): Promise<JobRow | null> {
   const [live] = await db.select().from(jobs)
-    .where(and(eq(jobs.connectionId, connectionId), inArray(jobs.status, [...LIVE_JOB_STATUSES]))).for('update');
+    .where(and(eq(jobs.connectionId, connectionId), liveJob(jobs.status))).for('update');
   if (!live) return null;
   const steps = live.steps.map((s) => (s.status === 'pending' || s.status === 'in_progress' || s.status === 'awaiting_input'
     ? { ...s, status: 'skipped' as const, resultCode: 'cancelled', finishedAt: now.toISOString() }
