@@ -11,6 +11,7 @@ import {
 import type { DeletionOperation, InstitutionSetting, JobStep } from '../domain/types.js';
 
 import { money, ts } from './columns.js';
+import { liveJob } from './predicates.js';
 
 export const applications = pgTable('applications', {
   id: text('id').primaryKey(),
@@ -188,9 +189,8 @@ export const jobs = pgTable('jobs', {
 }, (t) => [
   index('jobs_connection_idx').on(t.connectionId, t.id),
   index('jobs_app_status_idx').on(t.status, t.createdAt),
-  // One live job per connection, whatever the queue does.
-  uniqueIndex('jobs_one_live_per_connection').on(t.connectionId)
-    .where(sql`status in ('queued', 'running', 'awaiting_input')`),
+  // One live job per connection, whatever the queue does. Its queries name the live statuses the same way (liveJob).
+  uniqueIndex('jobs_one_live_per_connection').on(t.connectionId).where(liveJob(sql`status`)),
 ]);
 
 export const accounts = pgTable('accounts', {
