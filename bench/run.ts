@@ -2,9 +2,11 @@
  * `npm run bench [-- --db pglite|postgres|both] [--connections N] [--concurrency 8,16,32] …`
  *
  * Runs bench/suite.ts once per database, each in its own process (its resident memory is then
- * that database's alone), one after the other so they do not share the CPUs, then prints a
- * table per database (each figure beside its raw floor) and writes the same to
- * .tmp/bench-latest.json. Not a test: never part of `npm test`.
+ * that database's alone), one after the other so they do not share the CPUs; after each suite, the
+ * webhook phase in a new process of its own (bench/webhooks-only.ts: a deployed worker does not
+ * carry the suite's heap, and neither should the bare loop it is compared with) and the idle
+ * memory runs. Then prints a table per database (each figure beside its raw floor) and writes the
+ * same to .tmp/bench-latest.json. Not a test: never part of `npm test`.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,17 +18,22 @@ import type { DbKind } from './db.js';
 import { IDLE_RUNS, idleMemory, type IdleRun } from './idle-memory.js';
 import { renderSuite, targets } from './report.js';
 import type { SuiteResult } from './suite.js';
+import type { WebhookResult } from './webhooks.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 /** A database's whole suite must end within this, or it is stopped and reported as failed. */
 const SUITE_TIMEOUT_MS = 10 * 60_000;
+/** The webhook phase likewise. */
+const WEBHOOKS_TIMEOUT_MS = 5 * 60_000;
 
-const forwarded = ['connections', 'core-connections', 'concurrency', 'noop-jobs', 'api-seconds', 'width', 'endpoints', 'webhook-events', 'scheduler-connections', 'latency-connections', 'latency-ms', 'latency-concurrency'] as const;
+/** Options for the suite, and the webhook phase's own (bench/webhooks-only.ts). */
+const forwarded = ['connections', 'core-connections', 'concurrency', 'noop-jobs', 'api-seconds', 'width', 'scheduler-connections', 'latency-connections', 'latency-ms', 'latency-concurrency'] as const;
+const webhookOptions = { endpoints: 'endpoints', 'webhook-events': 'events', width: 'width' } as const;
 const { values } = parseArgs({
   options: {
     db: { type: 'string', default: 'both' }, 'idle-runs': { type: 'string', default: IDLE_RUNS.join(',') },
-    ...Object.fromEntries(forwarded.map((k) => [k, { type: 'string' as const }])),
+    ...Object.fromEntries([...forwarded, ...Object.keys(webhookOptions)].map((k) => [k, { type: 'string' as const }])),
   },
 });
 /** The idle-memory runs after each database's suite (bench/idle-memory.ts); `none` skips them. */
@@ -36,19 +43,21 @@ const kinds: DbKind[] = values.db === 'both' ? ['pglite', 'postgres'] : [values.
 if (!kinds.every((k) => k === 'pglite' || k === 'postgres')) throw new Error('--db must be pglite, postgres or both');
 const given = values as Record<string, string | undefined>;
 const args = forwarded.flatMap((k) => (given[k] ? [`--${k}`, given[k]] : []));
+const webhookArgs = Object.entries(webhookOptions).flatMap(([k, as]) => (given[k] ? [`--${as}`, given[k]] : []));
 
-function runChild(kind: DbKind): Promise<SuiteResult> {
-  const out = path.join(os.tmpdir(), `cw-bench-${kind}-${process.pid}.json`);
+/** A bench script in a child process (tsx, --expose-gc) that writes its result as JSON to the file after `--out`. */
+function runChild<T>(script: string, scriptArgs: string[], what: string, timeoutMs: number): Promise<T> {
+  const out = path.join(os.tmpdir(), `cw-bench-${path.basename(script, '.ts')}-${process.pid}.json`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(HERE, 'suite.ts'), '--db', kind, '--out', out, ...args], {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(HERE, script), ...scriptArgs, '--out', out], {
       cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'],
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), SUITE_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`${kind} suite ${signal ? `was stopped (${signal}, over ${SUITE_TIMEOUT_MS / 60_000} min)` : `exited with ${code}`}`));
+      if (code !== 0) return reject(new Error(`${what} ${signal ? `was stopped (${signal}, over ${timeoutMs / 60_000} min)` : `exited with ${code}`}`));
       try {
-        resolve(JSON.parse(fs.readFileSync(out, 'utf8')) as SuiteResult);
+        resolve(JSON.parse(fs.readFileSync(out, 'utf8')) as T);
       } catch (err) {
         reject(err as Error);
       } finally {
@@ -68,14 +77,20 @@ const failures: string[] = [];
 for (const kind of kinds) {
   process.stderr.write(`\n== ${kind} ==\n`);
   try {
-    results.push(await runChild(kind));
+    results.push(await runChild<SuiteResult>('suite.ts', ['--db', kind, ...args], `${kind} suite`, SUITE_TIMEOUT_MS));
   } catch (err) {
     failures.push((err as Error).message);
+  }
+  const suite = results.find((r) => r.db === kind);
+  try {
+    const webhooks = await runChild<WebhookResult>('webhooks-only.ts', [kind, '1', ...webhookArgs], `${kind} webhooks`, WEBHOOKS_TIMEOUT_MS);
+    if (suite) suite.webhooks = webhooks;
+  } catch (err) {
+    failures.push(`${kind} webhooks: ${(err as Error).message}`);
   }
   if (idleRuns.length === 0) continue;
   try {
     const idle = await idleMemory(kind, { runs: idleRuns, idleSeconds: 10 });
-    const suite = results.find((r) => r.db === kind);
     if (suite) suite.idleMemory = idle;
   } catch (err) {
     failures.push(`${kind} idle memory: ${(err as Error).message}`);

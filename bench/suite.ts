@@ -7,8 +7,10 @@
  *   ─► for each jobConcurrency c: refresh the first N (sandbox), no-op floors (real queue, pg-boss one at a time, pg-boss batched),
  *      refresh them again (precomputed provider); the sandbox test clock moves a day before each round
  *   ─► refresh with a provider that takes 500 ms a call: 400 connections refreshed again as each ends, one worker at jobConcurrency 400
- *   ─► webhooks: 100 endpoints × 50 events to a receiver in another process, beside a bare sign-and-POST loop, then a trickle of test events
  *   ─► scheduler: a simulated day of ticks over 1,000,000 connections (PGlite: 20,000)
+ *
+ * The webhook phase (100 endpoints × 50 events, beside a bare sign-and-POST loop) runs after this,
+ * in a process of its own (bench/run.ts, bench/webhooks-only.ts), and its result is added here.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,7 +28,7 @@ import { benchLogin, ingestionCore, initialSync, INSTITUTION, PASSWORD, type Ing
 import { countQueries, log, round, sampleMemory } from './measure.js';
 import { precomputed } from './provider.js';
 import { refreshRound, type RefreshResult } from './refresh.js';
-import { webhookRound, type WebhookResult } from './webhooks.js';
+import type { WebhookResult } from './webhooks.js';
 import { schedulerDay, type SchedulerResult } from './scheduler.js';
 
 /** Causeway's default CAUSEWAY_JOB_CONCURRENCY, used for the initial sync. */
@@ -48,9 +50,6 @@ export interface SuiteOptions {
   apiSeconds: number;
   /** API clients calling at once (creates, refreshes, no-op sends). */
   width: number;
-  /** Webhook endpoints, and events each of them takes (deliveries = endpoints × events). */
-  endpoints: number;
-  webhookEvents: number;
   /** Connections the scheduler's simulated day runs over (PGlite: at most 20,000). */
   schedulerConnections: number;
   /** The provider-latency phase: connections refreshed over and over, the latency of each call, the worker's job concurrency (0 connections: skipped). */
@@ -193,9 +192,6 @@ async function runSuite(kind: DbKind, opts: SuiteOptions): Promise<SuiteResult> 
       });
       await running.stop();
     }
-    running = await startCore(database, DEFAULT_CONCURRENCY);
-    result.webhooks = await phase(`webhooks, ${opts.endpoints} endpoints`, () => webhookRound(running.core, tenant, { endpoints: opts.endpoints, events: opts.webhookEvents, width: opts.width }));
-    await running.stop();
     const scheduled = kind === 'postgres' ? opts.schedulerConnections : Math.min(opts.schedulerConnections, PGLITE_SCHEDULER_CONNECTIONS);
     result.scheduler = await phase(`scheduler, ${scheduled} connections over a day`, () => schedulerDay(database, scheduled, { chart: kind === 'postgres' }));
     result.memory = { afterSyncMb, heapAfterSyncMb, peakDuringSyncMb, endMb: rssMb(), peakMb: memory.peakMb(), maxRssMb: round(process.resourceUsage().maxRSS / 1e3) };
@@ -211,7 +207,7 @@ const { values } = parseArgs({
   options: {
     db: { type: 'string' }, out: { type: 'string' }, connections: { type: 'string' }, 'core-connections': { type: 'string' },
     concurrency: { type: 'string' }, 'noop-jobs': { type: 'string' }, 'api-seconds': { type: 'string' }, width: { type: 'string' },
-    endpoints: { type: 'string' }, 'webhook-events': { type: 'string' }, 'scheduler-connections': { type: 'string' },
+    'scheduler-connections': { type: 'string' },
     'latency-connections': { type: 'string' }, 'latency-ms': { type: 'string' }, 'latency-concurrency': { type: 'string' },
   },
 });
@@ -224,8 +220,6 @@ const opts: SuiteOptions = {
   noopJobs: Number(values['noop-jobs'] ?? 1000),
   apiSeconds: Number(values['api-seconds'] ?? DEFAULT_API_LOAD.seconds),
   width: Number(values.width ?? 8),
-  endpoints: Number(values.endpoints ?? 100),
-  webhookEvents: Number(values['webhook-events'] ?? 50),
   schedulerConnections: Number(values['scheduler-connections'] ?? 1_000_000),
   latencyConnections: Number(values['latency-connections'] ?? 400),
   latencyMs: Number(values['latency-ms'] ?? 500),
