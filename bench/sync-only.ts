@@ -7,7 +7,7 @@
  * Each round syncs `connections` new connections (8 API clients creating them, the worker at
  * `concurrency`) and then loads the rows stored so far with COPY (bench/floors.ts), so the two are
  * measured one after the other on the same machine. It prints txn/s, the ratio, and the CPU per
- * stored row of this process and of the database's backends; `--top N`: pg_stat_statements over the
+ * stored row of this process (and the kernel's part of it, `nodeSystem`) and of the database's backends; `--top N`: pg_stat_statements over the
  * last round's sync, per connection; `--profile FILE`: this process's CPU profile of the last round's
  * sync (a .cpuprofile, for Chrome's DevTools).
  */
@@ -57,7 +57,7 @@ try {
     console.log(JSON.stringify({
       round: r + 1, transactions: sync.transactions, seconds: round(sync.window.seconds, 2), txnPerSec: sync.txnPerSec,
       copyRowsPerSec: copy.rowsPerSec, copyRows: copy.rows, ratio: round(sync.txnPerSec / copy.rowsPerSec, 2),
-      cpuUsPerRow: { node: perRow((node.user + node.system) / 1000), postgres: backendMs === null ? null : perRow(backendMs) },
+      cpuUsPerRow: { node: perRow((node.user + node.system) / 1000), nodeSystem: perRow(node.system / 1000), postgres: backendMs === null ? null : perRow(backendMs) },
       machine: sync.window.machineCpu, misses: pre.stats.misses,
     }));
     if (counting) await printStatements(database.db, n, top!);
