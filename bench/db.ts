@@ -13,7 +13,7 @@ import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/open.js';
-import { createCore, startWorker } from '../src/runtime.js';
+import { createCore, startWorker, stopJobs } from '../src/runtime.js';
 import type { Provider } from '../src/providers/types.js';
 import type { Core } from '../src/services/core.js';
 import { text } from './measure.js';
@@ -91,7 +91,7 @@ export async function startCore(database: Database, jobConcurrency: number, prov
     core,
     async stop() {
       await stopWorker();
-      await core.queue.stop();
+      await stopJobs(core);
     },
   };
 }

@@ -27,6 +27,7 @@ import { createCipher, resolveEncryptionKey } from './services/crypto.js';
 import { expireMfa } from './services/jobs.js';
 import { resumeStalledImports, runImportBatchJob } from './services/imports.js';
 import { applyDueRules } from './services/due.js';
+import { flushPermitReturns } from './services/limits.js';
 import { startWebhookWorker } from './jobs/webhook-worker.js';
 import { runSchedulerTick, SCHEDULER_TICK_MS, TICK_LIMIT } from './services/scheduler.js';
 
@@ -84,6 +85,15 @@ export async function migrate(database: Database, progress: StartProgress = sile
   }
   await progress.step(`Applying ${pending} database migration${pending === 1 ? '' : 's'}`, () => runMigrations(database));
   return { applied: pending, total };
+}
+
+/**
+ * Stops the job queue (the jobs in flight end first, jobs/queue.ts) and writes the
+ * institution places they gave back (services/limits.ts), before the database is closed.
+ */
+export async function stopJobs(core: Core): Promise<void> {
+  await core.queue.stop();
+  await flushPermitReturns(core);
 }
 
 export async function createCore(config: Config, overrides: CoreOverrides = {}): Promise<Core> {
@@ -200,7 +210,7 @@ export async function start(config: Config, role: Role, overrides: CoreOverrides
   let url: string | null = null;
   // Its own port, for every role: the only way a worker, which serves no API, is scraped.
   const metrics = config.metrics.enabled && config.metrics.port !== null ? await listenForMetrics(core).catch(async (err) => {
-    await core.queue.stop().catch(() => {});
+    await stopJobs(core).catch(() => {});
     await core.database.close();
     throw err;
   }) : null;
@@ -223,7 +233,7 @@ export async function start(config: Config, role: Role, overrides: CoreOverrides
   } catch (err) {
     await metrics?.app.close();
     if (stopWorker) await stopWorker().catch(() => {});
-    await core.queue.stop().catch(() => {});
+    await stopJobs(core).catch(() => {});
     await core.database.close();
     throw err;
   }
@@ -236,7 +246,7 @@ export async function start(config: Config, role: Role, overrides: CoreOverrides
       if (app) await app.close();
       await metrics?.app.close();
       if (stopWorker) await stopWorker();
-      await core.queue.stop();
+      await stopJobs(core);
       await core.database.close();
     },
   };

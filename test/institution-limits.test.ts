@@ -12,6 +12,8 @@ import { eq, inArray } from 'drizzle-orm';
 import { connections, jobs, providerCalls } from '../src/db/schema.js';
 import { startWorker } from '../src/runtime.js';
 import { runSchedulerTick, SCHEDULER_TICK_MS } from '../src/services/scheduler.js';
+import { acquirePermit, flushPermitReturns, holdPermit, RETURN_MS } from '../src/services/limits.js';
+import { readThrottle } from '../src/db/repos/throttles.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { sleep, spawnCauseway, type Spawned } from './helpers/process.js';
 
@@ -89,6 +91,26 @@ describe('institution limits across two workers', () => {
     assert.equal(maxOverlap(rows), 2, 'two at a time, never three');
     const there = secondRan();
     assert.ok(there > 0 && there < rows.length, `both workers ran jobs: ${there} of ${rows.length} in the second`);
+  });
+
+  it('a place given back is written by the next take there, else on its own soon after, and before the jobs stop', async () => {
+    const key = { applicationId: appId, institutionId: 'ins_returns' };
+    const capacity = { maxConcurrentRefreshes: 5, refreshesPerMinute: 60_000_000 };
+    const holders = async () => Object.keys((await readThrottle(t.core.db, key)).holders).sort();
+    assert.equal((await acquirePermit(t.core, key, capacity, 'run_a')).granted, true);
+    holdPermit(t.core, key, 'run_a').release();
+    assert.deepEqual(await holders(), ['run_a'], 'not a statement of its own at once');
+    assert.equal((await acquirePermit(t.core, key, capacity, 'run_b')).granted, true);
+    assert.deepEqual(await holders(), ['run_b'], 'written by the next take');
+    holdPermit(t.core, key, 'run_b').release();
+    const given = Date.now();
+    while ((await holders()).length > 0 && Date.now() - given < 5_000) await sleep(10);
+    assert.deepEqual(await holders(), [], 'no take came: written on its own');
+    assert.ok(Date.now() - given < RETURN_MS + 1_000, `written ${Date.now() - given} ms after it was given back`);
+    assert.equal((await acquirePermit(t.core, key, capacity, 'run_c')).granted, true);
+    holdPermit(t.core, key, 'run_c').release();
+    await flushPermitReturns(t.core); // what stopJobs does after the queue stopped
+    assert.deepEqual(await holders(), [], 'written when the jobs stop');
   });
 
   it('starts them at the institution’s pace, evenly spaced', async () => {

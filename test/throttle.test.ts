@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDatabase, runMigrations, type Database } from '../src/db/open.js';
 import { insertApplication } from '../src/db/repos/applications.js';
-import { readThrottle, releasePermit, takePermit, updateThrottle } from '../src/db/repos/throttles.js';
+import { readThrottle, releasePermits, takePermit, updateThrottle } from '../src/db/repos/throttles.js';
 import { newId } from '../src/domain/ids.js';
 import {
   decidePermit, effectiveCapacity, OPEN_THROTTLE, PENALTY_MS, plannedStarts, RESERVE_AHEAD_MS, slowedDown, spacingMs, type ThrottleState,
@@ -91,7 +91,7 @@ describe('institution limits: the permit statement', () => {
     assert.equal(await ask('job_c', at(600)), null, 'the next start (2 s) is more than RESERVE_AHEAD_MS away');
     assert.equal(await ask('job_c', at(1_100)), null, 'two holders: no third');
     assert.equal(await ask('job_a', at(1_200)), 2_000, 'a holder asking again (a retry of its job) keeps its place, at the next start');
-    await releasePermit(database.db, k, 'job_a');
+    await releasePermits(database.db, k, ['job_a']);
     assert.equal(await ask('job_c', at(1_300)), null, 'a released place, but the next start (3 s) is too far ahead');
     assert.equal(await ask('job_c', at(3_100)), 3_100, 'a released place is free');
     assert.equal(await ask('job_d', at(4_200)), null);
@@ -100,11 +100,23 @@ describe('institution limits: the permit statement', () => {
     await updateThrottle(database.db, k, (s) => slowedDown(s, 3_000, now));
     assert.equal(await ask('job_e', at(22_999)), null, 'held back by the 429');
     assert.equal(await ask('job_e', at(23_000)), 23_000);
-    await releasePermit(database.db, k, 'job_e');
+    await releasePermits(database.db, k, ['job_e']);
     assert.equal(await ask('job_f', at(23_500)), null, 'half the pace after it: the next start is two seconds after the last');
     assert.equal(await ask('job_f', at(24_000)), 25_000);
-    await releasePermit(database.db, k, 'job_f');
+    await releasePermits(database.db, k, ['job_f']);
     assert.equal(await ask('job_g', at(24_100)), null, 'the start after that is 2.9 s away');
+  });
+
+  it('places given back with a take are not counted, and go when it is granted; a refused take leaves them', async () => {
+    const k = key('ins_returns');
+    const one = { maxConcurrentRefreshes: 1, refreshesPerMinute: 60_000_000 };
+    const holders = async () => Object.keys((await readThrottle(database.db, k)).holders).sort();
+    assert.deepEqual(await takePermit(database.db, k, 'job_a', one, T0, 60_000), T0);
+    assert.equal(await takePermit(database.db, k, 'job_b', one, at(10), 60_000), null, 'job_a holds the one place');
+    assert.equal(await takePermit(database.db, k, 'job_b', one, at(20), 60_000, ['job_x']), null, 'giving back another holder frees nothing');
+    assert.deepEqual(await holders(), ['job_a'], 'a refused take writes nothing');
+    assert.deepEqual(await takePermit(database.db, k, 'job_b', one, at(30), 60_000, ['job_a']), at(30), 'job_a given back: its place is job_b’s');
+    assert.deepEqual(await holders(), ['job_b'], 'the granted take removed job_a');
   });
 
   it('two connections asking for the last place at once: one gets it', async () => {
@@ -122,7 +134,7 @@ describe('institution limits: the permit statement', () => {
         takePermit(other.db, k, `job_y${round}`, wide, at(1_000 * round + 20), 60_000),
       ]);
       assert.equal(Number(x !== null) + Number(y !== null), 1, `round ${round}: exactly one of two gets the third place`);
-      await releasePermit(database.db, k, x ? `job_x${round}` : `job_y${round}`);
+      await releasePermits(database.db, k, [x ? `job_x${round}` : `job_y${round}`]);
     }
   });
 });

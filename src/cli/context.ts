@@ -9,7 +9,7 @@ import type { Db, Database } from '../db/open.js';
 import { findApplication, type ApplicationRow } from '../db/repos/applications.js';
 import { builtInProviders, createRegistry } from '../providers/registry.js';
 import type { Provider } from '../providers/types.js';
-import { createCore, migrate, openDatabaseChecked, silentProgress, type StartProgress } from '../runtime.js';
+import { createCore, migrate, stopJobs, openDatabaseChecked, silentProgress, type StartProgress } from '../runtime.js';
 import { ensureDefaultApplication } from '../services/applications.js';
 import type { Core } from '../services/core.js';
 import { printedProgress } from './progress.js';
@@ -42,7 +42,7 @@ export async function withCore<T>(config: Config, fn: (core: Core) => Promise<T>
   try {
     return await fn(core);
   } finally {
-    await core.queue.stop().catch(() => {});
+    await stopJobs(core).catch(() => {});
     await core.database.close();
   }
 }

@@ -4,7 +4,8 @@
  * bank (domain/throttle.ts, db/repos/throttles.ts). Limits are applied by every worker through the
  * database, so adding workers never adds load on a bank.
  *
- *   job ─► permit? ─► yes: run, give it back at the end (renewed while a long run goes on)
+ *   job ─► permit? ─► yes: run, give it back at the end (renewed while a long run goes on; written by
+ *                 │          this process's next take there, or on its own RETURN_MS later)
  *                 └─► yes, from its reserved start (the next start is < 1 s away): wait for it, then run
  *                 └─► no: the job is sent again for when the institution can take it (queued, no retry spent)
  *   provider 429 ─► the institution is slowed down (Retry-After), for every worker
@@ -16,7 +17,7 @@ import {
 } from '../domain/throttle.js';
 import type { ApplicationRow } from '../db/repos/applications.js';
 import { requeueJob } from '../db/repos/jobs.js';
-import { readThrottle, releasePermit, renewPermit, takePermit, updateThrottle, type ThrottleKey } from '../db/repos/throttles.js';
+import { readThrottle, releasePermits, renewPermit, takePermit, updateThrottle, type ThrottleKey } from '../db/repos/throttles.js';
 import type { InstitutionLimits } from '../providers/types.js';
 import type { Core } from './core.js';
 import type { Db } from '../db/open.js';
@@ -80,17 +81,27 @@ export async function capacityFor(core: Core, application: LimitsApplication, in
 /**
  * Asks for a permit for a job run (its token; on the wall clock: a bank's limits run in real time).
  * A start reserved a moment ahead (the pace's spacing, RESERVE_AHEAD_MS at most) is waited for here,
- * holding the permit, so the run calls the bank no sooner than its turn.
+ * holding the permit, so the run calls the bank no sooner than its turn. The take writes the places
+ * this process's runs gave back at the institution (permitReturns below).
  */
 export async function acquirePermit(core: Core, key: ThrottleKey, capacity: InstitutionCapacity, runToken: string): Promise<Permit> {
+  const returns = permitReturns(core);
   for (;;) {
     const now = core.clock.now();
-    const startAt = await takePermit(core.db, key, runToken, capacity, now, PERMIT_LEASE_MS);
+    const released = returns.takeFor(key);
+    let startAt: Date | null;
+    try {
+      startAt = await takePermit(core.db, key, runToken, capacity, now, PERMIT_LEASE_MS, released);
+    } catch (err) {
+      returns.add(key, released);
+      throw err;
+    }
     if (startAt) {
       const wait = startAt.getTime() - core.clock.now().getTime();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       return { granted: true, startAt };
     }
+    returns.add(key, released); // a refused take writes nothing
     const refusal = decidePermit(await readThrottle(core.db, key), capacity, runToken, now);
     // Granted meanwhile (a holder left, or the next start came near, between the two reads): ask again at once.
     if (refusal.granted) continue;
@@ -98,7 +109,7 @@ export async function acquirePermit(core: Core, key: ThrottleKey, capacity: Inst
   }
 }
 
-/** A held permit for a run in progress: renewed after half a lease, given back at the end (or by the run's ending statement). */
+/** A held permit for a run in progress: renewed after half a lease, given back at the end. */
 export function holdPermit(core: Core, key: ThrottleKey, runToken: string) {
   let renewedAt = core.clock.now().getTime();
   let released = false;
@@ -110,14 +121,76 @@ export function holdPermit(core: Core, key: ThrottleKey, runToken: string) {
       renewedAt = now;
       await renewPermit(core.db, key, runToken, new Date(now + PERMIT_LEASE_MS));
     },
-    /** The run's ending statement gave it back. */
-    markReleased() { released = true; },
-    async release() {
+    release() {
       if (released) return;
       released = true;
-      await releasePermit(core.db, key, runToken);
+      permitReturns(core).add(key, [runToken]);
     },
   };
+}
+
+/**
+ * How long a place given back may wait for this process's next take at its institution before it
+ * is written on its own. A give-back is thus no statement of its own while the institution is busy,
+ * and a run's ending never touches the institution's row, on which every start and ending there
+ * would queue while the ending waits for its commit to reach the disk (BENCHMARKS.md). A place is
+ * held at most this much longer than its run, never shorter, so no limit is exceeded; a process
+ * killed meanwhile leaves it to lapse with its lease, as one killed during the run does.
+ */
+export const RETURN_MS = 50;
+
+/** The places this process's runs gave back and no statement has written yet, by institution. */
+function permitReturns(core: Core) {
+  let returns = returnsOf.get(core);
+  if (!returns) returnsOf.set(core, returns = new PermitReturns(core));
+  return returns;
+}
+
+const returnsOf = new WeakMap<Core, PermitReturns>();
+
+class PermitReturns {
+  private readonly pending = new Map<string, { key: ThrottleKey; holders: string[] }>();
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly core: Core) {}
+
+  add(key: ThrottleKey, holders: readonly string[]): void {
+    if (holders.length === 0) return;
+    const id = `${key.applicationId} ${key.institutionId}`;
+    const entry = this.pending.get(id);
+    if (entry) entry.holders.push(...holders);
+    else this.pending.set(id, { key, holders: [...holders] });
+    if (!this.timer) {
+      this.timer = setTimeout(() => { this.timer = null; void this.flush(); }, RETURN_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** The holders given back at this institution, now the caller's to write (or to add back). */
+  takeFor(key: ThrottleKey): string[] {
+    const id = `${key.applicationId} ${key.institutionId}`;
+    const entry = this.pending.get(id);
+    this.pending.delete(id);
+    return entry?.holders ?? [];
+  }
+
+  /** Writes every place waiting, one statement per institution; answers when those and any earlier flush are done. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = [...this.pending.values()];
+    this.pending.clear();
+    const write = Promise.all(batch.map(({ key, holders }) => releasePermits(this.core.db, key, holders).catch((err) =>
+      this.core.log.warn({ err, institutionId: key.institutionId }, 'institution permits not given back; they lapse with their lease'))));
+    this.writing = Promise.all([this.writing, write]).then(() => undefined);
+    return this.writing;
+  }
+}
+
+/** Writes the places this process's runs gave back and nothing has written yet: after the job queue stopped, before the database closes. */
+export function flushPermitReturns(core: Core): Promise<void> {
+  return returnsOf.get(core)?.flush() ?? Promise.resolve();
 }
 
 export type HeldPermit = ReturnType<typeof holdPermit>;

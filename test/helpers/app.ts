@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
-import { createCore, startWorker } from '../../src/runtime.js';
+import { createCore, startWorker, stopJobs } from '../../src/runtime.js';
 import { createApiKey, ensureDefaultApplication } from '../../src/services/applications.js';
 import type { Core } from '../../src/services/core.js';
 import type { Provider } from '../../src/providers/types.js';
@@ -77,7 +77,7 @@ export async function startTestApp(opts: { config?: Partial<Config>; worker?: bo
     async close() {
       await app.close();
       if (stopWorker) await stopWorker();
-      await core.queue.stop();
+      await stopJobs(core);
       await core.database.close();
       await drop();
     },

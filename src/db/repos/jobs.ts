@@ -10,7 +10,7 @@ import { patchKeys, patchPlaceholders, patchValues, preparedPer, preparedShapes 
 import { connectionLockedFirst } from './locks.js';
 import { journalInsertOf, type ProviderCallInsert } from './provider-calls.js';
 import { RetryTransaction } from '../transaction.js';
-import { accounts, applications, connections, identities, institutionThrottles, jobs, transactions } from '../schema.js';
+import { accounts, applications, connections, identities, jobs, transactions } from '../schema.js';
 import { filterOnly, liveJob } from '../predicates.js';
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -190,8 +190,6 @@ export interface RunEnding {
   connection: Partial<typeof connections.$inferInsert>;
   /** Provider calls of the run: journalled by the same statement whatever else it does. */
   calls: ProviderCallInsert[];
-  /** The run's institution permit (db/repos/throttles.ts, held by its run token), given back by the same statement whatever else it does. */
-  permit?: { applicationId: string; institutionId: string };
 }
 
 /**
@@ -204,11 +202,11 @@ export interface RunEnding {
 export async function endRunIfUnchanged(db: Db, e: RunEnding): Promise<boolean> {
   const shape: EndingShape = {
     job: patchKeys(e.job), connection: patchKeys(e.connection), reason: e.expected.statusReason !== null,
-    everSynced: e.expected.everSynced, calls: e.calls.length > 0, permit: e.permit !== undefined,
+    everSynced: e.expected.everSynced, calls: e.calls.length > 0,
   };
   const values: Record<string, unknown> = {
     jobId: e.jobId, runToken: e.runToken, connectionId: e.connectionId, status: e.expected.status, statusReason: e.expected.statusReason,
-    calls: JSON.stringify(e.calls), permitApplication: e.permit?.applicationId ?? null, permitInstitution: e.permit?.institutionId ?? null,
+    calls: JSON.stringify(e.calls),
   };
   patchValues(jobs, 'job_', e.job, shape.job, values);
   patchValues(connections, 'conn_', e.connection, shape.connection, values);
@@ -217,7 +215,7 @@ export async function endRunIfUnchanged(db: Db, e: RunEnding): Promise<boolean> 
 }
 
 /** What endRunIfUnchanged's text depends on: one prepared statement for each (a handful: the outcomes' patches). */
-interface EndingShape { job: string[]; connection: string[]; reason: boolean; everSynced: boolean; calls: boolean; permit: boolean }
+interface EndingShape { job: string[]; connection: string[]; reason: boolean; everSynced: boolean; calls: boolean }
 
 const runEnding = preparedShapes<EndingShape>('causeway_end_run', (s) => JSON.stringify(s), (db, s) => {
   const p = sql.placeholder;
@@ -231,9 +229,7 @@ const runEnding = preparedShapes<EndingShape>('causeway_end_run', (s) => JSON.st
   )).returning({ id: connections.id });
   const job = db.update(jobs).set(patchPlaceholders('job_', s.job)).where(and(eq(jobs.id, p('jobId')), sql`exists (select 1 from conn)`)).returning({ id: jobs.id });
   const journal = s.calls ? sql`, journal as (${journalInsertOf(sql`${p('calls')}`)})` : sql``;
-  const permit = s.permit ? sql`, permit as (${db.update(institutionThrottles).set({ holders: sql`${institutionThrottles.holders} - ${p('runToken')}::text` })
-    .where(and(eq(institutionThrottles.applicationId, p('permitApplication')), eq(institutionThrottles.institutionId, p('permitInstitution')))).getSQL()})` : sql``;
-  return sql`with owned as (${owned.getSQL()}), conn as (${conn.getSQL()}), job as (${job.getSQL()})${journal}${permit}
+  return sql`with owned as (${owned.getSQL()}), conn as (${conn.getSQL()}), job as (${job.getSQL()})${journal}
     select count(*)::int as n from job`;
 });
 

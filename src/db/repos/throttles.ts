@@ -39,13 +39,19 @@ export async function listThrottles(db: Db, applicationId: string): Promise<Map<
 /**
  * Takes a permit for `holder` (a job run's token) until now + leaseMs when decidePermit would grant
  * one; answers the moment its start was given (now, or a start reserved at most RESERVE_AHEAD_MS
- * ahead), or null when it was refused.
+ * ahead), or null when it was refused. `released`: holders given back since this process last wrote
+ * the row (services/limits.ts): they are not counted, and a granted take removes them; a refused one
+ * changes nothing, so its caller must give them back another way.
  */
-export async function takePermit(db: Db, k: ThrottleKey, holder: string, capacity: InstitutionCapacity, now: Date, leaseMs: number): Promise<Date | null> {
+export async function takePermit(
+  db: Db, k: ThrottleKey, holder: string, capacity: InstitutionCapacity, now: Date, leaseMs: number, released: readonly string[] = [],
+): Promise<Date | null> {
   const at = now.toISOString();
   const nowMs = now.getTime();
   const until = nowMs + leaseMs;
   const base = spacingMs(capacity, OPEN_THROTTLE, now);
+  // The holders that still count: not lapsed, not the asker (a run asking again), not given back.
+  const counted = sql`(e.value::text)::bigint > ${nowMs} and e.key <> ${holder} and e.key <> all(${sql.param(released)}::text[])`;
   // The row's spacing at `at`: the institution's, stretched while a 429's penalty lasts (domain/throttle.ts spacingMs).
   const spacing = sql`(${base} / case when t.penalty_until > ${at}::timestamptz then t.rate_factor else 1 end) * interval '1 millisecond'`;
   const result = (await db.execute(sql`
@@ -54,11 +60,11 @@ export async function takePermit(db: Db, k: ThrottleKey, holder: string, capacit
     select ${k.applicationId}, ${k.institutionId}, jsonb_build_object(${holder}::text, ${until}::bigint), ${at}::timestamptz + ${base} * interval '1 millisecond'
     from async_commit
     on conflict (application_id, institution_id) do update set
-      holders = (select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) from jsonb_each(t.holders) e
-                 where (e.value::text)::bigint > ${nowMs} and e.key <> ${holder}) || jsonb_build_object(${holder}::text, ${until}::bigint),
+      holders = (select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) from jsonb_each(t.holders) e where ${counted})
+                || jsonb_build_object(${holder}::text, ${until}::bigint),
       next_start_at = greatest(${at}::timestamptz, t.next_start_at) + ${spacing}
     where t.slowed_until <= ${at}::timestamptz and t.next_start_at <= ${at}::timestamptz + ${RESERVE_AHEAD_MS} * interval '1 millisecond'
-      and (select count(*) from jsonb_each(t.holders) e where (e.value::text)::bigint > ${nowMs} and e.key <> ${holder}) < ${capacity.maxConcurrentRefreshes}
+      and (select count(*) from jsonb_each(t.holders) e where ${counted}) < ${capacity.maxConcurrentRefreshes}
     -- the start given: the new next start less one spacing (the penalty's columns are not changed here)
     returning (extract(epoch from t.next_start_at - ${spacing}) * 1000)::float8 as start_ms`)) as { rows: { start_ms: number | string }[] };
   const [row] = result.rows;
@@ -72,8 +78,14 @@ export async function renewPermit(db: Db, k: ThrottleKey, holder: string, until:
     .where(and(where(k), sql`${institutionThrottles.holders} -> ${holder}::text is not null`));
 }
 
-export async function releasePermit(db: Db, k: ThrottleKey, holder: string): Promise<void> {
-  await db.update(institutionThrottles).set({ holders: sql`${institutionThrottles.holders} - ${holder}::text` }).where(where(k));
+/** Gives back the places of `holders` (without waiting for the disk, as a take: see above). */
+export async function releasePermits(db: Db, k: ThrottleKey, holders: readonly string[]): Promise<void> {
+  if (holders.length === 0) return;
+  await db.execute(sql`
+    with ${ASYNC_COMMIT}
+    update institution_throttles t set holders = t.holders - ${sql.param(holders)}::text[]
+    from async_commit
+    where t.application_id = ${k.applicationId} and t.institution_id = ${k.institutionId}`);
 }
 
 /** Changes the row under its lock (a 429 is rare; the rule stays in the domain). */

@@ -102,7 +102,7 @@ export async function runConnectionJob(core: Core, jobId: string, attempt: Attem
       await insertProviderCalls(core.db, state.scope.pending?.splice(0) ?? []).catch((err) => core.log.warn({ err, jobId }, 'provider calls not journaled'));
     }
   } finally {
-    await held.release().catch((err) => core.log.warn({ err, jobId }, 'institution permit not given back; it lapses with its lease'));
+    held.release();
   }
 }
 
@@ -218,9 +218,8 @@ export async function finish(core: Core, clock: Clock, job: JobRow, runToken: st
     const ended = await withJournal(state, (calls) => endRunIfUnchanged(core.db, {
       jobId: job.id, runToken, job: jobPatch, connectionId: c.id, calls,
       expected: { status: st.status, statusReason: st.reason, everSynced: st.everSynced },
-      connection: runPatch, permit: state.permit.key,
+      connection: runPatch,
     }));
-    state.permit.markReleased(); // the statement gave it back, whether or not it ended the run
     if (ended) return countEnded(job, ending, now);
   }
   const locked = (calls: ProviderCallInsert[]) => withTransaction(core.db, async (tx) => {
