@@ -92,8 +92,11 @@ export async function migrate(database: Database, progress: StartProgress = sile
  * institution places they gave back (services/limits.ts), before the database is closed.
  */
 export async function stopJobs(core: Core): Promise<void> {
-  await core.queue.stop();
-  await flushPermitReturns(core);
+  try {
+    await core.queue.stop();
+  } finally {
+    await flushPermitReturns(core);
+  }
 }
 
 export async function createCore(config: Config, overrides: CoreOverrides = {}): Promise<Core> {
