@@ -86,8 +86,8 @@ describe('run fencing', () => {
     const [account] = await upsertAccounts(db, [accountRow('acc_copy')], { jobId, runToken: 'run-g' });
     const many = (prefix: string, n: number): IncomingTransaction[] => Array.from({ length: n }, (_, i) => ({
       ...row(account!.id), providerId: `${prefix}${i}`, amount: -100 - i, date: `2026-11-${String(1 + (i % 28)).padStart(2, '0')}`,
-      // Every character COPY's text format escapes, a quote, a non-ASCII letter, and nulls.
-      description: i === 0 ? 'tab\there\nnew line\\ back "quoted" \r café' : `Shop ${i}`,
+      // Every character COPY's text format escapes, a quote, non-ASCII letters (two, three and four bytes in UTF-8), and nulls.
+      description: i === 0 ? 'tab\there\nnew line\\ back "quoted" \r café' : i === 3 ? 'Pâtisserie ☕ 🥐 東京' : `Shop ${i}`,
       merchantName: i % 2 === 0 ? null : 'Merchant', category: i % 3 === 0 ? null : 'food', authorizedDate: i === 1 ? '2026-10-31' : null,
       status: i === 2 ? 'pending' : 'posted',
     }));

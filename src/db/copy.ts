@@ -27,22 +27,43 @@ export function copyField(v: CopyValue): string {
   return NEEDS_ESCAPE.test(v) ? v.replace(ESCAPED, (c) => ESCAPES[c]!) : v;
 }
 
+/**
+ * Rows' COPY text in one buffer: row i is `heads[i]` (its fields up to the last few, in COPY's
+ * text format; `headBytes` their UTF-8 length in all) and then `tail(i)`, ASCII of at most
+ * `tailBytes` (numbers, times, tabs, the newline). Written into the buffer piece by piece: a string
+ * concatenated from a few thousand pieces is a tree that the driver's Buffer.from walks piece by
+ * piece, two to three times the cost a row (BENCHMARKS.md).
+ */
+export function copyText(heads: readonly string[], headBytes: number, tail: (i: number) => string, tailBytes: number): Buffer {
+  const out = Buffer.allocUnsafe(headBytes + heads.length * tailBytes);
+  let at = 0;
+  for (let i = 0; i < heads.length; i++) {
+    at += out.write(heads[i]!, at, 'utf8');
+    const t = tail(i);
+    // A longer tail would be cut short by write(), silently: a corrupt row.
+    if (t.length > tailBytes) throw new Error(`copyText: a row's tail is ${t.length} bytes, more than the ${tailBytes} allowed`);
+    at += out.write(t, at, 'latin1');
+  }
+  if (at > headBytes + heads.length * tailBytes) throw new Error('copyText: the heads are longer than headBytes');
+  return out.subarray(0, at);
+}
+
 /** The embedded driver's transaction: its query takes the COPY's data as a blob. */
 interface PgliteTransaction { query(text: string, params: unknown[], options: { blob: Blob }): Promise<unknown> }
 
 /**
- * Copies rows into `table` on the transaction `tx`: `payload` is their text, each row its
- * `columns`' fields (copyField) joined by tabs and ended by a newline. The caller writes it, so a
+ * Copies rows into `table` on the transaction `tx`: `payload` is their text (or copyText's buffer),
+ * each row its `columns`' fields (copyField) joined by tabs and ended by a newline. The caller writes it, so a
  * value every row shares is escaped once. The table and column names are the caller's constants,
  * never input.
  */
-export async function copyRows(tx: Db, table: string, columns: readonly string[], payload: string): Promise<void> {
+export async function copyRows(tx: Db, table: string, columns: readonly string[], payload: string | Buffer): Promise<void> {
   if (!(tx instanceof PgTransaction)) throw new Error('copyRows runs inside a transaction (withTransaction), on its connection');
   if (payload.length === 0) return;
   const client = (tx as unknown as { session: { client: unknown } }).session.client;
   const text = `copy ${table} (${columns.join(', ')}) from`;
   if (isPglite(client)) {
-    await client.query(`${text} '/dev/blob'`, [], { blob: new Blob([payload]) });
+    await client.query(`${text} '/dev/blob'`, [], { blob: new Blob([payload as string | Uint8Array<ArrayBuffer>]) });
     return;
   }
   const stream = (client as pg.PoolClient).query(copyFrom(`${text} stdin`));

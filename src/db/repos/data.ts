@@ -14,7 +14,7 @@ import { newId } from '../../domain/ids.js';
 import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '../../domain/matching.js';
 import type { Db } from '../open.js';
 import { preparedSql } from '../prepared.js';
-import { copyField, copyRows } from '../copy.js';
+import { copyField, copyRows, copyText } from '../copy.js';
 import { sqlErrorOf, UNIQUE_VIOLATION } from '../errors.js';
 import { withTransaction } from '../transaction.js';
 import { SupersededRunError } from './jobs.js';
@@ -259,17 +259,17 @@ async function applyByCopy(db: Db, ctx: ApplyContext, plan: TransactionPlan): Pr
   const owner = `\t${copyField(ctx.applicationId)}\t${copyField(ctx.userId)}\t${copyField(ctx.connectionId)}\t`;
   const times = `\t${now}\t${now}\n`;
   const heads = plan.inserts.map((t) => `${newId('txn')}${owner}${copyField(t.accountId)}\t${copyField(t.providerId)}\t${copyField(t.pendingProviderId)}\t${copyField(t.status)}\t${t.amount}\t${copyField(t.currency)}\t${copyField(t.date)}\t${copyField(t.authorizedDate)}\t${copyField(t.description)}\t${copyField(t.merchantName)}\t${copyField(t.category)}\t`);
+  let headBytes = 0;
+  for (const h of heads) headBytes += Buffer.byteLength(h);
+  // A row's tail: its two feed positions (at most 16 digits each), the times and the newline.
+  const tailBytes = 2 * 16 + 1 + times.length;
   return withTransaction(db, async (tx) => {
     const result = (await tx.execute(applyStatement(ctx, plan, 'copy'))) as { rows: { owned: number; base: unknown }[] };
     const row = result.rows[0];
     // Superseded: nothing written but the run's calls, as the one statement would (committed).
     if (!(Number(row?.owned) > 0)) return false;
     const base = Number(row!.base);
-    let payload = '';
-    for (let i = 0; i < heads.length; i++) {
-      const seq = base + i + 1;
-      payload += `${heads[i]}${seq}\t${seq}${times}`;
-    }
+    const payload = copyText(heads, headBytes, (i) => { const seq = base + i + 1; return `${seq}\t${seq}${times}`; }, tailBytes);
     await copyRows(tx, 'transactions', TRANSACTION_COLUMNS, payload);
     return true;
   });
