@@ -9,7 +9,7 @@ import type { Db, Database } from '../db/open.js';
 import { findApplication, type ApplicationRow } from '../db/repos/applications.js';
 import { builtInProviders, createRegistry } from '../providers/registry.js';
 import type { Provider } from '../providers/types.js';
-import { createCore, migrate, stopJobs, openDatabaseChecked, silentProgress, type StartProgress } from '../runtime.js';
+import { createCore, migrate, openDatabaseChecked, silentProgress, stopJobs, type StartProgress } from '../runtime.js';
 import { ensureDefaultApplication } from '../services/applications.js';
 import type { Core } from '../services/core.js';
 import { printedProgress } from './progress.js';

@@ -36,15 +36,19 @@ export function copyField(v: CopyValue): string {
  */
 export function copyText(heads: readonly string[], headBytes: number, tail: (i: number) => string, tailBytes: number): Buffer {
   const out = Buffer.allocUnsafe(headBytes + heads.length * tailBytes);
+  // write() cuts a value short silently where the buffer ends: both lengths are checked, so a
+  // wrong one fails here rather than sending a corrupt row.
   let at = 0;
+  let headsWritten = 0;
   for (let i = 0; i < heads.length; i++) {
-    at += out.write(heads[i]!, at, 'utf8');
+    const h = out.write(heads[i]!, at, 'utf8');
+    headsWritten += h;
+    at += h;
     const t = tail(i);
-    // A longer tail would be cut short by write(), silently: a corrupt row.
     if (t.length > tailBytes) throw new Error(`copyText: a row's tail is ${t.length} bytes, more than the ${tailBytes} allowed`);
     at += out.write(t, at, 'latin1');
   }
-  if (at > headBytes + heads.length * tailBytes) throw new Error('copyText: the heads are longer than headBytes');
+  if (headsWritten !== headBytes) throw new Error(`copyText: the heads are ${headsWritten} bytes written, not the ${headBytes} given`);
   return out.subarray(0, at);
 }
 

@@ -11,6 +11,7 @@ import { createCipher } from '../../src/services/crypto.js';
 import { DataDirLockedError, lockDataDir } from '../../src/db/lock.js';
 import { loadConfig, ConfigError } from '../../src/config.js';
 import { maskEmail, maskName, maskPhone } from '../../src/services/mask.js';
+import { copyField, copyText } from '../../src/db/copy.js';
 
 describe('refresh budget', () => {
   const limits = { refreshesPerDay: 20, minIntervalSeconds: 0 };
@@ -87,5 +88,18 @@ describe('small pieces', () => {
     assert.equal(maskName('Jordan Smith'), 'J***** S****');
     assert.equal(maskEmail('jordan.smith@example.com'), 'j***@example.com');
     assert.equal(maskPhone('+61 412 345 678'), '********678');
+  });
+});
+
+describe('COPY text in one buffer (db/copy.ts copyText)', () => {
+  const heads = [`${copyField('a\tb')}\t${copyField(null)}\t`, `${copyField('Pâtisserie ☕ 🥐')}\t${copyField(7)}\t`];
+  const bytes = heads.reduce((n, h) => n + Buffer.byteLength(h), 0);
+  it('writes each row as its head then its tail, in UTF-8', () => {
+    const out = copyText(heads, bytes, (i) => `${100 + i}\n`, 8);
+    assert.equal(out.toString('utf8'), 'a\\tb\t\\N\t100\nPâtisserie ☕ 🥐\t7\t101\n');
+  });
+  it('fails rather than cut a row short when a length is wrong', () => {
+    assert.throws(() => copyText(heads, bytes - 1, (i) => `${i}\n`, 8), /heads are \d+ bytes written, not the \d+ given/);
+    assert.throws(() => copyText(heads, bytes, () => '123456789\n', 8), /tail is 10 bytes, more than the 8 allowed/);
   });
 });
