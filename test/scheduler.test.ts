@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
 import { openDatabase } from '../src/db/open.js';
 import { connections, jobs } from '../src/db/schema.js';
-import { createCore } from '../src/runtime.js';
+import { createCore, stopJobs } from '../src/runtime.js';
 import { runSchedulerTick } from '../src/services/scheduler.js';
 import { nextPhaseAfter } from '../src/domain/schedule.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
@@ -206,7 +206,7 @@ describe('background refresh scheduler', () => {
       }
     } finally {
       if (second !== t.core) {
-        await second.queue.stop();
+        await stopJobs(second);
         await second.database.close();
       }
     }

@@ -21,7 +21,7 @@ import { newId } from '../src/domain/ids.js';
 import { createApiKey } from '../src/services/applications.js';
 import { openDatabase } from '../src/db/open.js';
 import { startWebhookWorker } from '../src/jobs/webhook-worker.js';
-import { createCore } from '../src/runtime.js';
+import { createCore, stopJobs } from '../src/runtime.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { until } from './helpers/wait.js';
 import { registry } from '../src/metrics.js';
@@ -385,7 +385,7 @@ describe('webhook delivery', () => {
     } finally {
       await worker.stop();
       if (second !== t.core) {
-        await second.queue.stop();
+        await stopJobs(second);
         await second.database.close();
       }
     }

@@ -112,7 +112,6 @@ export async function acquirePermit(core: Core, key: ThrottleKey, capacity: Inst
 /** A held permit for a run in progress: renewed after half a lease, given back at the end. */
 export function holdPermit(core: Core, key: ThrottleKey, runToken: string) {
   let renewedAt = core.clock.now().getTime();
-  let released = false;
   return {
     key,
     async renewIfAging() {
@@ -121,9 +120,8 @@ export function holdPermit(core: Core, key: ThrottleKey, runToken: string) {
       renewedAt = now;
       await renewPermit(core.db, key, runToken, new Date(now + PERMIT_LEASE_MS));
     },
+    /** Once, when the run is over (services/sync/run.ts). */
     release() {
-      if (released) return;
-      released = true;
       permitReturns(core).add(key, [runToken]);
     },
   };
@@ -147,6 +145,7 @@ function permitReturns(core: Core) {
 }
 
 const returnsOf = new WeakMap<Core, PermitReturns>();
+const institutionOf = (k: ThrottleKey) => `${k.applicationId} ${k.institutionId}`;
 
 class PermitReturns {
   private readonly pending = new Map<string, { key: ThrottleKey; holders: string[] }>();
@@ -157,7 +156,7 @@ class PermitReturns {
 
   add(key: ThrottleKey, holders: readonly string[]): void {
     if (holders.length === 0) return;
-    const id = `${key.applicationId} ${key.institutionId}`;
+    const id = institutionOf(key);
     const entry = this.pending.get(id);
     if (entry) entry.holders.push(...holders);
     else this.pending.set(id, { key, holders: [...holders] });
@@ -169,7 +168,7 @@ class PermitReturns {
 
   /** The holders given back at this institution, now the caller's to write (or to add back). */
   takeFor(key: ThrottleKey): string[] {
-    const id = `${key.applicationId} ${key.institutionId}`;
+    const id = institutionOf(key);
     const entry = this.pending.get(id);
     this.pending.delete(id);
     return entry?.holders ?? [];
