@@ -31,6 +31,8 @@ export interface CopyFloor {
 }
 
 const COPY_ROUNDS = 3;
+/** How many times copyFloor loads the rows: each round once as one stream and once per connection. */
+export const COPY_LOADS = COPY_ROUNDS * 2;
 
 /** COPY payload (text format) of every stored transaction. */
 async function exportTransactions(database: Database): Promise<Buffer> {

@@ -7,7 +7,8 @@
  * Each round syncs `connections` new connections (8 API clients creating them, the worker at
  * `concurrency`) and then loads the rows stored so far with COPY (bench/floors.ts), so the two are
  * measured one after the other on the same machine. It prints txn/s, the ratio, and the CPU per
- * stored row of this process (and the kernel's part of it, `nodeSystem`) and of the database's backends; `--top N`: pg_stat_statements over the
+ * stored row of this process (and the kernel's part of it, `nodeSystem`) and of the database's backends, beside the
+ * backends' CPU a row loaded by the floor (`copyPostgresUsPerRow`: its export included, so a little high); `--top N`: pg_stat_statements over the
  * last round's sync, per connection; `--profile FILE`: this process's CPU profile of the last round's
  * sync (a .cpuprofile, for Chrome's DevTools).
  */
@@ -18,7 +19,7 @@ import { systemClock } from '../src/domain/clock.js';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
 import { ensureDefaultApplication } from '../src/services/applications.js';
 import { openBenchDatabase, startCore } from './db.js';
-import { copyFloor } from './floors.js';
+import { COPY_LOADS, copyFloor } from './floors.js';
 import { benchLogin, initialSync, INSTITUTION, PASSWORD } from './ingestion.js';
 import { countQueries, round } from './measure.js';
 import { startPgCpu } from './pg-cpu.js';
@@ -52,12 +53,16 @@ try {
     const node = process.cpuUsage(node0);
     if (profiler) fs.writeFileSync(values.profile!, JSON.stringify((await profiler.post('Profiler.stop')).profile));
     const backendMs = await pgCpu();
+    const copyCpu = await startPgCpu(database.db);
     const copy = await copyFloor(database);
+    const copyBackendMs = await copyCpu();
     const perRow = (ms: number) => round((ms * 1000) / sync.transactions, 1);
     console.log(JSON.stringify({
       round: r + 1, transactions: sync.transactions, seconds: round(sync.window.seconds, 2), txnPerSec: sync.txnPerSec,
       copyRowsPerSec: copy.rowsPerSec, copyRows: copy.rows, ratio: round(sync.txnPerSec / copy.rowsPerSec, 2),
       cpuUsPerRow: { node: perRow((node.user + node.system) / 1000), nodeSystem: perRow(node.system / 1000), postgres: backendMs === null ? null : perRow(backendMs) },
+      // The floor's backends over its whole run (one export, then COPY_LOADS loads of every row), a row loaded.
+      copyPostgresUsPerRow: copyBackendMs === null ? null : round((copyBackendMs * 1000) / (copy.rows * COPY_LOADS), 1),
       machine: sync.window.machineCpu, misses: pre.stats.misses,
     }));
     if (counting) await printStatements(database.db, n, top!);
