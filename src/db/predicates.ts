@@ -1,9 +1,10 @@
 /**
- * How a status check meets the partial indexes of the rows still in play. Two opposite cases:
- * `liveJob` lets every plan find a connection's live job through its partial index; `filterOnly`
- * keeps a lookup by id from being answered by such an index.
+ * How a statement's conditions and inputs meet the planner. `liveJob` lets every plan find a
+ * connection's live job through its partial index; `filterOnly` keeps a lookup by id from being
+ * answered by such an index; `opaque` lets a named statement keep one plan whatever its
+ * parameters.
  */
-import { sql, type Column, type SQL } from 'drizzle-orm';
+import { sql, type Column, type Placeholder, type SQL } from 'drizzle-orm';
 import { LIVE_JOB_STATUSES } from '../domain/types.js';
 
 /**
@@ -37,4 +38,30 @@ export function filterOnly(condition: SQL): SQL;
 export function filterOnly(condition: SQL | undefined): SQL | undefined;
 export function filterOnly(condition: SQL | undefined): SQL | undefined {
   return condition === undefined ? undefined : sql`(${condition}) is true`;
+}
+
+/** Types of the values a statement hides from the planner (`opaque`). */
+export type OpaqueType = 'text[]' | 'int4[]' | 'int8[]' | 'date[]' | 'timestamptz[]' | 'date';
+
+/**
+ * A parameter the planner reads as an unknown value whatever the call passes: `(select $n::type)`,
+ * an InitPlan it does not look into. For the inputs whose value sways only the planner's estimates,
+ * never the plan a statement needs.
+ *
+ * A named statement (db/statements.ts) is planned for each call's parameters (a custom plan) five
+ * times, and from then on keeps one plan for all calls (the generic one) if that costs no more than
+ * the custom plans did, planning included. Two inputs let every custom plan look cheaper, so the
+ * statement was planned again on every call:
+ * - an `unnest` of array parameters: a custom plan counts the call's rows (4 accounts, 3
+ *   transactions) where the generic plan assumes 10 an array;
+ * - a refresh's window (`date >= $from`): a custom plan reads the date's share from the
+ *   statistics (78 rows) where the generic one assumes a third of the connection's (287), for the
+ *   same plan (the connection's date index and its live pending ones).
+ * The accounts' upsert with the window read and the apply of a refresh cost 0.7–1 ms of the server's
+ * CPU each to plan, a job (BENCHMARKS.md). Through this both plans cost alike and the cache keeps the
+ * generic one. `value`: an array (sent as one parameter), an array's literal text, a date, or a
+ * prepared statement's placeholder; `type` is the code's constant.
+ */
+export function opaque(value: readonly unknown[] | string | Placeholder, type: OpaqueType): SQL {
+  return sql`(select ${Array.isArray(value) ? sql.param(value) : value}::${sql.raw(type)})`;
 }

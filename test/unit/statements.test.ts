@@ -11,8 +11,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { nameable, StatementNamingClient } from '../../src/db/statements.js';
+import { sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { openDatabase } from '../../src/db/open.js';
-import { usingPostgres } from '../helpers/db.js';
+import { opaque } from '../../src/db/predicates.js';
+import { createTestDatabase, usingPostgres } from '../helpers/db.js';
 
 describe('named statements', () => {
   it('names texts with parameters, and one query or write without them', () => {
@@ -43,6 +46,54 @@ describe('named statements', () => {
       for (let i = 0; i < 2; i++) await client.query(multi);
       const none = await client.query('select count(*)::int as n from pg_prepared_statements where statement = $1', [multi]);
       assert.equal(none.rows[0].n, 0);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('opaque passes a value as it is, an array as the rows unnest makes of it (literal text or parameter), on either database', async () => {
+    const { database, drop } = await createTestDatabase();
+    try {
+      const rows = (await database.db.execute(sql`select v.a, v.n, v.at::text as at, v.ord::int as ord
+        from unnest(${opaque('{"x y","tab\\\\there",NULL}', 'text[]')}, ${opaque([5, null, 7], 'int8[]')},
+          ${opaque(['2026-01-02T03:04:05.000Z', null, null], 'timestamptz[]')}) with ordinality as v(a, n, at, ord)
+        where ${opaque('2026-01-01', 'date')} < '2026-01-02'::date order by v.ord`)) as { rows: Record<string, unknown>[] };
+      assert.deepEqual(rows.rows.map((r) => [r.a, r.n === null ? null : Number(r.n), r.at === null ? null : new Date(String(r.at)).toISOString(), r.ord]), [
+        ['x y', 5, '2026-01-02T03:04:05.000Z', 1], ['tab\\there', null, null, 2], [null, 7, null, 3],
+      ]);
+    } finally {
+      await database.close();
+      await drop();
+    }
+  });
+
+  // A named statement whose rows come from an unnest of a bare array is planned on every call (each
+  // custom plan counts the call's rows and looks cheaper than the generic plan); through opaque the
+  // plan cache keeps the generic plan after its five custom ones.
+  if (usingPostgres()) it('lets a named statement that unnests array parameters keep one plan, where a bare array is planned on every call', async () => {
+    const client: pg.Client = new StatementNamingClient({ connectionString: process.env.DATABASE_URL });
+    await client.connect();
+    const dialect = new PgDialect();
+    const tag = randomUUID();
+    const statement = (rows: SQL) => dialect.sqlToQuery(sql`select count(*)::int as n, ${tag}::text as tag
+      from unnest(${rows}) as v(name) join pg_class c on c.relname = v.name`);
+    const plans = async (text: string) => (await client.query(
+      'select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements where statement = $1', [text])).rows[0];
+    try {
+      const calls = [['pg_class'], ['pg_type', 'pg_proc'], ['pg_class', 'pg_attribute', 'pg_index']];
+      for (const [name, rows] of [['bare', (names: string[]) => sql`${sql.param(names)}::text[]`], ['opaque', (names: string[]) => opaque(names, 'text[]')]] as const) {
+        let text = '';
+        for (let i = 0; i < 12; i++) {
+          const names = calls[i % calls.length]!;
+          const q = statement(rows(names));
+          text = q.sql;
+          assert.equal((await client.query({ text: q.sql, values: q.params })).rows[0].n, names.length, name);
+        }
+        const p = await plans(text);
+        assert.ok(p, `${name}: named from its second use`);
+        if (name === 'bare') assert.deepEqual(p, { generic: 0, custom: 11 }, 'the bare array: a custom plan on every call');
+        else assert.ok(p.generic >= 5 && p.custom === 5, `through opaque: five custom plans, then the generic one (${JSON.stringify(p)})`);
+      }
     } finally {
       await client.end();
     }

@@ -14,6 +14,7 @@ import { newId } from '../../domain/ids.js';
 import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '../../domain/matching.js';
 import type { Db } from '../open.js';
 import { preparedSql } from '../prepared.js';
+import { opaque, type OpaqueType } from '../predicates.js';
 import { copyField, copyRows, copyText } from '../copy.js';
 import { sqlErrorOf, UNIQUE_VIOLATION } from '../errors.js';
 import { withTransaction } from '../transaction.js';
@@ -79,7 +80,7 @@ export async function upsertAccountsReadingWindow(
   const balances = opts.keepBalances ? sql`` : sql`, balance_current = excluded.balance_current,
       balance_available = excluded.balance_available, balance_limit = excluded.balance_limit,
       balances_updated_at = excluded.balances_updated_at`;
-  const col = (pick: (r: typeof accounts.$inferInsert) => unknown) => sql.param(rows.map(pick));
+  const col = (pick: (r: typeof accounts.$inferInsert) => unknown, type: OpaqueType) => opaque(rows.map(pick), type);
   const first = rows[0]!;
   const result = (await db.execute(sql`
     with owned as (${ownedBy(run)})${savedBy(run)},
@@ -87,11 +88,11 @@ export async function upsertAccountsReadingWindow(
       balance_current, balance_available, balance_limit, balances_updated_at, created_at, updated_at)
     select v.id, v.application_id, v.user_id, v.connection_id, v.pid, v.name, v.type, v.mask, v.currency,
       v.cur, v.avail, v.lim, v.at, v.at, v.at
-    from unnest(${col((r) => r.id)}::text[], ${col((r) => r.applicationId)}::text[], ${col((r) => r.userId)}::text[],
-      ${col((r) => r.connectionId)}::text[], ${col((r) => r.providerAccountId)}::text[], ${col((r) => r.name)}::text[],
-      ${col((r) => r.type)}::text[], ${col((r) => r.mask)}::text[], ${col((r) => r.currency)}::text[],
-      ${col((r) => r.balanceCurrent)}::int8[], ${col((r) => r.balanceAvailable ?? null)}::int8[], ${col((r) => r.balanceLimit ?? null)}::int8[],
-      ${col((r) => r.updatedAt.toISOString())}::timestamptz[])
+    from unnest(${col((r) => r.id, 'text[]')}, ${col((r) => r.applicationId, 'text[]')}, ${col((r) => r.userId, 'text[]')},
+      ${col((r) => r.connectionId, 'text[]')}, ${col((r) => r.providerAccountId, 'text[]')}, ${col((r) => r.name, 'text[]')},
+      ${col((r) => r.type, 'text[]')}, ${col((r) => r.mask, 'text[]')}, ${col((r) => r.currency, 'text[]')},
+      ${col((r) => r.balanceCurrent, 'int8[]')}, ${col((r) => r.balanceAvailable ?? null, 'int8[]')}, ${col((r) => r.balanceLimit ?? null, 'int8[]')},
+      ${col((r) => r.updatedAt.toISOString(), 'timestamptz[]')})
       as v(id, application_id, user_id, connection_id, pid, name, type, mask, currency, cur, avail, lim, at)
     where exists (select 1 from owned)
     on conflict (connection_id, provider_account_id) do update set name = excluded.name, type = excluded.type,
@@ -106,7 +107,7 @@ export async function upsertAccountsReadingWindow(
     select id, provider_account_id, null::json as stored from up${opts.windowFrom === undefined ? sql`` : sql`
     -- the window, as one more row (its id null) holding its rows as JSON, read only while the run owns the job
     union all select null, null, coalesce(json_agg(w), '[]'::json) from (select ${STORED} from transactions
-      where connection_id = ${first.connectionId} and (date >= ${opts.windowFrom} or (status = 'pending' and removed_at is null))
+      where connection_id = ${first.connectionId} and (date >= ${opaque(opts.windowFrom, 'date')} or (status = 'pending' and removed_at is null))
         and exists (select 1 from owned)) w`}`)) as { rows: { id: string | null; provider_account_id: string; stored: unknown }[] };
   const stored = result.rows.filter((r) => r.id !== null);
   if (stored.length === 0 && run) throw new SupersededRunError(run.jobId);
@@ -151,7 +152,7 @@ const STORED = sql.raw(`id, provider_transaction_id as "providerId", account_id 
 
 const storedWindow = preparedSql('causeway_stored_window', () => sql`select ${STORED} from transactions
   where connection_id = ${sql.placeholder('connectionId')}
-    and (date >= ${sql.placeholder('from')} or (status = 'pending' and removed_at is null))`);
+    and (date >= ${opaque(sql.placeholder('from'), 'date')} or (status = 'pending' and removed_at is null))`);
 
 export interface ApplyContext {
   applicationId: string;
@@ -197,9 +198,9 @@ function unnestRows(ids: readonly string[], rows: readonly IncomingTransaction[]
     c[10]![i] = t.category;
   }
   const [account, pid, ppid, status, amount, currency, date, adate, description, merchant, category] = c.map(arrayLiteral);
-  return sql`unnest(${arrayLiteral(ids)}::text[], ${account}::text[], ${pid}::text[], ${ppid}::text[], ${status}::text[],
-        ${amount}::int8[], ${currency}::text[], ${date}::date[], ${adate}::date[], ${description}::text[], ${merchant}::text[],
-        ${category}::text[])
+  return sql`unnest(${opaque(arrayLiteral(ids), 'text[]')}, ${opaque(account!, 'text[]')}, ${opaque(pid!, 'text[]')}, ${opaque(ppid!, 'text[]')},
+        ${opaque(status!, 'text[]')}, ${opaque(amount!, 'int8[]')}, ${opaque(currency!, 'text[]')}, ${opaque(date!, 'date[]')}, ${opaque(adate!, 'date[]')},
+        ${opaque(description!, 'text[]')}, ${opaque(merchant!, 'text[]')}, ${opaque(category!, 'text[]')})
         with ordinality as v(id, account_id, pid, ppid, status, amount, currency, date, adate, description, merchant, category, ord)`;
 }
 
@@ -312,7 +313,7 @@ function applyStatement(ctx: ApplyContext, plan: TransactionPlan, inserts: 'inse
   const rem = plan.removals.length === 0 ? sql`` : sql`
     rem as (
       update transactions as x set removed_at = ${now}::timestamptz, change_seq = seq.base + ${nIns + nUpd} + v.ord, updated_at = ${now}::timestamptz
-      from unnest(${arrayLiteral(plan.removals)}::text[]) with ordinality as v(id, ord) cross join seq
+      from unnest(${opaque(arrayLiteral(plan.removals), 'text[]')}) with ordinality as v(id, ord) cross join seq
       where x.id = v.id and x.connection_id = ${ctx.connectionId}),`;
   const answer = inserts === 'copy'
     ? sql`select (select count(*)::int from owned) as owned, (select base from seq) as base`

@@ -13,7 +13,7 @@ import { events } from '../schema.js';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../tables/webhooks.js';
 import { appTimeSql } from './app-clock.js';
 import type { EventRow } from './events.js';
-import { filterOnly } from '../predicates.js';
+import { filterOnly, opaque } from '../predicates.js';
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -292,7 +292,7 @@ export async function renewLeases(db: Db, held: { id: string; leaseToken: string
   if (held.length === 0) return;
   await db.execute(sql`
     update webhook_deliveries d set lease_until = ${leaseUntil.toISOString()}::timestamptz
-    from unnest(${sql.param(held.map((h) => h.id))}::text[], ${sql.param(held.map((h) => h.leaseToken))}::text[]) as h(id, lease_token)
+    from unnest(${opaque(held.map((h) => h.id), 'text[]')}, ${opaque(held.map((h) => h.leaseToken), 'text[]')}) as h(id, lease_token)
     where d.id = any(${sql.param(held.map((h) => h.id))}::text[]) and d.id = h.id and d.lease_token = h.lease_token`);
 }
 
@@ -301,6 +301,6 @@ export async function releaseLeases(db: Db, held: { id: string; leaseToken: stri
   if (held.length === 0) return;
   await db.execute(sql`
     update webhook_deliveries d set lease_until = null, lease_token = null
-    from unnest(${sql.param(held.map((h) => h.id))}::text[], ${sql.param(held.map((h) => h.leaseToken))}::text[]) as h(id, lease_token)
+    from unnest(${opaque(held.map((h) => h.id), 'text[]')}, ${opaque(held.map((h) => h.leaseToken), 'text[]')}) as h(id, lease_token)
     where d.id = h.id and d.lease_token = h.lease_token`);
 }
