@@ -57,8 +57,9 @@ export type OpaqueType = 'text[]' | 'int4[]' | 'int8[]' | 'date[]' | 'timestampt
  * - a refresh's window (`date >= $from`): a custom plan reads the date's share from the
  *   statistics (78 rows) where the generic one assumes a third of the connection's (287), for the
  *   same plan (the connection's date index and its live pending ones).
- * Measured on a refresh (BENCHMARKS.md): the apply's shapes now keep their generic plans. The
- * shape planned on every call before is planned about every other call now, at 1.3 ms a plan. The
+ * Measured on a refresh (BENCHMARKS.md): the apply's main shape mostly kept its generic plan even
+ * before. Its second shape, planned on every call before, is now planned about every other call,
+ * at 1.3 ms a plan. The
  * accounts' upsert, which reads the window, still has a custom plan each call (0.9 ms a plan). EXPLAIN
  * now costs its generic plan within 1 % of a custom one. What still tips the cache is probably the
  * average of its earlier custom plans, which first syncs made through the same pooled connections
