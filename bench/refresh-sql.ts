@@ -4,7 +4,11 @@
  * rounds and read after, per job. Needs pg_stat_statements in shared_preload_libraries (the
  * extension is created in the bench database); without it only the CPU figures are printed.
  *
- *   npx tsx bench/refresh-sql.ts [--connections 150] [--rounds 3] [--concurrency 16] [--top 25]
+ *   npx tsx bench/refresh-sql.ts [--connections 150] [--rounds 3] [--concurrency 16] [--top 25] [--fresh-connections]
+ *
+ * `--fresh-connections`: the refresh rounds on new server connections, as a worker restarted after
+ * the first syncs has (each connection's plan cache remembers the custom plans made there: see
+ * src/db/predicates.ts `opaque`).
  *
  * PostgreSQL's CPU per job is the whole machine's busy time less this process's, over the rounds'
  * window: on a machine running nothing else that is the database server. That window holds each
@@ -25,7 +29,7 @@ import { startPgCpu } from './pg-cpu.js';
 import { printStatements, resetStatements } from './statements.js';
 
 const { values } = parseArgs({ options: {
-  connections: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' }, top: { type: 'string' },
+  connections: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' }, top: { type: 'string' }, 'fresh-connections': { type: 'boolean' },
 } });
 const n = Number(values.connections ?? 150);
 const rounds = Number(values.rounds ?? 3);
@@ -43,6 +47,11 @@ try {
   const { application } = await ensureDefaultApplication(running.core.db, systemClock);
   const sync = await initialSync(running.core, { application }, logins, 8);
   await running.stop();
+  if (values['fresh-connections'] && database.kind === 'postgres') {
+    // As a worker restarted after the first syncs: its server connections, and their plan caches, are new.
+    const clients = await Promise.all(Array.from({ length: database.pool.totalCount }, () => database.pool.connect()));
+    clients.forEach((c) => c.release(true));
+  }
   const synced = sync.synced;
   console.log(`initial sync: ${sync.transactions} transactions, ${sync.txnPerSec} txn/s`);
 

@@ -57,13 +57,12 @@ export type OpaqueType = 'text[]' | 'int4[]' | 'int8[]' | 'date[]' | 'timestampt
  * - a refresh's window (`date >= $from`): a custom plan reads the date's share from the
  *   statistics (78 rows) where the generic one assumes a third of the connection's (287), for the
  *   same plan (the connection's date index and its live pending ones).
- * Measured on a refresh (BENCHMARKS.md): the apply's main shape mostly kept its generic plan even
- * before. Its second shape, planned on every call before, is now planned about every other call,
- * at 1.3 ms a plan. The
- * accounts' upsert, which reads the window, still has a custom plan each call (0.9 ms a plan). EXPLAIN
- * now costs its generic plan within 1 % of a custom one. What still tips the cache is probably the
- * average of its earlier custom plans, which first syncs made through the same pooled connections
- * against a smaller table.
+ * Measured on a refresh (bench/refresh-sql.ts, BENCHMARKS.md): on server connections that start
+ * with the refreshes, as a restarted worker's do, the writes that begin `with owned` (the apply,
+ * the accounts' upsert, the run's end) made 330 plans for 1,350 calls, against 790. The plan cache
+ * weighs the generic plan against the average of every custom plan made on that connection so
+ * far. So where the same connections also ran the first syncs of an empty database, their cheap
+ * early plans keep the accounts' upsert on custom plans for a long while.
  *
  * `value`: an array (sent as one parameter), an array's literal text, a date, or a prepared
  * statement's placeholder. `type` is the code's constant.
