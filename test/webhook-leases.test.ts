@@ -13,6 +13,7 @@ import { webhookDeliveries } from '../src/db/tables/webhooks.js';
 import { ensureDefaultApplication } from '../src/services/applications.js';
 import { createEndpoint } from '../src/services/webhooks.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { usingPostgres } from './helpers/db.js';
 
 describe('webhook leases and claims', () => {
   let t: TestApp;
@@ -52,6 +53,39 @@ describe('webhook leases and claims', () => {
     assert.equal(after.get(ids[1]!)!.until?.getTime(), before.get(ids[1]!)!.until?.getTime(), 'another token: untouched');
     assert.equal(after.get(ids[1]!)!.token, 'token-b');
     assert.equal(after.get(ids[2]!)!.until, null, 'recorded: no lease to renew');
+  });
+
+  // Two sessions at once: the embedded database runs one statement at a time and has no row lock to wait on.
+  it('renews without waiting on a delivery another statement holds locked, and renews it once free', { skip: !usingPostgres() && 'PostgreSQL only' }, async () => {
+    await t.createUser();
+    const mine = await claim('token-l', 10);
+    assert.equal(mine.length, 3);
+    const ids = mine.map((c) => c.delivery.id);
+    const before = await leases(ids);
+    const database = t.core.database;
+    assert.equal(database.kind, 'postgres');
+    if (database.kind !== 'postgres') return;
+    // As the recorder holds a batch's rows until its statement commits.
+    const other = await database.pool.connect();
+    try {
+      await other.query('begin');
+      await other.query('select id from webhook_deliveries where id = $1 for no key update', [ids[0]]);
+      const later = new Date(Date.now() + 3_600_000);
+      const renewed = renewLeases(t.core.db, ids.map((id) => ({ id, leaseToken: 'token-l' })), later).then(() => 'done');
+      const waited = await Promise.race([renewed, new Promise((r) => setTimeout(r, 3_000, 'still waiting'))]);
+      assert.equal(waited, 'done', 'the renewal passed over the locked row rather than waiting for it');
+      const after = await leases(ids);
+      assert.equal(after.get(ids[0]!)!.until?.getTime(), before.get(ids[0]!)!.until?.getTime(), 'locked: passed over this time');
+      assert.equal(after.get(ids[1]!)!.until?.getTime(), later.getTime());
+      assert.equal(after.get(ids[2]!)!.until?.getTime(), later.getTime());
+      await other.query('rollback');
+      const again = new Date(later.getTime() + 1_000);
+      await renewLeases(t.core.db, ids.map((id) => ({ id, leaseToken: 'token-l' })), again);
+      assert.equal((await leases(ids)).get(ids[0]!)!.until?.getTime(), again.getTime(), 'free again: renewed by the next renewal');
+    } finally {
+      await other.query('rollback').catch(() => {});
+      other.release();
+    }
   });
 
   it('claims the oldest due deliveries of a backlog that statistics do not know of', async () => {

@@ -20,6 +20,10 @@
  * `... where exists (select 1 from users where ... for no key update) for no key update` locks the
  * user before the connection (repos/locks.ts `userLockedFirst`).
  *
+ * Webhook deliveries stand apart: the worker's claim and its lease renewal lock them `skip locked`,
+ * so neither ever waits, and the recorder waits only on rows it holds the lease of, then on the
+ * endpoints in id order (repos/webhooks.ts).
+ *
  * Even in order, PostgreSQL may still report a deadlock (40P01: a lock taken by a statement we do
  * not control, such as a cascade) or a serialization failure (40001). `withTransaction` runs the
  * transaction again then, a bounded number of times with jittered backoff; so does `retryOnConflict`

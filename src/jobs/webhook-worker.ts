@@ -25,6 +25,7 @@ import type { Core } from '../services/core.js';
 import { eventPayload, webhookSigner } from '../services/webhooks.js';
 import { sendWebhook } from './webhook-http.js';
 import { listen } from '../db/listen.js';
+import { retryOnConflict } from '../db/transaction.js';
 import { recordWebhookAttempt, recordWebhookClaim } from '../metrics.js';
 
 /** Deliveries one endpoint may hold in this process (waiting, in flight or being recorded). */
@@ -245,12 +246,14 @@ function attemptRecorder(core: Core) {
   const waiting: { record: AttemptRecord; settle: (err?: unknown) => void }[] = [];
   let flushing = false;
   const write = async (batch: AttemptRecord[]): Promise<void> => {
+    // One statement, so a deadlock or serialization failure (a lapsed lease's row recorded by two
+    // workers at once) rolls it back whole, and it runs again as it was, answers and all.
     try {
-      await recordAttempts(core.db, batch);
+      await retryOnConflict(() => recordAttempts(core.db, batch));
     } catch (err) {
       // Whatever an answer held that the database refused, the attempts themselves must count, or they would be made forever.
       core.log.warn({ err, deliveryIds: batch.map((r) => r.deliveryId) }, 'webhook attempts recorded without their answers');
-      await recordAttempts(core.db, batch.map((r) => ({ ...r, responseBody: null, error: r.error ? r.error.slice(0, 200) : null })));
+      await retryOnConflict(() => recordAttempts(core.db, batch.map((r) => ({ ...r, responseBody: null, error: r.error ? r.error.slice(0, 200) : null }))));
     }
   };
   const flush = async (): Promise<void> => {

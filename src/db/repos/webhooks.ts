@@ -287,13 +287,24 @@ export async function recordAttempts(db: Db, records: AttemptRecord[]): Promise<
  * time by another. Each delivery is found by its id and renewed only while its token is still the
  * holder's (recording an attempt clears it). By id, not by token: no index holds the token, and a
  * search by token read the whole table, history and all, every RENEW_MS.
+ *
+ * It never waits for a row lock: a delivery locked now is being recorded (which ends its lease) or
+ * claimed by another worker (whose lease it then is), so it is passed over, and the next renewal,
+ * well inside the margin, finds it again if it is still held. Waiting instead deadlocked with the
+ * recorder, which locks a batch's rows in its own order: the deadlock check (1 s) stalled both, and
+ * one of them failed.
  */
 export async function renewLeases(db: Db, held: { id: string; leaseToken: string }[], leaseUntil: Date): Promise<void> {
   if (held.length === 0) return;
   await db.execute(sql`
+    with held as materialized (
+      select d.id from webhook_deliveries d
+      join unnest(${opaque(held.map((h) => h.id), 'text[]')}, ${opaque(held.map((h) => h.leaseToken), 'text[]')}) as h(id, lease_token)
+        on d.id = h.id and d.lease_token = h.lease_token
+      where d.id = any(${sql.param(held.map((h) => h.id))}::text[])
+      for no key update of d skip locked)
     update webhook_deliveries d set lease_until = ${leaseUntil.toISOString()}::timestamptz
-    from unnest(${opaque(held.map((h) => h.id), 'text[]')}, ${opaque(held.map((h) => h.leaseToken), 'text[]')}) as h(id, lease_token)
-    where d.id = any(${sql.param(held.map((h) => h.id))}::text[]) and d.id = h.id and d.lease_token = h.lease_token`);
+    where d.id = any(array(select id from held))`);
 }
 
 /** Lets go of these deliveries' leases if still held under these tokens (claimed, not sent), so another worker takes them at once. */
