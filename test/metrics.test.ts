@@ -264,7 +264,7 @@ describe('metrics, readiness and request ids', () => {
       assert.deepEqual([body.code, body.type, body.requestId], ['malformed_request', '/docs/errors#malformed_request', id]);
     });
 
-    it('logs the id with the application and key on the request\'s lines once authenticated', async () => {
+    it('logs one line a request, with the id, the request, its status and time, and the application and key once authenticated', async () => {
       const lines: string[] = [];
       const app = await buildApp({ ...t.core, config: { ...t.core.config, logLevel: 'info' } }, { logStream: { write: (l) => { lines.push(l); } } });
       try {
@@ -274,9 +274,13 @@ describe('metrics, readiness and request ids', () => {
         await app.close();
       }
       const mine = lines.map((l) => JSON.parse(l)).filter((l) => l.reqId === 'log-1');
-      assert.ok(mine.length >= 2, lines.join(''));
+      // One line a request at info: the completed one, with the request it answered.
+      assert.equal(mine.length, 1, lines.join(''));
       const completed = mine.find((l) => l.msg === 'request completed');
       assert.ok(completed, lines.join(''));
+      assert.deepEqual(completed.req, { method: 'GET', url: '/v1/users', remoteAddress: '127.0.0.1' });
+      assert.equal(completed.res.statusCode, 200);
+      assert.equal(typeof completed.responseTime, 'number');
       const applicationId = (await t.api('GET', '/v1/application')).body.id;
       assert.equal(completed.applicationId, applicationId);
       assert.equal(completed.credential, 'api_key');

@@ -13,7 +13,7 @@ import { clientError, frameworkError, registerEdge } from './edge.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { swaggerOptions } from './openapi.js';
-import { registerObservability, requestIdOf } from './observability.js';
+import { registerObservability, RequestLog, requestIdOf } from './observability.js';
 import { providerRoutes } from './routes/providers.js';
 import { linkPageRoutes } from './routes/link.js';
 import { webPageRoutes } from './pages/web.js';
@@ -35,6 +35,7 @@ export async function buildApp(core: Core, opts: { logger?: boolean; logStream?:
     logger: opts.logger === false ? false : { ...loggerOptions(core.config.logLevel, { req: requestForLog }), ...(opts.logStream ? { stream: opts.logStream } : {}) },
     bodyLimit: 1024 * 1024,
     genReqId: requestIdOf,
+    logController: new RequestLog(),
     frameworkErrors: frameworkError,
     trustProxy: core.config.trustProxy,
     clientErrorHandler: clientError,

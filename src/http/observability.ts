@@ -13,9 +13,9 @@
  * CAUSEWAY_METRICS_PORT moves it to a port of its own (listenForMetrics), kept off the public one,
  * which is also how a worker process, serving no API, is scraped.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.js';
 import { recordHttp, registry } from '../metrics.js';
 import type { Core } from '../services/core.js';
@@ -25,9 +25,39 @@ import { errorHandler, notFoundHandler, sendProblem } from './errors.js';
 export const REQUEST_ID_HEADER = 'x-request-id';
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Random bytes for the next ids, filled 512 ids at a time: one call to the system's generator, not one a request. */
+const ID_BYTES = 10;
+const idPool = Buffer.alloc(ID_BYTES * 512);
+let idAt = idPool.length;
+
 /** A fresh id: 80 random bits, so ids from many processes do not collide. */
 export function newRequestId(): string {
-  return `req_${randomBytes(10).toString('hex')}`;
+  if (idAt === idPool.length) {
+    randomFillSync(idPool);
+    idAt = 0;
+  }
+  const id = idPool.toString('hex', idAt, idAt + ID_BYTES);
+  idAt += ID_BYTES;
+  return `req_${id}`;
+}
+
+/**
+ * One line a request at info, when it is answered: the request (method, URL as requestForLog
+ * writes it, address), its status and time, with the request's bindings (reqId, and once
+ * authenticated the application and key). Fastify's second line, "incoming request", is written
+ * at debug: the completed line says all it says, and at info it doubled the logging a request
+ * costs. Everything else (errors, streams closed early) is Fastify's own.
+ */
+export class RequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }
 
 /** Fastify's genReqId: the caller's X-Request-Id when it is sane (one header, allowed characters, 1-128 long), else a new one. */

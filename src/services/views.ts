@@ -4,7 +4,8 @@ import { refreshBudget, withinProvider, type ScopeBudget } from '../domain/budge
 import { allowedActions, userActionFor } from '../domain/status.js';
 import type { AccountType, JobStatus, JobStep, JobTrigger, JobType, TransactionStatus } from '../domain/types.js';
 import { stateOf, type ConnectionRow } from '../db/repos/connections.js';
-import type { AccountRow, TransactionRow } from '../db/repos/data.js';
+import type { AccountRow } from '../db/repos/data.js';
+import type { TransactionPageRow } from '../db/repos/transaction-pages.js';
 import type { JobRow } from '../db/repos/jobs.js';
 import type { UserRow } from '../db/repos/users.js';
 import type { ProviderIdentity, ProviderInstitution } from '../providers/types.js';
@@ -81,7 +82,7 @@ export function accountView(a: AccountRow) {
   };
 }
 
-export function transactionView(t: TransactionRow) {
+export function transactionView(t: TransactionPageRow) {
   return {
     id: t.id, accountId: t.accountId, connectionId: t.connectionId, status: t.status as TransactionStatus, amount: t.amount, currency: t.currency,
     date: t.date, authorizedDate: t.authorizedDate, description: t.description, merchantName: t.merchantName, category: t.category,

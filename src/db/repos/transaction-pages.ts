@@ -21,9 +21,18 @@ export interface TransactionFilter {
 /** Which of a page's filters are given: one prepared statement for each combination (at most 32). */
 interface PageShape { account: boolean; from: boolean; to: boolean; status: boolean; after: boolean }
 
+/** What a page shows of a transaction (services/views.ts transactionView): read and decoded, nothing more. */
+const PAGE_COLUMNS = {
+  id: transactions.id, accountId: transactions.accountId, connectionId: transactions.connectionId, status: transactions.status,
+  amount: transactions.amount, currency: transactions.currency, date: transactions.date, authorizedDate: transactions.authorizedDate,
+  description: transactions.description, merchantName: transactions.merchantName, category: transactions.category,
+  createdAt: transactions.createdAt, updatedAt: transactions.updatedAt,
+};
+export type TransactionPageRow = Pick<TransactionRow, keyof typeof PAGE_COLUMNS>;
+
 const pageStatement = (shape: PageShape, name: string) => preparedPer((db) => {
   const p = sql.placeholder;
-  return db.select().from(transactions).where(and(
+  return db.select(PAGE_COLUMNS).from(transactions).where(and(
     eq(transactions.applicationId, p('applicationId')), eq(transactions.userId, p('userId')), isNull(transactions.removedAt),
     shape.account ? eq(transactions.accountId, p('accountId')) : undefined,
     shape.from ? gte(transactions.date, p('from')) : undefined,
@@ -35,7 +44,7 @@ const pageStatement = (shape: PageShape, name: string) => preparedPer((db) => {
 const pageStatements = new Map<string, ReturnType<typeof pageStatement>>();
 
 /** A page of the user's transactions (the API's list, on every call): built once per filter combination. */
-export async function listTransactions(db: Db, applicationId: string, userId: string, f: TransactionFilter): Promise<TransactionRow[]> {
+export async function listTransactions(db: Db, applicationId: string, userId: string, f: TransactionFilter): Promise<TransactionPageRow[]> {
   const shape: PageShape = { account: !!f.accountId, from: !!f.from, to: !!f.to, status: !!f.status, after: !!f.after };
   const key = Object.values(shape).map(Number).join('');
   let statement = pageStatements.get(key);
