@@ -4,7 +4,10 @@
  * rounds and read after, per job. Needs pg_stat_statements in shared_preload_libraries (the
  * extension is created in the bench database); without it only the CPU figures are printed.
  *
- *   npx tsx bench/refresh-sql.ts [--connections 150] [--rounds 3] [--concurrency 16] [--top 25] [--fresh-connections]
+ *   npx tsx bench/refresh-sql.ts [--connections 150] [--rounds 3] [--concurrency 16] [--top 25] [--fresh-connections] [--plans]
+ *
+ * `--plans`: after the rounds, each named prepared statement's generic and custom plans, summed over
+ * the pool's server connections (bench/statements.ts printPlanChoices).
  *
  * `--fresh-connections`: the refresh rounds on new server connections, as a worker restarted after
  * the first syncs has (each connection's plan cache remembers the custom plans made there: see
@@ -26,10 +29,10 @@ import { countQueries, round, startWindow } from './measure.js';
 import { precomputed } from './provider.js';
 import { refreshRound } from './refresh.js';
 import { startPgCpu } from './pg-cpu.js';
-import { printStatements, resetStatements } from './statements.js';
+import { printPlanChoices, printStatements, resetStatements } from './statements.js';
 
 const { values } = parseArgs({ options: {
-  connections: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' }, top: { type: 'string' }, 'fresh-connections': { type: 'boolean' },
+  connections: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' }, top: { type: 'string' }, 'fresh-connections': { type: 'boolean' }, plans: { type: 'boolean' },
 } });
 const n = Number(values.connections ?? 150);
 const rounds = Number(values.rounds ?? 3);
@@ -74,6 +77,7 @@ try {
   }
   const w = end();
   const backendMs = await pgCpu();
+  if (values.plans && database.kind === 'postgres') await printPlanChoices(database.pool, top || 25);
   await running.stop();
   const pgCpuMs = (((w.machineCpu ?? 0) - w.processCpu) * w.seconds * 1000) / jobs;
   console.log(`refresh: ${jobs} jobs, jobs/s per round ${perRound.join(', ')} (warm-up included in the window), misses ${refresh.stats.misses}`);

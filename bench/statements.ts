@@ -31,3 +31,32 @@ export async function printStatements(db: Db, jobs: number, top = 25): Promise<v
     console.log(`${String(round(Number(r.calls) / jobs, 2)).padStart(9)}  ${String(round(r.ms / jobs, 3)).padStart(6)}  ${String(round(r.plan / jobs, 3)).padStart(8)}  ${String(round(r.ms / Number(r.calls), 3)).padStart(7)}  ${r.q}`);
   }
 }
+
+/**
+ * How each named prepared statement has been planned on the pool's server connections (each
+ * connection keeps its own plan cache): custom plans are made a call at a time; a statement that
+ * keeps its generic plan is planned about five times a connection. Read from pg_prepared_statements
+ * on every connection the pool holds, which must all be idle (the phase over).
+ */
+export async function printPlanChoices(pool: import('pg').Pool, top = 25): Promise<void> {
+  const clients = await Promise.all(Array.from({ length: pool.totalCount }, () => pool.connect()));
+  const totals = new Map<string, { generic: number; custom: number }>();
+  try {
+    for (const c of clients) {
+      const { rows } = await c.query<{ name: string; generic_plans: string; custom_plans: string }>(
+        'select name, generic_plans, custom_plans from pg_prepared_statements');
+      for (const r of rows) {
+        const t = totals.get(r.name) ?? { generic: 0, custom: 0 };
+        t.generic += Number(r.generic_plans);
+        t.custom += Number(r.custom_plans);
+        totals.set(r.name, t);
+      }
+    }
+  } finally {
+    clients.forEach((c) => c.release());
+  }
+  console.log(`plan choices on ${clients.length} pooled connections (calls with a generic plan / with a custom plan made for them):`);
+  for (const [name, t] of [...totals].sort((a, b) => b[1].custom - a[1].custom).slice(0, top)) {
+    console.log(`${String(t.generic).padStart(8)} ${String(t.custom).padStart(8)}  ${name}`);
+  }
+}

@@ -70,3 +70,8 @@ export type OpaqueType = 'text[]' | 'int4[]' | 'int8[]' | 'date[]' | 'timestampt
 export function opaque(value: readonly unknown[] | string | Placeholder, type: OpaqueType): SQL {
   return sql`(select ${Array.isArray(value) ? sql.param(value) : value}::${sql.raw(type)})`;
 }
+
+/** Rows as `unnest`'s arguments: one array parameter a column (each `opaque`), in the order given. */
+export function opaqueColumns<R>(rows: readonly R[], columns: readonly (readonly [pick: (row: R) => unknown, type: OpaqueType])[]): SQL {
+  return sql.join(columns.map(([pick, type]) => opaque(rows.map(pick), type)), sql`, `);
+}

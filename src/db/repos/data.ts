@@ -14,7 +14,7 @@ import { newId } from '../../domain/ids.js';
 import type { IncomingTransaction, StoredTransaction, TransactionPlan } from '../../domain/matching.js';
 import type { Db } from '../open.js';
 import { preparedSql } from '../prepared.js';
-import { opaque, type OpaqueType } from '../predicates.js';
+import { opaque, opaqueColumns, type OpaqueType } from '../predicates.js';
 import { copyField, copyRows, copyText } from '../copy.js';
 import { sqlErrorOf, UNIQUE_VIOLATION } from '../errors.js';
 import { withTransaction } from '../transaction.js';
@@ -80,7 +80,6 @@ export async function upsertAccountsReadingWindow(
   const balances = opts.keepBalances ? sql`` : sql`, balance_current = excluded.balance_current,
       balance_available = excluded.balance_available, balance_limit = excluded.balance_limit,
       balances_updated_at = excluded.balances_updated_at`;
-  const col = (pick: (r: typeof accounts.$inferInsert) => unknown, type: OpaqueType) => opaque(rows.map(pick), type);
   const first = rows[0]!;
   const result = (await db.execute(sql`
     with owned as (${ownedBy(run)})${savedBy(run)},
@@ -88,11 +87,12 @@ export async function upsertAccountsReadingWindow(
       balance_current, balance_available, balance_limit, balances_updated_at, created_at, updated_at)
     select v.id, v.application_id, v.user_id, v.connection_id, v.pid, v.name, v.type, v.mask, v.currency,
       v.cur, v.avail, v.lim, v.at, v.at, v.at
-    from unnest(${col((r) => r.id, 'text[]')}, ${col((r) => r.applicationId, 'text[]')}, ${col((r) => r.userId, 'text[]')},
-      ${col((r) => r.connectionId, 'text[]')}, ${col((r) => r.providerAccountId, 'text[]')}, ${col((r) => r.name, 'text[]')},
-      ${col((r) => r.type, 'text[]')}, ${col((r) => r.mask, 'text[]')}, ${col((r) => r.currency, 'text[]')},
-      ${col((r) => r.balanceCurrent, 'int8[]')}, ${col((r) => r.balanceAvailable ?? null, 'int8[]')}, ${col((r) => r.balanceLimit ?? null, 'int8[]')},
-      ${col((r) => r.updatedAt.toISOString(), 'timestamptz[]')})
+    from unnest(${opaqueColumns(rows, [
+      [(r) => r.id, 'text[]'], [(r) => r.applicationId, 'text[]'], [(r) => r.userId, 'text[]'], [(r) => r.connectionId, 'text[]'],
+      [(r) => r.providerAccountId, 'text[]'], [(r) => r.name, 'text[]'], [(r) => r.type, 'text[]'], [(r) => r.mask, 'text[]'],
+      [(r) => r.currency, 'text[]'], [(r) => r.balanceCurrent, 'int8[]'], [(r) => r.balanceAvailable ?? null, 'int8[]'],
+      [(r) => r.balanceLimit ?? null, 'int8[]'], [(r) => r.updatedAt.toISOString(), 'timestamptz[]'],
+    ])})
       as v(id, application_id, user_id, connection_id, pid, name, type, mask, currency, cur, avail, lim, at)
     where exists (select 1 from owned)
     on conflict (connection_id, provider_account_id) do update set name = excluded.name, type = excluded.type,
@@ -187,6 +187,9 @@ function arrayLiteral(values: readonly (string | number | null)[]): string {
 const NEEDS_ESCAPE = /["\\]/;
 const ESCAPED = /["\\]/g;
 
+/** unnestRows' columns after the id, in order: account, ids, status, amount, currency, dates, description, merchant, category. */
+const ROW_TYPES: readonly OpaqueType[] = ['text[]', 'text[]', 'text[]', 'text[]', 'int8[]', 'text[]', 'date[]', 'date[]', 'text[]', 'text[]', 'text[]'];
+
 /** Transactions as one `unnest(...) with ordinality as v(...)` source: one array parameter per column, any number of rows. */
 function unnestRows(ids: readonly string[], rows: readonly IncomingTransaction[]) {
   const n = rows.length;
@@ -197,11 +200,8 @@ function unnestRows(ids: readonly string[], rows: readonly IncomingTransaction[]
     c[5]![i] = t.currency; c[6]![i] = t.date; c[7]![i] = t.authorizedDate; c[8]![i] = t.description; c[9]![i] = t.merchantName;
     c[10]![i] = t.category;
   }
-  const [account, pid, ppid, status, amount, currency, date, adate, description, merchant, category] = c.map(arrayLiteral);
-  return sql`unnest(${opaque(arrayLiteral(ids), 'text[]')}, ${opaque(account!, 'text[]')}, ${opaque(pid!, 'text[]')}, ${opaque(ppid!, 'text[]')},
-        ${opaque(status!, 'text[]')}, ${opaque(amount!, 'int8[]')}, ${opaque(currency!, 'text[]')}, ${opaque(date!, 'date[]')}, ${opaque(adate!, 'date[]')},
-        ${opaque(description!, 'text[]')}, ${opaque(merchant!, 'text[]')}, ${opaque(category!, 'text[]')})
-        with ordinality as v(id, account_id, pid, ppid, status, amount, currency, date, adate, description, merchant, category, ord)`;
+  const columns = sql.join([opaque(arrayLiteral(ids), 'text[]'), ...c.map((values, i) => opaque(arrayLiteral(values), ROW_TYPES[i]!))], sql`, `);
+  return sql`unnest(${columns}) with ordinality as v(id, account_id, pid, ppid, status, amount, currency, date, adate, description, merchant, category, ord)`;
 }
 
 /**

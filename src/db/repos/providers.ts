@@ -2,7 +2,7 @@
 import { and, asc, eq, gt, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../open.js';
 import { withTransaction } from '../transaction.js';
-import { opaque, type OpaqueType } from '../predicates.js';
+import { opaqueColumns } from '../predicates.js';
 import { institutions, providerBudgets, providerSettings, providerState } from '../tables/providers.js';
 
 export type ProviderSettingsRow = typeof providerSettings.$inferSelect;
@@ -139,13 +139,13 @@ export async function listProviderBudgetsOf(db: Db, connectionIds: string[]): Pr
 /** Keeps what the provider's answers said, the latest per account and scope. A connection deleted meanwhile keeps nothing. */
 export async function upsertProviderBudgets(db: Db, rows: ProviderBudgetRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const col = (pick: (r: ProviderBudgetRow) => unknown, type: OpaqueType) => opaque(rows.map(pick), type);
   await db.execute(sql`
     insert into provider_budgets (connection_id, account_key, scope, "limit", remaining, reset_at, updated_at)
     select v.c, v.a, v.s, v.l, v.r, v.reset, v.at
-    from unnest(${col((r) => r.connectionId, 'text[]')}, ${col((r) => r.accountKey, 'text[]')}, ${col((r) => r.scope, 'text[]')},
-      ${col((r) => r.limit, 'int4[]')}, ${col((r) => r.remaining, 'int4[]')}, ${col((r) => r.resetAt.toISOString(), 'timestamptz[]')},
-      ${col((r) => r.updatedAt.toISOString(), 'timestamptz[]')}) as v(c, a, s, l, r, reset, at)
+    from unnest(${opaqueColumns(rows, [
+      [(r) => r.connectionId, 'text[]'], [(r) => r.accountKey, 'text[]'], [(r) => r.scope, 'text[]'], [(r) => r.limit, 'int4[]'],
+      [(r) => r.remaining, 'int4[]'], [(r) => r.resetAt.toISOString(), 'timestamptz[]'], [(r) => r.updatedAt.toISOString(), 'timestamptz[]'],
+    ])}) as v(c, a, s, l, r, reset, at)
     where exists (select 1 from connections where id = v.c)
     on conflict (connection_id, account_key, scope) do update set "limit" = excluded."limit", remaining = excluded.remaining,
       reset_at = excluded.reset_at, updated_at = excluded.updated_at
