@@ -160,8 +160,13 @@ describe('two API and two worker processes behind one address', { skip: SKIP }, 
     assert.ok(byWorker.every((w) => w.some((j) => jobIds.includes(j))), `both workers ran jobs: ${byWorker.map((w) => w.length).join(' and ')}`);
 
     // Both API processes answered, each exactly the requests the proxy sent it (by the request id in its log).
+    // A request's one line is written once it is answered, so the last ones may reach stdout just after their answers.
+    const loggedBy = (a: (typeof apis)[number]) => new Set([...a.stdout().matchAll(/"reqId":"(mp-\d+)"/g)].map((m) => m[1]!));
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline && !apis.every((a, i) => proxy.sentTo[i]!.every((id) => loggedBy(a).has(id)));) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     apis.forEach((a, i) => {
-      const logged = new Set([...a.stdout().matchAll(/"reqId":"(mp-\d+)"/g)].map((m) => m[1]!));
+      const logged = loggedBy(a);
       assert.ok(proxy.sentTo[i]!.length > 10, `API process ${i + 1} got ${proxy.sentTo[i]!.length} requests`);
       for (const id of proxy.sentTo[i]!) assert.ok(logged.has(id), `API process ${i + 1} logged ${id}`);
       for (const id of proxy.sentTo[1 - i]!) assert.ok(!logged.has(id), `${id} was not API process ${i + 1}'s`);

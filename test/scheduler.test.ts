@@ -199,7 +199,8 @@ describe('background refresh scheduler', () => {
       const at = new Date((await now()) - 1000);
       for (const c of linkedOnes) await t.core.db.update(connections).set({ nextScheduledRefreshAt: at }).where(eq(connections.id, c.connectionId));
       const [a, b] = await Promise.all([runSchedulerTick(t.core), runSchedulerTick(second)]);
-      assert.ok(a + b >= 12, `claimed ${a} + ${b}`);
+      // The process's own tick (every 15 s) may take some of them in between; whoever claims, none is claimed twice.
+      assert.ok(a + b <= 12, `claimed ${a} + ${b}`);
       for (const c of linkedOnes) {
         const js = await lastScheduledJobSettles(c.connectionId, 1);
         assert.equal(js.length, 1, `${c.connectionId}: one background refresh`);
