@@ -19,7 +19,7 @@ import type { Core, Tenant } from '../src/services/core.js';
 import { createUser } from '../src/services/users.js';
 import type { Db } from '../src/db/open.js';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
-import { inParallel, round, scalar, startWindow, waitFor, type WindowResult } from './measure.js';
+import { checkpoint, inParallel, round, scalar, startWindow, waitFor, type WindowResult } from './measure.js';
 import { allJobsDone, jobProfile, polls, type JobProfile } from './profile.js';
 import { windowOf } from '../src/providers/types.js';
 
@@ -52,6 +52,7 @@ export async function initialSync(core: Core, tenant: Tenant, logins: string[], 
   const users: string[] = [];
   for (const login of logins) users.push((await createUser(core, tenant, { externalId: login })).id);
   const before = await countTransactions(core.db);
+  await checkpoint(core.database);
   const jobIds: string[] = [];
   const synced: InitialSyncResult['synced'] = [];
   const polls0 = polls;
