@@ -162,7 +162,8 @@ describe('two API and two worker processes behind one address', { skip: SKIP }, 
     // Both API processes answered, each exactly the requests the proxy sent it (by the request id in its log).
     // A request's one line is written once it is answered, so the last ones may reach stdout just after their answers.
     const loggedBy = (a: (typeof apis)[number]) => new Set([...a.stdout().matchAll(/"reqId":"(mp-\d+)"/g)].map((m) => m[1]!));
-    for (const deadline = Date.now() + 5_000; Date.now() < deadline && !apis.every((a, i) => proxy.sentTo[i]!.every((id) => loggedBy(a).has(id)));) {
+    const allLogged = () => apis.every((a, i) => { const logged = loggedBy(a); return proxy.sentTo[i]!.every((id) => logged.has(id)); });
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline && !allLogged();) {
       await new Promise((r) => setTimeout(r, 50));
     }
     apis.forEach((a, i) => {
