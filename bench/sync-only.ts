@@ -1,8 +1,9 @@
 /**
  * The initial sync with precomputed answers alone, beside its COPY floor, on a fresh PostgreSQL
- * database: for comparing ingestion changes side by side without the whole suite.
+ * database: for comparing ingestion changes side by side without the whole suite. `--sandbox`:
+ * answered by the sandbox itself, its simulator running on this thread, as the suite's first sync.
  *
- *   npx tsx bench/sync-only.ts [--connections 150] [--rounds 2] [--concurrency 16] [--top N]
+ *   npx tsx bench/sync-only.ts [--connections 150] [--rounds 2] [--concurrency 16] [--top N] [--sandbox]
  *
  * Each round syncs `connections` new connections (8 API clients creating them, the worker at
  * `concurrency`) and then loads the rows stored so far with COPY (bench/floors.ts), so the two are
@@ -28,6 +29,7 @@ import { printStatements, resetStatements } from './statements.js';
 
 const { values } = parseArgs({ options: {
   connections: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' }, top: { type: 'string' }, profile: { type: 'string' },
+  sandbox: { type: 'boolean' },
 } });
 const n = Number(values.connections ?? 150);
 const rounds = Number(values.rounds ?? 2);
@@ -38,12 +40,13 @@ const bench = await openBenchDatabase('postgres');
 const { database } = bench;
 try {
   countQueries(database);
-  const pre = precomputed(createSandboxProvider({ latencyMs: 0 }));
-  const running = await startCore(database, concurrency, pre.provider);
+  const sandbox = createSandboxProvider({ latencyMs: 0 });
+  const pre = values.sandbox ? null : precomputed(sandbox);
+  const running = await startCore(database, concurrency, pre ? pre.provider : sandbox);
   const { application } = await ensureDefaultApplication(running.core.db, systemClock);
   for (let r = 0; r < rounds; r++) {
     const logins = Array.from({ length: n }, (_, i) => benchLogin(1 + r * n + i));
-    await pre.warmInitial(INSTITUTION, logins, PASSWORD, systemClock.now());
+    await pre?.warmInitial(INSTITUTION, logins, PASSWORD, systemClock.now());
     const counting = top !== null && r === rounds - 1 && await resetStatements(database.db);
     const pgCpu = await startPgCpu(database.db);
     const profiler = values.profile && r === rounds - 1 ? new Session() : null;
@@ -63,7 +66,7 @@ try {
       cpuUsPerRow: { node: perRow((node.user + node.system) / 1000), nodeSystem: perRow(node.system / 1000), postgres: backendMs === null ? null : perRow(backendMs) },
       // The floor's backends over its whole run (one export, then COPY_LOADS loads of every row), a row loaded.
       copyPostgresUsPerRow: copyBackendMs === null ? null : round((copyBackendMs * 1000) / (copy.rows * COPY_LOADS), 1),
-      machine: sync.window.machineCpu, misses: pre.stats.misses,
+      machine: sync.window.machineCpu, provider: pre ? 'precomputed' : 'sandbox', misses: pre?.stats.misses ?? null,
     }));
     if (counting) await printStatements(database.db, n, top!);
   }

@@ -9,7 +9,7 @@ import type { Category } from './catalogue.js';
 import { civilOf, isLastDayOfMonth, monthIndexOf } from './calendar.js';
 import { ANCHOR_DAY, priceLevel, type AccountSpec, type Persona, type Role } from './persona.js';
 import { hashString } from './random.js';
-import { spendingFor, type Entry } from './spending.js';
+import { spendingFor, type Entry, type MoneySink } from './spending.js';
 
 export interface LedgerSnapshot {
   throughDay: number;
@@ -60,6 +60,20 @@ function required(p: Persona, role: Role): AccountSpec {
 }
 
 /**
+ * What waits to post on one day: authorisations made on earlier days. Only their sums are kept:
+ * posting adds them to balances, and the entries themselves are collected on the day they are
+ * authorised (an entry authorised before the collected days is never returned).
+ */
+interface Due {
+  /** Per account (by index): the amounts that will post (cancelled ones never do). */
+  posts: number[];
+  /** Per account: every amount still pending until then, cancelled ones included. */
+  pending: number[];
+  /** Card purchases and refunds among `posts` (they make up the card's monthly statement). */
+  card: number;
+}
+
+/**
  * Everything the ledger carries from one day to the next, at the end of `day`. A run can resume
  * from it instead of replaying from the anchor: same inputs, same output, far less work.
  */
@@ -69,15 +83,17 @@ export interface LedgerCheckpoint {
   month: number;
   cardThisMonth: number;
   cardLastMonth: number;
-  /** Entries waiting to post, by posting day. */
-  buckets: Map<number, Entry[]>;
+  /** What waits to post, by posting day. */
+  buckets: Map<number, Due>;
 }
 
 /** Checkpoints are offered every this many days (a run resumes at most this far back). */
 export const CHECKPOINT_EVERY = 32;
 
 function copyCheckpoint(c: LedgerCheckpoint): LedgerCheckpoint {
-  return { ...c, balances: [...c.balances], buckets: new Map([...c.buckets].map(([d, es]) => [d, [...es]])) };
+  const buckets = new Map<number, Due>();
+  for (const [d, due] of c.buckets) buckets.set(d, { posts: [...due.posts], pending: [...due.pending], card: due.card });
+  return { ...c, balances: [...c.balances], buckets };
 }
 
 export interface LedgerOptions {
@@ -105,7 +121,8 @@ export function runLedger(
   const card = required(p, 'card');
   const loans = accounts.filter((a) => a.role === 'mortgage' || a.role === 'loan');
   const goal = findRole(p, 'goal');
-  const buckets = from ? copyCheckpoint(from).buckets : new Map<number, Entry[]>();
+  const buckets = from ? copyCheckpoint(from).buckets : new Map<number, Due>();
+  const spenders = accounts.filter((a) => a.role === 'everyday' || a.role === 'card');
   const collected: Entry[] = [];
   const bal = (a: AccountSpec): number => balances[a.index] ?? 0;
 
@@ -114,10 +131,21 @@ export function runLedger(
   let cardThisMonth = from ? from.cardThisMonth : 0;
   let cardLastMonth = from ? from.cardLastMonth : 0;
 
-  const post = (e: Entry): void => {
-    balances[e.account] = (balances[e.account] ?? 0) + e.amount;
-    if (e.account === card.index && e.pendingPhase) cardThisMonth += e.amount; // purchases and refunds, not repayments
+  /** Posts an entry's money now if it posts the day it is authorised, else when it is due. */
+  const money: MoneySink = (account, authDay, postDay, amount, pendingPhase, cancelled) => {
+    if (postDay === authDay) {
+      balances[account] = (balances[account] ?? 0) + amount;
+      if (account === card.index && pendingPhase) cardThisMonth += amount; // purchases and refunds, not repayments
+      return;
+    }
+    let due = buckets.get(postDay);
+    if (!due) buckets.set(postDay, due = { posts: accounts.map(() => 0), pending: accounts.map(() => 0), card: 0 });
+    due.pending[account] = (due.pending[account] ?? 0) + amount;
+    if (cancelled) return;
+    due.posts[account] = (due.posts[account] ?? 0) + amount;
+    if (account === card.index && pendingPhase) due.card += amount;
   };
+  const place = (e: Entry): void => money(e.account, e.authDay, e.postDay, e.amount, e.pendingPhase, e.cancelled);
 
   for (let day = (from ? from.day : ANCHOR_DAY) + 1; day <= throughDay; day++) {
     const c = civilOf(day);
@@ -128,10 +156,11 @@ export function runLedger(
       month = m;
     }
     const today = new Day(day);
+    const prices = priceLevel(c.year, c.month);
     const monthEnd = isLastDayOfMonth(day);
 
     if (isPayday(p, day)) {
-      today.add(everyday, 'salary', Math.round(p.salary * priceLevel(c.year, c.month)), `SALARY ${p.employer.toUpperCase()}`, 'income', p.employer);
+      today.add(everyday, 'salary', Math.round(p.salary * prices), `SALARY ${p.employer.toUpperCase()}`, 'income', p.employer);
     }
     if (p.rent && c.day === p.rent.dayOfMonth) {
       today.add(everyday, 'rent', -p.rent.amount, `DIRECT DEBIT ${p.rent.agent.toUpperCase()} RENT`, 'rent', p.rent.agent);
@@ -164,19 +193,15 @@ export function runLedger(
     if (goal && c.day === goal.dayOfMonth) {
       today.add(goal, 'deposit', goal.monthlyAmount, 'TRANSFER FROM EXTERNAL ACCOUNT', 'transfer');
     }
-    for (const account of accounts) today.entries.push(...spendingFor(p, account, hashes[account.index] ?? 0, day, c));
-
-    for (const e of today.entries) {
-      if (e.postDay === day) post(e);
-      else {
-        const bucket = buckets.get(e.postDay);
-        if (bucket) bucket.push(e);
-        else buckets.set(e.postDay, [e]);
-      }
-    }
+    const collect = day >= collectFrom;
+    // Everything above read balances as they were last night; from here on today's money moves
+    // (on a day not collected, spending goes straight to `money`, so not into today.entries).
+    for (const account of spenders) spendingFor(p, account, hashes[account.index] ?? 0, day, c, prices, collect ? today.entries : null, money);
+    for (const e of today.entries) place(e);
     const due = buckets.get(day);
     if (due) {
-      for (const e of due) if (!e.cancelled) post(e);
+      due.posts.forEach((amount, i) => { if (amount !== 0) balances[i] = (balances[i] ?? 0) + amount; });
+      cardThisMonth += due.card;
       buckets.delete(day);
     }
 
@@ -186,9 +211,9 @@ export function runLedger(
       const [from, to] = sweep > 0 ? [everyday, savings] : [savings, everyday];
       const legs = today.transfer(from, to, 'sweep', Math.abs(sweep), `TRANSFER TO ${to.name.toUpperCase()} ${to.mask}`,
         `TRANSFER FROM ${from.name.toUpperCase()} ${from.mask}`, 'transfer');
-      for (const e of legs) post(e);
+      for (const e of legs) place(e);
     }
-    if (day >= collectFrom) collected.push(...today.entries);
+    if (collect) collected.push(...today.entries);
     onDayEnd?.(day, balances);
     if (onCheckpoint && day % CHECKPOINT_EVERY === 0) {
       onCheckpoint(copyCheckpoint({ day, balances, month, cardThisMonth, cardLastMonth, buckets }));
@@ -196,9 +221,9 @@ export function runLedger(
   }
 
   const pending = accounts.map(() => 0);
-  for (const [postDay, entries] of buckets) {
+  for (const [postDay, due] of buckets) {
     if (postDay <= throughDay) continue;
-    for (const e of entries) pending[e.account] = (pending[e.account] ?? 0) + e.amount;
+    due.pending.forEach((amount, i) => { if (amount !== 0) pending[i] = (pending[i] ?? 0) + amount; });
   }
   return { throughDay, balances, pending, entries: collected };
 

@@ -84,9 +84,11 @@ const DISCRETIONARY_MONTHLY = 180_000;
 
 /** Prices and pay rise 3% each July (Australian financial year), so the budget stays balanced for years. */
 export function priceLevel(year: number, month: number): number {
-  const financialYear = month >= 7 ? year : year - 1;
-  return 1.03 ** Math.max(0, financialYear - 2019);
+  const years = Math.max(0, (month >= 7 ? year : year - 1) - 2019);
+  // The ledger asks once a simulated day: each year's level is computed once (the same value).
+  return PRICE_LEVELS[years] ??= 1.03 ** years;
 }
+const PRICE_LEVELS: number[] = [];
 
 /** Fixed monthly repayment that pays `principal` off in `months` at `annualRate`. */
 export function amortisedRepayment(principal: number, annualRate: number, months: number): number {

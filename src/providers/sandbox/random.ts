@@ -31,9 +31,14 @@ export function mixHash(hash: number, value: number): number {
 
 /** 16 hex characters from two independent 32-bit hashes: ample to keep sandbox ids unique. */
 export function hashHex(text: string): string {
-  const a = hashString(text).toString(16).padStart(8, '0');
-  const b = hashString(text, 0x9747b28c).toString(16).padStart(8, '0');
-  return a + b;
+  return hex8(hashString(text)) + hex8(hashString(text, 0x9747b28c));
+}
+
+const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** An unsigned 32-bit number as 8 hex digits, as toString(16).padStart(8, '0') (every transaction id takes two). */
+function hex8(h: number): string {
+  return HEX_BYTES[h >>> 24]! + HEX_BYTES[(h >>> 16) & 255]! + HEX_BYTES[(h >>> 8) & 255]! + HEX_BYTES[h & 255]!;
 }
 
 /** A hash mapped to [0, 1): for one-off deterministic decisions (e.g. does this run fail?). */

@@ -8,7 +8,7 @@ import {
   AIRLINES, CAFES, CONVENIENCE, DELIVERY, FUEL, GROCERS, PHARMACIES, RESTAURANTS, RIDESHARE, SHOPS,
   type Category, type Merchant, type Recurring,
 } from './catalogue.js';
-import { priceLevel, type AccountSpec, type MonthlyCharge, type Persona } from './persona.js';
+import { type AccountSpec, type MonthlyCharge, type Persona } from './persona.js';
 import { Rng, at, mixHash } from './random.js';
 
 /** One generated transaction before it is given a status for a particular `now`. */
@@ -44,7 +44,10 @@ export function postingDelay(rng: Rng, maxDelay: number): number {
 }
 
 class DayBuilder {
-  readonly entries: Entry[] = [];
+  /** Entries this builder has added (their keys count from 0 on each account-day). */
+  private count = 0;
+  /** Whether a card authorisation (an entry with a pending phase) was added today. */
+  anyPending = false;
 
   constructor(
     readonly persona: Persona,
@@ -54,18 +57,28 @@ class DayBuilder {
     readonly rng: Rng,
     /** Today's prices relative to 2019, applied to discretionary spend. */
     readonly prices: number,
+    /** Null on a day before the entries anyone reads: only their money goes, to `money` (see spendingFor). */
+    private readonly out: Entry[] | null,
+    private readonly money: MoneySink,
   ) {}
+
+  get collect(): boolean {
+    return this.out !== null;
+  }
 
   /** A card purchase (or refund, when positive): authorised today, posting 1–5 days later. */
   purchase(merchant: Merchant, amount: number, suffix = ''): void {
     const rng = this.rng;
-    let description = merchant.label;
+    let description = '';
     if (merchant.local) {
       // Mostly the home suburb, sometimes nearby, like a real person's statement.
-      description += ` ${at(this.persona.suburbLabels, rng.weighted(SUBURB_WEIGHTS))}`;
+      const suburb = rng.weighted(SUBURB_WEIGHTS);
+      if (this.collect) description = `${merchant.label} ${at(this.persona.suburbLabels, suburb)}${suffix}`;
+    } else if (this.collect) {
+      description = merchant.label + suffix;
     }
     const delay = postingDelay(rng, this.persona.maxPostDelay);
-    this.push(this.day + delay, amount, true, rng.chance(CANCEL_RATE), description + suffix, merchant.name, merchant.category);
+    this.push(this.day + delay, amount, true, rng.chance(CANCEL_RATE), description, merchant.name, merchant.category);
   }
 
   /** A visit to one of `merchants`, spending within the merchant's usual range (skewed low when `skew`). */
@@ -76,11 +89,13 @@ class DayBuilder {
   }
 
   /** A recurring charge on its day of the month; `card` ones are authorised like purchases. */
-  recurring(charge: MonthlyCharge, card: boolean, amount = charge.item.amount): void {
+  recurring(charge: MonthlyCharge, card: boolean, price?: number): void {
     if (this.civil.day !== charge.dayOfMonth) return;
     const item: Recurring = charge.item;
+    const amount = price ?? item.amount;
     if (card) {
-      this.purchase({ ...item, local: false, min: amount, max: amount }, -amount);
+      // A literal of one fixed shape: a spread of `item` here took an eighth of a first sync's replay.
+      this.purchase({ name: item.name, label: item.label, category: item.category, local: false, min: amount, max: amount }, -amount);
     } else {
       this.posted(-amount, item.label, item.name, item.category);
     }
@@ -96,10 +111,16 @@ class DayBuilder {
     postDay: number, amount: number, pendingPhase: boolean, cancelled: boolean,
     description: string, merchantName: string | null, category: Category | null,
   ): void {
-    this.entries.push({
-      account: this.account.index, key: `s${this.entries.length}`, authDay: this.day,
-      postDay, amount, pendingPhase, cancelled, description, merchantName, category,
-    });
+    if (pendingPhase) this.anyPending = true;
+    if (this.out) {
+      this.out.push({
+        account: this.account.index, key: `s${this.count}`, authDay: this.day,
+        postDay, amount, pendingPhase, cancelled, description, merchantName, category,
+      });
+    } else {
+      this.money(this.account.index, this.day, postDay, amount, pendingPhase, cancelled);
+    }
+    this.count++;
   }
 }
 
@@ -117,11 +138,13 @@ function everydaySpending(b: DayBuilder): void {
   }
   if (rng.chance(0.04 * scale)) b.visit(PHARMACIES);
   if (rng.chance(0.015 * scale)) {
-    b.posted(-rng.int(1, 6) * 5000, `ATM WITHDRAWAL ${rng.pick(persona.suburbLabels)}`, null, 'cash');
+    const amount = -rng.int(1, 6) * 5000;
+    const suburb = rng.pick(persona.suburbLabels);
+    b.posted(amount, b.collect ? `ATM WITHDRAWAL ${suburb}` : '', null, 'cash');
   }
   // Every day has at least one card authorisation, so at any `now` something is pending
   // (today's purchases post tomorrow at the earliest): Causeway's pending handling always has work.
-  if (!b.entries.some((e) => e.pendingPhase)) b.visit(CONVENIENCE);
+  if (!b.anyPending) b.visit(CONVENIENCE);
   b.recurring(persona.health, false);
 }
 
@@ -146,15 +169,22 @@ function cardSpending(b: DayBuilder): void {
   }
 }
 
+/** Takes an entry's money alone: its account (index), the days it is authorised and posts, amount, and how it posts. */
+export type MoneySink = (account: number, authDay: number, postDay: number, amount: number, pendingPhase: boolean, cancelled: boolean) => void;
+
 /**
- * The spending entries of `account` authorised on `day` (`civil` is the same day as a date).
- * `accountHash` is hashString(account.id), passed in so the hot loop does not rehash strings.
+ * Appends to `out` the spending entries of `account` authorised on `day` (`civil` is the same day
+ * as a date, `prices` its priceLevel). `accountHash` is hashString(account.id), passed in so the hot
+ * loop does not rehash strings. With `out` null (a day before any entry that will be read: the
+ * ledger only needs balances), the same draws are made, so the same money moves on the same days,
+ * but each entry goes to `money` as numbers: no entry, statement text or key is built.
  */
-export function spendingFor(persona: Persona, account: AccountSpec, accountHash: number, day: number, civil: CivilDate): Entry[] {
-  if (account.role !== 'everyday' && account.role !== 'card') return [];
-  const rng = new Rng(mixHash(accountHash, day));
-  const b = new DayBuilder(persona, account, day, civil, rng, priceLevel(civil.year, civil.month));
+export function spendingFor(
+  persona: Persona, account: AccountSpec, accountHash: number, day: number, civil: CivilDate, prices: number,
+  out: Entry[] | null, money: MoneySink,
+): void {
+  if (account.role !== 'everyday' && account.role !== 'card') return;
+  const b = new DayBuilder(persona, account, day, civil, new Rng(mixHash(accountHash, day)), prices, out, money);
   if (account.role === 'everyday') everydaySpending(b);
   else cardSpending(b);
-  return b.entries;
 }
