@@ -4,7 +4,10 @@
  * rounds and read after, per job. Needs pg_stat_statements in shared_preload_libraries (the
  * extension is created in the bench database); without it only the CPU figures are printed.
  *
- *   npx tsx bench/refresh-sql.ts [--connections 150] [--rounds 3] [--concurrency 16] [--top 25] [--fresh-connections] [--plans]
+ *   npx tsx bench/refresh-sql.ts [--connections 150] [--rounds 3] [--concurrency 16] [--top 25] [--fresh-connections] [--plans] [--profile FILE]
+ *
+ * `--profile FILE`: this process's CPU profile of the last round's refreshes (a .cpuprofile, for
+ * Chrome's DevTools), from the round's clock starting to its last job ending.
  *
  * `--plans`: after the rounds, each named prepared statement's generic and custom plans, summed over
  * the pool's server connections (bench/statements.ts printPlanChoices).
@@ -19,6 +22,8 @@
  * to compare is the last one printed: the backends' CPU over each round's own window, which opens
  * after its warm-up (bench/refresh.ts).
  */
+import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/domain/clock.js';
 import { createSandboxProvider } from '../src/providers/sandbox/index.js';
@@ -33,6 +38,7 @@ import { printPlanChoices, printStatements, resetStatements } from './statements
 
 const { values } = parseArgs({ options: {
   connections: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' }, top: { type: 'string' }, 'fresh-connections': { type: 'boolean' }, plans: { type: 'boolean' },
+  profile: { type: 'string' },
 } });
 const n = Number(values.connections ?? 150);
 const rounds = Number(values.rounds ?? 3);
@@ -67,8 +73,13 @@ try {
   let roundsCpuMs = 0;
   const perRound: number[] = [];
   for (let day = 1; day <= rounds; day++) {
+    const profiler = values.profile && day === rounds ? new Session() : null;
     const r = await refreshRound(running.core, application.id, synced, {
       day, width: 8,
+      around: profiler ? {
+        start: async () => { profiler.connect(); await profiler.post('Profiler.enable'); await profiler.post('Profiler.start'); },
+        stop: async () => fs.writeFileSync(values.profile!, JSON.stringify((await profiler.post('Profiler.stop')).profile)),
+      } : undefined,
       beforeStart: (now) => refresh.warmRefresh(running.core.db, application.id, INSTITUTION, synced, PASSWORD, now),
     });
     jobs += r.jobs;

@@ -35,7 +35,11 @@ async function feedTotal(db: Db): Promise<number> {
 
 export async function refreshRound(
   core: Core, applicationId: string, synced: { userId: string; connectionId: string }[],
-  opts: { day: number; width: number; beforeStart?: (now: Date) => Promise<void> },
+  opts: {
+    day: number; width: number; beforeStart?: (now: Date) => Promise<void>;
+    /** Runs just as the round's clock starts, and `stop` as it ends (a CPU profile of the refreshes alone). */
+    around?: { start: () => Promise<void>; stop: () => Promise<void> };
+  },
 ): Promise<RefreshResult> {
   await setClockOffset(core.db, applicationId, opts.day * DAY_MS);
   const application = (await findApplication(core.db, applicationId))!;
@@ -46,6 +50,7 @@ export async function refreshRound(
   const jobIds: string[] = [];
   const polls0 = polls;
   const dbCpu = await startPgCpu(core.db);
+  await opts.around?.start();
   const end = startWindow();
   await inParallel(synced, opts.width, async (s) => {
     const r = await refreshConnection(core, tenant, s.userId, s.connectionId, undefined, 'api');
@@ -54,6 +59,7 @@ export async function refreshRound(
   });
   await waitFor('refresh round', () => allJobsDone(core.db, jobIds), 120_000, 50);
   const window = end();
+  await opts.around?.stop();
   const dbCpuMs = core.database.kind === 'postgres' ? await dbCpu() : null;
   const pg = core.database.kind === 'postgres';
   return {
