@@ -178,16 +178,12 @@ async function runSuite(kind: DbKind, opts: SuiteOptions): Promise<SuiteResult> 
       // past its first plans (five a statement) and its catalogue caches filled, as the no-op
       // floor's core is after the sandbox round above. Timed cold, the 150 jobs of a round paid
       // that start-up (about 2 ms of the database's time a job, BENCHMARKS.md) and the floor did not.
-      day++;
-      await phase(`refresh, jobConcurrency ${c}, precomputed provider, warm-up (untimed)`, () => refreshRound(running.core, application.id, synced, {
-        day, width: opts.width,
+      const preRound = (name: string) => phase(name, () => refreshRound(running.core, application.id, synced, {
+        day: ++day, width: opts.width,
         beforeStart: (now) => preRefresh.warmRefresh(running.core.db, application.id, INSTITUTION, synced, PASSWORD, now),
       }));
-      day++;
-      const r = await phase(`refresh, jobConcurrency ${c}, precomputed provider`, () => refreshRound(running.core, application.id, synced, {
-        day, width: opts.width,
-        beforeStart: (now) => preRefresh.warmRefresh(running.core.db, application.id, INSTITUTION, synced, PASSWORD, now),
-      }));
+      await preRound(`refresh, jobConcurrency ${c}, precomputed provider, warm-up (untimed)`);
+      const r = await preRound(`refresh, jobConcurrency ${c}, precomputed provider`);
       if (r) entry.refreshPrecomputed = { ...r, providerMisses: preRefresh.stats.misses };
       await running.stop();
     }

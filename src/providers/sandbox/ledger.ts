@@ -9,7 +9,7 @@ import type { Category } from './catalogue.js';
 import { civilOf, isLastDayOfMonth, monthIndexOf } from './calendar.js';
 import { ANCHOR_DAY, priceLevel, type AccountSpec, type Persona, type Role } from './persona.js';
 import { hashString } from './random.js';
-import { spendingFor, type Entry, type MoneySink } from './spending.js';
+import { spendingFor, spends, type Entry, type MoneySink } from './spending.js';
 
 export interface LedgerSnapshot {
   throughDay: number;
@@ -122,7 +122,7 @@ export function runLedger(
   const loans = accounts.filter((a) => a.role === 'mortgage' || a.role === 'loan');
   const goal = findRole(p, 'goal');
   const buckets = from ? copyCheckpoint(from).buckets : new Map<number, Due>();
-  const spenders = accounts.filter((a) => a.role === 'everyday' || a.role === 'card');
+  const spenders = accounts.filter(spends);
   const collected: Entry[] = [];
   const bal = (a: AccountSpec): number => balances[a.index] ?? 0;
 

@@ -169,6 +169,11 @@ function cardSpending(b: DayBuilder): void {
   }
 }
 
+/** Whether an account has day-to-day spending of its own (the rest only move money between accounts). */
+export function spends(account: AccountSpec): boolean {
+  return account.role === 'everyday' || account.role === 'card';
+}
+
 /** Takes an entry's money alone: its account (index), the days it is authorised and posts, amount, and how it posts. */
 export type MoneySink = (account: number, authDay: number, postDay: number, amount: number, pendingPhase: boolean, cancelled: boolean) => void;
 
@@ -183,7 +188,7 @@ export function spendingFor(
   persona: Persona, account: AccountSpec, accountHash: number, day: number, civil: CivilDate, prices: number,
   out: Entry[] | null, money: MoneySink,
 ): void {
-  if (account.role !== 'everyday' && account.role !== 'card') return;
+  if (!spends(account)) return;
   const b = new DayBuilder(persona, account, day, civil, new Rng(mixHash(accountHash, day)), prices, out, money);
   if (account.role === 'everyday') everydaySpending(b);
   else cardSpending(b);
